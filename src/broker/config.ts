@@ -1,0 +1,36 @@
+export interface BrokerLimits {
+  /** Largest accepted WS frame; larger ones get `frame_too_large`. */
+  maxFrameBytes: number;
+  pingIntervalMs: number;
+  /** Missed pings before a peer is swept as disconnected. */
+  maxMissedPings: number;
+  /** Unauthenticated sockets that do not hello within this time are closed. */
+  helloTimeoutMs: number;
+  /** Allowed clock skew for hello and signed HTTP requests. */
+  skewMs: number;
+  tokenTtlMs: number;
+  /** Frames per second per connection (any type), with a burst of twice that. */
+  frameRatePerSec: number;
+  /** `send` frames per second per connection, with a burst of twice that. */
+  sendRatePerSec: number;
+  /** Largest message ciphertext (bytes of base64 text per envelope). */
+  maxMessageBytes: number;
+  /** Undelivered messages expire after this long. */
+  messageTtlMs: number;
+  /** How often expiry and other housekeeping runs. */
+  sweepIntervalMs: number;
+}
+
+export const DEFAULT_LIMITS: BrokerLimits = {
+  maxFrameBytes: 1024 * 1024,
+  pingIntervalMs: 30_000,
+  maxMissedPings: 3,
+  helloTimeoutMs: 10_000,
+  skewMs: 60_000,
+  tokenTtlMs: 60 * 60_000,
+  frameRatePerSec: 200,
+  sendRatePerSec: 50,
+  maxMessageBytes: 256 * 1024,
+  messageTtlMs: 7 * 24 * 60 * 60_000,
+  sweepIntervalMs: 60_000,
+};

@@ -1,0 +1,7 @@
+import { groupsFeature } from "../groups/feature.ts";
+import { meshesFeature } from "../meshes/feature.ts";
+import { presenceFeature } from "../presence/feature.ts";
+import type { FeatureFactory } from "./feature.ts";
+
+/** Every broker feature; each owns the handlers for its frames. */
+export const FEATURES: FeatureFactory[] = [meshesFeature, presenceFeature, groupsFeature];

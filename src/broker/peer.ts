@@ -1,0 +1,89 @@
+import type { Peer } from "../presence/frames.ts";
+import type { Status } from "../protocol/common.ts";
+import type { ServerFrame } from "../protocol/frames.ts";
+import type { MemberRole } from "../meshes/repo.ts";
+import { RateLimiter } from "./rate.ts";
+
+/** What the broker needs from a socket; the Bun adapter and in-process tests both provide it. */
+export interface Transport {
+  send(data: string): void;
+  close(code: number, reason: string): void;
+  ping(): void;
+}
+
+/** An authenticated session: one per session key, routed by it. */
+export interface PeerState {
+  presenceId: string;
+  meshId: string;
+  meshSlug: string;
+  memberId: string;
+  memberName: string;
+  memberRole: MemberRole;
+  displayName: string;
+  role: string | null;
+  groups: Map<string, string | null>;
+  status: Status;
+  summary: string | null;
+  sessionPubkey: string;
+  pid: number | null;
+  cwd: string | null;
+  connectedAt: number;
+  conn: Connection;
+}
+
+let nextConnId = 1;
+
+export class Connection {
+  readonly id = nextConnId++;
+  readonly openedAt = Date.now();
+  peer: PeerState | null = null;
+  missedPings = 0;
+  closed = false;
+  /** Frames of one connection are handled strictly in order. */
+  queue: Promise<void> = Promise.resolve();
+  readonly frameRate: RateLimiter;
+  readonly sendRate: RateLimiter;
+
+  constructor(
+    readonly transport: Transport,
+    frameRatePerSec: number,
+    sendRatePerSec: number,
+  ) {
+    this.frameRate = new RateLimiter(frameRatePerSec);
+    this.sendRate = new RateLimiter(sendRatePerSec);
+  }
+
+  send(frame: ServerFrame): void {
+    if (this.closed) return;
+    try {
+      this.transport.send(JSON.stringify(frame));
+    } catch {
+      // a socket that died under us is cleaned up by its close event
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.transport.close(code, reason);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function toPeerView(p: PeerState, self: PeerState): Peer {
+  return {
+    name: p.displayName,
+    status: p.status,
+    role: p.role,
+    groups: [...p.groups].map(([name, role]) => ({ name, role })),
+    summary: p.summary,
+    sessionPubkey: p.sessionPubkey,
+    memberId: p.memberId,
+    presenceId: p.presenceId,
+    connectedAt: p.connectedAt,
+    self: p === self,
+  };
+}

@@ -1,0 +1,280 @@
+import { helloSigningString, type KeyPair, sign } from "../crypto/keys.ts";
+import type { GroupMembership, Status } from "../protocol/common.ts";
+import type { ClientFrame, ServerFrame, ServerFrameOf, ServerFrameType } from "../protocol/frames.ts";
+import { ServerFrame as ServerFrameSchema } from "../protocol/frames.ts";
+import type { ErrorCode } from "../protocol/errors.ts";
+import { AppError } from "../util/errors.ts";
+import type { MeshConfig } from "./config.ts";
+import { Emitter } from "./emitter.ts";
+import { wsUrlOf } from "./invite.ts";
+
+/** Frames the broker sends without being asked. */
+type Unsolicited = Exclude<ServerFrame, { id: string }>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type Request = DistributiveOmit<ClientFrame, "id">;
+
+export type ClientEvents = {
+  connected: [ack: ServerFrameOf<"hello_ack">, reconnect: boolean];
+  disconnected: [code: number, reason: string];
+  /** Any frame without a pending request: pushes, state changes, errors. */
+  frame: [frame: ServerFrame];
+  /** The broker refused us for good (revoked, bad key); no more reconnects. */
+  fatal: [error: AppError];
+};
+
+export interface BrokerClientOptions {
+  mesh: Pick<MeshConfig, "brokerUrl" | "meshId" | "memberId" | "pubkey" | "secretKey">;
+  session: KeyPair;
+  displayName?: string;
+  role?: string;
+  groups?: GroupMembership[];
+  status?: Status;
+  sessionId?: string;
+  cwd?: string;
+  reconnect?: boolean;
+  requestTimeoutMs?: number;
+  backoff?: { minMs: number; maxMs: number };
+}
+
+/** Close codes after which reconnecting can never help. */
+const FATAL_CLOSES = new Set([4001, 4003]);
+
+interface Pending {
+  resolve(f: ServerFrame): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * One session's connection to its broker: hello with member + session signatures, request/response
+ * correlation by id, and reconnect with backoff that keeps the same session key (so queued messages
+ * stay decryptable) and restores the session's groups, status and summary.
+ */
+export class BrokerClient extends Emitter<ClientEvents> {
+  private ws: WebSocket | null = null;
+  private pending = new Map<string, Pending>();
+  private waiters: (() => void)[] = [];
+  private seq = 0;
+  private closedByUser = false;
+  private attempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private everConnected = false;
+  /** Latest hello_ack; null while disconnected. */
+  ack: ServerFrameOf<"hello_ack"> | null = null;
+  /** Session state re-applied on reconnect. */
+  readonly state: { groups: Map<string, string | null>; status: Status; summary: string | null; displayName?: string; role?: string };
+
+  constructor(private readonly opts: BrokerClientOptions) {
+    super();
+    this.state = {
+      groups: new Map((opts.groups ?? []).map((g) => [g.name, g.role])),
+      status: opts.status ?? "idle",
+      summary: null,
+      displayName: opts.displayName,
+      role: opts.role,
+    };
+  }
+
+  get sessionPubkey(): string {
+    return this.opts.session.publicKey;
+  }
+
+  get connected(): boolean {
+    return this.ack !== null;
+  }
+
+  /** Connects and says hello; rejects with the broker's error if the hello is refused. */
+  connect(): Promise<ServerFrameOf<"hello_ack">> {
+    this.closedByUser = false;
+    return this.open();
+  }
+
+  private open(): Promise<ServerFrameOf<"hello_ack">> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(wsUrlOf(this.opts.mesh.brokerUrl));
+      this.ws = ws;
+      let settled = false;
+      const helloId = this.nextId();
+      ws.onopen = () => {
+        const timestamp = Date.now();
+        const base = {
+          meshId: this.opts.mesh.meshId,
+          memberId: this.opts.mesh.memberId,
+          pubkey: this.opts.mesh.pubkey,
+          sessionPubkey: this.opts.session.publicKey,
+          timestamp,
+        };
+        const signed = helloSigningString(base);
+        const hello: ClientFrame = {
+          type: "hello",
+          id: helloId,
+          ...base,
+          ...(this.state.displayName ? { displayName: this.state.displayName } : {}),
+          ...(this.state.role ? { role: this.state.role } : {}),
+          groups: [...this.state.groups].map(([name, role]) => ({ name, role })),
+          status: this.state.status,
+          sessionId: this.opts.sessionId,
+          pid: process.pid,
+          cwd: this.opts.cwd ?? process.cwd(),
+          signature: sign(signed, this.opts.mesh.secretKey),
+          sessionSignature: sign(signed, this.opts.session.secretKey),
+        };
+        ws.send(JSON.stringify(hello));
+      };
+      ws.onmessage = (ev) => {
+        const frame = this.parse(ev.data);
+        if (!frame) return;
+        if (!settled && frame.id === helloId) {
+          settled = true;
+          if (frame.type === "hello_ack") {
+            const reconnect = this.everConnected;
+            this.everConnected = true;
+            this.attempt = 0;
+            this.ack = frame;
+            resolve(frame);
+            void this.afterHello();
+            this.emit("connected", frame, reconnect);
+            for (const w of this.waiters.splice(0)) w();
+          } else if (frame.type === "error") {
+            const err = new AppError(frame.code, frame.message);
+            reject(err);
+            if (this.everConnected) this.emit("fatal", err);
+            this.closedByUser = true;
+          }
+          return;
+        }
+        this.dispatch(frame);
+      };
+      ws.onclose = (ev) => {
+        this.ws = null;
+        const wasConnected = this.ack !== null;
+        this.ack = null;
+        for (const [, p] of this.pending) {
+          clearTimeout(p.timer);
+          p.reject(new AppError("internal", "disconnected from the broker"));
+        }
+        this.pending.clear();
+        if (!settled) {
+          settled = true;
+          reject(new AppError("internal", `cannot connect to the broker at ${this.opts.mesh.brokerUrl} (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`));
+        }
+        if (wasConnected) this.emit("disconnected", ev.code, ev.reason);
+        if (FATAL_CLOSES.has(ev.code) && this.everConnected && !this.closedByUser) {
+          this.emit("fatal", new AppError(ev.code === 4003 ? "member_revoked" : "unauthorized", ev.reason || "refused by the broker"));
+          this.closedByUser = true;
+        }
+        this.scheduleReconnect();
+      };
+      ws.onerror = () => {
+        // onclose follows and carries the details
+      };
+    });
+  }
+
+  private async afterHello(): Promise<void> {
+    if (this.state.summary) await this.request({ type: "set_summary", summary: this.state.summary }).catch(() => {});
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closedByUser || this.opts.reconnect === false || !this.everConnected || this.reconnectTimer) return;
+    const { minMs, maxMs } = this.opts.backoff ?? { minMs: 200, maxMs: 10_000 };
+    const delay = Math.min(maxMs, minMs * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
+    this.attempt++;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.open().catch(() => this.scheduleReconnect());
+    }, delay);
+  }
+
+  private parse(data: unknown): ServerFrame | null {
+    try {
+      const parsed = ServerFrameSchema.safeParse(JSON.parse(String(data)));
+      return parsed.success ? parsed.data : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private dispatch(frame: ServerFrame): void {
+    const id = frame.id;
+    const p = id !== undefined ? this.pending.get(id) : undefined;
+    if (p && id !== undefined) {
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      if (frame.type === "error") p.reject(new AppError(frame.code, frame.message));
+      else p.resolve(frame);
+      return;
+    }
+    this.emit("frame", frame as Unsolicited);
+  }
+
+  private nextId(): string {
+    return `r${++this.seq}`;
+  }
+
+  /** Resolves once connected (immediately if already). */
+  ready(timeoutMs = this.opts.requestTimeoutMs ?? 15_000): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new AppError("internal", "not connected to the broker")), timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Sends a request and resolves with its response frame; an `error` frame rejects with an AppError
+   * carrying the broker's code. Requests made while reconnecting wait for the connection.
+   */
+  async request<T extends ServerFrameType = ServerFrameType>(frame: Request, expect?: T): Promise<ServerFrameOf<T>> {
+    await this.ready();
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) throw new AppError("internal", "not connected to the broker");
+    const id = this.nextId();
+    const res = await new Promise<ServerFrame>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new AppError("internal", `broker did not answer ${frame.type} in time`));
+      }, this.opts.requestTimeoutMs ?? 15_000);
+      this.pending.set(id, { resolve, reject, timer });
+      ws.send(JSON.stringify({ ...frame, id }));
+    });
+    if (expect && res.type !== expect) throw new AppError("internal", `expected ${expect}, got ${res.type}`);
+    this.track(frame);
+    return res as ServerFrameOf<T>;
+  }
+
+  /** Remembers what must be re-applied after a reconnect. */
+  private track(frame: Request): void {
+    if (frame.type === "join_group") this.state.groups.set(frame.name, frame.role ?? null);
+    else if (frame.type === "leave_group") this.state.groups.delete(frame.name);
+    else if (frame.type === "set_status") this.state.status = frame.status;
+    else if (frame.type === "set_summary") this.state.summary = frame.summary;
+  }
+
+  /** Sends a frame that has no response (e.g. receipts). Dropped silently while disconnected. */
+  notify(frame: Request): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !this.connected) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  close(): void {
+    this.closedByUser = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.ws?.close(1000, "bye");
+  }
+
+  /** For tests and diagnostics: drops the socket as if the network failed, keeping reconnect on. */
+  dropConnection(): void {
+    this.ws?.close(4999, "dropped");
+  }
+}
+
+export function isCode(err: unknown, code: ErrorCode): boolean {
+  return err instanceof AppError && err.code === code;
+}

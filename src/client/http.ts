@@ -1,0 +1,48 @@
+import type { z } from "zod";
+import { requestSigningString, sign } from "../crypto/keys.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { AppError } from "../util/errors.ts";
+import { sha256Hex } from "../util/ids.ts";
+import type { MeshConfig } from "./config.ts";
+
+export type Auth = { kind: "admin"; token: string } | { kind: "member"; mesh: Pick<MeshConfig, "memberId" | "secretKey"> } | { kind: "none" };
+
+/** Calls a broker HTTP route and parses the answer with `schema`; broker errors become AppErrors with their code. */
+export async function brokerRequest<S extends z.ZodType>(
+  brokerUrl: string,
+  method: string,
+  path: string,
+  schema: S,
+  opts: { body?: unknown; auth?: Auth; timeoutMs?: number } = {},
+): Promise<z.infer<S>> {
+  const text = opts.body === undefined ? "" : JSON.stringify(opts.body);
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  const auth = opts.auth ?? { kind: "none" };
+  if (auth.kind === "admin") headers.authorization = `Bearer ${auth.token}`;
+  if (auth.kind === "member") {
+    const timestamp = Date.now();
+    const signed = requestSigningString({ method, path, timestamp, bodySha256: sha256Hex(text) });
+    headers["x-claudemesh-member"] = auth.mesh.memberId;
+    headers["x-claudemesh-timestamp"] = String(timestamp);
+    headers["x-claudemesh-signature"] = sign(signed, auth.mesh.secretKey);
+  }
+  let res: Response;
+  try {
+    res = await fetch(brokerUrl.replace(/\/+$/, "") + path, {
+      method,
+      headers,
+      body: method === "GET" ? undefined : text,
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+    });
+  } catch (err) {
+    throw new AppError("internal", `cannot reach the broker at ${brokerUrl}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const json = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  if (!res.ok) {
+    const code = ErrorCode.safeParse(json?.error?.code);
+    throw new AppError(code.success ? code.data : "internal", json?.error?.message ?? `broker answered HTTP ${res.status}`, res.status);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new AppError("internal", `unexpected answer from the broker for ${method} ${path}`);
+  return parsed.data;
+}

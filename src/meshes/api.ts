@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { Base64Key, DisplayName } from "../protocol/common.ts";
+
+/** HTTP bodies of the mesh-administration and join routes; the CLI and broker share these. */
+export const JoinRequest = z.object({ token: z.string().min(1).max(256), pubkey: Base64Key, displayName: DisplayName });
+export const JoinResponse = z.object({
+  meshId: z.string(),
+  slug: z.string(),
+  memberId: z.string(),
+  role: z.string(),
+  displayName: z.string(),
+  created: z.boolean(),
+});
+
+export const InviteRole = z.enum(["member", "admin"]);
+export const CreateMeshRequest = z.object({
+  slug: z.string().min(1).max(63),
+  ownerPubkey: Base64Key,
+  ownerName: DisplayName,
+});
+export const CreateInviteRequest = z.object({
+  role: InviteRole.default("member"),
+  maxUses: z.number().int().positive().max(1_000_000).nullable().default(null),
+  expiresInSeconds: z.number().int().positive().max(365 * 24 * 3600).nullable().default(7 * 24 * 3600),
+});
+export const InviteResponse = z.object({ inviteId: z.string(), token: z.string(), expiresAt: z.number().nullable(), role: z.string(), maxUses: z.number().nullable() });
+export const CreateMeshResponse = z.object({
+  meshId: z.string(),
+  slug: z.string(),
+  memberId: z.string(),
+  invite: InviteResponse,
+});
+export const MemberView = z.object({
+  id: z.string(),
+  displayName: z.string(),
+  role: z.string(),
+  joinedAt: z.number(),
+  revokedAt: z.number().nullable(),
+  online: z.number(),
+});
+export const MembersResponse = z.object({ members: z.array(MemberView) });
+export const RevokeResponse = z.object({ revoked: z.array(z.string()), disconnected: z.number() });
+export const HealthResponse = z.object({ ok: z.literal(true), version: z.string(), time: z.number() });

@@ -1,0 +1,38 @@
+import { z } from "zod";
+import { Base64Key, Base64Sig, DisplayName, GroupRole, GroupsField, optId, Status } from "../protocol/common.ts";
+
+export const HelloFrame = z.object({
+  type: z.literal("hello"),
+  ...optId,
+  meshId: z.string().min(1).max(128),
+  memberId: z.string().min(1).max(128),
+  pubkey: Base64Key,
+  sessionPubkey: Base64Key,
+  displayName: DisplayName.optional(),
+  role: GroupRole.optional(),
+  groups: GroupsField.optional(),
+  status: Status.optional(),
+  sessionId: z.string().max(256).optional(),
+  pid: z.number().int().nonnegative().optional(),
+  cwd: z.string().max(4096).optional(),
+  timestamp: z.number().int(),
+  /** member key over helloSigningString */
+  signature: Base64Sig,
+  /** session key over the same bytes: proves the client holds the session secret it routes by */
+  sessionSignature: Base64Sig,
+});
+
+export const HelloAckFrame = z.object({
+  type: z.literal("hello_ack"),
+  ...optId,
+  presenceId: z.string(),
+  meshId: z.string(),
+  meshSlug: z.string(),
+  memberId: z.string(),
+  memberDisplayName: z.string(),
+  displayName: z.string(),
+  /** short-lived bearer token for the broker's HTTP routes */
+  token: z.string(),
+  tokenExpiresAt: z.number(),
+  serverTime: z.number(),
+});

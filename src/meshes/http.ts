@@ -1,0 +1,125 @@
+import type { z } from "zod";
+import type { Broker } from "../broker/broker.ts";
+import { isAdminToken, json, readJson, signedMember } from "../broker/http.ts";
+import { describeIssues } from "../protocol/codec.ts";
+import { AppError } from "../util/errors.ts";
+import { CreateInviteRequest, CreateMeshRequest, JoinRequest } from "./api.ts";
+import type { Member } from "./repo.ts";
+
+type Req = Request & { params: Record<string, string> };
+
+const MAX_BODY = 64 * 1024;
+
+async function body<S extends z.ZodType>(req: Request, schema: S): Promise<{ value: z.infer<S>; text: string }> {
+  const { value, text } = await readJson(req, MAX_BODY);
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new AppError("invalid_frame", `invalid request: ${describeIssues(parsed.error)}`);
+  return { value: parsed.data, text };
+}
+
+/** Admin token (the operator) or a signed request from an owner/admin member of this very mesh. */
+async function requireMeshAdmin(req: Request, text: string, broker: Broker, adminToken: string, meshId: string): Promise<Member | null> {
+  if (isAdminToken(req, adminToken)) return null;
+  const member = await signedMember(req, text, broker);
+  if (!member) throw new AppError("unauthorized", "sign the request with your member key or pass the admin token", 401);
+  if (member.meshId !== meshId) throw new AppError("wrong_mesh", "you are not a member of this mesh", 403);
+  if (member.role !== "owner" && member.role !== "admin") throw new AppError("forbidden", "only mesh owners and admins may do this", 403);
+  return member;
+}
+
+export function meshRoutes(broker: Broker, adminToken: string) {
+  const repo = broker.repo;
+  return {
+    "/join": {
+      POST: async (req: Request) => {
+        const { value } = await body(req, JoinRequest);
+        const { member, mesh, created } = await repo.redeemInvite(value);
+        return json({ meshId: mesh.id, slug: mesh.slug, memberId: member.id, role: member.role, displayName: member.displayName, created });
+      },
+    },
+    "/join/:token": {
+      GET: () =>
+        new Response("This is a claudemesh invite. Join with:\n\n  claudemesh join <this URL, including the part after #>\n", {
+          headers: { "content-type": "text/plain; charset=utf-8" },
+        }),
+    },
+    "/admin/meshes": {
+      POST: async (req: Request) => {
+        if (!isAdminToken(req, adminToken)) throw new AppError("unauthorized", "creating a mesh needs the broker's admin token", 401);
+        const { value } = await body(req, CreateMeshRequest);
+        const { mesh, owner } = await repo.createMesh(value);
+        const { invite, token } = await repo.createInvite({
+          meshId: mesh.id,
+          role: "member",
+          maxUses: null,
+          expiresAt: Date.now() + 7 * 24 * 3600_000,
+          createdBy: owner?.id ?? null,
+        });
+        return json({
+          meshId: mesh.id,
+          slug: mesh.slug,
+          memberId: owner?.id,
+          invite: { inviteId: invite.id, token, expiresAt: invite.expiresAt, role: invite.role, maxUses: invite.maxUses },
+        });
+      },
+    },
+    "/meshes/:meshId/invites": {
+      POST: async (req: Req) => {
+        const meshId = req.params.meshId ?? "";
+        const { value, text } = await body(req, CreateInviteRequest);
+        const by = await requireMeshAdmin(req, text, broker, adminToken, meshId);
+        if (!(await repo.meshById(meshId))) throw new AppError("unknown_mesh", "no such mesh", 404);
+        const { invite, token } = await repo.createInvite({
+          meshId,
+          role: value.role,
+          maxUses: value.maxUses,
+          expiresAt: value.expiresInSeconds === null ? null : Date.now() + value.expiresInSeconds * 1000,
+          createdBy: by?.id ?? null,
+        });
+        return json({ inviteId: invite.id, token, expiresAt: invite.expiresAt, role: invite.role, maxUses: invite.maxUses });
+      },
+    },
+    "/meshes/:meshId/invites/:inviteId/revoke": {
+      POST: async (req: Req) => {
+        const meshId = req.params.meshId ?? "";
+        const { text } = await readJson(req, MAX_BODY);
+        await requireMeshAdmin(req, text, broker, adminToken, meshId);
+        if (!(await repo.revokeInvite(meshId, req.params.inviteId ?? ""))) throw new AppError("not_found", "no such active invite", 404);
+        return json({ revoked: true });
+      },
+    },
+    "/meshes/:meshId/members": {
+      GET: async (req: Req) => {
+        const meshId = req.params.meshId ?? "";
+        if (!isAdminToken(req, adminToken)) {
+          const member = await signedMember(req, "", broker);
+          if (!member) throw new AppError("unauthorized", "sign the request with your member key", 401);
+          if (member.meshId !== meshId) throw new AppError("wrong_mesh", "you are not a member of this mesh", 403);
+        }
+        const online = new Map<string, number>();
+        for (const p of broker.peersOf(meshId)) online.set(p.memberId, (online.get(p.memberId) ?? 0) + 1);
+        const members = (await repo.listMembers(meshId)).map((m) => ({
+          id: m.id,
+          displayName: m.displayName,
+          role: m.role,
+          joinedAt: m.joinedAt,
+          revokedAt: m.revokedAt,
+          online: online.get(m.id) ?? 0,
+        }));
+        return json({ members });
+      },
+    },
+    "/meshes/:meshId/members/:member/revoke": {
+      POST: async (req: Req) => {
+        const meshId = req.params.meshId ?? "";
+        const { text } = await readJson(req, MAX_BODY);
+        await requireMeshAdmin(req, text, broker, adminToken, meshId);
+        const revoked = await repo.revokeMember(meshId, decodeURIComponent(req.params.member ?? ""));
+        if (revoked.length === 0) throw new AppError("not_found", "no such active member in this mesh", 404);
+        let disconnected = 0;
+        for (const m of revoked) disconnected += await broker.disconnectMember(m.id);
+        return json({ revoked: revoked.map((m) => m.id), disconnected });
+      },
+    },
+  };
+}

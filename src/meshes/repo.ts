@@ -1,0 +1,219 @@
+import type { Store } from "../store/db.ts";
+import { num, numOrNull } from "../store/db.ts";
+import { AppError } from "../util/errors.ts";
+import { newId, newSecret, sha256Hex } from "../util/ids.ts";
+
+export type MemberRole = "owner" | "admin" | "member";
+
+export interface Mesh {
+  id: string;
+  slug: string;
+  ownerPubkey: string;
+  createdAt: number;
+}
+
+export interface Member {
+  id: string;
+  meshId: string;
+  pubkey: string;
+  displayName: string;
+  role: MemberRole;
+  joinedAt: number;
+  revokedAt: number | null;
+}
+
+export interface Invite {
+  id: string;
+  meshId: string;
+  role: MemberRole;
+  maxUses: number | null;
+  uses: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  createdAt: number;
+}
+
+export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+type Row = Record<string, unknown>;
+const toMesh = (r: Row): Mesh => ({
+  id: String(r.id),
+  slug: String(r.slug),
+  ownerPubkey: String(r.owner_pubkey),
+  createdAt: num(r.created_at),
+});
+const toMember = (r: Row): Member => ({
+  id: String(r.id),
+  meshId: String(r.mesh_id),
+  pubkey: String(r.pubkey),
+  displayName: String(r.display_name),
+  role: r.role as MemberRole,
+  joinedAt: num(r.joined_at),
+  revokedAt: numOrNull(r.revoked_at),
+});
+const toInvite = (r: Row): Invite => ({
+  id: String(r.id),
+  meshId: String(r.mesh_id),
+  role: r.role as MemberRole,
+  maxUses: numOrNull(r.max_uses),
+  uses: num(r.uses),
+  expiresAt: numOrNull(r.expires_at),
+  revokedAt: numOrNull(r.revoked_at),
+  createdAt: num(r.created_at),
+});
+
+export class MeshRepo {
+  constructor(private readonly store: Store) {}
+
+  private get sql() {
+    return this.store.sql;
+  }
+
+  async countMeshes(): Promise<number> {
+    const [r] = await this.sql`SELECT count(*) AS n FROM mesh`;
+    return num(r?.n);
+  }
+
+  async meshById(id: string): Promise<Mesh | null> {
+    const [r] = await this.sql`SELECT * FROM mesh WHERE id = ${id}`;
+    return r ? toMesh(r) : null;
+  }
+
+  async meshBySlug(slug: string): Promise<Mesh | null> {
+    const [r] = await this.sql`SELECT * FROM mesh WHERE slug = ${slug}`;
+    return r ? toMesh(r) : null;
+  }
+
+  /** Creates the mesh and, when an owner name is given, its owner as the first member (role owner). */
+  async createMesh(input: { slug: string; ownerPubkey: string; ownerName?: string }): Promise<{ mesh: Mesh; owner: Member | null }> {
+    if (!SLUG.test(input.slug)) throw new AppError("invalid_frame", "slug must be 1-63 lowercase letters, digits or dashes");
+    const now = Date.now();
+    const mesh: Mesh = { id: newId("mesh"), slug: input.slug, ownerPubkey: input.ownerPubkey, createdAt: now };
+    let owner: Member | null = null;
+    await this.sql.begin(async (tx) => {
+      const [taken] = await tx`SELECT id FROM mesh WHERE slug = ${input.slug}`;
+      if (taken) throw new AppError("slug_taken", `a mesh named "${input.slug}" already exists`, 409);
+      await tx`INSERT INTO mesh (id, slug, owner_pubkey, created_at) VALUES (${mesh.id}, ${mesh.slug}, ${mesh.ownerPubkey}, ${now})`;
+      if (input.ownerName !== undefined) {
+        owner = {
+          id: newId("mbr"),
+          meshId: mesh.id,
+          pubkey: input.ownerPubkey,
+          displayName: input.ownerName,
+          role: "owner",
+          joinedAt: now,
+          revokedAt: null,
+        };
+        await tx`INSERT INTO member (id, mesh_id, pubkey, display_name, role, joined_at)
+                 VALUES (${owner.id}, ${mesh.id}, ${owner.pubkey}, ${owner.displayName}, ${owner.role}, ${now})`;
+      }
+    });
+    return { mesh, owner };
+  }
+
+  /** Mints an invite; only the token's hash is stored, so a database leak does not leak invites. */
+  async createInvite(input: {
+    meshId: string;
+    role: MemberRole;
+    maxUses: number | null;
+    expiresAt: number | null;
+    createdBy: string | null;
+  }): Promise<{ invite: Invite; token: string }> {
+    const token = newSecret();
+    const invite: Invite = {
+      id: newId("inv"),
+      meshId: input.meshId,
+      role: input.role,
+      maxUses: input.maxUses,
+      uses: 0,
+      expiresAt: input.expiresAt,
+      revokedAt: null,
+      createdAt: Date.now(),
+    };
+    await this.sql`INSERT INTO invite (id, mesh_id, token_hash, role, max_uses, uses, expires_at, created_by, created_at)
+      VALUES (${invite.id}, ${invite.meshId}, ${sha256Hex(token)}, ${invite.role}, ${invite.maxUses}, 0, ${invite.expiresAt}, ${input.createdBy}, ${invite.createdAt})`;
+    return { invite, token };
+  }
+
+  async inviteByToken(token: string): Promise<Invite | null> {
+    const [r] = await this.sql`SELECT * FROM invite WHERE token_hash = ${sha256Hex(token)}`;
+    return r ? toInvite(r) : null;
+  }
+
+  async revokeInvite(meshId: string, inviteId: string): Promise<boolean> {
+    const r = await this.sql`UPDATE invite SET revoked_at = ${Date.now()} WHERE id = ${inviteId} AND mesh_id = ${meshId} AND revoked_at IS NULL`;
+    return r.count > 0;
+  }
+
+  /**
+   * Redeems an invite for a member key. Idempotent for a key that already joined this mesh (no use consumed);
+   * the use counter is bumped by one conditional UPDATE, so concurrent joins can never exceed max uses.
+   */
+  async redeemInvite(input: { token: string; pubkey: string; displayName: string }): Promise<{ member: Member; mesh: Mesh; created: boolean }> {
+    const now = Date.now();
+    return await this.sql.begin(async (tx) => {
+      const [ir] = await tx`SELECT * FROM invite WHERE token_hash = ${sha256Hex(input.token)}`;
+      if (!ir) throw new AppError("invite_not_found", "this invite does not exist", 404);
+      const invite = toInvite(ir);
+      if (invite.revokedAt !== null) throw new AppError("invite_revoked", "this invite has been revoked", 410);
+      if (invite.expiresAt !== null && invite.expiresAt <= now) throw new AppError("invite_expired", "this invite has expired", 410);
+      const [mr] = await tx`SELECT * FROM mesh WHERE id = ${invite.meshId}`;
+      if (!mr) throw new AppError("invite_not_found", "this invite's mesh no longer exists", 404);
+      const mesh = toMesh(mr);
+      const [existing] = await tx`SELECT * FROM member WHERE mesh_id = ${invite.meshId} AND pubkey = ${input.pubkey}`;
+      if (existing) {
+        const member = toMember(existing);
+        if (member.revokedAt !== null) throw new AppError("member_revoked", "this member has been revoked from the mesh", 403);
+        return { member, mesh, created: false };
+      }
+      const bumped = await tx`UPDATE invite SET uses = uses + 1
+        WHERE id = ${invite.id} AND (max_uses IS NULL OR uses < max_uses) RETURNING id`;
+      if (bumped.length === 0) throw new AppError("invite_used_up", "this invite has no uses left", 410);
+      const member: Member = {
+        id: newId("mbr"),
+        meshId: invite.meshId,
+        pubkey: input.pubkey,
+        displayName: input.displayName,
+        role: invite.role,
+        joinedAt: now,
+        revokedAt: null,
+      };
+      await tx`INSERT INTO member (id, mesh_id, pubkey, display_name, role, invite_id, joined_at)
+        VALUES (${member.id}, ${member.meshId}, ${member.pubkey}, ${member.displayName}, ${member.role}, ${invite.id}, ${now})`;
+      return { member, mesh, created: true };
+    });
+  }
+
+  async memberById(id: string): Promise<Member | null> {
+    const [r] = await this.sql`SELECT * FROM member WHERE id = ${id}`;
+    return r ? toMember(r) : null;
+  }
+
+  async listMembers(meshId: string): Promise<Member[]> {
+    const rows = await this.sql`SELECT * FROM member WHERE mesh_id = ${meshId} ORDER BY joined_at, id`;
+    return rows.map(toMember);
+  }
+
+  /** Revokes by member id or display name within one mesh; returns the revoked members. */
+  async revokeMember(meshId: string, idOrName: string): Promise<Member[]> {
+    const now = Date.now();
+    const rows = await this.sql`UPDATE member SET revoked_at = ${now}
+      WHERE mesh_id = ${meshId} AND revoked_at IS NULL AND (id = ${idOrName} OR display_name = ${idOrName})
+      RETURNING *`;
+    return rows.map(toMember);
+  }
+
+  async recordPresence(p: { id: string; meshId: string; memberId: string; sessionPubkey: string; displayName: string; connectedAt: number }): Promise<void> {
+    await this.sql`INSERT INTO presence (id, mesh_id, member_id, session_pubkey, display_name, connected_at)
+      VALUES (${p.id}, ${p.meshId}, ${p.memberId}, ${p.sessionPubkey}, ${p.displayName}, ${p.connectedAt})`;
+  }
+
+  async endPresence(id: string): Promise<void> {
+    await this.sql`UPDATE presence SET disconnected_at = ${Date.now()} WHERE id = ${id} AND disconnected_at IS NULL`;
+  }
+
+  /** Presence rows left open by a crash are closed at start: nobody is connected to a broker that just started. */
+  async closeAllPresence(): Promise<void> {
+    await this.sql`UPDATE presence SET disconnected_at = ${Date.now()} WHERE disconnected_at IS NULL`;
+  }
+}

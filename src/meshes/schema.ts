@@ -1,0 +1,51 @@
+import type { Migration } from "../store/migration.ts";
+
+// Timestamps are epoch milliseconds in bigint columns on both dialects, so rows compare the same everywhere.
+const DDL = `
+    CREATE TABLE mesh (
+      id text PRIMARY KEY,
+      slug text NOT NULL UNIQUE,
+      owner_pubkey text NOT NULL,
+      created_at bigint NOT NULL
+    );
+    CREATE TABLE member (
+      id text PRIMARY KEY,
+      mesh_id text NOT NULL REFERENCES mesh(id) ON DELETE CASCADE,
+      pubkey text NOT NULL,
+      display_name text NOT NULL,
+      role text NOT NULL,
+      invite_id text,
+      joined_at bigint NOT NULL,
+      revoked_at bigint,
+      UNIQUE (mesh_id, pubkey)
+    );
+    CREATE TABLE invite (
+      id text PRIMARY KEY,
+      mesh_id text NOT NULL REFERENCES mesh(id) ON DELETE CASCADE,
+      token_hash text NOT NULL UNIQUE,
+      role text NOT NULL,
+      max_uses integer,
+      uses integer NOT NULL DEFAULT 0,
+      expires_at bigint,
+      revoked_at bigint,
+      created_by text,
+      created_at bigint NOT NULL
+    );
+    CREATE TABLE presence (
+      id text PRIMARY KEY,
+      mesh_id text NOT NULL REFERENCES mesh(id) ON DELETE CASCADE,
+      member_id text NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+      session_pubkey text NOT NULL,
+      display_name text NOT NULL,
+      connected_at bigint NOT NULL,
+      disconnected_at bigint
+    );
+    CREATE INDEX presence_mesh_idx ON presence (mesh_id, disconnected_at);
+`;
+
+export const meshesMigration: Migration = {
+  version: 1,
+  name: "meshes, members, invites, presence",
+  sqlite: DDL,
+  postgres: DDL,
+};

@@ -1,0 +1,54 @@
+import { z } from "zod";
+
+/** Client-chosen correlation id; echoed on the response. */
+export const ReqId = z.string().min(1).max(128);
+export const optId = { id: ReqId.optional() };
+
+export const Base64Key = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{43}=$/, "must be a base64 32-byte key");
+export const Base64Sig = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{86}==$/, "must be a base64 64-byte signature");
+
+/** Names are routing targets, so they may not look like `@group` or `*`. */
+export const DisplayName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .refine((s) => !s.startsWith("@") && s !== "*" && !/[,\n\r\t]/.test(s), "must not start with @, be *, or contain commas/control characters");
+
+export const GroupName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 letters, digits, _ . or -");
+export const GroupRole = z.string().trim().min(1).max(64);
+export const Status = z.enum(["idle", "working", "dnd"]);
+export type Status = z.infer<typeof Status>;
+
+export const GroupMembership = z.object({ name: GroupName, role: GroupRole.nullable() });
+export type GroupMembership = z.infer<typeof GroupMembership>;
+
+/** `"frontend:lead,reviewers"` → [{frontend, lead}, {reviewers, null}]; throws on a bad entry. */
+export function parseGroupSpec(spec: string): GroupMembership[] {
+  const out = new Map<string, string | null>();
+  for (const raw of spec.split(",")) {
+    const part = raw.trim();
+    if (!part) continue;
+    const idx = part.indexOf(":");
+    const name = GroupName.parse(idx === -1 ? part : part.slice(0, idx).trim());
+    const role = idx === -1 ? null : GroupRole.parse(part.slice(idx + 1));
+    out.set(name, role);
+  }
+  return [...out].map(([name, role]) => ({ name, role }));
+}
+
+export const GroupsField = z.union([
+  z.string().max(4096).transform((s, ctx) => {
+    try {
+      return parseGroupSpec(s);
+    } catch {
+      ctx.addIssue({ code: "custom", message: 'groups must look like "frontend:lead,reviewers"' });
+      return z.NEVER;
+    }
+  }),
+  z.array(GroupMembership).max(64),
+]);

@@ -1,0 +1,43 @@
+import { z } from "zod";
+
+/** Every error the broker can answer with; one code per distinct failure so clients can branch on it. */
+export const ErrorCode = z.enum([
+  // framing
+  "bad_json",
+  "unknown_type",
+  "invalid_frame",
+  "frame_too_large",
+  // session
+  "not_authenticated",
+  "already_authenticated",
+  "rate_limited",
+  // hello / auth
+  "bad_member_signature",
+  "bad_session_signature",
+  "stale_timestamp",
+  "unknown_mesh",
+  "unknown_member",
+  "member_revoked",
+  "wrong_mesh",
+  "unauthorized",
+  "forbidden",
+  // invites
+  "invite_not_found",
+  "invite_expired",
+  "invite_used_up",
+  "invite_revoked",
+  // meshes
+  "slug_taken",
+  "not_found",
+  // messaging
+  "unknown_target",
+  "missing_envelope",
+  "message_too_large",
+  "duplicate_id_conflict",
+  // state / memory / values
+  "value_too_large",
+  "key_too_long",
+  // catch-all
+  "internal",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -1,0 +1,7 @@
+import { z } from "zod";
+import { ErrorCode } from "./errors.ts";
+import { optId } from "./common.ts";
+
+export const ErrorFrame = z.object({ type: z.literal("error"), ...optId, code: ErrorCode, message: z.string() });
+/** Answer to a request that has nothing else to say. */
+export const OkFrame = z.object({ type: z.literal("ok"), ...optId });

@@ -1,0 +1,54 @@
+import { SQL } from "bun";
+import { join } from "node:path";
+import { ensurePrivateDir } from "../util/fs.ts";
+import { migrate } from "./migrate.ts";
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface Store {
+  sql: SQL;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** postgres://… selects Postgres; otherwise SQLite in `dataDir`. */
+  databaseUrl?: string;
+  /** Postgres schema to use (created if missing); lets tests and tenants share one database. */
+  schema?: string;
+  dataDir: string;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const url = opts.databaseUrl;
+  if (url && /^postgres(ql)?:\/\//.test(url)) {
+    const schema = opts.schema;
+    if (schema !== undefined) {
+      if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name: ${schema}`);
+      const admin = new SQL(url);
+      await admin.unsafe(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await admin.close();
+    }
+    const sql = new SQL({ url, max: 10, ...(schema ? { connection: { search_path: schema } } : {}) });
+    const store: Store = { sql, dialect: "postgres", close: () => sql.close() };
+    await migrate(store);
+    return store;
+  }
+  ensurePrivateDir(opts.dataDir);
+  const file = join(opts.dataDir, "claudemesh.sqlite");
+  const sql = new SQL({ adapter: "sqlite", filename: file, create: true, readwrite: true });
+  // WAL: readers never block the writer; FULL sync: an acked message survives kill -9 and power loss.
+  await sql.unsafe("PRAGMA journal_mode = WAL");
+  await sql.unsafe("PRAGMA synchronous = FULL");
+  await sql.unsafe("PRAGMA foreign_keys = ON");
+  await sql.unsafe("PRAGMA busy_timeout = 5000");
+  const store: Store = { sql, dialect: "sqlite", close: () => sql.close() };
+  await migrate(store);
+  return store;
+}
+
+/** bigint columns come back as strings from Postgres and numbers from SQLite. */
+export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));

@@ -1,0 +1,7 @@
+/** One versioned schema step, written once per dialect. Versions are global and never reused. */
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}

@@ -1,0 +1,17 @@
+import type { ErrorCode } from "../protocol/errors.ts";
+
+/** A failure with a stable machine code; the broker turns it into an `error` frame / JSON body, the CLI into a message. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly httpStatus = 400,
+  ) {
+    super(message);
+    this.name = "AppError";
+  }
+}
+
+export const fail = (code: ErrorCode, message: string, httpStatus?: number): never => {
+  throw new AppError(code, message, httpStatus);
+};

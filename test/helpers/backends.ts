@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SQL } from "bun";
+
+export type Backend = "sqlite" | "postgres";
+
+export const PG_URL = process.env.CLAUDEMESH_TEST_DATABASE_URL;
+
+let announced = false;
+/** The backends a suite runs against: SQLite always, Postgres when CLAUDEMESH_TEST_DATABASE_URL is set. */
+export function backends(): Backend[] {
+  if (!PG_URL && !announced) {
+    announced = true;
+    console.log("[claudemesh tests] CLAUDEMESH_TEST_DATABASE_URL is unset: Postgres suites are SKIPPED");
+  }
+  return PG_URL ? ["sqlite", "postgres"] : ["sqlite"];
+}
+
+export function tempDir(prefix = "cm-test-"): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A fresh Postgres schema per broker, so suites never see each other's rows. */
+export function freshSchema(): string {
+  return `cm_t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  if (!PG_URL) return;
+  const sql = new SQL(PG_URL);
+  await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await sql.close();
+}
+
+/** Marks that a Postgres-backed test really ran; .ci/run checks for this file. */
+export function markPostgresRan(suite: string): void {
+  const marker = process.env.CLAUDEMESH_PG_MARKER;
+  if (marker) require("node:fs").appendFileSync(marker, suite + "\n");
+}

@@ -1,0 +1,153 @@
+import type { BrokerLimits } from "../../src/broker/config.ts";
+import { type RunningBroker, startBroker } from "../../src/broker/server.ts";
+import { BrokerClient, type BrokerClientOptions } from "../../src/client/broker-client.ts";
+import type { MeshConfig } from "../../src/client/config.ts";
+import { brokerRequest } from "../../src/client/http.ts";
+import { b64url } from "../../src/crypto/encoding.ts";
+import { generateRootKey, generateSigningKeyPair, type KeyPair } from "../../src/crypto/keys.ts";
+import { CreateMeshResponse, InviteResponse, JoinResponse } from "../../src/meshes/api.ts";
+import { type Backend, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "./backends.ts";
+
+export interface TestBroker extends RunningBroker {
+  backend: Backend;
+  /** Stops the broker and removes its data. */
+  destroy(): Promise<void>;
+  /** Stops and starts a broker on the same data (and port 0 → a new port). */
+  restart(limits?: Partial<BrokerLimits>): Promise<TestBroker>;
+}
+
+export async function startTestBroker(backend: Backend, limits: Partial<BrokerLimits> = {}, reuse?: { dataDir: string; schema?: string }): Promise<TestBroker> {
+  const dir = reuse ? { path: reuse.dataDir, cleanup: () => {} } : tempDir("cm-broker-");
+  const schema = backend === "postgres" ? (reuse?.schema ?? freshSchema()) : undefined;
+  if (backend === "postgres") markPostgresRan(new Error().stack?.split("\n")[2]?.trim() ?? "postgres");
+  const running = await startBroker({
+    port: 0,
+    dataDir: dir.path,
+    databaseUrl: backend === "postgres" ? PG_URL : undefined,
+    dbSchema: schema,
+    limits: { pingIntervalMs: 60_000, sweepIntervalMs: 60_000, ...limits },
+  });
+  const tb: TestBroker = {
+    ...running,
+    backend,
+    async destroy() {
+      await running.stop();
+      if (schema) await dropSchema(schema);
+      dir.cleanup();
+    },
+    async restart(l = limits) {
+      await running.stop();
+      return startTestBroker(backend, l, { dataDir: dir.path, schema });
+    },
+  };
+  return tb;
+}
+
+export interface TestMesh {
+  slug: string;
+  meshId: string;
+  rootKey: string;
+  owner: MeshConfig;
+  inviteToken: string;
+}
+
+/** Creates a mesh through the admin API, as `claudemesh mesh create` does. */
+export async function createMesh(b: RunningBroker, slug: string): Promise<TestMesh> {
+  const ownerKeys = generateSigningKeyPair();
+  const rootKey = b64url.encode(generateRootKey());
+  const res = await brokerRequest(b.url, "POST", "/admin/meshes", CreateMeshResponse, {
+    auth: { kind: "admin", token: b.adminToken },
+    body: { slug, ownerPubkey: ownerKeys.publicKey, ownerName: `${slug}-owner` },
+  });
+  const owner: MeshConfig = {
+    slug,
+    meshId: res.meshId,
+    brokerUrl: b.url,
+    memberId: res.memberId,
+    displayName: `${slug}-owner`,
+    role: "owner",
+    pubkey: ownerKeys.publicKey,
+    secretKey: ownerKeys.secretKey,
+    rootKey,
+    joinedAt: Date.now(),
+  };
+  return { slug, meshId: res.meshId, rootKey, owner, inviteToken: res.invite.token };
+}
+
+/** Enrolls a new member through POST /join with a fresh invite. */
+export async function addMember(b: RunningBroker, mesh: TestMesh, name: string, keys: KeyPair = generateSigningKeyPair()): Promise<MeshConfig> {
+  const inv = await brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, {
+    auth: { kind: "admin", token: b.adminToken },
+    body: {},
+  });
+  const res = await brokerRequest(b.url, "POST", "/join", JoinResponse, {
+    body: { token: inv.token, pubkey: keys.publicKey, displayName: name },
+  });
+  return {
+    slug: mesh.slug,
+    meshId: res.meshId,
+    brokerUrl: b.url,
+    memberId: res.memberId,
+    displayName: name,
+    role: res.role,
+    pubkey: keys.publicKey,
+    secretKey: keys.secretKey,
+    rootKey: mesh.rootKey,
+    joinedAt: Date.now(),
+  };
+}
+
+const clients: BrokerClient[] = [];
+
+/** Connects a session for a member; closed automatically by `closeClients`. */
+export async function connect(member: MeshConfig, opts: Partial<BrokerClientOptions> = {}): Promise<BrokerClient> {
+  const c = new BrokerClient({
+    mesh: member,
+    session: opts.session ?? generateSigningKeyPair(),
+    displayName: member.displayName,
+    backoff: { minMs: 20, maxMs: 200 },
+    ...opts,
+  });
+  clients.push(c);
+  await c.connect();
+  return c;
+}
+
+export function closeClients(): void {
+  for (const c of clients.splice(0)) c.close();
+}
+
+/** Raw WebSocket for protocol-level tests; `next` hands out each received frame once, in order. */
+export async function rawSocket(b: RunningBroker): Promise<{ ws: WebSocket; frames: any[]; next(pred?: (f: any) => boolean): Promise<any>; closed: Promise<number> }> {
+  const ws = new WebSocket(b.wsUrl);
+  const frames: any[] = [];
+  const consumed = new Set<number>();
+  const waiters: { pred: (f: any) => boolean; resolve: (f: any) => void }[] = [];
+  const closed = new Promise<number>((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));
+  ws.onmessage = (e) => {
+    const f = JSON.parse(String(e.data));
+    const idx = frames.push(f) - 1;
+    const i = waiters.findIndex((w) => w.pred(f));
+    if (i >= 0) {
+      consumed.add(idx);
+      waiters.splice(i, 1)[0]?.resolve(f);
+    }
+  };
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error("ws error"));
+  });
+  return {
+    ws,
+    frames,
+    closed,
+    next(pred = () => true) {
+      const idx = frames.findIndex((f, i) => !consumed.has(i) && pred(f));
+      if (idx >= 0) {
+        consumed.add(idx);
+        return Promise.resolve(frames[idx]);
+      }
+      return new Promise((resolve) => waiters.push({ pred, resolve }));
+    },
+  };
+}
