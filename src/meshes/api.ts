@@ -41,3 +41,4 @@ export const MemberView = z.object({
 export const MembersResponse = z.object({ members: z.array(MemberView) });
 export const RevokeResponse = z.object({ revoked: z.array(z.string()), disconnected: z.number() });
 export const HealthResponse = z.object({ ok: z.literal(true), version: z.string(), time: z.number() });
+export const InviteInfoResponse = z.object({ meshId: z.string(), slug: z.string(), role: z.string(), expiresAt: z.number().nullable() });

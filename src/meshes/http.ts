@@ -43,6 +43,15 @@ export function meshRoutes(broker: Broker, adminToken: string) {
           headers: { "content-type": "text/plain; charset=utf-8" },
         }),
     },
+    "/join/:token/info": {
+      GET: async (req: Req) => {
+        const invite = await repo.inviteByToken(req.params.token ?? "");
+        if (!invite) throw new AppError("invite_not_found", "this invite does not exist", 404);
+        const mesh = await repo.meshById(invite.meshId);
+        if (!mesh) throw new AppError("invite_not_found", "this invite's mesh no longer exists", 404);
+        return json({ meshId: mesh.id, slug: mesh.slug, role: invite.role, expiresAt: invite.expiresAt });
+      },
+    },
     "/admin/meshes": {
       POST: async (req: Request) => {
         if (!isAdminToken(req, adminToken)) throw new AppError("unauthorized", "creating a mesh needs the broker's admin token", 401);
@@ -113,8 +122,11 @@ export function meshRoutes(broker: Broker, adminToken: string) {
       POST: async (req: Req) => {
         const meshId = req.params.meshId ?? "";
         const { text } = await readJson(req, MAX_BODY);
-        await requireMeshAdmin(req, text, broker, adminToken, meshId);
-        const revoked = await repo.revokeMember(meshId, decodeURIComponent(req.params.member ?? ""));
+        const target = decodeURIComponent(req.params.member ?? "");
+        // A member may always revoke itself (`claudemesh leave`); anyone else needs admin rights.
+        const self = isAdminToken(req, adminToken) ? null : await signedMember(req, text, broker);
+        if (!self || self.id !== target || self.meshId !== meshId) await requireMeshAdmin(req, text, broker, adminToken, meshId);
+        const revoked = await repo.revokeMember(meshId, target);
         if (revoked.length === 0) throw new AppError("not_found", "no such active member in this mesh", 404);
         let disconnected = 0;
         for (const m of revoked) disconnected += await broker.disconnectMember(m.id);

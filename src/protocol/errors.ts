@@ -6,6 +6,7 @@ export const ErrorCode = z.enum([
   "bad_json",
   "unknown_type",
   "invalid_frame",
+  "invalid_argument",
   "frame_too_large",
   // session
   "not_authenticated",

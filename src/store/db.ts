@@ -1,4 +1,5 @@
 import { SQL } from "bun";
+import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePrivateDir } from "../util/fs.ts";
 import { migrate } from "./migrate.ts";
@@ -46,6 +47,8 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   await sql.unsafe("PRAGMA busy_timeout = 5000");
   const store: Store = { sql, dialect: "sqlite", close: () => sql.close() };
   await migrate(store);
+  // the database holds hashes, keys and ciphertext: owner-only, like every secret file
+  for (const suffix of ["", "-wal", "-shm"]) if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600);
   return store;
 }
 

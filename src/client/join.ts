@@ -1,0 +1,37 @@
+import { InviteInfoResponse, JoinResponse } from "../meshes/api.ts";
+import { generateSigningKeyPair } from "../crypto/keys.ts";
+import { AppError } from "../util/errors.ts";
+import { loadConfig, type MeshConfig, saveConfig, upsertMesh } from "./config.ts";
+import { brokerRequest } from "./http.ts";
+import { parseInviteUrl } from "./invite.ts";
+
+/**
+ * Enrolls with the broker and stores the membership. Joining a mesh twice reuses the stored member key,
+ * which the broker recognises, so no second member is created and no invite use is spent.
+ */
+export async function joinMesh(url: string, displayName: string): Promise<{ mesh: MeshConfig; created: boolean }> {
+  const invite = parseInviteUrl(url);
+  const info = await brokerRequest(invite.brokerUrl, "GET", `/join/${invite.token}/info`, InviteInfoResponse);
+  const config = loadConfig();
+  const existing = config.meshes.find((m) => m.meshId === info.meshId && m.brokerUrl === invite.brokerUrl);
+  const clash = config.meshes.find((m) => m.slug === info.slug && m !== existing);
+  if (clash) throw new AppError("slug_taken", `you are already in another mesh named "${info.slug}" (${clash.brokerUrl}); leave it first`);
+  const keys = existing ? { publicKey: existing.pubkey, secretKey: existing.secretKey } : generateSigningKeyPair();
+  const res = await brokerRequest(invite.brokerUrl, "POST", "/join", JoinResponse, {
+    body: { token: invite.token, pubkey: keys.publicKey, displayName },
+  });
+  const mesh: MeshConfig = {
+    slug: res.slug,
+    meshId: res.meshId,
+    brokerUrl: invite.brokerUrl,
+    memberId: res.memberId,
+    displayName: res.displayName,
+    role: res.role,
+    pubkey: keys.publicKey,
+    secretKey: keys.secretKey,
+    rootKey: invite.rootKey ?? existing?.rootKey ?? null,
+    joinedAt: existing?.joinedAt ?? Date.now(),
+  };
+  saveConfig(upsertMesh(config, mesh));
+  return { mesh, created: res.created };
+}

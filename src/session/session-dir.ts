@@ -1,0 +1,43 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { Base64Key } from "../protocol/common.ts";
+import { AppError } from "../util/errors.ts";
+import { writeSecretFile } from "../util/fs.ts";
+
+/**
+ * A launched session's private directory (0700), named by CLAUDEMESH_SESSION_DIR. `launch` writes it;
+ * `mcp` and `hook` read it. It holds the session keypair so reconnects keep the same key.
+ */
+export const SESSION_ENV = "CLAUDEMESH_SESSION_DIR";
+export const SESSION_FILE = "session.json";
+/** Unix socket on which the session's `mcp` process listens for `claudemesh hook` status events. */
+export const HOOK_SOCKET = "hook.sock";
+
+export const SessionInfo = z.object({
+  version: z.literal(1),
+  meshSlug: z.string(),
+  displayName: z.string(),
+  role: z.string().nullable(),
+  /** "frontend:lead,reviewers" form */
+  groups: z.string(),
+  sessionKey: z.object({ publicKey: Base64Key, secretKey: z.string() }),
+  createdAt: z.number(),
+  /** pid of the `claudemesh launch` process that owns the dir */
+  launcherPid: z.number(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
+export function writeSessionInfo(dir: string, info: SessionInfo): void {
+  writeSecretFile(join(dir, SESSION_FILE), JSON.stringify(info, null, 2) + "\n");
+}
+
+export function readSessionInfo(dir: string): SessionInfo {
+  const file = join(dir, SESSION_FILE);
+  if (!existsSync(file)) throw new AppError("not_found", `no session at ${dir}`);
+  const parsed = SessionInfo.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  if (!parsed.success) throw new AppError("invalid_frame", `${file} is not a claudemesh session file`);
+  return parsed.data;
+}
+
+export const hookSocketPath = (dir: string) => join(dir, HOOK_SOCKET);
