@@ -8,8 +8,7 @@ import type { MeshConfig } from "./config.ts";
 import { Emitter } from "./emitter.ts";
 import { wsUrlOf } from "./invite.ts";
 
-/** Frames the broker sends without being asked. */
-type Unsolicited = Exclude<ServerFrame, { id: string }>;
+const frameId = (f: ServerFrame): string | undefined => ("id" in f ? f.id : undefined);
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type Request = DistributiveOmit<ClientFrame, "id">;
 
@@ -124,7 +123,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
       ws.onmessage = (ev) => {
         const frame = this.parse(ev.data);
         if (!frame) return;
-        if (!settled && frame.id === helloId) {
+        if (!settled && frameId(frame) === helloId) {
           settled = true;
           if (frame.type === "hello_ack") {
             const reconnect = this.everConnected;
@@ -196,7 +195,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
   }
 
   private dispatch(frame: ServerFrame): void {
-    const id = frame.id;
+    const id = frameId(frame);
     const p = id !== undefined ? this.pending.get(id) : undefined;
     if (p && id !== undefined) {
       this.pending.delete(id);
@@ -205,7 +204,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
       else p.resolve(frame);
       return;
     }
-    this.emit("frame", frame as Unsolicited);
+    this.emit("frame", frame);
   }
 
   private nextId(): string {

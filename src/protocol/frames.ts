@@ -2,6 +2,17 @@ import { z } from "zod";
 import { JoinGroupFrame, LeaveGroupFrame } from "../groups/frames.ts";
 import { HelloAckFrame, HelloFrame } from "../meshes/frames.ts";
 import { ListPeersFrame, PeersListFrame, SetStatusFrame, SetSummaryFrame } from "../presence/frames.ts";
+import {
+  AckFrame,
+  FetchQueuedFrame,
+  MessageStatusFrame,
+  MessageStatusResultFrame,
+  PushFrame,
+  QueuedMessagesFrame,
+  ReceivedFrame,
+  SendFrame,
+  SurfacedFrame,
+} from "../messaging/frames.ts";
 import { ErrorFrame, OkFrame } from "./generic.ts";
 
 /** Everything a client may send. Features add their frames here. */
@@ -12,13 +23,27 @@ export const ClientFrame = z.discriminatedUnion("type", [
   SetSummaryFrame,
   JoinGroupFrame,
   LeaveGroupFrame,
+  SendFrame,
+  ReceivedFrame,
+  SurfacedFrame,
+  FetchQueuedFrame,
+  MessageStatusFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame["type"];
 export type ClientFrameOf<T extends ClientFrameType> = Extract<ClientFrame, { type: T }>;
 
 /** Everything the broker may send. */
-export const ServerFrame = z.discriminatedUnion("type", [HelloAckFrame, PeersListFrame, ErrorFrame, OkFrame]);
+export const ServerFrame = z.discriminatedUnion("type", [
+  HelloAckFrame,
+  PeersListFrame,
+  ErrorFrame,
+  OkFrame,
+  AckFrame,
+  PushFrame,
+  QueuedMessagesFrame,
+  MessageStatusResultFrame,
+]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 export type ServerFrameType = ServerFrame["type"];
 export type ServerFrameOf<T extends ServerFrameType> = Extract<ServerFrame, { type: T }>;

@@ -1,0 +1,173 @@
+import type { Broker } from "../broker/broker.ts";
+import type { BrokerFeature, FeatureFactory, HandlerContext } from "../broker/feature.ts";
+import type { PeerState } from "../broker/peer.ts";
+import type { ClientFrameOf } from "../protocol/frames.ts";
+import { AppError } from "../util/errors.ts";
+import { newId } from "../util/ids.ts";
+import type { Priority, PushBody } from "./frames.ts";
+import { MessageRepo, type NewRecipient } from "./repo.ts";
+import { isGroupTarget, resolveTargets } from "./targets.ts";
+
+/** Which queued priorities a session may be pushed in its current status (DESIGN.md "Priority"). */
+export function pushablePriorities(status: PeerState["status"]): Priority[] {
+  return status === "idle" ? ["now", "next"] : ["now"];
+}
+
+interface Delivery {
+  /** pushed, awaiting the client's receipt: never pushed twice on one connection */
+  inflight: Set<string>;
+  /** deliveries to one session run one at a time, so order holds and nothing doubles */
+  chain: Promise<void>;
+}
+
+class Messaging implements BrokerFeature {
+  readonly name = "messaging";
+  private readonly repo: MessageRepo;
+  private readonly deliveries = new WeakMap<PeerState, Delivery>();
+
+  constructor(private readonly broker: Broker) {
+    this.repo = new MessageRepo(broker.store);
+  }
+
+  private delivery(peer: PeerState): Delivery {
+    let d = this.deliveries.get(peer);
+    if (!d) this.deliveries.set(peer, (d = { inflight: new Set(), chain: Promise.resolve() }));
+    return d;
+  }
+
+  /** Pushes every queued message this session may receive in its current status, in queue order. */
+  deliver(peer: PeerState): Promise<void> {
+    const d = this.delivery(peer);
+    d.chain = d.chain.then(async () => {
+      if (peer.conn.closed || this.broker.session(peer.sessionPubkey) !== peer) return;
+      const now = Date.now();
+      const due = (await this.repo.queuedFor(peer.sessionPubkey, pushablePriorities(peer.status), now)).filter((m) => !d.inflight.has(m.messageId));
+      if (due.length === 0) return;
+      const lowPending = await this.repo.countQueued(peer.sessionPubkey, "low", now);
+      for (const m of due) {
+        d.inflight.add(m.messageId);
+        peer.conn.send({ type: "push", ...m, lowPending });
+      }
+    }).catch(() => {
+      // a failed delivery stays queued and is retried on the next trigger
+    });
+    return d.chain;
+  }
+
+  readonly handlers = {
+    send: (ctx: HandlerContext, f: ClientFrameOf<"send">) => this.send(ctx, f),
+    received: async (ctx: HandlerContext, f: ClientFrameOf<"received">) => {
+      const d = this.delivery(ctx.peer);
+      await this.repo.markDelivered(ctx.peer.sessionPubkey, f.messageIds, Date.now());
+      for (const id of f.messageIds) d.inflight.delete(id);
+      if (f.id) ctx.reply({ type: "ok" });
+    },
+    surfaced: async (ctx: HandlerContext, f: ClientFrameOf<"surfaced">) => {
+      await this.repo.markSurfaced(ctx.peer.sessionPubkey, f.messageIds, Date.now());
+      if (f.id) ctx.reply({ type: "ok" });
+    },
+    fetch_queued: async (ctx: HandlerContext) => {
+      const d = this.delivery(ctx.peer);
+      // Run inside the delivery chain so a concurrent push cannot hand the same message out twice.
+      let messages: PushBody[] = [];
+      d.chain = d.chain.then(async () => {
+        messages = await this.repo.queuedFor(ctx.peer.sessionPubkey, ["now", "next", "low"], Date.now());
+        for (const m of messages) d.inflight.add(m.messageId);
+      });
+      await d.chain;
+      ctx.reply({ type: "queued_messages", messages });
+    },
+    message_status: async (ctx: HandlerContext, f: ClientFrameOf<"message_status">) => {
+      const recipients = await this.repo.statusFor(ctx.peer.meshId, ctx.peer.memberId, f.messageId);
+      // Not the sender's member (or another mesh): indistinguishable from a message that does not exist.
+      if (!recipients) throw new AppError("not_found", `no message ${f.messageId} sent by you`);
+      ctx.reply({
+        type: "message_status_result",
+        messageId: f.messageId,
+        delivered: recipients.every((r) => r.status === "delivered" || r.status === "surfaced"),
+        recipients,
+      });
+    },
+  };
+
+  private async send(ctx: HandlerContext, f: ClientFrameOf<"send">): Promise<void> {
+    const { peer, conn } = ctx;
+    if (!conn.sendRate.take()) throw new AppError("rate_limited", `send rate limit is ${this.broker.limits.sendRatePerSec}/s per connection; retry shortly`);
+    const max = this.broker.limits.maxMessageBytes;
+    const sizes = [f.group?.ciphertext.length ?? 0, ...(f.envelopes ?? []).map((e) => e.ciphertext.length)];
+    if (Math.max(...sizes) > max) throw new AppError("message_too_large", `message exceeds the broker's limit of ${max} bytes of ciphertext`);
+
+    const previous = await this.repo.findByClientId(peer.meshId, peer.memberId, f.clientId);
+    if (previous) {
+      ctx.reply({ type: "ack", clientId: f.clientId, messageId: previous.id, recipients: previous.recipients, duplicate: true });
+      return;
+    }
+
+    const targets = Array.isArray(f.to) ? f.to : [f.to];
+    const recipients = resolveTargets(targets, this.broker.peersOf(peer.meshId), peer);
+    let rows: NewRecipient[];
+    if (f.kind === "group") {
+      if (!f.group) throw new AppError("invalid_frame", "a group message needs `group` {nonce, ciphertext}");
+      rows = recipients.map((p) => ({ sessionPubkey: p.sessionPubkey, memberId: p.memberId, name: p.displayName, nonce: null, ciphertext: null }));
+    } else {
+      if (targets.some(isGroupTarget)) throw new AppError("invalid_frame", "@group, @all and * targets need kind \"group\"");
+      const byKey = new Map((f.envelopes ?? []).map((e) => [e.sessionPubkey, e]));
+      const missing = recipients.filter((p) => !byKey.has(p.sessionPubkey));
+      if (missing.length > 0) {
+        throw new AppError("missing_envelope", `no envelope for ${missing.map((p) => `${p.displayName} (${p.sessionPubkey})`).join(", ")}; refresh peers and retry`);
+      }
+      rows = recipients.map((p) => {
+        const e = byKey.get(p.sessionPubkey)!;
+        return { sessionPubkey: p.sessionPubkey, memberId: p.memberId, name: p.displayName, nonce: e.nonce, ciphertext: e.ciphertext };
+      });
+    }
+
+    const messageId = newId("msg");
+    const stored = await this.repo.insert(
+      {
+        id: messageId,
+        meshId: peer.meshId,
+        senderMemberId: peer.memberId,
+        senderSessionPubkey: peer.sessionPubkey,
+        senderName: peer.displayName,
+        clientId: f.clientId,
+        targetSpec: targets.join(", "),
+        priority: f.priority,
+        kind: f.kind,
+        nonce: f.kind === "group" ? (f.group?.nonce ?? null) : null,
+        ciphertext: f.kind === "group" ? (f.group?.ciphertext ?? null) : null,
+        createdAt: Date.now(),
+      },
+      rows,
+      this.broker.limits.messageTtlMs,
+    );
+    if (!stored) {
+      const winner = await this.repo.findByClientId(peer.meshId, peer.memberId, f.clientId);
+      ctx.reply({ type: "ack", clientId: f.clientId, messageId: winner?.id ?? messageId, recipients: winner?.recipients ?? [], duplicate: true });
+      return;
+    }
+    // Durable before acknowledged: the ack only goes out once the transaction committed.
+    ctx.reply({
+      type: "ack",
+      clientId: f.clientId,
+      messageId,
+      recipients: recipients.map((p) => ({ name: p.displayName, sessionPubkey: p.sessionPubkey })),
+      duplicate: false,
+    });
+    for (const p of recipients) void this.deliver(p);
+  }
+
+  onPeerConnected(peer: PeerState): Promise<void> {
+    return this.deliver(peer);
+  }
+
+  async onPeerStatusChanged(peer: PeerState): Promise<void> {
+    if (peer.status === "idle") await this.deliver(peer);
+  }
+
+  async sweep(): Promise<void> {
+    await this.repo.expire(Date.now());
+  }
+}
+
+export const messagingFeature: FeatureFactory = (broker) => new Messaging(broker);

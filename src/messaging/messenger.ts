@@ -1,0 +1,178 @@
+import type { BrokerClient } from "../client/broker-client.ts";
+import { decodeFallback, type Envelope, groupKey, openDirect, openGroup, sealDirect, sealGroup } from "../crypto/envelope.ts";
+import type { ServerFrameOf } from "../protocol/frames.ts";
+import { AppError } from "../util/errors.ts";
+import { newId } from "../util/ids.ts";
+import { Emitter } from "../client/emitter.ts";
+import type { Priority, PushBody } from "./frames.ts";
+import { PeerCache } from "./peer-cache.ts";
+import { isGroupTarget } from "./targets.ts";
+
+export interface InboundMessage {
+  messageId: string;
+  fromName: string;
+  fromSession: string;
+  fromMemberId: string;
+  priority: Priority;
+  createdAt: number;
+  text: string;
+  /** false when the envelope did not open and the spec's base64 fallback produced the text */
+  authenticated: boolean;
+  kind: "direct" | "group";
+  /** the targets as the sender wrote them */
+  to: string;
+  /** low-priority messages waiting for check_messages */
+  lowPending: number;
+}
+
+export interface SendResult {
+  messageId: string;
+  recipients: { name: string; sessionPubkey: string }[];
+  duplicate: boolean;
+}
+
+const SEEN_LIMIT = 10_000;
+
+/**
+ * The client half of messaging: end-to-end encryption, idempotent sends, receipts, and exactly-once
+ * delivery as seen by Claude (duplicate pushes of one message id are acknowledged but never re-emitted).
+ */
+export class Messenger extends Emitter<{ message: [InboundMessage] }> {
+  readonly peers: PeerCache;
+  private readonly groupKey: Uint8Array | null;
+  /** every message id ever handed out (push or drain), to drop at-least-once duplicates */
+  private readonly seen = new Set<string>();
+  /** handed out but not yet surfaced to Claude */
+  private readonly unsurfaced = new Map<string, InboundMessage>();
+  private readonly surfacedIds = new Set<string>();
+
+  constructor(
+    private readonly client: BrokerClient,
+    private readonly keys: { rootKey: string | null; sessionSecretKey: string },
+  ) {
+    super();
+    this.peers = new PeerCache(client);
+    this.groupKey = keys.rootKey ? groupKey(keys.rootKey) : null;
+    client.on("frame", (f) => {
+      if (f.type === "push") this.onPush(f);
+    });
+  }
+
+  /** Sends a message. Retries across reconnects with the same client id, so it is stored exactly once. */
+  async send(to: string | string[], text: string, priority: Priority = "next"): Promise<SendResult> {
+    const targets = (Array.isArray(to) ? to : [to]).map((t) => t.trim()).filter(Boolean);
+    if (targets.length === 0) throw new AppError("invalid_argument", "say who to send to: a name, @group, @all or *");
+    const clientId = newId("cmsg");
+    const group = targets.some(isGroupTarget);
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      try {
+        const body = group ? { kind: "group" as const, group: this.sealForGroup(text) } : { kind: "direct" as const, envelopes: await this.sealForNames(targets, text, attempt > 0) };
+        const ack = await this.client.request({ type: "send", clientId, to: targets.length === 1 ? (targets[0] as string) : targets, priority, ...body }, "ack");
+        return { messageId: ack.messageId, recipients: ack.recipients, duplicate: ack.duplicate };
+      } catch (err) {
+        lastErr = err;
+        // A stale peer cache shows up as a missing envelope; a dropped connection as "internal". Both are retried.
+        if (err instanceof AppError && err.code === "missing_envelope") {
+          this.peers.invalidate();
+          continue;
+        }
+        if (err instanceof AppError && err.code === "internal" && /disconnected|not connected|in time/.test(err.message)) continue;
+        throw err;
+      }
+    }
+    throw lastErr;
+  }
+
+  private sealForGroup(text: string): Envelope {
+    if (!this.groupKey) throw new AppError("not_found", "this mesh's root key is missing from your config (re-join with the full invite URL, including the part after #)");
+    return sealGroup(text, this.groupKey);
+  }
+
+  private async sealForNames(names: string[], text: string, fresh: boolean): Promise<(Envelope & { sessionPubkey: string })[]> {
+    let peers = await this.peers.all(fresh);
+    if (names.some((n) => !peers.some((p) => p.name === n))) peers = await this.peers.all(true);
+    const sessions = new Map<string, string>();
+    for (const p of peers) if (names.includes(p.name)) sessions.set(p.sessionPubkey, p.name);
+    // Unknown names get no envelope; the broker then names them in its unknown_target error.
+    return [...sessions.keys()].map((pub) => ({ sessionPubkey: pub, ...sealDirect(text, pub, this.keys.sessionSecretKey) }));
+  }
+
+  /** Opens an envelope; falls back to base64 (flagged unauthenticated), never silently trusted. */
+  decrypt(p: PushBody): { text: string; authenticated: boolean } {
+    const env = { nonce: p.nonce, ciphertext: p.ciphertext };
+    const opened = p.kind === "group" ? (this.groupKey ? openGroup(env, this.groupKey) : null) : openDirect(env, p.senderPubkey, this.keys.sessionSecretKey);
+    if (opened !== null) return { text: opened, authenticated: true };
+    const fallback = decodeFallback(p.ciphertext);
+    return { text: fallback ?? "[message could not be decrypted]", authenticated: false };
+  }
+
+  private toInbound(p: PushBody): InboundMessage {
+    const { text, authenticated } = this.decrypt(p);
+    return {
+      messageId: p.messageId,
+      fromName: p.senderName,
+      fromSession: p.senderPubkey,
+      fromMemberId: p.senderMemberId,
+      priority: p.priority,
+      createdAt: p.createdAt,
+      text,
+      authenticated,
+      kind: p.kind,
+      to: p.to,
+      lowPending: p.lowPending,
+    };
+  }
+
+  /** Accepts messages from the broker; returns only those never seen before. Receipts go out for all. */
+  private accept(bodies: PushBody[]): InboundMessage[] {
+    if (bodies.length === 0) return [];
+    this.client.notify({ type: "received", messageIds: bodies.map((b) => b.messageId) });
+    // A redelivery of something already surfaced means our earlier report was lost: report it again.
+    const again = bodies.filter((b) => this.surfacedIds.has(b.messageId)).map((b) => b.messageId);
+    if (again.length) this.client.notify({ type: "surfaced", messageIds: again });
+    const fresh: InboundMessage[] = [];
+    for (const b of bodies) {
+      if (this.seen.has(b.messageId)) continue;
+      this.remember(b.messageId);
+      const m = this.toInbound(b);
+      this.unsurfaced.set(m.messageId, m);
+      fresh.push(m);
+    }
+    return fresh;
+  }
+
+  private remember(id: string): void {
+    this.seen.add(id);
+    if (this.seen.size > SEEN_LIMIT) {
+      const oldest = this.seen.values().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+  }
+
+  private onPush(f: ServerFrameOf<"push">): void {
+    for (const m of this.accept([f])) this.emit("message", m);
+  }
+
+  /**
+   * Everything not yet surfaced: pushed but not yet shown, plus what the broker is holding (low priority,
+   * `next` held while busy). The caller surfaces what it shows with markSurfaced.
+   */
+  async drain(): Promise<InboundMessage[]> {
+    const res = await this.client.request({ type: "fetch_queued" }, "queued_messages");
+    this.accept(res.messages);
+    return [...this.unsurfaced.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Reports messages as shown to Claude; they are never handed out again. */
+  markSurfaced(ids: string[]): void {
+    const fresh = ids.filter((id) => this.unsurfaced.delete(id) || !this.surfacedIds.has(id));
+    for (const id of ids) this.surfacedIds.add(id);
+    if (this.surfacedIds.size > SEEN_LIMIT) this.surfacedIds.delete(this.surfacedIds.values().next().value as string);
+    if (fresh.length) this.client.notify({ type: "surfaced", messageIds: fresh });
+  }
+
+  status(messageId: string): Promise<ServerFrameOf<"message_status_result">> {
+    return this.client.request({ type: "message_status", messageId }, "message_status_result");
+  }
+}

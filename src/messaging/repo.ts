@@ -1,0 +1,163 @@
+import type { Store } from "../store/db.ts";
+import { num, numOrNull } from "../store/db.ts";
+import type { Priority, PushBody } from "./frames.ts";
+
+export interface NewMessage {
+  id: string;
+  meshId: string;
+  senderMemberId: string;
+  senderSessionPubkey: string;
+  senderName: string;
+  clientId: string;
+  targetSpec: string;
+  priority: Priority;
+  kind: "direct" | "group";
+  nonce: string | null;
+  ciphertext: string | null;
+  createdAt: number;
+}
+
+export interface NewRecipient {
+  sessionPubkey: string;
+  memberId: string;
+  name: string;
+  nonce: string | null;
+  ciphertext: string | null;
+}
+
+export interface RecipientStatus {
+  name: string;
+  sessionPubkey: string;
+  status: "queued" | "delivered" | "surfaced" | "expired";
+  queuedAt: number;
+  deliveredAt: number | null;
+  surfacedAt: number | null;
+  expiredAt: number | null;
+}
+
+type Row = Record<string, unknown>;
+
+const toPush = (r: Row): PushBody => ({
+  messageId: String(r.message_id),
+  meshId: String(r.mesh_id),
+  senderName: String(r.sender_name),
+  senderPubkey: String(r.sender_session_pubkey),
+  senderMemberId: String(r.sender_member_id),
+  priority: r.priority as Priority,
+  kind: r.kind as "direct" | "group",
+  to: String(r.target_spec),
+  nonce: String(r.r_nonce ?? r.m_nonce),
+  ciphertext: String(r.r_ciphertext ?? r.m_ciphertext),
+  createdAt: num(r.created_at),
+  lowPending: 0,
+});
+
+/** Chunks id lists so IN (...) stays within every dialect's parameter limit. */
+function* chunks<T>(items: T[], size = 500): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+export class MessageRepo {
+  constructor(private readonly store: Store) {}
+
+  private get sql() {
+    return this.store.sql;
+  }
+
+  async findByClientId(meshId: string, senderMemberId: string, clientId: string): Promise<{ id: string; recipients: { name: string; sessionPubkey: string }[] } | null> {
+    const [m] = await this.sql`SELECT id FROM message WHERE mesh_id = ${meshId} AND sender_member_id = ${senderMemberId} AND client_id = ${clientId}`;
+    if (!m) return null;
+    const rs = await this.sql`SELECT name, session_pubkey FROM message_recipient WHERE message_id = ${m.id} ORDER BY seq`;
+    return { id: String(m.id), recipients: rs.map((r: Row) => ({ name: String(r.name), sessionPubkey: String(r.session_pubkey) })) };
+  }
+
+  /**
+   * Stores the message and its recipient rows in one transaction; returns false if the same client id
+   * won a concurrent race (the caller then answers with the stored message).
+   */
+  async insert(m: NewMessage, recipients: NewRecipient[], ttlMs: number): Promise<boolean> {
+    const expiresAt = m.createdAt + ttlMs;
+    try {
+      await this.sql.begin(async (tx) => {
+        await tx`INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at)
+          VALUES (${m.id}, ${m.meshId}, ${m.senderMemberId}, ${m.senderSessionPubkey}, ${m.senderName}, ${m.clientId}, ${m.targetSpec}, ${m.priority}, ${m.kind}, ${m.nonce}, ${m.ciphertext}, ${m.createdAt})`;
+        for (const batch of chunks(recipients, 100)) {
+          const rows = batch.map((r) => ({
+            message_id: m.id,
+            mesh_id: m.meshId,
+            session_pubkey: r.sessionPubkey,
+            member_id: r.memberId,
+            name: r.name,
+            nonce: r.nonce,
+            ciphertext: r.ciphertext,
+            status: "queued",
+            queued_at: m.createdAt,
+            expires_at: expiresAt,
+          }));
+          await tx`INSERT INTO message_recipient ${tx(rows)}`;
+        }
+      });
+      return true;
+    } catch (err) {
+      if (await this.findByClientId(m.meshId, m.senderMemberId, m.clientId)) return false;
+      throw err;
+    }
+  }
+
+  /** Queued messages for one session in queue order, optionally only some priorities. */
+  async queuedFor(sessionPubkey: string, priorities: Priority[], now: number): Promise<PushBody[]> {
+    if (priorities.length === 0) return [];
+    const rows = await this.sql`
+      SELECT r.message_id, r.nonce AS r_nonce, r.ciphertext AS r_ciphertext, m.nonce AS m_nonce, m.ciphertext AS m_ciphertext,
+             m.mesh_id, m.sender_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at
+      FROM message_recipient r JOIN message m ON m.id = r.message_id
+      WHERE r.session_pubkey = ${sessionPubkey} AND r.status = 'queued' AND r.expires_at > ${now}
+        AND m.priority IN ${this.sql(priorities)}
+      ORDER BY r.seq`;
+    return rows.map(toPush);
+  }
+
+  async countQueued(sessionPubkey: string, priority: Priority, now: number): Promise<number> {
+    const [r] = await this.sql`
+      SELECT count(*) AS n FROM message_recipient r JOIN message m ON m.id = r.message_id
+      WHERE r.session_pubkey = ${sessionPubkey} AND r.status = 'queued' AND r.expires_at > ${now} AND m.priority = ${priority}`;
+    return num(r?.n);
+  }
+
+  async markDelivered(sessionPubkey: string, ids: string[], now: number): Promise<void> {
+    for (const batch of chunks(ids)) {
+      await this.sql`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
+        WHERE session_pubkey = ${sessionPubkey} AND status = 'queued' AND message_id IN ${this.sql(batch)}`;
+    }
+  }
+
+  async markSurfaced(sessionPubkey: string, ids: string[], now: number): Promise<void> {
+    for (const batch of chunks(ids)) {
+      await this.sql`UPDATE message_recipient SET status = 'surfaced', surfaced_at = ${now}, delivered_at = COALESCE(delivered_at, ${now})
+        WHERE session_pubkey = ${sessionPubkey} AND status IN ('queued', 'delivered') AND message_id IN ${this.sql(batch)}`;
+    }
+  }
+
+  /** Marks queued rows past their TTL as expired; returns how many. */
+  async expire(now: number): Promise<number> {
+    const r = await this.sql`UPDATE message_recipient SET status = 'expired', expired_at = ${now} WHERE status = 'queued' AND expires_at <= ${now}`;
+    return r.count;
+  }
+
+  /** Per-recipient status, only for the sender's own member within its mesh. */
+  async statusFor(meshId: string, senderMemberId: string, messageId: string): Promise<RecipientStatus[] | null> {
+    const [m] = await this.sql`SELECT id FROM message WHERE id = ${messageId} AND mesh_id = ${meshId} AND sender_member_id = ${senderMemberId}`;
+    if (!m) return null;
+    const rows = await this.sql`SELECT name, session_pubkey, status, queued_at, delivered_at, surfaced_at, expired_at
+      FROM message_recipient WHERE message_id = ${messageId} ORDER BY seq`;
+    return rows.map((r: Row) => ({
+      name: String(r.name),
+      sessionPubkey: String(r.session_pubkey),
+      status: r.status as RecipientStatus["status"],
+      queuedAt: num(r.queued_at),
+      deliveredAt: numOrNull(r.delivered_at),
+      surfacedAt: numOrNull(r.surfaced_at),
+      expiredAt: numOrNull(r.expired_at),
+    }));
+  }
+}

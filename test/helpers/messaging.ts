@@ -1,0 +1,56 @@
+import type { BrokerClient, BrokerClientOptions } from "../../src/client/broker-client.ts";
+import type { MeshConfig } from "../../src/client/config.ts";
+import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
+import { type InboundMessage, Messenger } from "../../src/messaging/messenger.ts";
+import { connect } from "./broker.ts";
+
+export interface TestPeer {
+  client: BrokerClient;
+  messenger: Messenger;
+  /** every message event, in order */
+  inbox: InboundMessage[];
+  /** resolves with the next message event not yet taken */
+  next(): Promise<InboundMessage>;
+}
+
+/** A connected session with a Messenger, recording every message it is pushed. */
+export async function messagingPeer(member: MeshConfig, opts: Partial<BrokerClientOptions> = {}): Promise<TestPeer> {
+  const session = opts.session ?? generateSigningKeyPair();
+  const client = await connect(member, { ...opts, session });
+  const messenger = new Messenger(client, { rootKey: member.rootKey, sessionSecretKey: session.secretKey });
+  const inbox: InboundMessage[] = [];
+  let taken = 0;
+  const waiters: ((m: InboundMessage) => void)[] = [];
+  messenger.on("message", (m) => {
+    inbox.push(m);
+    const w = waiters.shift();
+    if (w) {
+      taken++;
+      w(m);
+    }
+  });
+  return {
+    client,
+    messenger,
+    inbox,
+    next() {
+      if (taken < inbox.length) return Promise.resolve(inbox[taken++] as InboundMessage);
+      return new Promise((resolve) => waiters.push(resolve));
+    },
+  };
+}
+
+/**
+ * Sends a `now` marker from `from` to each peer and waits for it: pushes to one session are ordered, so
+ * anything the broker would have pushed before the marker has arrived by then. Proves absence without sleeping.
+ */
+export async function flush(from: TestPeer, ...peers: TestPeer[]): Promise<void> {
+  for (const p of peers) {
+    const name = p.client.ack?.displayName ?? "";
+    const { messageId } = await from.messenger.send(name, "marker", "now");
+    while ((await p.next()).messageId !== messageId);
+  }
+}
+
+/** Texts a peer was pushed, without flush markers. */
+export const texts = (p: TestPeer): string[] => p.inbox.filter((m) => m.text !== "marker").map((m) => m.text);
