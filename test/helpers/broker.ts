@@ -43,6 +43,9 @@ export async function startTestBroker(backend: Backend, limits: Partial<BrokerLi
   return tb;
 }
 
+/** Anything with a broker URL and its admin token: an in-process broker or a broker process. */
+export type BrokerRef = Pick<RunningBroker, "url" | "adminToken">;
+
 export interface TestMesh {
   slug: string;
   meshId: string;
@@ -52,7 +55,7 @@ export interface TestMesh {
 }
 
 /** Creates a mesh through the admin API, as `claudemesh mesh create` does. */
-export async function createMesh(b: RunningBroker, slug: string): Promise<TestMesh> {
+export async function createMesh(b: BrokerRef, slug: string): Promise<TestMesh> {
   const ownerKeys = generateSigningKeyPair();
   const rootKey = b64url.encode(generateRootKey());
   const res = await brokerRequest(b.url, "POST", "/admin/meshes", CreateMeshResponse, {
@@ -75,7 +78,7 @@ export async function createMesh(b: RunningBroker, slug: string): Promise<TestMe
 }
 
 /** Enrolls a new member through POST /join with a fresh invite. */
-export async function addMember(b: RunningBroker, mesh: TestMesh, name: string, keys: KeyPair = generateSigningKeyPair()): Promise<MeshConfig> {
+export async function addMember(b: BrokerRef, mesh: TestMesh, name: string, keys: KeyPair = generateSigningKeyPair()): Promise<MeshConfig> {
   const inv = await brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, {
     auth: { kind: "admin", token: b.adminToken },
     body: {},

@@ -1,0 +1,79 @@
+import type { Subprocess } from "bun";
+import type { Backend } from "./backends.ts";
+import { dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "./backends.ts";
+import { ensureBinary } from "./binary.ts";
+
+/** A free loopback port (bind to 0, read it, release it). */
+export function freePort(): number {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
+/** The compiled binary running `claudemesh broker` as a real process; restartable on the same port and data. */
+export class ProcessBroker {
+  proc: Subprocess<"ignore", "pipe", "pipe"> | null = null;
+  readonly port = freePort();
+  readonly dir = tempDir("cm-pbroker-");
+  readonly schema: string | undefined;
+  url = `http://127.0.0.1:${this.port}`;
+  output = "";
+
+  constructor(readonly backend: Backend) {
+    this.schema = backend === "postgres" ? freshSchema() : undefined;
+    if (backend === "postgres") markPostgresRan("process-broker");
+  }
+
+  async start(): Promise<void> {
+    const bin = await ensureBinary();
+    const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+    delete env.DATABASE_URL;
+    if (this.backend === "postgres") {
+      env.DATABASE_URL = PG_URL as string;
+      env.CLAUDEMESH_DB_SCHEMA = this.schema as string;
+    }
+    const proc = Bun.spawn([bin, "broker", "--port", String(this.port), "--data-dir", this.dir.path], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    this.proc = proc;
+    // Wait for the "listening" line rather than for time.
+    const reader = proc.stdout.getReader();
+    const decoder = new TextDecoder();
+    while (!this.output.includes("listening on")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`broker exited early: ${this.output}${await new Response(proc.stderr).text()}`);
+      this.output += decoder.decode(value);
+    }
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) break;
+        this.output += decoder.decode(value);
+      }
+    })();
+  }
+
+  /** kill -9: no shutdown hook runs, nothing is flushed by us. */
+  async kill9(): Promise<void> {
+    this.proc?.kill("SIGKILL");
+    await this.proc?.exited;
+    this.proc = null;
+  }
+
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+    if (!this.proc) return null;
+    this.proc.kill(signal);
+    const code = await this.proc.exited;
+    this.proc = null;
+    return code;
+  }
+
+  get adminToken(): string {
+    return require("node:fs").readFileSync(`${this.dir.path}/admin-token`, "utf8").trim();
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (this.schema) await dropSchema(this.schema);
+    this.dir.cleanup();
+  }
+}

@@ -1,0 +1,79 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import type { Status } from "../../src/protocol/common.ts";
+import { backends } from "../helpers/backends.ts";
+import { addMember, closeClients, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { flush, messagingPeer, texts } from "../helpers/messaging.ts";
+
+describe.each(backends())("priority × status on %s", (backend) => {
+  let b: TestBroker;
+  let mesh: TestMesh;
+  let n = 0;
+
+  beforeAll(async () => {
+    b = await startTestBroker(backend);
+    mesh = await createMesh(b, "prio");
+  });
+  afterAll(async () => {
+    closeClients();
+    await b.destroy();
+  });
+  afterEach(() => closeClients());
+
+  async function pair(status: Status) {
+    n++;
+    const alice = await messagingPeer(await addMember(b, mesh, `Alice${n}`));
+    const bob = await messagingPeer(await addMember(b, mesh, `Bob${n}`), { status });
+    return { alice, bob, bobName: `Bob${n}` };
+  }
+
+  test("idle: now and next are pushed at once, low is held and counted", async () => {
+    const { alice, bob, bobName } = await pair("idle");
+    await alice.messenger.send(bobName, "low one", "low");
+    await alice.messenger.send(bobName, "next one", "next");
+    await alice.messenger.send(bobName, "now one", "now");
+    const first = await bob.next();
+    expect(first).toMatchObject({ text: "next one", priority: "next", lowPending: 1 });
+    expect(await bob.next()).toMatchObject({ text: "now one", priority: "now", lowPending: 1 });
+    const drained = await bob.messenger.drain();
+    expect(drained.map((m) => m.text)).toEqual(["low one", "next one", "now one"]);
+  });
+
+  test.each(["working", "dnd"] as const)("%s: only now is pushed; next flushes the moment the status becomes idle; low never", async (status) => {
+    const { alice, bob, bobName } = await pair(status);
+    await alice.messenger.send(bobName, "low one", "low");
+    await alice.messenger.send(bobName, "next one", "next");
+    await alice.messenger.send(bobName, "now one", "now");
+    // `now one` was sent last: once it is here, a pushed `next`/`low` would already be here too.
+    expect(await bob.next()).toMatchObject({ text: "now one", lowPending: 1 });
+    expect(texts(bob)).toEqual(["now one"]);
+    await bob.client.request({ type: "set_status", status: "idle" });
+    expect(await bob.next()).toMatchObject({ text: "next one", lowPending: 1 });
+    await flush(alice, bob);
+    expect(texts(bob)).toEqual(["now one", "next one"]);
+  });
+
+  test("low is drained by check_messages exactly once and then surfaced", async () => {
+    const { alice, bob, bobName } = await pair("idle");
+    const sent = await alice.messenger.send(bobName, "fyi", "low");
+    const first = await bob.messenger.drain();
+    expect(first.map((m) => m.text)).toEqual(["fyi"]);
+    bob.messenger.markSurfaced(first.map((m) => m.messageId));
+    expect(await bob.messenger.drain()).toEqual([]);
+    await flush(alice, bob);
+    expect(texts(bob)).toEqual([]);
+    const status = await alice.messenger.status(sent.messageId);
+    expect(status.recipients[0]).toMatchObject({ name: bobName, status: "surfaced" });
+    expect(status.recipients[0]?.surfacedAt).toBeNumber();
+  });
+
+  test("a held next message is counted as low-pending nowhere and flushed in order with others", async () => {
+    const { alice, bob, bobName } = await pair("working");
+    await alice.messenger.send(bobName, "n1", "next");
+    await alice.messenger.send(bobName, "n2", "next");
+    await alice.messenger.send(bobName, "n3", "next");
+    await bob.client.request({ type: "set_status", status: "idle" });
+    const got = [await bob.next(), await bob.next(), await bob.next()];
+    expect(got.map((m) => m.text)).toEqual(["n1", "n2", "n3"]);
+    expect(got.every((m) => m.lowPending === 0)).toBe(true);
+  });
+});
