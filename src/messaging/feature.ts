@@ -104,13 +104,13 @@ class Messaging implements BrokerFeature {
     }
 
     const targets = Array.isArray(f.to) ? f.to : [f.to];
+    if (f.kind === "group" && !f.group) throw new AppError("invalid_frame", "a group message needs `group` {nonce, ciphertext}");
+    if (f.kind === "direct" && targets.some(isGroupTarget)) throw new AppError("invalid_frame", "@group, @all and * targets need kind \"group\"");
     const recipients = resolveTargets(targets, this.broker.peersOf(peer.meshId), peer);
     let rows: NewRecipient[];
     if (f.kind === "group") {
-      if (!f.group) throw new AppError("invalid_frame", "a group message needs `group` {nonce, ciphertext}");
       rows = recipients.map((p) => ({ sessionPubkey: p.sessionPubkey, memberId: p.memberId, name: p.displayName, nonce: null, ciphertext: null }));
     } else {
-      if (targets.some(isGroupTarget)) throw new AppError("invalid_frame", "@group, @all and * targets need kind \"group\"");
       const byKey = new Map((f.envelopes ?? []).map((e) => [e.sessionPubkey, e]));
       const missing = recipients.filter((p) => !byKey.has(p.sessionPubkey));
       if (missing.length > 0) {
