@@ -59,7 +59,7 @@ export class Broker {
   }
 
   start(): void {
-    this.timers.push(setInterval(() => this.pingSweep(), this.limits.pingIntervalMs));
+    this.timers.push(setInterval(() => void this.pingSweep(), this.limits.pingIntervalMs));
     this.timers.push(setInterval(() => void this.housekeeping(), this.limits.sweepIntervalMs));
   }
 
@@ -134,7 +134,8 @@ export class Broker {
       const id = frame?.id ?? extractId(raw);
       if (err instanceof AppError) {
         conn.send({ type: "error", code: err.code, message: err.message, ...(id ? { id } : {}) });
-        if (frame?.type === "hello") conn.close(CLOSE.authFailed, err.code);
+        // A refused hello ends an unauthenticated socket; an authenticated one just gets the error.
+        if (frame?.type === "hello" && !conn.peer) conn.close(CLOSE.authFailed, err.code);
       } else {
         log.error("handler failed", { type: frame?.type, err: err instanceof Error ? err.stack : String(err) });
         conn.send({ type: "error", code: "internal", message: "internal error", ...(id ? { id } : {}) });
@@ -239,13 +240,14 @@ export class Broker {
   // ---- sweeps ----
 
   /** Pings every socket; sockets that missed too many pings, or never said hello, are dropped. */
-  pingSweep(): void {
+  async pingSweep(): Promise<void> {
     const now = Date.now();
+    const dropped: Promise<void>[] = [];
     for (const conn of [...this.connections]) {
       const helloOverdue = !conn.peer && now - conn.openedAt > this.limits.helloTimeoutMs;
       if (conn.missedPings >= this.limits.maxMissedPings || helloOverdue) {
         conn.close(helloOverdue ? CLOSE.helloTimeout : CLOSE.pingTimeout, helloOverdue ? "no hello" : "ping timeout");
-        void this.close(conn);
+        dropped.push(this.close(conn));
         continue;
       }
       conn.missedPings++;
@@ -255,6 +257,7 @@ export class Broker {
         // close event follows
       }
     }
+    await Promise.all(dropped);
   }
 
   async housekeeping(): Promise<void> {

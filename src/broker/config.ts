@@ -19,6 +19,16 @@ export interface BrokerLimits {
   messageTtlMs: number;
   /** How often expiry and other housekeeping runs. */
   sweepIntervalMs: number;
+  /** Longest shared-state key, in characters (code points). */
+  maxStateKeyChars: number;
+  /** Largest shared-state value, in UTF-8 bytes of its JSON text. */
+  maxStateValueBytes: number;
+  /** Largest memory, in UTF-8 bytes. */
+  maxMemoryBytes: number;
+  /** Most tags on one memory (or in one recall filter). */
+  maxMemoryTags: number;
+  /** Longest tag, in characters (code points). */
+  maxTagChars: number;
 }
 
 export const DEFAULT_LIMITS: BrokerLimits = {
@@ -33,4 +43,9 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   maxMessageBytes: 256 * 1024,
   messageTtlMs: 7 * 24 * 60 * 60_000,
   sweepIntervalMs: 60_000,
+  maxStateKeyChars: 256,
+  maxStateValueBytes: 64 * 1024,
+  maxMemoryBytes: 16 * 1024,
+  maxMemoryTags: 16,
+  maxTagChars: 64,
 };

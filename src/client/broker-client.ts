@@ -130,10 +130,12 @@ export class BrokerClient extends Emitter<ClientEvents> {
             this.everConnected = true;
             this.attempt = 0;
             this.ack = frame;
-            resolve(frame);
-            void this.afterHello();
-            this.emit("connected", frame, reconnect);
-            for (const w of this.waiters.splice(0)) w();
+            // Restore the summary before anyone hears we are back, so peers never see a half-restored session.
+            void this.afterHello().then(() => {
+              resolve(frame);
+              this.emit("connected", frame, reconnect);
+              for (const w of this.waiters.splice(0)) w();
+            });
           } else if (frame.type === "error") {
             const err = new AppError(frame.code, frame.message);
             reject(err);
@@ -171,7 +173,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
   }
 
   private async afterHello(): Promise<void> {
-    if (this.state.summary) await this.request({ type: "set_summary", summary: this.state.summary }).catch(() => {});
+    if (this.state.summary) await this.transmit({ type: "set_summary", summary: this.state.summary }).catch(() => {});
   }
 
   private scheduleReconnect(): void {
@@ -229,6 +231,11 @@ export class BrokerClient extends Emitter<ClientEvents> {
    */
   async request<T extends ServerFrameType = ServerFrameType>(frame: Request, expect?: T): Promise<ServerFrameOf<T>> {
     await this.ready();
+    return this.transmit(frame, expect);
+  }
+
+  /** Sends on the current socket without waiting for the connected state (used during reconnect). */
+  private async transmit<T extends ServerFrameType = ServerFrameType>(frame: Request, expect?: T): Promise<ServerFrameOf<T>> {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) throw new AppError("internal", "not connected to the broker");
     const id = this.nextId();

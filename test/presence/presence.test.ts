@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Transport } from "../../src/broker/peer.ts";
+import { generateSigningKeyPair, helloSigningString, sign } from "../../src/crypto/keys.ts";
+import { backends } from "../helpers/backends.ts";
+import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+
+/** An in-process transport: records frames and pings, never answers pings by itself. */
+function fakeTransport() {
+  const frames: any[] = [];
+  let closedWith: number | null = null;
+  const t: Transport & { frames: any[]; pings: number; closedWith(): number | null } = {
+    frames,
+    pings: 0,
+    send: (d) => void frames.push(JSON.parse(d)),
+    close: (code) => void (closedWith = code),
+    ping: () => void t.pings++,
+    closedWith: () => closedWith,
+  };
+  return t;
+}
+
+describe.each(backends())("presence and groups on %s", (backend) => {
+  let b: TestBroker;
+  let mesh: TestMesh;
+  beforeAll(async () => {
+    b = await startTestBroker(backend);
+    mesh = await createMesh(b, "presence");
+  });
+  afterAll(async () => {
+    closeClients();
+    await b.destroy();
+  });
+
+  test("peers_list has the spec's shape plus session key and member id; groups from hello and at runtime", async () => {
+    const aliceM = await addMember(b, mesh, "Alice");
+    const alice = await connect(aliceM, { role: "dev", groups: [{ name: "frontend", role: "lead" }, { name: "reviewers", role: null }] });
+    const bob = await connect(await addMember(b, mesh, "Bob"));
+    await alice.request({ type: "set_summary", summary: "Implementing auth UI" });
+    await alice.request({ type: "set_status", status: "working" });
+    const list = await bob.request({ type: "list_peers" }, "peers_list");
+    const a = list.peers.find((p) => p.name === "Alice");
+    expect(a).toEqual({
+      name: "Alice",
+      status: "working",
+      role: "dev",
+      groups: [{ name: "frontend", role: "lead" }, { name: "reviewers", role: null }],
+      summary: "Implementing auth UI",
+      sessionPubkey: alice.sessionPubkey,
+      memberId: aliceM.memberId,
+      presenceId: alice.ack?.presenceId as string,
+      connectedAt: expect.any(Number),
+      self: false,
+    });
+    expect(list.peers.find((p) => p.name === "Bob")?.self).toBe(true);
+
+    await bob.request({ type: "join_group", name: "reviewers", role: "lead" });
+    await alice.request({ type: "join_group", name: "reviewers", role: "observer" }); // step back
+    await alice.request({ type: "leave_group", name: "frontend" });
+    const reviewers = await bob.request({ type: "list_peers", group: "reviewers" }, "peers_list");
+    expect(reviewers.peers.map((p) => [p.name, p.groups.find((g) => g.name === "reviewers")?.role])).toEqual([
+      ["Alice", "observer"],
+      ["Bob", "lead"],
+    ]);
+    expect((await bob.request({ type: "list_peers", group: "frontend" }, "peers_list")).peers).toEqual([]);
+    await expect(bob.request({ type: "join_group", name: "bad name!" })).rejects.toMatchObject({ code: "invalid_frame" });
+    await expect(bob.request({ type: "set_status", status: "sleeping" as never })).rejects.toMatchObject({ code: "invalid_frame" });
+  });
+
+  test("groups in hello accept the `frontend:lead,reviewers` form", async () => {
+    const m = await addMember(b, mesh, "Spec");
+    const session = generateSigningKeyPair();
+    const t = fakeTransport();
+    const conn = b.broker.open(t);
+    const base = { meshId: m.meshId, memberId: m.memberId, pubkey: m.pubkey, sessionPubkey: session.publicKey, timestamp: Date.now() };
+    const signed = helloSigningString(base);
+    await b.broker.message(conn, JSON.stringify({ type: "hello", ...base, groups: "frontend:lead, reviewers", signature: sign(signed, m.secretKey), sessionSignature: sign(signed, session.secretKey) }));
+    await b.broker.message(conn, JSON.stringify({ type: "list_peers", id: "l", group: "reviewers" }));
+    const me = t.frames.find((f) => f.id === "l").peers.find((p: any) => p.name === "Spec");
+    expect(me.groups).toEqual([{ name: "frontend", role: "lead" }, { name: "reviewers", role: null }]);
+    await b.broker.close(conn);
+  });
+
+  test("stale sweep: three missed pings and the session is gone; a pong keeps it", async () => {
+    const m = await addMember(b, mesh, "Sleepy");
+    const session = generateSigningKeyPair();
+    const t = fakeTransport();
+    const conn = b.broker.open(t);
+    const base = { meshId: m.meshId, memberId: m.memberId, pubkey: m.pubkey, sessionPubkey: session.publicKey, timestamp: Date.now() };
+    const signed = helloSigningString(base);
+    await b.broker.message(conn, JSON.stringify({ type: "hello", ...base, signature: sign(signed, m.secretKey), sessionSignature: sign(signed, session.secretKey) }));
+    const online = () => b.broker.peersOf(mesh.meshId).some((p) => p.sessionPubkey === session.publicKey);
+    expect(online()).toBe(true);
+    for (let i = 0; i < 3; i++) await b.broker.pingSweep();
+    b.broker.pong(conn); // answered the third ping
+    for (let i = 0; i < 3; i++) await b.broker.pingSweep();
+    expect(online()).toBe(true);
+    expect(t.pings).toBe(6);
+    await b.broker.pingSweep(); // fourth sweep since the pong sees three missed pings
+    expect(t.closedWith()).toBe(4008);
+    expect(online()).toBe(false);
+    const [row] = await b.store.sql`SELECT disconnected_at FROM presence WHERE session_pubkey = ${session.publicKey}`;
+    expect(Number(row.disconnected_at)).toBeGreaterThan(0);
+  });
+
+  test("a socket that never says hello is closed by the sweep", async () => {
+    const quick = await startTestBroker(backend, { helloTimeoutMs: 0 });
+    try {
+      const t = fakeTransport();
+      quick.broker.open(t);
+      await Bun.sleep(2);
+      await quick.broker.pingSweep();
+      expect(t.closedWith()).toBe(4004);
+    } finally {
+      await quick.destroy();
+    }
+  });
+
+  test("reconnecting with the same session key replaces the old socket and keeps state", async () => {
+    const m = await addMember(b, mesh, "Phoenix");
+    const session = generateSigningKeyPair();
+    const c = await connect(m, { session, groups: [{ name: "ops", role: "lead" }] });
+    await c.request({ type: "set_status", status: "dnd" });
+    await c.request({ type: "set_summary", summary: "on call" });
+    await c.request({ type: "join_group", name: "sre" });
+    const back = c.once("connected");
+    c.dropConnection();
+    const [ack, reconnect] = await back;
+    expect(reconnect).toBe(true);
+    expect(ack.presenceId).not.toBe("");
+    const other = await connect(await addMember(b, mesh, "Watcher"));
+    const me = (await other.request({ type: "list_peers" }, "peers_list")).peers.find((p) => p.name === "Phoenix");
+    expect(me).toMatchObject({ status: "dnd", summary: "on call", groups: [{ name: "ops", role: "lead" }, { name: "sre", role: null }] });
+    expect(b.broker.peersOf(mesh.meshId).filter((p) => p.sessionPubkey === session.publicKey)).toHaveLength(1);
+  });
+});
