@@ -17,17 +17,32 @@ function curvePublic(edPublicB64: string): Uint8Array {
 
 const curveSecret = (edSecretB64: string): Uint8Array => ed2curve.convertSecretKey(b64.decode(edSecretB64));
 
+// X25519 shared keys are the expensive part of crypto_box; a session talks to few peers, so cache them.
+const sharedKeys = new Map<string, Uint8Array>();
+const SHARED_KEY_CACHE = 1024;
+
+function sharedKey(peerEdPublic: string, myEdSecret: string): Uint8Array {
+  const id = `${peerEdPublic}|${myEdSecret}`;
+  let k = sharedKeys.get(id);
+  if (!k) {
+    k = nacl.box.before(curvePublic(peerEdPublic), curveSecret(myEdSecret));
+    if (sharedKeys.size >= SHARED_KEY_CACHE) sharedKeys.delete(sharedKeys.keys().next().value as string);
+    sharedKeys.set(id, k);
+  }
+  return k;
+}
+
 /** Direct message: crypto_box from the sender's session key to the recipient's, fresh random nonce. */
 export function sealDirect(text: string, recipientSessionPub: string, senderSessionSecret: string): Envelope {
   const nonce = nacl.randomBytes(nacl.box.nonceLength);
-  const box = nacl.box(utf8.encode(text), nonce, curvePublic(recipientSessionPub), curveSecret(senderSessionSecret));
+  const box = nacl.box.after(utf8.encode(text), nonce, sharedKey(recipientSessionPub, senderSessionSecret));
   return { nonce: b64.encode(nonce), ciphertext: b64.encode(box) };
 }
 
 /** Returns null when the box does not authenticate (tampered, wrong key, malformed). */
 export function openDirect(env: Envelope, senderSessionPub: string, recipientSessionSecret: string): string | null {
   try {
-    const out = nacl.box.open(b64.decode(env.ciphertext), b64.decode(env.nonce), curvePublic(senderSessionPub), curveSecret(recipientSessionSecret));
+    const out = nacl.box.open.after(b64.decode(env.ciphertext), b64.decode(env.nonce), sharedKey(senderSessionPub, recipientSessionSecret));
     return out ? utf8.decode(out) : null;
   } catch {
     return null;
