@@ -19,6 +19,18 @@ export class ProcessBroker {
   readonly schema: string | undefined;
   url = `http://127.0.0.1:${this.port}`;
   output = "";
+  private watchers: { re: RegExp; resolve: () => void }[] = [];
+
+  /** Resolves once the broker's stdout matches `re` (it prints its banner after it starts listening). */
+  waitForOutput(re: RegExp): Promise<void> {
+    if (re.test(this.output)) return Promise.resolve();
+    return new Promise((resolve) => this.watchers.push({ re, resolve }));
+  }
+
+  private append(text: string): void {
+    this.output += text;
+    this.watchers = this.watchers.filter((w) => (w.re.test(this.output) ? (w.resolve(), false) : true));
+  }
 
   constructor(readonly backend: Backend) {
     this.schema = backend === "postgres" ? freshSchema() : undefined;
@@ -41,13 +53,13 @@ export class ProcessBroker {
     while (!this.output.includes("listening on")) {
       const { value, done } = await reader.read();
       if (done) throw new Error(`broker exited early: ${this.output}${await new Response(proc.stderr).text()}`);
-      this.output += decoder.decode(value);
+      this.append(decoder.decode(value));
     }
     void (async () => {
       for (;;) {
         const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
         if (done) break;
-        this.output += decoder.decode(value);
+        this.append(decoder.decode(value));
       }
     })();
   }

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { backends, tempDir } from "../helpers/backends.ts";
+import { ensureBinary } from "../helpers/binary.ts";
+import { ProcessBroker } from "../helpers/process-broker.ts";
+
+/** The newcomer's path through the compiled binary: broker, join, list, status, and mesh administration. */
+describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) => {
+  let pb: ProcessBroker;
+  let bin: string;
+  const owner = tempDir("cm-home-owner-");
+  const joiner = tempDir("cm-home-joiner-");
+
+  async function cli(home: string, ...args: string[]) {
+    const p = Bun.spawn([bin, ...args], { env: { ...process.env, CLAUDEMESH_HOME: home }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    return { out, err, code };
+  }
+
+  beforeAll(async () => {
+    bin = await ensureBinary();
+    pb = new ProcessBroker(backend);
+    await pb.start();
+  });
+  afterAll(async () => {
+    await pb.destroy();
+    owner.cleanup();
+    joiner.cleanup();
+  });
+
+  test("--version", async () => {
+    const { out, code } = await cli(owner.path, "--version");
+    expect(code).toBe(0);
+    expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  test("first start prints the admin token once and a default-mesh invite; join, list, status", async () => {
+    await pb.waitForOutput(/claudemesh join \S+/);
+    expect(pb.output).toContain("Admin token (shown once");
+    expect(statSync(join(pb.dir.path, "admin-token")).mode & 0o777).toBe(0o600);
+    const invite = pb.output.match(/claudemesh join (\S+)/)?.[1] as string;
+    expect(invite).toContain("#");
+
+    const joined = await cli(joiner.path, "join", invite, "--name", "Newcomer");
+    expect(joined.code).toBe(0);
+    expect(joined.out).toContain("Joined mesh default as Newcomer");
+    expect(statSync(join(joiner.path, "config.json")).mode & 0o777).toBe(0o600);
+    expect(statSync(joiner.path).mode & 0o777).toBe(0o700);
+    const again = await cli(joiner.path, "join", invite, "--name", "Newcomer");
+    expect(again.out).toContain("Already a member of default");
+
+    const list = await cli(joiner.path, "list");
+    expect(list.out).toMatch(/default\s+Newcomer\s+member\s+http:\/\/127\.0\.0\.1/);
+    const status = await cli(joiner.path, "status", "--json");
+    expect(status.code).toBe(0);
+    const [probe] = JSON.parse(status.out);
+    expect(probe).toMatchObject({ slug: "default", reachable: true, authenticated: true });
+    expect(probe.rttMs).toBeGreaterThanOrEqual(0);
+
+    // a restart does not print the admin token again, but still prints the usable invite
+    await pb.stop();
+    pb.output = "";
+    await pb.start();
+    await pb.waitForOutput(/claudemesh join \S+/);
+    expect(pb.output).not.toContain("Admin token");
+    expect(pb.output).toContain(invite);
+  });
+
+  test("mesh create, invite with limits, members, revoke, leave", async () => {
+    const created = await cli(owner.path, "mesh", "create", "dev-team", "--broker", pb.url, "--admin-token", pb.adminToken, "--name", "Owner", "--json");
+    expect(created.code).toBe(0);
+    const mesh = JSON.parse(created.out);
+    expect(mesh.inviteUrl).toContain(`${pb.url}/join/`);
+
+    const bad = await cli(owner.path, "mesh", "create", "other", "--broker", pb.url, "--admin-token", "nope");
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("[unauthorized]");
+
+    const inv = await cli(owner.path, "invite", "dev-team", "--uses", "1", "--expires", "1h");
+    expect(inv.code).toBe(0);
+    const url = inv.out.trim().split("\n").pop() as string; // the invite URL is the last line
+    expect(url).toStartWith(`${pb.url}/join/`);
+    expect(url.split("#")[1]).toBe(mesh.inviteUrl.split("#")[1]); // same mesh root key
+
+    expect((await cli(joiner.path, "join", url, "--name", "Dev")).code).toBe(0);
+    const third = tempDir("cm-home-third-");
+    const usedUp = await cli(third.path, "join", url, "--name", "Late");
+    expect(usedUp.code).toBe(1);
+    expect(usedUp.err).toContain("[invite_used_up]");
+    third.cleanup();
+
+    const members = await cli(owner.path, "members", "dev-team", "--json");
+    expect(JSON.parse(members.out).map((m: { displayName: string }) => m.displayName).sort()).toEqual(["Dev", "Owner"]);
+    const notAdmin = await cli(joiner.path, "invite", "dev-team");
+    expect(notAdmin.err).toContain("[forbidden]");
+
+    const revoked = await cli(owner.path, "members", "revoke", "dev-team", "Dev");
+    expect(revoked.code).toBe(0);
+    expect(revoked.out).toContain("Revoked");
+    const status = await cli(joiner.path, "status", "--json");
+    expect(status.code).toBe(1); // revoked in dev-team, still fine in default
+    const probes = JSON.parse(status.out);
+    expect(probes.find((p: { slug: string }) => p.slug === "dev-team")).toMatchObject({ authenticated: false, error: expect.stringContaining("member_revoked") });
+
+    const left = await cli(joiner.path, "leave", "default");
+    expect(left.code).toBe(0);
+    expect((await cli(joiner.path, "list")).out).not.toContain("default ");
+  });
+
+  test("bad input is a one-line error with a code, never a stack", async () => {
+    for (const args of [["join", "not-a-url"], ["invite", "nope"], ["invite", "dev-team", "--expires", "soon"], ["broker", "--port", "99999"]]) {
+      const r = await cli(owner.path, ...args);
+      expect(r.code).toBe(1);
+      expect(r.err.trim().split("\n")).toHaveLength(1);
+      expect(r.err).toMatch(/^claudemesh: .+ \[[a-z_]+\]$/m);
+    }
+  });
+});
