@@ -5,7 +5,13 @@ import { VERSION } from "../version.ts";
 
 // citty's CommandDef is generic over each command's args; the root only needs "some command".
 type AnyCommand = CommandDef<any>;
-const lazy = (load: () => Promise<{ default: AnyCommand }>) => () => load().then((m) => m.default as CommandDef);
+// citty's runCommand drops a subcommand's return value, so each command's numeric result is kept here.
+let commandResult: unknown;
+const keepResult = (cmd: CommandDef): CommandDef => {
+  const run = cmd.run;
+  return run ? { ...cmd, run: async (ctx) => (commandResult = await run(ctx)) } : cmd;
+};
+const lazy = (load: () => Promise<{ default: AnyCommand }>) => () => load().then((m) => keepResult(m.default as CommandDef));
 
 /** Subcommands load lazily: `mcp` and `hook` must start fast and never load the broker, Postgres or prompts. */
 export const main: CommandDef = {
@@ -19,6 +25,12 @@ export const main: CommandDef = {
     leave: lazy(() => import("./commands/leave.ts")),
     list: lazy(() => import("./commands/list.ts")),
     status: lazy(() => import("./commands/status.ts")),
+    mcp: lazy(() => import("./commands/mcp.ts")),
+    hook: lazy(() => import("./commands/hook.ts")),
+    launch: lazy(() => import("./commands/launch.ts")),
+    install: lazy(() => import("./commands/install.ts")),
+    uninstall: lazy(() => import("./commands/uninstall.ts")),
+    doctor: lazy(() => import("./commands/doctor.ts")),
   },
 };
 
@@ -41,8 +53,8 @@ async function run(argv: string[]): Promise<number> {
     }
   }
   try {
-    const { result } = await runCommand(main, { rawArgs: argv });
-    return typeof result === "number" ? result : 0;
+    await runCommand(main, { rawArgs: argv });
+    return typeof commandResult === "number" ? commandResult : 0;
   } catch (err) {
     process.stderr.write(formatError(err) + "\n");
     return 1;

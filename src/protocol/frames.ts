@@ -13,6 +13,8 @@ import {
   SendFrame,
   SurfacedFrame,
 } from "../messaging/frames.ts";
+import { ForgetFrame, MemoryResultsFrame, MemoryStoredFrame, RecallFrame, RememberFrame } from "../memory/frames.ts";
+import { GetStateFrame, ListStateFrame, SetStateFrame, StateChangeFrame, StateListFrame, StateResultFrame } from "../state/frames.ts";
 import { ErrorFrame, OkFrame } from "./generic.ts";
 
 /** Everything a client may send. Features add their frames here. */
@@ -28,6 +30,12 @@ export const ClientFrame = z.discriminatedUnion("type", [
   SurfacedFrame,
   FetchQueuedFrame,
   MessageStatusFrame,
+  SetStateFrame,
+  GetStateFrame,
+  ListStateFrame,
+  RememberFrame,
+  RecallFrame,
+  ForgetFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame["type"];
@@ -43,6 +51,11 @@ export const ServerFrame = z.discriminatedUnion("type", [
   PushFrame,
   QueuedMessagesFrame,
   MessageStatusResultFrame,
+  StateResultFrame,
+  StateListFrame,
+  StateChangeFrame,
+  MemoryStoredFrame,
+  MemoryResultsFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 export type ServerFrameType = ServerFrame["type"];

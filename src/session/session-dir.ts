@@ -4,16 +4,14 @@ import { z } from "zod";
 import { Base64Key } from "../protocol/common.ts";
 import { AppError } from "../util/errors.ts";
 import { writeSecretFile } from "../util/fs.ts";
+// The names live in paths.ts so that `claudemesh hook` can use them without loading zod.
+import { SESSION_FILE } from "./paths.ts";
+export { HOOK_SOCKET, hookSocketPath, SESSION_ENV, SESSION_FILE } from "./paths.ts";
 
 /**
  * A launched session's private directory (0700), named by CLAUDEMESH_SESSION_DIR. `launch` writes it;
  * `mcp` and `hook` read it. It holds the session keypair so reconnects keep the same key.
  */
-export const SESSION_ENV = "CLAUDEMESH_SESSION_DIR";
-export const SESSION_FILE = "session.json";
-/** Unix socket on which the session's `mcp` process listens for `claudemesh hook` status events. */
-export const HOOK_SOCKET = "hook.sock";
-
 export const SessionInfo = z.object({
   version: z.literal(1),
   meshSlug: z.string(),
@@ -39,5 +37,3 @@ export function readSessionInfo(dir: string): SessionInfo {
   if (!parsed.success) throw new AppError("invalid_frame", `${file} is not a claudemesh session file`);
   return parsed.data;
 }
-
-export const hookSocketPath = (dir: string) => join(dir, HOOK_SOCKET);

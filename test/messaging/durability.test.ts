@@ -88,8 +88,8 @@ describe.each(backends())("durable delivery on %s", (backend) => {
     await alice.messenger.send("@ops", secrets[1] as string, "next");
     await alice.messenger.send("*", secrets[2] as string, "low");
     await bob.client.request({ type: "set_status", status: "idle" });
-    expect((await bob.next()).text).toBe(secrets[0]);
-    expect((await bob.next()).text).toBe(secrets[1]);
+    expect((await bob.next()).text).toBe(secrets[0] as string);
+    expect((await bob.next()).text).toBe(secrets[1] as string);
     await pb.stop();
     let dump: string;
     if (backend === "sqlite") {

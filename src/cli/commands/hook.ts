@@ -1,0 +1,43 @@
+import { defineCommand } from "citty";
+import { sendHookEvent, hookPayload } from "../../mcp/hook-client.ts";
+import { HOOK_TIMEOUT_MS, isHookEvent } from "../../mcp/hook-protocol.ts";
+
+/** Claude Code writes the hook JSON and closes stdin; a terminal or a stuck pipe must not hold us up. */
+async function readStdin(timeoutMs: number): Promise<string> {
+  if (process.stdin.isTTY) return "";
+  const chunks: Buffer[] = [];
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      process.stdin.off("data", onData);
+      process.stdin.pause();
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    };
+    const onData = (c: Buffer) => chunks.push(c);
+    const timer = setTimeout(done, timeoutMs);
+    process.stdin.on("data", onData);
+    process.stdin.once("end", done);
+    process.stdin.once("error", done);
+  });
+}
+
+/**
+ * `claudemesh hook working|idle`, run by Claude Code's hooks (UserPromptSubmit / PreToolUse → working,
+ * Stop → idle). Prints nothing (except for `context`, whose output is the point) and always succeeds: a hook must never disturb the session, and outside a
+ * claudemesh session it does nothing at all.
+ */
+export default defineCommand({
+  meta: { name: "hook", description: "Report a Claude Code hook event (working | idle) to this session's claudemesh mcp process; `context` prints the mesh guide for SessionStart" },
+  args: { event: { type: "positional", required: false, description: "working | idle | context" } },
+  async run({ args }) {
+    if (args.event === "context") {
+      // SessionStart: the guide (CLAUDEMESH.md) enters the model's context as additional context.
+      const { sessionStartOutput } = await import("../../mcp/guide.ts");
+      process.stdout.write(sessionStartOutput() + "\n");
+      return 0;
+    }
+    const stdin = await readStdin(HOOK_TIMEOUT_MS / 2);
+    if (isHookEvent(args.event)) await sendHookEvent(args.event, hookPayload(stdin));
+    return 0;
+  },
+});

@@ -1,0 +1,38 @@
+import { defineCommand, showUsage } from "citty";
+import { splitAtDoubleDash } from "../../launch/argv.ts";
+import { launch } from "../../launch/launch.ts";
+
+const command = defineCommand({
+  meta: { name: "launch", description: "Launch a Claude Code session with a mesh identity (args after -- go to claude)" },
+  args: {
+    name: { type: "string", description: "Display name for this session" },
+    role: { type: "string", description: "Session role (free-form: dev, pm, reviewer…)" },
+    groups: { type: "string", description: 'Groups with optional roles, e.g. "frontend:lead,reviewers"' },
+    mesh: { type: "string", description: "Mesh slug (asked when you are in several)" },
+    join: { type: "string", description: "Join a mesh with this invite URL first" },
+    quiet: { type: "boolean", description: "Skip the banner" },
+    yes: { type: "boolean", alias: "y", description: "Skip every question, including the autonomous-mode confirmation" },
+  },
+  async run({ args, rawArgs }) {
+    // citty's parser stops at the first `--` too, so `args` holds launch's own flags only.
+    const { own, passthrough } = splitAtDoubleDash(rawArgs);
+    if (own.includes("--help") || own.includes("-h")) {
+      await showUsage(command);
+      return 0;
+    }
+    return launch(
+      {
+        name: args.name,
+        role: args.role,
+        groups: args.groups,
+        mesh: args.mesh,
+        join: args.join,
+        quiet: Boolean(args.quiet),
+        yes: Boolean(args.yes),
+      },
+      passthrough,
+    );
+  },
+});
+
+export default command;

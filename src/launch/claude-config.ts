@@ -1,0 +1,54 @@
+/**
+ * What claudemesh registers in Claude Code: the `mcp` server and the status hooks. Shared by `launch`
+ * (per-session files) and `install` (user-scope files), so both wire exactly the same commands.
+ */
+
+export const MCP_SERVER_NAME = "claudemesh";
+
+/** Hook event → the status it reports. A turn started by a channel push fires no UserPromptSubmit; `mcp` covers that. */
+export const HOOK_EVENTS = { UserPromptSubmit: "working", PreToolUse: "working", Stop: "idle" } as const;
+export type HookEvent = keyof typeof HOOK_EVENTS;
+export type HookState = (typeof HOOK_EVENTS)[HookEvent];
+
+export interface CommandHook {
+  type: "command";
+  command: string;
+  [k: string]: unknown;
+}
+export interface HookGroup {
+  matcher?: string;
+  hooks: CommandHook[];
+  [k: string]: unknown;
+}
+
+/** POSIX single quotes: Claude Code runs hook commands through a shell, and paths may hold spaces or quotes. */
+export function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_/.:=@%+,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+export function hookCommand(self: readonly string[], state: HookState): string {
+  return [...self, "hook", state].map(shellQuote).join(" ");
+}
+
+/** `{"hooks": {"Stop": [{"hooks": [{"type":"command","command":"… hook idle"}]}], …}}` */
+export function hooksFor(self: readonly string[]): Record<HookEvent, HookGroup[]> {
+  const out = {} as Record<HookEvent, HookGroup[]>;
+  for (const [event, state] of Object.entries(HOOK_EVENTS) as [HookEvent, HookState][]) {
+    out[event] = [{ hooks: [{ type: "command", command: hookCommand(self, state) }] }];
+  }
+  return out;
+}
+
+export interface McpServerEntry {
+  type?: "stdio";
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** `self` is how to run this claudemesh (see util/self.ts): a compiled binary, or bun + the entry script. */
+export function mcpServerEntry(self: readonly string[], env: Record<string, string>): McpServerEntry {
+  const [command, ...prefix] = self;
+  if (!command) throw new Error("selfCommand() returned nothing");
+  return { command, args: [...prefix, "mcp"], env };
+}

@@ -1,0 +1,75 @@
+import { userInfo } from "node:os";
+import { resolve } from "node:path";
+import { claudemeshHome, loadConfig } from "../client/config.ts";
+import { joinMesh } from "../client/join.ts";
+import { SESSION_ENV } from "../session/paths.ts";
+import { AppError } from "../util/errors.ts";
+import { selfCommand } from "../util/self.ts";
+import { VERSION } from "../version.ts";
+import { buildClaudeArgv } from "./argv.ts";
+import { PromptCancelled } from "./prompts.ts";
+import { CLAUDE_BIN_ENV, resolveClaudeBin, runClaude } from "./run-claude.ts";
+import { cleanOrphanSessions, createSession, removeSession } from "./session.ts";
+import { groupSpec, type LaunchFlags, runWizard } from "./wizard.ts";
+
+/** Exit code for Ctrl-C in the wizard, as a shell reports a SIGINT death. */
+export const EXIT_CANCELLED = 130;
+
+export interface LaunchIo {
+  /** wizard and banner text (stderr would do too, but the wizard is a conversation on the terminal) */
+  print(line: string): void;
+  interactive: boolean;
+}
+
+const defaultIo: LaunchIo = {
+  print: (line) => process.stdout.write(line + "\n"),
+  interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+};
+
+/** The whole of `claudemesh launch`: join, wizard, session dir, claude, cleanup. Resolves with the exit code. */
+export async function launch(flags: LaunchFlags, passthrough: string[], io: LaunchIo = defaultIo): Promise<number> {
+  cleanOrphanSessions();
+  const claude = resolveClaudeBin();
+  // Checked before any question, so nobody answers a wizard only to learn claude is missing.
+  if (!claude.path) {
+    throw new AppError("not_found", `Claude Code not found (${claude.wanted}): install it (npm install -g @anthropic-ai/claude-code) or set ${CLAUDE_BIN_ENV}`);
+  }
+  if (!flags.quiet) io.print(`claudemesh ${VERSION} · launch Claude Code as a mesh peer`);
+
+  let joined;
+  if (flags.join) {
+    const res = await joinMesh(flags.join, flags.name?.trim() || userInfo().username);
+    joined = res.mesh;
+    if (!flags.quiet) io.print(res.created ? `Joined mesh ${joined.slug} as ${joined.displayName}.` : `Already a member of ${joined.slug}.`);
+  }
+
+  let plan;
+  try {
+    plan = await runWizard(flags, { meshes: loadConfig().meshes, joined, interactive: io.interactive, print: io.print });
+  } catch (err) {
+    if (err instanceof PromptCancelled) {
+      io.print("Cancelled.");
+      return EXIT_CANCELLED;
+    }
+    throw err;
+  }
+  if (!plan) {
+    io.print("Not launched: autonomous mode was declined.");
+    return 1;
+  }
+
+  const self = selfCommand();
+  const session = createSession({ meshSlug: plan.mesh.slug, displayName: plan.displayName, role: plan.role, groups: groupSpec(plan.groups), self });
+  try {
+    const argv = buildClaudeArgv({ mcpConfigPath: session.mcpConfigPath, settingsPath: session.settingsPath, skipPermissions: true, passthrough });
+    if (!flags.quiet) {
+      const groups = plan.groups.length ? `, groups ${groupSpec(plan.groups)}` : "";
+      io.print(`Starting Claude Code as ${plan.displayName} in ${plan.mesh.slug}${plan.role ? ` (role ${plan.role})` : ""}${groups}…`);
+    }
+    // Hooks inherit claude's environment, so this is how `claudemesh hook` finds its session.
+    const env = { ...process.env, [SESSION_ENV]: session.dir, CLAUDEMESH_HOME: resolve(claudemeshHome()) };
+    return await runClaude(claude.path, argv, env);
+  } finally {
+    removeSession(session.dir);
+  }
+}

@@ -1,0 +1,46 @@
+import { constants } from "node:os";
+import { AppError } from "../util/errors.ts";
+
+export const CLAUDE_BIN_ENV = "CLAUDEMESH_CLAUDE_BIN";
+
+/** `CLAUDEMESH_CLAUDE_BIN` (a path or a name), else `claude`, resolved on PATH; null if not found. */
+export function resolveClaudeBin(env: NodeJS.ProcessEnv = process.env): { wanted: string; path: string | null } {
+  const wanted = env[CLAUDE_BIN_ENV] || "claude";
+  return { wanted, path: Bun.which(wanted, { PATH: env.PATH ?? "" }) };
+}
+
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * Runs claude on this terminal and resolves with its exit code (128 + n when a signal ended it).
+ * Signals sent to the launcher are passed on, so `kill <launcher>` ends claude rather than orphaning it;
+ * the launcher itself stays alive until claude is gone, so it can clean up after it.
+ */
+export async function runClaude(bin: string, args: string[], env: Record<string, string | undefined>): Promise<number> {
+  // Our prompts read stdin; from here on every keystroke belongs to claude.
+  process.stdin.pause();
+  let proc: Bun.Subprocess;
+  try {
+    proc = Bun.spawn([bin, ...args], { stdio: ["inherit", "inherit", "inherit"], env });
+  } catch (err) {
+    throw new AppError("not_found", `cannot start Claude Code (${bin}): ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const handlers = FORWARDED.map((sig) => {
+    const h = () => {
+      try {
+        proc.kill(sig);
+      } catch {
+        // already gone
+      }
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  try {
+    const code = await proc.exited;
+    const sig = proc.signalCode;
+    return sig ? 128 + (constants.signals[sig as keyof typeof constants.signals] ?? 0) : code;
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
+  }
+}

@@ -1,0 +1,133 @@
+import { z } from "zod";
+import type { MeshConfig } from "../client/config.ts";
+import { findMesh } from "../client/config.ts";
+import { type MeshProbe, probeMesh } from "../client/probe.ts";
+import { DisplayName, type GroupMembership, GroupRole, parseGroupSpec } from "../protocol/common.ts";
+import { AppError } from "../util/errors.ts";
+import { askConfirm, askSelect, askText } from "./prompts.ts";
+
+export interface LaunchFlags {
+  name?: string;
+  role?: string;
+  groups?: string;
+  mesh?: string;
+  join?: string;
+  quiet: boolean;
+  yes: boolean;
+}
+
+export interface LaunchPlan {
+  mesh: MeshConfig;
+  displayName: string;
+  role: string | null;
+  groups: GroupMembership[];
+}
+
+/** The spec's confirmation text, wrapped as the spec draws it. */
+export const AUTONOMOUS_NOTICE = [
+  "Autonomous mode",
+  "Claude will send and receive peer messages without",
+  "asking you first. Peers exchange text only — no file",
+  "access, no tool calls, no code execution.",
+].join("\n");
+
+const PROBE_TIMEOUT_MS = 2500;
+
+const firstIssue = (e: unknown) => (e instanceof z.ZodError ? (e.issues[0]?.message ?? "invalid") : e instanceof Error ? e.message : String(e));
+
+export function checkName(v: string): string | undefined {
+  const r = DisplayName.safeParse(v);
+  return r.success ? undefined : v.trim() === "" ? "a name is required" : firstIssue(r.error);
+}
+
+export function checkRole(v: string): string | undefined {
+  if (v.trim() === "") return undefined;
+  const r = GroupRole.safeParse(v);
+  return r.success ? undefined : firstIssue(r.error);
+}
+
+export function checkGroups(v: string): string | undefined {
+  try {
+    parseGroupSpec(v);
+    return undefined;
+  } catch (e) {
+    return `groups look like "frontend:lead, reviewers" (${firstIssue(e)})`;
+  }
+}
+
+/** `[{frontend, lead}, {reviewers, null}]` → `"frontend:lead,reviewers"`, the form session.json stores. */
+export const groupSpec = (gs: GroupMembership[]) => gs.map((g) => (g.role ? `${g.name}:${g.role}` : g.name)).join(",");
+
+function flagError(flag: string, message: string | undefined): void {
+  if (message) throw new AppError("invalid_argument", `--${flag}: ${message}`);
+}
+
+export function describeProbe(p: MeshProbe): string {
+  if (p.authenticated) return `${p.peersOnline ?? 0} peer${p.peersOnline === 1 ? "" : "s"} online`;
+  return p.reachable ? `refused: ${p.error}` : "broker unreachable";
+}
+
+export interface WizardEnv {
+  meshes: MeshConfig[];
+  /** a mesh just joined with --join: the obvious choice */
+  joined?: MeshConfig;
+  interactive: boolean;
+  print(line: string): void;
+}
+
+/**
+ * Asks for whatever the flags left open, in the spec's order: name, mesh, role, groups, then the
+ * autonomous-mode confirmation. `-y` never asks anything. Returns null when the user declines.
+ * Throws PromptCancelled on Ctrl-C, and AppError when a value is missing and there is no terminal to ask.
+ */
+export async function runWizard(flags: LaunchFlags, env: WizardEnv): Promise<LaunchPlan | null> {
+  flagError("name", flags.name !== undefined ? checkName(flags.name) : undefined);
+  flagError("role", flags.role !== undefined ? checkRole(flags.role) : undefined);
+  flagError("groups", flags.groups !== undefined ? checkGroups(flags.groups) : undefined);
+  const askable = env.interactive && !flags.yes;
+  const missing: string[] = [];
+  if (flags.name === undefined && !flags.yes) missing.push("--name");
+  const meshChoice = flags.mesh ?? env.joined?.slug;
+  if (meshChoice === undefined && env.meshes.length > 1) missing.push("--mesh");
+  if (!flags.yes) missing.push("-y (to accept autonomous mode)");
+  if (!env.interactive && missing.length > 0) {
+    throw new AppError("invalid_argument", `stdin is not a terminal, so nothing can be asked: pass ${missing.join(", ")}`);
+  }
+  if (flags.yes && meshChoice === undefined && env.meshes.length > 1) {
+    throw new AppError("invalid_argument", `you are in several meshes; pick one with --mesh (${env.meshes.map((m) => m.slug).join(", ")})`);
+  }
+
+  // Resolved before any question, so an unknown --mesh or an empty config fails at once.
+  const config = { version: 1 as const, meshes: env.meshes };
+  const fixedMesh = meshChoice !== undefined || env.meshes.length <= 1 ? findMesh(config, meshChoice) : null;
+
+  let name = flags.name?.trim();
+  if (name === undefined && askable) name = await askText({ label: "Name", validate: checkName });
+
+  let mesh: MeshConfig;
+  if (fixedMesh) {
+    mesh = fixedMesh;
+    if (!flags.quiet) env.print(`Mesh: ${mesh.slug} (${describeProbe(await probeMesh(mesh, PROBE_TIMEOUT_MS))})`);
+  } else {
+    const probes = await Promise.all(env.meshes.map((m) => probeMesh(m, PROBE_TIMEOUT_MS)));
+    mesh = await askSelect(
+      "Mesh",
+      env.meshes.map((m, i) => ({ value: m, label: `${m.slug} (${describeProbe(probes[i] as MeshProbe)})` })),
+    );
+  }
+  // -y without --name: the member's own display name, so scripted launches never stop to ask.
+  name ??= mesh.displayName;
+
+  let role = flags.role?.trim();
+  if (role === undefined && askable) role = await askText({ label: "Role (optional)", placeholder: "dev, pm, reviewer…", validate: checkRole });
+  let groups = flags.groups;
+  if (groups === undefined && askable) groups = await askText({ label: "Groups (optional)", placeholder: "frontend:lead, reviewers", validate: checkGroups });
+
+  if (!flags.yes) {
+    env.print("");
+    env.print(AUTONOMOUS_NOTICE);
+    env.print("");
+    if (!(await askConfirm("Continue?"))) return null;
+  }
+  return { mesh, displayName: name, role: role ? role : null, groups: parseGroupSpec(groups ?? "") };
+}

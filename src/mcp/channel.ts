@@ -1,0 +1,83 @@
+import type { InboundMessage } from "../messaging/messenger.ts";
+
+/** What Claude Code accepts as `notifications/claude/channel` params. */
+export interface ChannelEvent {
+  content: string;
+  meta: Record<string, string>;
+}
+
+export const CHANNEL_METHOD = "notifications/claude/channel";
+
+const META_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Claude Code drops the whole event when a meta key is not an identifier or a value is not a string,
+ * so everything is coerced here: keys are cleaned up, null/undefined are left out, the rest stringified.
+ */
+export function channelMeta(fields: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [rawKey, v] of Object.entries(fields)) {
+    if (v === undefined || v === null) continue;
+    let key = rawKey.replace(/[^A-Za-z0-9_]/g, "_");
+    if (!META_KEY.test(key)) key = `_${key}`;
+    out[key] = typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
+  }
+  return out;
+}
+
+/**
+ * Claude Code wraps the content in `<channel source=… from_name=…>…</channel>`. A peer could otherwise
+ * close that tag and forge a second one with another sender's name, so tag look-alikes are defused.
+ */
+export function defuseChannelTags(text: string): string {
+  return text.replace(/<(\/?)(channel)/gi, "‹$1$2");
+}
+
+const lowNote = (n: number) =>
+  `(${n} low-priority message${n === 1 ? "" : "s"} waiting: call check_messages when convenient)`;
+
+/** The readable form of a message, used both for pushes and for check_messages. */
+export function messageText(m: InboundMessage): string {
+  const lines = [defuseChannelTags(m.text)];
+  if (!m.authenticated) lines.push("[warning: this message could not be decrypted and verified; its sender and text are unconfirmed]");
+  return lines.join("\n");
+}
+
+export function messageEvent(m: InboundMessage, mesh: string): ChannelEvent {
+  const lines = [messageText(m)];
+  if (m.lowPending > 0) lines.push(lowNote(m.lowPending));
+  return {
+    content: lines.join("\n"),
+    meta: channelMeta({
+      from_name: m.fromName,
+      from_session: m.fromSession,
+      priority: m.priority,
+      message_id: m.messageId,
+      mesh,
+      kind: m.kind,
+      to: m.to,
+      sent_at: new Date(m.createdAt).toISOString(),
+      ...(m.authenticated ? {} : { unverified: "true" }),
+    }),
+  };
+}
+
+/** A shared-state change pushed by the broker (src/state/frames.ts StateChangeFrame). */
+export interface StateChange {
+  key: string;
+  value: unknown;
+  /** display name of the session that wrote it */
+  updatedBy: string;
+}
+
+const MAX_STATE_PREVIEW = 2000;
+
+export function stateChangeEvent(c: StateChange, mesh: string): ChannelEvent {
+  const who = c.updatedBy;
+  let value = c.value === undefined ? "null" : JSON.stringify(c.value);
+  if (value.length > MAX_STATE_PREVIEW) value = `${value.slice(0, MAX_STATE_PREVIEW)}… (truncated; get_state("${c.key}") for all of it)`;
+  return {
+    content: defuseChannelTags(`Shared state "${c.key}" was set by ${who} to: ${value}`),
+    meta: channelMeta({ kind: "state_change", key: c.key, from_name: who, mesh }),
+  };
+}

@@ -1,0 +1,66 @@
+import { existsSync } from "node:fs";
+import { createConnection } from "node:net";
+import { hookSocketPath, SESSION_ENV } from "../session/paths.ts";
+import { HOOK_TIMEOUT_MS, type HookEventName, MAX_HOOK_JSON } from "./hook-protocol.ts";
+
+/**
+ * Claude Code's hook JSON as we forward it: parsed when possible, and cut down to its scalar top-level
+ * fields (session_id, hook_event_name, tool_name, …) when it is too big to be worth shipping.
+ */
+export function hookPayload(stdin: string): unknown {
+  const text = stdin.trim();
+  if (!text) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (text.length <= MAX_HOOK_JSON) return parsed;
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return null;
+  const small: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (typeof v === "string" ? v.length <= 1024 : typeof v === "number" || typeof v === "boolean") small[k] = v;
+  }
+  return small;
+}
+
+/**
+ * Tells this session's `mcp` process about a hook event and waits (at most HOOK_TIMEOUT_MS) until it
+ * has applied it. Never throws and never prints: outside a claudemesh session, or when the mcp
+ * process is not there, it simply does nothing. Resolves true when the mcp process confirmed.
+ */
+export function sendHookEvent(event: HookEventName, hook: unknown, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const dir = env[SESSION_ENV];
+  if (!dir) return Promise.resolve(false);
+  const path = hookSocketPath(dir);
+  if (!existsSync(path)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let reply = "";
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), HOOK_TIMEOUT_MS);
+    const sock = createConnection({ path }, () => {
+      sock.write(JSON.stringify({ event, hook }) + "\n");
+    });
+    sock.setEncoding("utf8");
+    sock.on("data", (chunk: string) => {
+      reply += chunk;
+      const nl = reply.indexOf("\n");
+      if (nl === -1) return;
+      try {
+        finish((JSON.parse(reply.slice(0, nl)) as { ok?: unknown }).ok === true);
+      } catch {
+        finish(false);
+      }
+    });
+    sock.on("error", () => finish(false));
+    sock.on("close", () => finish(false));
+  });
+}

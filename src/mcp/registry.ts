@@ -1,0 +1,58 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { groupTools } from "../groups/tools.ts";
+import { type MessagingContext, messagingTools } from "../messaging/tools.ts";
+import { memoryTools } from "../memory/tools.ts";
+import { presenceTools } from "../presence/tools.ts";
+import { stateTools } from "../state/tools.ts";
+import { AppError } from "../util/errors.ts";
+import type { McpTool, ToolResult } from "./tool.ts";
+
+/** Everything any tool may use; each feature's tools declare the part they need. */
+export type McpContext = MessagingContext;
+/** Tools differ in input shape; the SDK validates each call against the tool's own schema. */
+export type AnyTool = McpTool<any, McpContext>;
+
+/** Every feature's tools, in the order clients list them. A feature adds its array here. */
+const TOOL_SETS: readonly (readonly AnyTool[])[] = [messagingTools, presenceTools, groupTools, stateTools, memoryTools];
+
+export function allTools(): AnyTool[] {
+  const tools = TOOL_SETS.flat();
+  const seen = new Set<string>();
+  for (const t of tools) {
+    if (seen.has(t.name)) throw new Error(`two MCP tools are named ${t.name}`);
+    seen.add(t.name);
+  }
+  return tools;
+}
+
+/**
+ * Claude Code shows the model only `structuredContent` when a result has it (the text block is dropped),
+ * so the readable text travels inside it as `text`, followed by the structured fields.
+ */
+export function toCallResult(r: ToolResult): CallToolResult {
+  const content: CallToolResult["content"] = [{ type: "text", text: r.text }];
+  if (r.isError) return { content, isError: true };
+  if (r.data === undefined) return { content };
+  const data = r.data !== null && typeof r.data === "object" && !Array.isArray(r.data) ? (r.data as Record<string, unknown>) : { result: r.data };
+  return { content, structuredContent: { text: r.text, ...data } };
+}
+
+/** Errors become results the model can read and act on, never protocol failures. */
+export function errorResult(err: unknown): CallToolResult {
+  const text = err instanceof AppError ? `${err.message} [${err.code}]` : err instanceof Error ? err.message : String(err);
+  return { content: [{ type: "text", text }], isError: true };
+}
+
+/** Registers the tools; `context` throws (an AppError explaining why) while the mesh is unavailable. */
+export function registerTools(server: McpServer, tools: readonly AnyTool[], context: () => McpContext): void {
+  for (const tool of tools) {
+    server.registerTool(tool.name, { description: tool.description, inputSchema: tool.input }, async (args: unknown) => {
+      try {
+        return toCallResult(await tool.run(context(), args as never));
+      } catch (err) {
+        return errorResult(err);
+      }
+    });
+  }
+}

@@ -1,0 +1,160 @@
+import { basename } from "node:path";
+import { BrokerClient } from "../client/broker-client.ts";
+import { type InboundMessage, Messenger } from "../messaging/messenger.ts";
+import type { Status } from "../protocol/common.ts";
+import type { ServerFrame } from "../protocol/frames.ts";
+import { hookSocketPath } from "../session/paths.ts";
+import { AppError } from "../util/errors.ts";
+import { log } from "../util/log.ts";
+import { type ChannelEvent, messageEvent, stateChangeEvent } from "./channel.ts";
+import type { HookEventName } from "./hook-protocol.ts";
+import { type HookServer, startHookServer } from "./hook-server.ts";
+import type { McpIdentity } from "./identity.ts";
+import { Inbox } from "./inbox.ts";
+import type { McpContext } from "./registry.ts";
+
+/** Hello refusals that no retry can fix. */
+const FATAL_HELLO = new Set(["unknown_mesh", "unknown_member", "member_revoked", "bad_member_signature", "bad_session_signature", "unauthorized", "forbidden", "wrong_mesh"]);
+
+/**
+ * The mesh side of one `claudemesh mcp` process: the broker connection (retried until it works, then
+ * kept alive by BrokerClient), the Messenger, the Inbox that surfaces each message once, and the hook
+ * socket through which Claude Code's hooks report idle / working.
+ */
+export class McpSession {
+  readonly client: BrokerClient;
+  readonly messenger: Messenger;
+  readonly inbox: Inbox;
+  readonly context: McpContext;
+  private hooks: HookServer | null = null;
+  private fatal: AppError | null = null;
+  private stopped = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    readonly identity: McpIdentity,
+    /** Sends a channel notification to Claude Code; rejects when it cannot. */
+    private readonly notify: (e: ChannelEvent) => Promise<void>,
+  ) {
+    this.client = new BrokerClient({
+      mesh: identity.mesh,
+      session: identity.session,
+      displayName: identity.displayName,
+      ...(identity.role ? { role: identity.role } : {}),
+      groups: identity.groups,
+      ...(identity.sessionDir ? { sessionId: basename(identity.sessionDir) } : {}),
+      // Tools wait for a reconnect this long before answering with an error.
+      requestTimeoutMs: 10_000,
+    });
+    this.messenger = new Messenger(this.client, { rootKey: identity.mesh.rootKey, sessionSecretKey: identity.session.secretKey });
+    this.inbox = new Inbox(this.messenger, (m) => this.pushMessage(m));
+    this.context = { client: this.client, meshSlug: identity.mesh.slug, displayName: identity.displayName, messenger: this.messenger, inbox: this.inbox };
+    this.client.on("frame", (f) => this.onFrame(f));
+    this.client.on("fatal", (err) => {
+      this.fatal = err;
+      log.error("the broker refused this session for good", { code: err.code, message: err.message });
+    });
+    this.client.on("connected", (_ack, reconnect) => log.info(reconnect ? "reconnected to the broker" : "connected to the broker", { mesh: identity.mesh.slug }));
+    this.client.on("disconnected", (code) => log.warn("lost the broker connection; reconnecting", { code }));
+  }
+
+  /** The tool context, or the reason the mesh cannot be used. */
+  toolContext(): McpContext {
+    if (this.fatal) throw this.fatal;
+    return this.context;
+  }
+
+  /** Starts the hook socket and the broker connection; never waits for the broker. */
+  async start(): Promise<void> {
+    if (this.identity.sessionDir) {
+      try {
+        this.hooks = await startHookServer(hookSocketPath(this.identity.sessionDir), (event) => this.applyHook(event));
+      } catch (err) {
+        log.warn("cannot listen for hooks; status will not follow turns", { error: String(err) });
+      }
+    }
+    void this.connectLoop();
+  }
+
+  /** The MCP client finished initializing: pushes may flow. */
+  clientReady(): void {
+    this.inbox.start();
+  }
+
+  /** The first connect is retried here; once connected, BrokerClient reconnects by itself. */
+  private async connectLoop(): Promise<void> {
+    let delay = 250;
+    while (!this.stopped) {
+      try {
+        await this.client.connect();
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        if (err instanceof AppError && FATAL_HELLO.has(err.code)) {
+          this.fatal = err;
+          log.error("the broker refused this session", { code: err.code, message: err.message });
+          return;
+        }
+        log.warn("cannot reach the broker; retrying", { error: err instanceof Error ? err.message : String(err), retryInMs: delay });
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          this.retryTimer = setTimeout(resolve, delay);
+        });
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
+  }
+
+  private async pushMessage(m: InboundMessage): Promise<boolean> {
+    await this.notify(messageEvent(m, this.identity.mesh.slug));
+    this.markWorking();
+    return true;
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    if (frame.type !== "state_change") return;
+    // Like a message, a state change pushed into an idle session starts a turn.
+    this.notify(stateChangeEvent(frame, this.identity.mesh.slug))
+      .then(() => this.markWorking())
+      .catch((err) => log.warn("state change push failed", { key: frame.key, error: String(err) }));
+  }
+
+  /**
+   * A channel push starts a turn, and a turn started that way fires no UserPromptSubmit hook, so the
+   * push itself marks the session working. Only with hooks: without them nothing would ever set it
+   * back to idle, and `next` messages would be held forever.
+   */
+  private markWorking(): void {
+    if (!this.hooks) return;
+    void this.setStatus("working").catch((err) => log.warn("cannot set status working", { error: String(err) }));
+  }
+
+  /** From `claudemesh hook`: UserPromptSubmit / PreToolUse → working, Stop → idle. */
+  applyHook(event: HookEventName): Promise<boolean> {
+    return this.setStatus(event);
+  }
+
+  /**
+   * Automatic status changes (hooks, pushes). `dnd` is only ever left through the set_status tool.
+   * While disconnected the status is recorded and carried by the next hello.
+   */
+  private async setStatus(status: Exclude<Status, "dnd">): Promise<boolean> {
+    const current = this.client.state.status;
+    if (current === "dnd" || current === status) return true;
+    if (!this.client.connected) {
+      this.client.state.status = status;
+      return true;
+    }
+    await this.client.request({ type: "set_status", status }, "ok");
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.wake?.();
+    await this.hooks?.close();
+    this.client.close();
+  }
+}

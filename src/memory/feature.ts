@@ -1,0 +1,40 @@
+import type { FeatureFactory } from "../broker/feature.ts";
+import { AppError } from "../util/errors.ts";
+import { textProblem } from "../util/text.ts";
+import { checkContent, normalizeTags } from "./check.ts";
+import { DEFAULT_RECALL_LIMIT } from "./frames.ts";
+import { searchWords } from "./query.ts";
+import { MemoryRepo } from "./repo.ts";
+
+/** Persistent, searchable mesh knowledge: remember / recall / forget (soft delete). */
+export const memoryFeature: FeatureFactory = (broker) => {
+  const repo = new MemoryRepo(broker.store);
+  return {
+    name: "memory",
+    handlers: {
+      async remember(ctx, f) {
+        const content = checkContent(f.content, broker.limits);
+        const tags = normalizeTags(f.tags, broker.limits);
+        const { meshId, memberId, displayName } = ctx.peer;
+        const memoryId = await repo.remember({ meshId, content, tags, memberId, name: displayName, now: Date.now() });
+        ctx.reply({ type: "memory_stored", memoryId });
+      },
+      async recall(ctx, f) {
+        const tags = normalizeTags(f.tags, broker.limits);
+        const limit = f.limit ?? DEFAULT_RECALL_LIMIT;
+        const { meshId } = ctx.peer;
+        const memories = f.query.trim()
+          ? await repo.recall({ meshId, words: searchWords(f.query), tags, limit })
+          : await repo.recent({ meshId, tags, limit });
+        ctx.reply({ type: "memory_results", memories });
+      },
+      async forget(ctx, f) {
+        // ids are ours and plain ASCII; anything else cannot exist, and Postgres would reject a NUL outright
+        if (textProblem(f.memoryId) || !(await repo.forget(ctx.peer.meshId, f.memoryId, Date.now()))) {
+          throw new AppError("not_found", `no memory ${JSON.stringify(f.memoryId.slice(0, 64))} in this mesh (or it was already forgotten)`);
+        }
+        ctx.reply({ type: "ok" });
+      },
+    },
+  };
+};

@@ -1,0 +1,117 @@
+import { z } from "zod";
+import { messageText } from "../mcp/channel.ts";
+import { defineTool, type McpTool, type ToolContext } from "../mcp/tool.ts";
+import { MessageId, Priority } from "./frames.ts";
+import type { InboundMessage, Messenger } from "./messenger.ts";
+
+/** What the messaging tools need beyond the connection: the Messenger and the MCP server's inbox. */
+export interface MessagingContext extends ToolContext {
+  messenger: Pick<Messenger, "send" | "status">;
+  /** Messages not yet shown to Claude, each returned once (src/mcp/inbox.ts). */
+  inbox: { check(): Promise<InboundMessage[]> };
+}
+
+/**
+ * Targets as the model writes them: a string, a list, a JSON-encoded list, or "Alice, @backend".
+ * Commas can appear in no display name or group name, so splitting on them is safe.
+ */
+export function parseTargets(to: string | string[]): string | string[] {
+  let list: string[] = Array.isArray(to) ? to : [to];
+  if (!Array.isArray(to)) {
+    const s = to.trim();
+    let parsed: unknown = null;
+    if (s.startsWith("[")) {
+      try {
+        parsed = JSON.parse(s);
+      } catch {
+        // not JSON: treat as text
+      }
+    }
+    list = Array.isArray(parsed) && parsed.every((x) => typeof x === "string") ? parsed : s.split(",");
+  }
+  const out = [...new Set(list.map((t) => t.trim()).filter(Boolean))];
+  return out.length === 1 ? (out[0] as string) : out;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const sendMessage = defineTool({
+  name: "send_message",
+  description:
+    'Send a message to peers. to: a display name ("Alice"), a group ("@frontend"), everyone ("*" or "@all"), or a list of these; each peer gets it once. priority: "now" = urgent only (interrupts busy peers), "next" = normal (default; delivered when the peer is idle), "low" = FYI (waits until the peer checks).',
+  input: {
+    to: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(64)]).describe('"Alice", "@frontend", "*", or ["Alice", "@backend"]'),
+    message: z.string().min(1).max(100_000),
+    priority: Priority.optional().describe('"now" | "next" (default) | "low"'),
+  },
+  async run(ctx: MessagingContext, args) {
+    const to = parseTargets(args.to);
+    const priority = args.priority ?? "next";
+    const res = await ctx.messenger.send(to, args.message, priority);
+    const names = res.recipients.map((r) => r.name);
+    const who = names.length === 1 ? names[0] : `${names.length} peers (${[...new Set(names)].join(", ")})`;
+    return {
+      text: `Sent ${res.messageId} to ${who}, priority ${priority}.${res.duplicate ? " (already sent before; not sent again)" : ""}`,
+      data: { messageId: res.messageId, to, priority, recipients: res.recipients, duplicate: res.duplicate },
+    };
+  },
+});
+
+function messageBlock(m: InboundMessage): string {
+  const head = [`from ${m.fromName}`, m.kind === "group" ? `to ${m.to}` : "direct", m.priority, iso(m.createdAt), m.messageId];
+  return `--- ${head.join(" · ")}\n${messageText(m)}`;
+}
+
+const checkMessages = defineTool({
+  name: "check_messages",
+  description:
+    "Fetch every peer message not yet shown to you, including low-priority ones that never interrupt. Messages already shown (pushed into the conversation or returned here before) are never returned again.",
+  input: {},
+  async run(ctx: MessagingContext) {
+    const messages = await ctx.inbox.check();
+    const data = {
+      messages: messages.map((m) => ({
+        messageId: m.messageId,
+        fromName: m.fromName,
+        fromSession: m.fromSession,
+        kind: m.kind,
+        to: m.to,
+        priority: m.priority,
+        createdAt: iso(m.createdAt),
+        text: m.text,
+        authenticated: m.authenticated,
+      })),
+    };
+    if (messages.length === 0) return { text: "No new messages.", data };
+    const n = messages.length;
+    return { text: `${n} new message${n === 1 ? "" : "s"}:\n${messages.map(messageBlock).join("\n")}`, data };
+  },
+});
+
+const messageStatus = defineTool({
+  name: "message_status",
+  description:
+    "Delivery status of a message you sent, per recipient: queued (not yet at their session), delivered (their session has it), surfaced (shown to their Claude), or expired.",
+  input: { id: MessageId.describe("The message id send_message returned (msg_…)") },
+  async run(ctx: MessagingContext, args) {
+    const res = await ctx.messenger.status(args.id);
+    const recipients = res.recipients.map((r) => ({
+      name: r.name,
+      sessionPubkey: r.sessionPubkey,
+      status: r.status,
+      queuedAt: iso(r.queuedAt),
+      deliveredAt: iso(r.deliveredAt),
+      surfacedAt: iso(r.surfacedAt),
+      expiredAt: iso(r.expiredAt),
+    }));
+    const lines = recipients.map((r) => {
+      const at = r.status === "surfaced" ? r.surfacedAt : r.status === "delivered" ? r.deliveredAt : r.status === "expired" ? r.expiredAt : r.queuedAt;
+      return `- ${r.name}: ${r.status}${at ? ` since ${at}` : ""}`;
+    });
+    const n = recipients.length;
+    const head = `${res.messageId}: ${res.delivered ? "delivered to" : "not yet delivered to all of"} ${n} recipient${n === 1 ? "" : "s"}`;
+    return { text: `${head}\n${lines.join("\n")}`, data: { messageId: res.messageId, delivered: res.delivered, recipients } };
+  },
+});
+
+export const messagingTools: McpTool<any, MessagingContext>[] = [sendMessage, checkMessages, messageStatus];

@@ -1,0 +1,12 @@
+import { join } from "node:path";
+
+/**
+ * Session-dir names without any dependency (no zod): `claudemesh hook` runs on every tool call of a
+ * session and must load almost nothing. session-dir.ts re-exports these.
+ */
+export const SESSION_ENV = "CLAUDEMESH_SESSION_DIR";
+export const SESSION_FILE = "session.json";
+/** Unix socket on which the session's `mcp` process listens for `claudemesh hook` status events. */
+export const HOOK_SOCKET = "hook.sock";
+
+export const hookSocketPath = (dir: string) => join(dir, HOOK_SOCKET);

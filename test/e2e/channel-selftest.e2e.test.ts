@@ -1,0 +1,81 @@
+/**
+ * Harness self-test: the real Claude Code CLI, in tmux, against the scripted fake API, with a minimal
+ * channel MCP server of our own (no claudemesh code). Proves the mechanics the mesh suite relies on: the
+ * gate opens offline, the dialogs are passed, MCP instructions reach the model, and a channel notification
+ * makes an idle session start a turn whose request carries `<channel source="selftest" …>`.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../helpers/backends.ts";
+import { claudeBin, claudeEnv, describeRealClaude, makeClaudeHome, readText, tail } from "./claude-env.ts";
+import { FakeAnthropic, newChannelBlocks, systemText, text } from "./fake-anthropic.ts";
+import { passClaudeDialogs, TmuxSession } from "./tmux.ts";
+
+describeRealClaude("e2e harness self-test: a channel push starts a turn in the real claude", () => {
+  const dir = tempDir("cm-e2e-self-");
+  let fake: FakeAnthropic;
+  let pane: TmuxSession | null = null;
+  const debugFile = join(dir.path, "claude-debug.log");
+  const trigger = join(dir.path, "trigger");
+  let ok = false;
+
+  beforeAll(() => {
+    fake = new FakeAnthropic({ handler: () => text("selftest reply") });
+  });
+
+  afterAll(() => {
+    if (!ok) {
+      console.error(`--- pane ---\n${pane?.history() ?? "(none)"}`);
+      console.error(`--- claude debug log (tail) ---\n${tail(debugFile)}`);
+      console.error(`--- requests ---\n${fake?.dump()}`);
+    }
+    pane?.kill();
+    fake?.stop();
+    dir.cleanup();
+  });
+
+  test(
+    "notification → new turn with <channel source=…> in the request",
+    async () => {
+      const home = makeClaudeHome(dir.path);
+      const project = join(dir.path, "project");
+      mkdirSync(project);
+      const mcpConfig = join(dir.path, "mcp.json");
+      writeFileSync(
+        mcpConfig,
+        JSON.stringify({ mcpServers: { selftest: { command: process.execPath, args: [join(import.meta.dir, "fixtures/channel-server.ts")], env: { CHANNEL_TRIGGER: trigger } } } }),
+      );
+      const argv = [claudeBin() as string, "--debug-file", debugFile, "--mcp-config", mcpConfig, "--dangerously-load-development-channels", "server:selftest", "--dangerously-skip-permissions"];
+      pane = TmuxSession.start("selftest", argv, { env: claudeEnv({ home, apiUrl: fake.url }), cwd: project, dir: dir.path });
+
+      const dialogs = await passClaudeDialogs(pane);
+      console.log(`[e2e selftest] dialogs answered: ${dialogs.join(" → ")}`);
+      expect(dialogs).toContain("development channels");
+      // A notification sent before registration would be dropped: wait for the CLI to say it listens.
+      await waitForFile(debugFile, /MCP server "selftest": Channel notifications registered/);
+      expect(fake.main()).toHaveLength(0);
+
+      const sentAt = Date.now();
+      writeFileSync(trigger, "hello from the selftest channel");
+      const req = await fake.waitFor("a main request with a channel block", (r) => r.kind === "main" && newChannelBlocks(r.body).length > 0, 20_000);
+      const [block] = newChannelBlocks(req.body);
+      expect(block).toEqual({ source: "selftest", attrs: { source: "selftest", from_name: "Selftest", kind: "direct" }, text: "hello from the selftest channel" });
+      expect(req.receivedAt).toBeGreaterThanOrEqual(sentAt);
+      // The server's instructions are in what the model sees.
+      expect(systemText(req.body)).toContain("SELFTEST-INSTRUCTIONS");
+      await pane.waitFor("selftest reply", 10_000);
+      expect(readText(debugFile)).toContain("notifications/claude/channel: hello from the selftest channel");
+      ok = true;
+    },
+    90_000,
+  );
+});
+
+async function waitForFile(file: string, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(existsSync(file) && pattern.test(readText(file)))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in ${file}`);
+    await Bun.sleep(50);
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * End-to-end with the real Claude Code CLI: two sessions started by the compiled binary
+ * (`dist/claudemesh launch --name Alice -y` / `--name Bob -y`) in tmux, a real broker, and one scripted fake
+ * Messages API serving both (sessions told apart by the MCP instructions, which name the session).
+ *
+ * Proves, from the request bodies the model received:
+ *  (a) the claudemesh guide (MCP instructions) and tools reach the model;
+ *  (b) Alice's model calls send_message → idle Bob starts a turn by himself, with
+ *      `<channel source="claudemesh" from_name="Alice" …>` and the text;
+ *  (c) Bob's reply reaches Alice the same way;
+ *  (d) a `next` message sent while Bob is mid-turn is held by the broker (queued) and reaches Bob only
+ *      after his Stop, in a turn of its own.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { MeshConfig } from "../../src/client/config.ts";
+import { writeSecretFile } from "../../src/util/fs.ts";
+import { tempDir } from "../helpers/backends.ts";
+import { ensureBinary } from "../helpers/binary.ts";
+import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
+import { claudeBin, claudeEnv, describeRealClaude, makeClaudeHome, markE2ERan, readText, tail } from "./claude-env.ts";
+import { FakeAnthropic, type Json, lastPrompt, lastToolResult, newChannelBlocks, type RecordedRequest, type Reply, sendMessage, systemText, text, toolNames } from "./fake-anthropic.ts";
+import { passClaudeDialogs, TmuxSession } from "./tmux.ts";
+
+const KICKOFF = "Please greet Bob on the mesh.";
+const HELLO = "Hi Bob, Alice here: can you review the auth change?";
+const REPLY = "Hi Alice, Bob here: on it, reviewing now.";
+const LATE = "Carol here: FYI the build is green again.";
+
+/** The MCP instructions begin `You are "<name>" on the claudemesh mesh "<slug>"`. */
+function identify(body: Json): string | null {
+  return /You are "([^"]+)" on the claudemesh mesh/.exec(systemText(body))?.[1] ?? null;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+}
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+interface Session {
+  name: string;
+  dir: string;
+  home: string;
+  cmHome: string;
+  debugFile: string;
+  pane: TmuxSession | null;
+}
+
+describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh", () => {
+  const root = tempDir("cm-e2e-mesh-");
+  let broker: TestBroker;
+  let fake: FakeAnthropic;
+  let carol: TestPeer;
+  const sessions: Session[] = [];
+  const unscripted: RecordedRequest[] = [];
+  /** Bob's model "thinks" about Alice's message until the test releases it: Bob stays mid-turn. */
+  const bobThinking = deferred();
+  let passed = false;
+
+  /** The script: which reply each main request gets, decided from what the model was shown. */
+  async function script(req: RecordedRequest): Promise<Reply> {
+    const body = req.body;
+    const channels = newChannelBlocks(body);
+    const result = lastToolResult(body);
+    const prompt = lastPrompt(body);
+    const has = (t: string) => channels.some((c) => c.text.includes(t));
+    if (req.session === "Alice") {
+      if (prompt?.includes(KICKOFF)) return sendMessage("Bob", HELLO);
+      if (result) return text("Alice: message sent.");
+      if (has(REPLY)) return text("Alice: Bob is on it.");
+    }
+    if (req.session === "Bob") {
+      if (has(HELLO)) {
+        await bobThinking.promise;
+        return sendMessage("Alice", REPLY);
+      }
+      if (result) return text("Bob: replied to Alice.");
+      if (has(LATE)) return text("Bob: noted, thanks Carol.");
+    }
+    unscripted.push(req);
+    return text("(unscripted)");
+  }
+
+  function member(name: string, m: MeshConfig): Session {
+    const dir = join(root.path, name.toLowerCase());
+    mkdirSync(dir, { recursive: true });
+    const cmHome = join(dir, "claudemesh");
+    writeSecretFile(join(cmHome, "config.json"), JSON.stringify({ version: 1, meshes: [m] }, null, 2) + "\n");
+    const s: Session = { name, dir, home: makeClaudeHome(dir), cmHome, debugFile: join(dir, "claude-debug.log"), pane: null };
+    sessions.push(s);
+    return s;
+  }
+
+  async function start(s: Session, bin: string): Promise<void> {
+    const project = join(s.dir, "project");
+    mkdirSync(project, { recursive: true });
+    const env = claudeEnv({ home: s.home, apiUrl: fake.url, extra: { CLAUDEMESH_HOME: s.cmHome, CLAUDEMESH_CLAUDE_BIN: claudeBin() as string } });
+    s.pane = TmuxSession.start(s.name.toLowerCase(), [bin, "launch", "--name", s.name, "-y", "--", "--debug-file", s.debugFile], { env, cwd: project, dir: s.dir });
+    await passClaudeDialogs(s.pane);
+  }
+
+  beforeAll(async () => {
+    fake = new FakeAnthropic({ identify, handler: script });
+    broker = await startTestBroker("sqlite");
+  });
+
+  afterAll(async () => {
+    if (!passed) {
+      for (const s of sessions) {
+        console.error(`\n===== ${s.name}: pane =====\n${s.pane?.history() ?? "(not started)"}`);
+        console.error(`===== ${s.name}: claude debug log (tail) =====\n${tail(s.debugFile, 80)}`);
+      }
+      console.error(`\n===== recorded API requests =====\n${fake?.dump()}`);
+      if (unscripted.length) console.error(`===== unscripted main requests: ${unscripted.map((r) => `#${r.seq} [${r.session}]`).join(", ")}`);
+    }
+    bobThinking.resolve();
+    for (const s of sessions) s.pane?.kill();
+    closeClients();
+    fake?.stop();
+    await broker?.destroy();
+    root.cleanup();
+  });
+
+  test(
+    "guide reaches the model; Alice → Bob → Alice by channel push; `next` waits for Bob's Stop",
+    async () => {
+      const bin = await ensureBinary();
+      const mesh = await createMesh(broker, "e2e");
+      const alice = member("Alice", await addMember(broker, mesh, "Alice"));
+      const bob = member("Bob", await addMember(broker, mesh, "Bob"));
+      carol = await messagingPeer(await addMember(broker, mesh, "Carol"));
+      const peers = async () => (await carol.client.request({ type: "list_peers" }, "peers_list")).peers;
+      const waitPeer = async (name: string, status: string | null, timeoutMs = 20_000) => {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const p = (await peers()).find((x) => x.name === name);
+          if (p && (status === null || p.status === status)) return p;
+          if (Date.now() > deadline) throw new Error(`${name} not ${status ?? "online"} after ${timeoutMs} ms: ${JSON.stringify(await peers())}`);
+          await Bun.sleep(50);
+        }
+      };
+
+      await Promise.all([start(alice, bin), start(bob, bin)]);
+      // Both mcp processes are on the mesh.
+      await waitPeer("Alice", null);
+      await waitPeer("Bob", "idle");
+      // Channel listeners registered (a push before that would be dropped by claude).
+      for (const s of sessions) await waitForText(s.debugFile, /MCP server "claudemesh": Channel notifications registered/);
+
+      // Alice's user asks her to greet Bob: the only keystrokes of the whole test.
+      alice.pane?.type(KICKOFF);
+      alice.pane?.press("Enter");
+
+      // (a) What Alice's model saw: the claudemesh guide and tools.
+      const aliceFirst = await fake.waitFor("Alice's prompt request", (r) => r.session === "Alice" && (lastPrompt(r.body) ?? "").includes(KICKOFF));
+      const guide = systemText(aliceFirst.body);
+      expect(guide).toContain("# MCP Server Instructions");
+      expect(guide).toContain('You are "Alice" on the claudemesh mesh "e2e"');
+      expect(guide).toContain("send_message(to, message, priority?)");
+      expect(guide).toContain('<channel source="claudemesh"');
+      expect(toolNames(aliceFirst.body)).toEqual(expect.arrayContaining(["mcp__claudemesh__send_message", "mcp__claudemesh__check_messages", "mcp__claudemesh__list_peers"]));
+
+      // send_message ran for real in Alice's mcp.
+      const aliceResult = await fake.waitFor("Alice's send_message result", (r) => r.session === "Alice" && lastToolResult(r.body) !== null);
+      const sent = lastToolResult(aliceResult.body);
+      expect(sent?.isError).toBe(false);
+      expect(sent?.text).toMatch(/Sent msg_\S+ to Bob, priority next/);
+
+      // (b) Idle Bob starts a turn by himself, with Alice's message in a claudemesh channel block.
+      const bobFirst = await fake.waitFor("Bob's turn with Alice's message", (r) => r.session === "Bob" && newChannelBlocks(r.body).some((c) => c.text.includes(HELLO)));
+      const hello = newChannelBlocks(bobFirst.body).find((c) => c.text.includes(HELLO));
+      expect(hello?.source).toBe("claudemesh");
+      expect(hello?.attrs).toMatchObject({ from_name: "Alice", kind: "direct", priority: "next", mesh: "e2e" });
+      expect(hello?.text).toBe(HELLO);
+      expect(lastPrompt(bobFirst.body)).toBeNull(); // nobody typed into Bob's session
+      expect(systemText(bobFirst.body)).toContain('You are "Bob" on the claudemesh mesh "e2e"');
+
+      // (d) Bob is mid-turn (his model is still "thinking"): the broker shows him working…
+      await waitPeer("Bob", "working");
+      const late = await carol.messenger.send("Bob", LATE, "next");
+      // …and holds Carol's `next` message for him.
+      const held = await carol.messenger.status(late.messageId);
+      expect(held.recipients.map((r) => r.status)).toEqual(["queued"]);
+      // Bob's turn ends: reply to Alice, tool result, final text, Stop.
+      bobThinking.resolve();
+
+      // (c) Bob's reply reaches idle Alice the same way.
+      const aliceSecond = await fake.waitFor("Alice's turn with Bob's reply", (r) => r.session === "Alice" && newChannelBlocks(r.body).some((c) => c.text.includes(REPLY)));
+      const reply = newChannelBlocks(aliceSecond.body).find((c) => c.text.includes(REPLY));
+      expect(reply?.source).toBe("claudemesh");
+      expect(reply?.attrs).toMatchObject({ from_name: "Bob", kind: "direct", mesh: "e2e" });
+
+      // (d) Carol's message arrives in a turn of its own, after Bob's previous turn ended.
+      const bobLate = await fake.waitFor("Bob's turn with Carol's message", (r) => r.session === "Bob" && newChannelBlocks(r.body).some((c) => c.text.includes(LATE)));
+      const bobEnd = fake.main("Bob").find((r) => r.seq > bobFirst.seq && lastToolResult(r.body) !== null);
+      expect(bobEnd).toBeDefined();
+      const bobEndAt = bobEnd?.respondedAt as number;
+      expect(bobEnd?.reply).toEqual(text("Bob: replied to Alice."));
+      // Nothing of Carol's reached Bob's model while he was busy…
+      for (const r of fake.main("Bob").filter((x) => x.seq < bobLate.seq)) expect(JSON.stringify(r.body)).not.toContain(LATE);
+      // …it came in a request of its own, started after his previous turn's last answer…
+      expect(bobLate.seq).toBeGreaterThan(bobEnd?.seq as number);
+      expect(bobLate.receivedAt).toBeGreaterThanOrEqual(bobEndAt);
+      expect(lastToolResult(bobLate.body)).toBeNull();
+      const lateBlock = newChannelBlocks(bobLate.body).find((c) => c.text.includes(LATE));
+      expect(lateBlock?.attrs).toMatchObject({ from_name: "Carol", priority: "next" });
+      // …and the broker delivered it only after that turn had ended.
+      const final = await carol.messenger.status(late.messageId);
+      const deliveredAt = final.recipients[0]?.deliveredAt ?? 0;
+      expect(deliveredAt).toBeGreaterThanOrEqual(bobEndAt);
+      await waitPeer("Bob", "idle");
+
+      expect(unscripted).toEqual([]);
+      await bob.pane?.waitFor("Bob: noted, thanks Carol.", 10_000);
+      await alice.pane?.waitFor("Alice: Bob is on it.", 10_000);
+      passed = true;
+      markE2ERan("claude-mesh.e2e: real claude " + (readText(alice.debugFile) ? "with debug logs" : ""));
+    },
+    150_000,
+  );
+});
+
+async function waitForText(file: string, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(readText(file))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in ${file}\n${tail(file, 30)}`);
+    await Bun.sleep(50);
+  }
+}

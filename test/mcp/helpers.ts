@@ -1,0 +1,127 @@
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { MeshConfig } from "../../src/client/config.ts";
+import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
+import { writeSessionInfo } from "../../src/session/session-dir.ts";
+import { writeSecretFile } from "../../src/util/fs.ts";
+import { tempDir } from "../helpers/backends.ts";
+
+const cleanups: (() => void | Promise<void>)[] = [];
+
+/** Removes every temp dir and stops every MCP process made by these helpers. */
+export async function cleanupMcp(): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) await c();
+}
+
+/** A CLAUDEMESH_HOME holding config.json with these memberships. */
+export function configHome(meshes: MeshConfig[]): string {
+  const dir = tempDir("cm-home-");
+  cleanups.push(dir.cleanup);
+  writeSecretFile(join(dir.path, "config.json"), JSON.stringify({ version: 1, meshes }, null, 2));
+  return dir.path;
+}
+
+/** A session dir as `claudemesh launch` writes it (0700, session.json with a fresh session key). */
+export function sessionDir(meshSlug: string, displayName: string, role: string | null, groups: string): string {
+  const dir = tempDir("cm-sess-");
+  cleanups.push(dir.cleanup);
+  writeSessionInfo(dir.path, {
+    version: 1,
+    meshSlug,
+    displayName,
+    role,
+    groups,
+    sessionKey: generateSigningKeyPair(),
+    createdAt: Date.now(),
+    launcherPid: process.pid,
+  });
+  return dir.path;
+}
+
+export interface ChannelNote {
+  content: string;
+  meta: Record<string, unknown>;
+}
+
+export interface McpHandle {
+  client: Client;
+  transport: StdioClientTransport;
+  /** every notifications/claude/channel, raw, in order */
+  channel: ChannelNote[];
+  /** resolves with the first channel notification not yet taken that matches */
+  nextChannel(pred?: (n: ChannelNote) => boolean): Promise<ChannelNote>;
+  /** transport errors: a line on stdout that is not JSON-RPC shows up here */
+  errors: Error[];
+  stderr(): string;
+  /** resolves once the process has logged a line matching */
+  waitForStderr(pattern: RegExp): Promise<void>;
+  call(name: string, args?: Record<string, unknown>): Promise<{ text: string; data: any; isError: boolean }>;
+}
+
+/** Spawns `claudemesh mcp` (the compiled binary) and connects an MCP SDK client to it over stdio. */
+export async function startMcp(bin: string, env: Record<string, string>): Promise<McpHandle> {
+  const transport = new StdioClientTransport({ command: bin, args: ["mcp"], env, stderr: "pipe" });
+  let stderr = "";
+  const stderrWaiters: { pattern: RegExp; resolve(): void }[] = [];
+  transport.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+    for (const w of stderrWaiters.filter((x) => x.pattern.test(stderr))) {
+      stderrWaiters.splice(stderrWaiters.indexOf(w), 1);
+      w.resolve();
+    }
+  });
+  const client = new Client({ name: "claudemesh-test", version: "1.0.0" }, { capabilities: {} });
+  const channel: ChannelNote[] = [];
+  const taken = new Set<number>();
+  const waiters: { pred: (n: ChannelNote) => boolean; resolve: (n: ChannelNote) => void }[] = [];
+  const errors: Error[] = [];
+  client.onerror = (e) => errors.push(e);
+  // The fallback handler sees the notification exactly as it came off the wire, unvalidated.
+  client.fallbackNotificationHandler = async (n: { method: string; params?: unknown }) => {
+    if (n.method !== "notifications/claude/channel") return;
+    const note = n.params as unknown as ChannelNote;
+    const idx = channel.push(note) - 1;
+    const i = waiters.findIndex((w) => w.pred(note));
+    if (i >= 0) {
+      taken.add(idx);
+      waiters.splice(i, 1)[0]?.resolve(note);
+    }
+  };
+  await client.connect(transport);
+  cleanups.push(() => client.close());
+  return {
+    client,
+    transport,
+    channel,
+    errors,
+    stderr: () => stderr,
+    waitForStderr: (pattern) => (pattern.test(stderr) ? Promise.resolve() : new Promise((resolve) => stderrWaiters.push({ pattern, resolve }))),
+    nextChannel(pred = () => true) {
+      const idx = channel.findIndex((n, i) => !taken.has(i) && pred(n));
+      if (idx >= 0) {
+        taken.add(idx);
+        return Promise.resolve(channel[idx] as ChannelNote);
+      }
+      return new Promise((resolve) => waiters.push({ pred, resolve }));
+    },
+    async call(name, args = {}) {
+      const r = (await client.callTool({ name, arguments: args })) as { content: { type: string; text: string }[]; structuredContent?: unknown; isError?: boolean };
+      return { text: r.content.map((c) => c.text).join("\n"), data: r.structuredContent, isError: r.isError === true };
+    },
+  };
+}
+
+/** Runs `claudemesh hook <event>` with the hook JSON on stdin. */
+export async function runHook(bin: string, event: string, env: Record<string, string>, stdin = '{"session_id":"s1","hook_event_name":"Stop"}') {
+  const p = Bun.spawn([bin, "hook", event], { env, stdin: new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
+  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  return { code, stdout: out, stderr: err };
+}
+
+/** Minimal env for a child: no CLAUDEMESH_* from the outer environment. */
+export function baseEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of ["PATH", "HOME", "TMPDIR", "LANG"]) if (process.env[k]) env[k] = process.env[k] as string;
+  return { ...env, ...extra };
+}

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { join } from "node:path";
+import { hookPayload } from "../../src/mcp/hook-client.ts";
+import { MAX_HOOK_JSON } from "../../src/mcp/hook-protocol.ts";
+import { startHookServer } from "../../src/mcp/hook-server.ts";
+import { hookSocketPath } from "../../src/session/paths.ts";
+import { tempDir } from "../helpers/backends.ts";
+import { ensureBinary } from "../helpers/binary.ts";
+import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { baseEnv, cleanupMcp, configHome, runHook, sessionDir, startMcp } from "./helpers.ts";
+
+const silentOk = { code: 0, stdout: "", stderr: "" };
+
+describe("claudemesh hook", () => {
+  let bin: string;
+  let b: TestBroker;
+  beforeAll(async () => {
+    bin = await ensureBinary();
+    b = await startTestBroker("sqlite");
+  });
+  afterAll(async () => {
+    await cleanupMcp();
+    closeClients();
+    await b.destroy();
+  });
+
+  test("outside a claudemesh session it is a silent no-op that exits 0", async () => {
+    expect(await runHook(bin, "idle", baseEnv({}))).toEqual(silentOk);
+    expect(await runHook(bin, "working", baseEnv({}), "")).toEqual(silentOk);
+    expect(await runHook(bin, "working", baseEnv({ CLAUDEMESH_SESSION_DIR: "/nonexistent/cm-session" }))).toEqual(silentOk);
+    expect(await runHook(bin, "bogus", baseEnv({}))).toEqual(silentOk);
+    expect(await runHook(bin, "", baseEnv({}), "not json")).toEqual(silentOk);
+  });
+
+  test("a session dir whose mcp process is gone (stale socket file) is a silent no-op", async () => {
+    const dir = tempDir("cm-stale-");
+    try {
+      writeFileSync(hookSocketPath(dir.path), "");
+      const started = performance.now();
+      expect(await runHook(bin, "idle", baseEnv({ CLAUDEMESH_SESSION_DIR: dir.path }))).toEqual(silentOk);
+      expect(performance.now() - started).toBeLessThan(1500);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  test("working / idle reach the broker through the session's mcp process, which replaced a stale socket", async () => {
+    const mesh = await createMesh(b, "hooks");
+    const member = await addMember(b, mesh, "hook-member");
+    const observer = await connect(await addMember(b, mesh, "Observer"));
+    const dir = sessionDir("hooks", "Hooked", null, "");
+    writeFileSync(hookSocketPath(dir), "stale");
+    const env = baseEnv({ CLAUDEMESH_HOME: configHome([member]), CLAUDEMESH_SESSION_DIR: dir });
+    const mcp = await startMcp(bin, env);
+    await mcp.call("list_peers"); // connected
+    const status = async () => (await observer.request({ type: "list_peers" }, "peers_list")).peers.find((p) => p.name === "Hooked")?.status;
+    expect(await status()).toBe("idle");
+    // A PreToolUse payload as Claude Code sends it, with a big tool input that the hook trims.
+    const big = JSON.stringify({ session_id: "s", hook_event_name: "PreToolUse", tool_name: "Write", tool_input: { content: "x".repeat(200_000) } });
+    expect(await runHook(bin, "working", env, big)).toEqual(silentOk);
+    expect(await status()).toBe("working");
+    expect(await runHook(bin, "working", env)).toEqual(silentOk);
+    expect(await status()).toBe("working");
+    expect(await runHook(bin, "idle", env)).toEqual(silentOk);
+    expect(await status()).toBe("idle");
+  });
+
+  test("the hook server answers a malformed line with ok:false and keeps serving", async () => {
+    const dir = tempDir("cm-hooksrv-");
+    const seen: string[] = [];
+    const server = await startHookServer(join(dir.path, "h.sock"), async (event) => {
+      seen.push(event);
+      return true;
+    });
+    const exchange = (line: string) =>
+      new Promise<string>((resolve) => {
+        let reply = "";
+        const s = createConnection({ path: server.path }, () => s.write(line));
+        s.on("data", (c) => (reply += c.toString()));
+        s.on("close", () => resolve(reply));
+      });
+    try {
+      expect(await exchange("garbage\n")).toBe('{"ok":false}\n');
+      expect(await exchange('{"event":"sleeping"}\n')).toBe('{"ok":false}\n');
+      expect(await exchange('{"event":"idle","hook":{"session_id":"x"}}\n')).toBe('{"ok":true}\n');
+      expect(seen).toEqual(["idle"]);
+    } finally {
+      await server.close();
+      dir.cleanup();
+    }
+  });
+
+  test("hook payloads: small ones pass whole, big ones keep only small scalar fields, junk becomes null", () => {
+    expect(hookPayload('{"session_id":"a","hook_event_name":"Stop"}')).toEqual({ session_id: "a", hook_event_name: "Stop" });
+    const big = JSON.stringify({ session_id: "a", tool_name: "Write", n: 3, tool_input: { content: "y".repeat(MAX_HOOK_JSON) } });
+    expect(hookPayload(big)).toEqual({ session_id: "a", tool_name: "Write", n: 3 });
+    expect(hookPayload("")).toBeNull();
+    expect(hookPayload("{oops")).toBeNull();
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { ROOT } from "../helpers/binary.ts";
+
+const transpiler = new Bun.Transpiler({ loader: "ts" });
+
+/** Every module a command can load at run time (static and dynamic imports; type-only imports are erased). */
+function moduleGraph(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    if (!file.endsWith(".ts")) return;
+    for (const imp of transpiler.scanImports(readFileSync(file, "utf8"))) {
+      if (imp.path.startsWith(".")) visit(resolve(dirname(file), imp.path));
+      else packages.add(imp.path);
+    }
+  };
+  visit(join(ROOT, entry));
+  return { files, packages };
+}
+
+const rel = (files: Set<string>) => [...files].map((f) => f.slice(ROOT.length + 1));
+
+describe("start-up weight", () => {
+  test("`claudemesh mcp` never loads the broker, SQL, prompts or S3", () => {
+    const { files, packages } = moduleGraph("src/cli/commands/mcp.ts");
+    expect(rel(files)).toContain("src/mcp/server.ts");
+    expect(rel(files).filter((f) => /^src\/(broker|store|blob|launch|dashboard)\//.test(f))).toEqual([]);
+    expect([...packages].filter((p) => p === "bun:sql" || p === "bun" || p.startsWith("@clack/") || p.startsWith("@aws-sdk/"))).toEqual([]);
+  });
+
+  test("`claudemesh hook` loads almost nothing: no zod, no MCP SDK", () => {
+    const { files, packages } = moduleGraph("src/cli/commands/hook.ts");
+    expect(rel(files).sort()).toEqual(["src/cli/commands/hook.ts", "src/mcp/hook-client.ts", "src/mcp/hook-protocol.ts", "src/session/paths.ts"]);
+    expect([...packages].sort()).toEqual(["citty", "node:fs", "node:net", "node:path"]);
+  });
+});

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Inbox } from "../../src/mcp/inbox.ts";
+import type { InboundMessage } from "../../src/messaging/messenger.ts";
+import { addMember, closeClients, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { messagingPeer } from "../helpers/messaging.ts";
+
+/** A push whose outcome the test decides, so the race between a push and check_messages can be staged. */
+function controlledPush() {
+  const calls: { m: InboundMessage; settle(ok: boolean): void }[] = [];
+  const waiters: ((c: (typeof calls)[number]) => void)[] = [];
+  const push = (m: InboundMessage) =>
+    new Promise<boolean>((resolve) => {
+      const call = { m, settle: resolve };
+      calls.push(call);
+      waiters.shift()?.(call);
+    });
+  let taken = 0;
+  const next = () => (taken < calls.length ? Promise.resolve(calls[taken++] as (typeof calls)[number]) : new Promise<(typeof calls)[number]>((r) => waiters.push((c) => (taken++, r(c)))));
+  return { push, calls, next };
+}
+
+describe("Inbox: every message reaches Claude exactly once", () => {
+  let b: TestBroker;
+  let mesh: TestMesh;
+  let n = 0;
+  beforeAll(async () => {
+    b = await startTestBroker("sqlite");
+    mesh = await createMesh(b, "inbox");
+  });
+  afterAll(async () => {
+    closeClients();
+    await b.destroy();
+  });
+
+  async function pair() {
+    n++;
+    const alice = await messagingPeer(await addMember(b, mesh, `A${n}`));
+    const bob = await messagingPeer(await addMember(b, mesh, `B${n}`));
+    const ctl = controlledPush();
+    const inbox = new Inbox(alice.messenger, ctl.push);
+    return { alice, bob, ctl, inbox, aliceName: `A${n}` };
+  }
+
+  test("a message whose push is still in flight is not handed out by check_messages too", async () => {
+    const { alice, bob, ctl, inbox, aliceName } = await pair();
+    inbox.start();
+    const sent = await bob.messenger.send(aliceName, "racing", "next");
+    const call = await ctl.next();
+    expect(call.m.messageId).toBe(sent.messageId);
+    expect(await inbox.check()).toEqual([]);
+    call.settle(true);
+    // Let the settled push's continuation run (microtasks only), then a round trip on Alice's own
+    // connection: frames of one connection are handled in order, so her surfaced receipt is in.
+    await new Promise((r) => setImmediate(r));
+    await alice.client.request({ type: "list_peers" }, "peers_list");
+    expect(await inbox.check()).toEqual([]);
+    const status = await bob.messenger.status(sent.messageId);
+    expect(status.recipients[0]?.status).toBe("surfaced");
+  });
+
+  test("a failed push leaves the message for check_messages", async () => {
+    const { bob, ctl, inbox, aliceName } = await pair();
+    inbox.start();
+    const sent = await bob.messenger.send(aliceName, "lost push", "now");
+    (await ctl.next()).settle(false);
+    const got = await inbox.check();
+    expect(got.map((m) => m.messageId)).toEqual([sent.messageId]);
+    expect(await inbox.check()).toEqual([]);
+  });
+
+  test("before the MCP client is initialized nothing is pushed; what check_messages took is not pushed later", async () => {
+    const { alice, bob, ctl, inbox, aliceName } = await pair();
+    const first = await bob.messenger.send(aliceName, "early one", "next");
+    const second = await bob.messenger.send(aliceName, "early two", "next");
+    while (alice.inbox.length < 2) await alice.next();
+    expect(ctl.calls).toEqual([]);
+    // check_messages takes both; nothing is left to push at start.
+    expect((await inbox.check()).map((m) => m.messageId)).toEqual([first.messageId, second.messageId]);
+    inbox.start();
+    const third = await bob.messenger.send(aliceName, "after start", "next");
+    expect((await ctl.next()).m.messageId).toBe(third.messageId);
+    expect(ctl.calls.map((c) => c.m.text)).toEqual(["after start"]);
+  });
+
+  test("messages that arrive before initialization are pushed once it completes", async () => {
+    const { alice, bob, ctl, inbox, aliceName } = await pair();
+    const early = await bob.messenger.send(aliceName, "waiting for init", "next");
+    await alice.next();
+    inbox.start();
+    const call = await ctl.next();
+    expect(call.m.messageId).toBe(early.messageId);
+    call.settle(true);
+  });
+});

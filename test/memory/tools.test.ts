@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { z } from "zod";
+import type { McpTool, ToolContext } from "../../src/mcp/tool.ts";
+import { memoryTools } from "../../src/memory/tools.ts";
+import { AppError } from "../../src/util/errors.ts";
+import { backends } from "../helpers/backends.ts";
+import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+
+const tool = (name: string) => memoryTools.find((t) => t.name === name) as McpTool;
+/** Validates arguments the way the MCP server does before calling run. */
+const call = (ctx: ToolContext, name: string, args: unknown) => tool(name).run(ctx, z.object(tool(name).input).parse(args));
+
+describe.each(backends())("memory MCP tools on %s", (backend) => {
+  let b: TestBroker;
+  let ctx: ToolContext;
+  beforeAll(async () => {
+    b = await startTestBroker(backend);
+    const mesh = await createMesh(b, "memory-tools");
+    ctx = { client: await connect(await addMember(b, mesh, "Alice")), meshSlug: mesh.slug, displayName: "Alice" };
+  });
+  afterAll(async () => {
+    closeClients();
+    await b.destroy();
+  });
+
+  test("three tools with descriptions that tell memory from state", () => {
+    expect(memoryTools.map((t) => t.name)).toEqual(["remember", "recall", "forget"]);
+    expect(tool("remember").description).toContain("set_state");
+    for (const t of memoryTools) expect(t.description.length).toBeGreaterThan(40);
+  });
+
+  test("remember, recall and forget against a live broker", async () => {
+    const stored = await call(ctx, "remember", { content: "Payments API rate-limits at 100 req/s since the March incident.", tags: ["payments", "Incident"] });
+    const { memoryId } = stored.data as { memoryId: string };
+    expect(stored.text).toBe(`Remembered as ${memoryId}.`);
+    await call(ctx, "remember", { content: "Unrelated: lunch is at noon." });
+
+    const found = await call(ctx, "recall", { query: "payments rate limit" });
+    expect(found.text).toMatch(new RegExp(`^1 memory:\\n1\\. \\[${memoryId} · by Alice · \\d{4}-[^\\]]* · tags: payments, incident · score [\\d.]+\\]\\nPayments API rate-limits`));
+    expect((found.data as { memories: { id: string }[] }).memories.map((m) => m.id)).toEqual([memoryId]);
+    expect((await call(ctx, "recall", { query: "", tags: ["incident"] })).text).toContain(memoryId);
+    expect((await call(ctx, "recall", { query: "", limit: 1 })).text).toMatch(/^1 memory:\n1\. \[mem_\w+ · by Alice · [^\]]+\]\nUnrelated: lunch/);
+
+    expect((await call(ctx, "forget", { id: memoryId })).text).toBe(`Forgot ${memoryId}.`);
+    expect((await call(ctx, "recall", { query: "payments rate limit" })).text).toBe("No memories match.");
+    const err = await call(ctx, "forget", { id: memoryId }).catch((e) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect(err.code).toBe("not_found");
+  });
+});
