@@ -83,7 +83,7 @@ export function checkMcpRegistration(path = claudeJsonPath()): CheckResult {
 }
 
 export function checkHooksRegistration(path = claudeSettingsPath()): CheckResult {
-  const name = "status hooks (user scope)";
+  const name = "hooks (user scope)";
   let data;
   try {
     data = readJsonDoc(path).data;
@@ -93,7 +93,7 @@ export function checkHooksRegistration(path = claudeSettingsPath()): CheckResult
   const hooks = isObject(data.hooks) ? data.hooks : {};
   const hasOurs = (event: string) =>
     Array.isArray(hooks[event]) &&
-    (hooks[event] as unknown[]).some((g) => isObject(g) && Array.isArray(g.hooks) && g.hooks.some((h) => isObject(h) && typeof h.command === "string" && / hook (working|idle)$/.test(h.command)));
+    (hooks[event] as unknown[]).some((g) => isObject(g) && Array.isArray(g.hooks) && g.hooks.some((h) => isObject(h) && typeof h.command === "string" && / hook (working|idle|context)$/.test(h.command)));
   const events = Object.keys(HOOK_EVENTS);
   const present = events.filter(hasOurs);
   if (present.length === 0) return pass(name, `not registered in ${tildify(path)} — ${PER_SESSION}`);

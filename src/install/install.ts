@@ -45,7 +45,7 @@ export interface Change {
 }
 
 /** A compiled claudemesh anywhere on disk: `…/claudemesh hook working`. */
-const COMPILED_HOOK = /(^|[/'"\s])claudemesh'? hook (working|idle)$/;
+const COMPILED_HOOK = /(^|[/'"\s])claudemesh'? hook (working|idle|context)$/;
 
 function wantedHooks(self: readonly string[]): Record<HookEvent, string> {
   const out = {} as Record<HookEvent, string>;

@@ -5,8 +5,12 @@
 
 export const MCP_SERVER_NAME = "claudemesh";
 
-/** Hook event → the status it reports. A turn started by a channel push fires no UserPromptSubmit; `mcp` covers that. */
-export const HOOK_EVENTS = { UserPromptSubmit: "working", PreToolUse: "working", Stop: "idle" } as const;
+/**
+ * Hook event → `claudemesh hook <arg>`. SessionStart puts CLAUDEMESH.md into the model's context (the MCP
+ * instructions are cut at 2 KB); the others report status. A turn started by a channel push fires no
+ * UserPromptSubmit; `mcp` covers that.
+ */
+export const HOOK_EVENTS = { SessionStart: "context", UserPromptSubmit: "working", PreToolUse: "working", Stop: "idle" } as const;
 export type HookEvent = keyof typeof HOOK_EVENTS;
 export type HookState = (typeof HOOK_EVENTS)[HookEvent];
 

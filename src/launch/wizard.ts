@@ -51,7 +51,7 @@ export function checkGroups(v: string): string | undefined {
     parseGroupSpec(v);
     return undefined;
   } catch (e) {
-    return `groups look like "frontend:lead, reviewers" (${firstIssue(e)})`;
+    return `${firstIssue(e)} (e.g. "frontend:lead, reviewers")`;
   }
 }
 
@@ -84,10 +84,12 @@ export async function runWizard(flags: LaunchFlags, env: WizardEnv): Promise<Lau
   flagError("name", flags.name !== undefined ? checkName(flags.name) : undefined);
   flagError("role", flags.role !== undefined ? checkRole(flags.role) : undefined);
   flagError("groups", flags.groups !== undefined ? checkGroups(flags.groups) : undefined);
+  const meshChoice = flags.mesh ?? env.joined?.slug;
+  // Resolved before any question, so an unknown --mesh or an empty config fails at once.
+  const fixedMesh = meshChoice !== undefined || env.meshes.length <= 1 ? findMesh({ version: 1, meshes: env.meshes }, meshChoice) : null;
   const askable = env.interactive && !flags.yes;
   const missing: string[] = [];
   if (flags.name === undefined && !flags.yes) missing.push("--name");
-  const meshChoice = flags.mesh ?? env.joined?.slug;
   if (meshChoice === undefined && env.meshes.length > 1) missing.push("--mesh");
   if (!flags.yes) missing.push("-y (to accept autonomous mode)");
   if (!env.interactive && missing.length > 0) {
@@ -96,10 +98,6 @@ export async function runWizard(flags: LaunchFlags, env: WizardEnv): Promise<Lau
   if (flags.yes && meshChoice === undefined && env.meshes.length > 1) {
     throw new AppError("invalid_argument", `you are in several meshes; pick one with --mesh (${env.meshes.map((m) => m.slug).join(", ")})`);
   }
-
-  // Resolved before any question, so an unknown --mesh or an empty config fails at once.
-  const config = { version: 1 as const, meshes: env.meshes };
-  const fixedMesh = meshChoice !== undefined || env.meshes.length <= 1 ? findMesh(config, meshChoice) : null;
 
   let name = flags.name?.trim();
   if (name === undefined && askable) name = await askText({ label: "Name", validate: checkName });

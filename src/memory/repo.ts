@@ -54,16 +54,19 @@ export class MemoryRepo {
     const sql = this.store.sql;
     const tagsJson = JSON.stringify(tags);
     if (this.store.dialect === "postgres") {
-      const q = tsqueryText(words);
+      // The tsquery is built once in FROM: as an expression it would be re-parsed for every row under a
+      // generic plan. Only the ranking runs over every match; the output columns are built for the winners.
       const rows: Row[] = await sql`
-        SELECT id, content, array_to_json(tags)::text AS tags, remembered_by_name, remembered_at,
-               ts_rank(search_vector, websearch_to_tsquery('english', ${q}), 1) AS score
-        FROM memory
-        WHERE mesh_id = ${meshId} AND forgotten_at IS NULL
-          AND search_vector @@ websearch_to_tsquery('english', ${q})
-          AND tags @> ARRAY(SELECT jsonb_array_elements_text(${tagsJson}::text::jsonb))
-        ORDER BY score DESC, remembered_at DESC, seq DESC
-        LIMIT ${limit}`;
+        SELECT m.id, m.content, array_to_json(m.tags)::text AS tags, m.remembered_by_name, m.remembered_at, r.score
+        FROM (
+          SELECT id, seq, remembered_at, ts_rank(search_vector, q, 1) AS score
+          FROM memory, websearch_to_tsquery('english', ${tsqueryText(words)}) AS q
+          WHERE mesh_id = ${meshId} AND forgotten_at IS NULL AND search_vector @@ q
+            AND tags @> ARRAY(SELECT jsonb_array_elements_text(${tagsJson}::text::jsonb))
+          ORDER BY score DESC, remembered_at DESC, seq DESC
+          LIMIT ${limit}
+        ) AS r JOIN memory m ON m.id = r.id
+        ORDER BY r.score DESC, r.remembered_at DESC, r.seq DESC`;
       return rows.map((r) => toMemory(r, Number(r.score)));
     }
     // CROSS JOIN pins the join order: the FTS index first, never a per-row MATCH inside a scan of the mesh.
@@ -72,7 +75,7 @@ export class MemoryRepo {
       FROM memory_fts CROSS JOIN memory m ON m.seq = memory_fts.rowid
       WHERE memory_fts MATCH ${fts5Expression(words)}
         AND m.mesh_id = ${meshId} AND m.forgotten_at IS NULL
-        AND NOT EXISTS (SELECT 1 FROM json_each(${tagsJson}) w WHERE w.value NOT IN (SELECT t.value FROM json_each(m.tags) t))
+        AND (${tagsJson} = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(${tagsJson}) w WHERE w.value NOT IN (SELECT t.value FROM json_each(m.tags) t)))
       ORDER BY rank, m.remembered_at DESC, m.seq DESC
       LIMIT ${limit}`;
     // bm25 is negative, lower is better; flipped so a higher score means more relevant on both backends
@@ -96,7 +99,7 @@ export class MemoryRepo {
           SELECT m.id, m.content, m.tags, m.remembered_by_name, m.remembered_at
           FROM memory m
           WHERE m.mesh_id = ${meshId} AND m.forgotten_at IS NULL
-            AND NOT EXISTS (SELECT 1 FROM json_each(${tagsJson}) w WHERE w.value NOT IN (SELECT t.value FROM json_each(m.tags) t))
+            AND (${tagsJson} = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(${tagsJson}) w WHERE w.value NOT IN (SELECT t.value FROM json_each(m.tags) t)))
           ORDER BY m.remembered_at DESC, m.seq DESC
           LIMIT ${limit}`;
     return rows.map((r) => toMemory(r, 0));

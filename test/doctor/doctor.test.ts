@@ -70,7 +70,7 @@ describe("doctor (CLI)", () => {
     const find = (prefix: string) => r.lines.find((l) => l.startsWith(prefix));
     expect(find("ok    claude binary: 2.1.")).toBeDefined();
     expect(find("ok    MCP server (user scope): not registered")).toContain("launch` wires it per session");
-    expect(find("ok    status hooks (user scope): not registered")).toBeDefined();
+    expect(find("ok    hooks (user scope): not registered")).toBeDefined();
     expect(find("ok    config dir permissions")).toBeDefined();
     expect(find("ok    config file permissions")).toBeDefined();
     expect(find("ok    meshes joined: dev-team")).toBeDefined();
@@ -86,7 +86,7 @@ describe("doctor (CLI)", () => {
     expect(inst.exitCode).toBe(0);
     const r = await doctor();
     expect(r.lines.find((l) => l.startsWith("ok    MCP server (user scope): registered"))).toBeDefined();
-    expect(r.lines.find((l) => l.startsWith("ok    status hooks (user scope): UserPromptSubmit, PreToolUse, Stop"))).toBeDefined();
+    expect(r.lines.find((l) => l.startsWith("ok    hooks (user scope): SessionStart, UserPromptSubmit, PreToolUse, Stop"))).toBeDefined();
     expect(r.code).toBe(0);
   });
 

@@ -13,26 +13,29 @@ import { FakeAnthropic, newChannelBlocks, systemText, text } from "./fake-anthro
 import { passClaudeDialogs, TmuxSession } from "./tmux.ts";
 
 describeRealClaude("e2e harness self-test: a channel push starts a turn in the real claude", () => {
-  const dir = tempDir("cm-e2e-self-");
+  let dir: ReturnType<typeof tempDir>;
   let fake: FakeAnthropic;
   let pane: TmuxSession | null = null;
-  const debugFile = join(dir.path, "claude-debug.log");
-  const trigger = join(dir.path, "trigger");
+  let debugFile = "";
+  let trigger = "";
   let ok = false;
 
   beforeAll(() => {
+    dir = tempDir("cm-e2e-self-");
+    debugFile = join(dir.path, "claude-debug.log");
+    trigger = join(dir.path, "trigger");
     fake = new FakeAnthropic({ handler: () => text("selftest reply") });
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     if (!ok) {
       console.error(`--- pane ---\n${pane?.history() ?? "(none)"}`);
       console.error(`--- claude debug log (tail) ---\n${tail(debugFile)}`);
       console.error(`--- requests ---\n${fake?.dump()}`);
     }
-    pane?.kill();
+    await pane?.stop();
     fake?.stop();
-    dir.cleanup();
+    dir?.cleanup();
   });
 
   test(

@@ -12,7 +12,7 @@
  *      after his Stop, in a turn of its own.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
@@ -20,18 +20,28 @@ import { tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
-import { claudeBin, claudeEnv, describeRealClaude, makeClaudeHome, markE2ERan, readText, tail } from "./claude-env.ts";
-import { FakeAnthropic, type Json, lastPrompt, lastToolResult, newChannelBlocks, type RecordedRequest, type Reply, sendMessage, systemText, text, toolNames } from "./fake-anthropic.ts";
+import { claudeBin, claudeEnv, REPO, describeRealClaude, makeClaudeHome, markE2ERan, readText, tail } from "./claude-env.ts";
+import { FakeAnthropic, type Json, lastPrompt, lastToolResult, mcpInstructions, newChannelBlocks, type RecordedRequest, type Reply, sendMessage, systemText, text, toolNames } from "./fake-anthropic.ts";
 import { passClaudeDialogs, TmuxSession } from "./tmux.ts";
 
+/** The CLI version these facts were verified with (package.json pins it). */
+const CLAUDE_VERSION = "2.1.197";
+/** The model-facing guide, as the binary embeds it. */
+const GUIDE = readFileSync(join(REPO, "CLAUDEMESH.md"), "utf8").trim();
 const KICKOFF = "Please greet Bob on the mesh.";
 const HELLO = "Hi Bob, Alice here: can you review the auth change?";
 const REPLY = "Hi Alice, Bob here: on it, reviewing now.";
 const LATE = "Carol here: FYI the build is green again.";
 
 /** The MCP instructions begin `You are "<name>" on the claudemesh mesh "<slug>"`. */
-function identify(body: Json): string | null {
-  return /You are "([^"]+)" on the claudemesh mesh/.exec(systemText(body))?.[1] ?? null;
+function nameInInstructions(body: Json): string | null {
+  return /You are "([^"]+)" on the claudemesh mesh/.exec(mcpInstructions(body) ?? "")?.[1] ?? null;
+}
+
+/** Each session also has its own API key, so the script keeps working (and (a) fails clearly) if the instructions go missing. */
+const apiKey = (name: string) => `sk-ant-e2e-${name.toLowerCase()}-0000`;
+function identify(body: Json, headers: Record<string, string>): string | null {
+  return nameInInstructions(body) ?? (/^sk-ant-e2e-(\w+)-0000$/.exec(headers["x-api-key"] ?? "")?.[1]?.replace(/^./, (c) => c.toUpperCase()) ?? null);
 }
 
 interface Deferred {
@@ -54,7 +64,7 @@ interface Session {
 }
 
 describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh", () => {
-  const root = tempDir("cm-e2e-mesh-");
+  let root: ReturnType<typeof tempDir>;
   let broker: TestBroker;
   let fake: FakeAnthropic;
   let carol: TestPeer;
@@ -101,12 +111,13 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
   async function start(s: Session, bin: string): Promise<void> {
     const project = join(s.dir, "project");
     mkdirSync(project, { recursive: true });
-    const env = claudeEnv({ home: s.home, apiUrl: fake.url, extra: { CLAUDEMESH_HOME: s.cmHome, CLAUDEMESH_CLAUDE_BIN: claudeBin() as string } });
+    const env = claudeEnv({ home: s.home, apiUrl: fake.url, apiKey: apiKey(s.name), extra: { CLAUDEMESH_HOME: s.cmHome, CLAUDEMESH_CLAUDE_BIN: claudeBin() as string } });
     s.pane = TmuxSession.start(s.name.toLowerCase(), [bin, "launch", "--name", s.name, "-y", "--", "--debug-file", s.debugFile], { env, cwd: project, dir: s.dir });
     await passClaudeDialogs(s.pane);
   }
 
   beforeAll(async () => {
+    root = tempDir("cm-e2e-mesh-");
     fake = new FakeAnthropic({ identify, handler: script });
     broker = await startTestBroker("sqlite");
   });
@@ -116,16 +127,26 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
       for (const s of sessions) {
         console.error(`\n===== ${s.name}: pane =====\n${s.pane?.history() ?? "(not started)"}`);
         console.error(`===== ${s.name}: claude debug log (tail) =====\n${tail(s.debugFile, 80)}`);
+        const first = fake?.main(s.name)[0] ?? fake?.requests.find((r) => r.kind === "main" && r.headers["x-api-key"] === apiKey(s.name));
+        if (first) console.error(`===== ${s.name}: MCP instructions in request #${first.seq} =====\n${mcpInstructions(first.body) ?? "(none)"}`);
       }
       console.error(`\n===== recorded API requests =====\n${fake?.dump()}`);
       if (unscripted.length) console.error(`===== unscripted main requests: ${unscripted.map((r) => `#${r.seq} [${r.session}]`).join(", ")}`);
     }
+    // Full request bodies and debug logs, kept for a post-mortem when asked for.
+    const artifacts = process.env.CLAUDEMESH_E2E_ARTIFACTS;
+    if (artifacts && fake) {
+      mkdirSync(artifacts, { recursive: true });
+      fake.save(join(artifacts, "requests.jsonl"));
+      for (const s of sessions) writeFileSync(join(artifacts, `${s.name}-debug.log`), readText(s.debugFile));
+      console.error(`(requests and claude debug logs saved in ${artifacts})`);
+    }
     bobThinking.resolve();
-    for (const s of sessions) s.pane?.kill();
+    await Promise.all(sessions.map((s) => s.pane?.stop()));
     closeClients();
     fake?.stop();
     await broker?.destroy();
-    root.cleanup();
+    root?.cleanup();
   });
 
   test(
@@ -160,11 +181,15 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
 
       // (a) What Alice's model saw: the claudemesh guide and tools.
       const aliceFirst = await fake.waitFor("Alice's prompt request", (r) => r.session === "Alice" && (lastPrompt(r.body) ?? "").includes(KICKOFF));
-      const guide = systemText(aliceFirst.body);
-      expect(guide).toContain("# MCP Server Instructions");
-      expect(guide).toContain('You are "Alice" on the claudemesh mesh "e2e"');
-      expect(guide).toContain("send_message(to, message, priority?)");
-      expect(guide).toContain('<channel source="claudemesh"');
+      const instructions = mcpInstructions(aliceFirst.body) ?? "";
+      expect(instructions).toContain("## claudemesh\n");
+      expect(nameInInstructions(aliceFirst.body)).toBe("Alice");
+      expect(instructions).toContain('You are "Alice" on the claudemesh mesh "e2e"');
+      expect(instructions).toContain("send_message(to, message, priority?)");
+      expect(instructions).toContain('<channel source="claudemesh"');
+      // The full guide (CLAUDEMESH.md, embedded in the binary) arrives through launch's SessionStart hook.
+      expect(systemText(aliceFirst.body)).toContain(`SessionStart hook additional context: ${GUIDE.split("\n")[0]}`);
+      expect(systemText(aliceFirst.body)).toContain(GUIDE);
       expect(toolNames(aliceFirst.body)).toEqual(expect.arrayContaining(["mcp__claudemesh__send_message", "mcp__claudemesh__check_messages", "mcp__claudemesh__list_peers"]));
 
       // send_message ran for real in Alice's mcp.
@@ -180,7 +205,8 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
       expect(hello?.attrs).toMatchObject({ from_name: "Alice", kind: "direct", priority: "next", mesh: "e2e" });
       expect(hello?.text).toBe(HELLO);
       expect(lastPrompt(bobFirst.body)).toBeNull(); // nobody typed into Bob's session
-      expect(systemText(bobFirst.body)).toContain('You are "Bob" on the claudemesh mesh "e2e"');
+      expect(nameInInstructions(bobFirst.body)).toBe("Bob");
+      expect(systemText(bobFirst.body)).toContain(GUIDE);
 
       // (d) Bob is mid-turn (his model is still "thinking"): the broker shows him working…
       await waitPeer("Bob", "working");
@@ -216,16 +242,26 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
       const deliveredAt = final.recipients[0]?.deliveredAt ?? 0;
       expect(deliveredAt).toBeGreaterThanOrEqual(bobEndAt);
       await waitPeer("Bob", "idle");
+      // Shown to Bob's model: the broker hears it was surfaced.
+      await waitUntil("Carol's message surfaced", async () => (await carol.messenger.status(late.messageId)).recipients[0]?.status === "surfaced");
 
       expect(unscripted).toEqual([]);
       await bob.pane?.waitFor("Bob: noted, thanks Carol.", 10_000);
       await alice.pane?.waitFor("Alice: Bob is on it.", 10_000);
       passed = true;
-      markE2ERan("claude-mesh.e2e: real claude " + (readText(alice.debugFile) ? "with debug logs" : ""));
+      markE2ERan(`claude-mesh.e2e: real claude ${CLAUDE_VERSION} via dist/claudemesh launch`);
     },
     150_000,
   );
 });
+
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
 
 async function waitForText(file: string, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -41,8 +41,8 @@ export const sendMessage = (to: string, message: string, priority?: string): Rep
 export type MainHandler = (req: RecordedRequest) => Reply | Promise<Reply>;
 
 export interface FakeOptions {
-  /** names the session a main request comes from (e.g. from the MCP instructions in it) */
-  identify?: (body: Json) => string | null;
+  /** names the session a main request comes from (e.g. from the MCP instructions in it, or a header) */
+  identify?: (body: Json, headers: Record<string, string>) => string | null;
   /** answers main requests; default: a short text reply */
   handler?: MainHandler;
   /** which /v1/messages requests belong to the agent loop; default `isMainRequest` */
@@ -75,6 +75,17 @@ export function systemText(body: Json): string {
   const sys = typeof body?.system === "string" ? body.system : blocksOf(body?.system).map((b) => b.text ?? "").join("\n");
   const sysMsgs = (body?.messages ?? []).filter((m: Json) => m.role === "system").flatMap((m: Json) => blocksOf(m.content).map((b) => b.text ?? ""));
   return [sys, ...sysMsgs].join("\n");
+}
+
+/** The "# MCP Server Instructions" section Claude Code builds from the servers' `instructions`, or null. */
+export function mcpInstructions(body: Json): string | null {
+  const sys = systemText(body);
+  const i = sys.indexOf("# MCP Server Instructions");
+  if (i < 0) return null;
+  const rest = sys.slice(i);
+  // The section runs until the next part of the prompt (skills list, next heading).
+  const end = rest.slice(1).search(/\n(# |The following skills)/);
+  return end < 0 ? rest : rest.slice(0, end + 1);
 }
 
 export function toolNames(body: Json): string[] {
@@ -291,16 +302,17 @@ export class FakeAnthropic {
     const isMessages = req.method === "POST" && url.pathname === "/v1/messages";
     const kind: RecordedRequest["kind"] =
       req.method === "POST" && url.pathname === "/v1/messages/count_tokens" ? "count_tokens" : isMessages ? ((this.opts.isMain ?? isMainRequest)(body) ? "main" : "side") : "other";
+    const headers = headersOf(req.headers);
     const rec: RecordedRequest = {
       seq: ++this.seq,
       receivedAt: Date.now(),
       respondedAt: null,
       method: req.method,
       path: url.pathname + url.search,
-      headers: headersOf(req.headers),
+      headers,
       body,
       kind,
-      session: kind === "main" ? (this.opts.identify?.(body) ?? null) : null,
+      session: kind === "main" ? (this.opts.identify?.(body, headers) ?? null) : null,
     };
     this.record(rec);
 
@@ -362,6 +374,11 @@ export class FakeAnthropic {
         return `${head}\n   last user: ${last}\n   reply: ${JSON.stringify(r.reply ?? null).slice(0, 300)}`;
       })
       .join("\n");
+  }
+
+  /** Every recorded request, full bodies included, as JSON lines (for post-mortems). */
+  save(file: string): void {
+    require("node:fs").writeFileSync(file, this.requests.map((r) => JSON.stringify(r)).join("\n") + "\n");
   }
 
   stop(): void {

@@ -10,6 +10,14 @@ function run(args: string[], check = true): string {
   return p.stdout.toString();
 }
 
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
 export const hasTmux = () => Bun.which("tmux") !== null;
 
 /**
@@ -102,10 +110,29 @@ export class TmuxSession {
     }
   }
 
-  /** Ends the program and the tmux server; safe to call twice. */
-  kill(): void {
+  /**
+   * Ends the program (SIGTERM, then SIGKILL after `graceMs`), waits until it has exited, so it writes no
+   * more files (claude flushes telemetry and logs on exit), then ends the tmux server. Safe to call twice.
+   */
+  async stop(graceMs = 5_000): Promise<void> {
     if (this.killed) return;
     this.killed = true;
+    let pid = 0;
+    try {
+      pid = Number(this.tmux("display-message", "-p", "-t", this.name, "#{pane_pid}").trim());
+    } catch {
+      // no server: nothing runs
+    }
+    if (pid > 0 && this.alive()) {
+      signal(pid, "SIGTERM");
+      const deadline = Date.now() + graceMs;
+      while (this.alive() && Date.now() < deadline) await Bun.sleep(50);
+      if (this.alive()) {
+        signal(pid, "SIGKILL");
+        const hard = Date.now() + 2_000;
+        while (this.alive() && Date.now() < hard) await Bun.sleep(50);
+      }
+    }
     run(["-L", this.socket, "kill-server"], false);
   }
 }

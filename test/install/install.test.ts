@@ -81,6 +81,7 @@ describe("install / uninstall", () => {
     expect(st.hooks.Stop).toEqual([{ hooks: [{ type: "command", command: "say done" }] }, { hooks: [{ type: "command", command: HOOK("idle") }] }]);
     expect(st.hooks.UserPromptSubmit).toEqual([{ hooks: [{ type: "command", command: HOOK("working") }] }]);
     expect(st.hooks.PreToolUse).toEqual([{ hooks: [{ type: "command", command: HOOK("working") }] }]);
+    expect(st.hooks.SessionStart).toEqual([{ hooks: [{ type: "command", command: HOOK("context") }] }]);
     expect(st.hooks.PostToolUse).toEqual([{ matcher: "Edit", hooks: [{ type: "command", command: "prettier --write", timeout: 30 }] }]);
     expect(st.model).toBe("opus");
     expect(read(settingsJson()).startsWith('{\n    "model"')).toBe(true);
@@ -119,7 +120,7 @@ describe("install / uninstall", () => {
   test("empty HOME: install creates the files, uninstall leaves no claudemesh keys behind", async () => {
     expect((await cli("install")).code).toBe(0);
     expect(JSON.parse(read(claudeJson())).mcpServers.claudemesh.args).toEqual([MAIN, "mcp"]);
-    expect(Object.keys(JSON.parse(read(settingsJson())).hooks)).toEqual(["UserPromptSubmit", "PreToolUse", "Stop"]);
+    expect(Object.keys(JSON.parse(read(settingsJson())).hooks)).toEqual(["SessionStart", "UserPromptSubmit", "PreToolUse", "Stop"]);
     expect((await cli("install")).code).toBe(0);
     expect((await cli("uninstall")).code).toBe(0);
     for (const p of [claudeJson(), settingsJson()]) {

@@ -93,8 +93,9 @@ describe("claude wiring", () => {
     expect(hookCommand(["/opt/my tools/claudemesh"], "idle")).toBe("'/opt/my tools/claudemesh' hook idle");
   });
 
-  test("hooks: UserPromptSubmit and PreToolUse report working, Stop reports idle", () => {
+  test("hooks: SessionStart loads the guide, UserPromptSubmit and PreToolUse report working, Stop reports idle", () => {
     expect(hooksFor(["/bin/cm"])).toEqual({
+      SessionStart: [{ hooks: [{ type: "command", command: "/bin/cm hook context" }] }],
       UserPromptSubmit: [{ hooks: [{ type: "command", command: "/bin/cm hook working" }] }],
       PreToolUse: [{ hooks: [{ type: "command", command: "/bin/cm hook working" }] }],
       Stop: [{ hooks: [{ type: "command", command: "/bin/cm hook idle" }] }],

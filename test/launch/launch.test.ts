@@ -76,6 +76,13 @@ describe("launch without a terminal", () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  test("piped stdin reaches claude untouched (scripted `-- -p` use)", async () => {
+    const e = setup([devTeam], { FAKE_CLAUDE_READ_LINE: "1" });
+    const p = Bun.spawn([BUN, MAIN, "launch", "--name", "A", "-y", "--quiet"], { cwd: REPO, env: e.env, stdin: new Blob(["hello piped\n"]), stdout: "pipe", stderr: "pipe" });
+    expect(await p.exited).toBe(0);
+    expect(e.record().line).toBe("hello piped");
+  });
+
   test("-y alone: the member's display name, no role or groups", async () => {
     const e = setup([devTeam]);
     const r = await runLaunch(e, ["-y", "--quiet"]);
@@ -107,6 +114,13 @@ describe("launch without a terminal", () => {
     }
     expect(existsSync(e.out)).toBe(false);
     expect(sessionDirs(e)).toEqual([]);
+  });
+
+  test("no mesh joined: says how to join", async () => {
+    const e = setup([]);
+    const r = await runLaunch(e, []);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("claudemesh join <invite-url>");
   });
 
   test("no claude binary: a clear error, nothing left behind", async () => {

@@ -117,7 +117,7 @@ describe("launch wizard (tmux)", () => {
       mcpServers: { claudemesh: { command: BUN, args: [MAIN, "mcp"], env: { CLAUDEMESH_SESSION_DIR: dir, CLAUDEMESH_HOME: e.cmHome } } },
     });
     const hook = (state: string) => [{ hooks: [{ type: "command", command: `${BUN} ${MAIN} hook ${state}` }] }];
-    expect(rec.settings).toEqual({ hooks: { UserPromptSubmit: hook("working"), PreToolUse: hook("working"), Stop: hook("idle") } });
+    expect(rec.settings).toEqual({ hooks: { SessionStart: hook("context"), UserPromptSubmit: hook("working"), PreToolUse: hook("working"), Stop: hook("idle") } });
     expectSessionCleanedUp(e, dir);
   });
 
