@@ -20,6 +20,8 @@ export interface StrippedPassthrough {
   /** channel values the user gave (merged into ours, so nothing they asked for is lost) */
   channels: string[];
   skipPermissions: boolean;
+  /** values of the user's own `--settings` (file paths or JSON): merged into ours, since claude keeps only the last */
+  settings: string[];
 }
 
 /**
@@ -31,6 +33,7 @@ export interface StrippedPassthrough {
 export function stripDangerousFlags(passthrough: readonly string[]): StrippedPassthrough {
   const rest: string[] = [];
   const channels: string[] = [];
+  const settings: string[] = [];
   let skipPermissions = false;
   for (let i = 0; i < passthrough.length; i++) {
     const arg = passthrough[i] as string;
@@ -46,13 +49,21 @@ export function stripDangerousFlags(passthrough: readonly string[]): StrippedPas
       channels.push(arg.slice(CHANNELS_FLAG.length + 1));
       continue;
     }
+    if (arg.startsWith("--settings=")) {
+      settings.push(arg.slice("--settings=".length));
+      continue;
+    }
+    if (arg === "--settings" && i + 1 < passthrough.length) {
+      settings.push(passthrough[++i] as string);
+      continue;
+    }
     if (arg === CHANNELS_FLAG) {
       while (i + 1 < passthrough.length && !(passthrough[i + 1] as string).startsWith("-")) channels.push(passthrough[++i] as string);
       continue;
     }
     rest.push(arg);
   }
-  return { rest, channels, skipPermissions };
+  return { rest, channels, skipPermissions, settings };
 }
 
 /**

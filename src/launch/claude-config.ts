@@ -56,3 +56,21 @@ export function mcpServerEntry(self: readonly string[], env: Record<string, stri
   if (!command) throw new Error("selfCommand() returned nothing");
   return { command, args: [...prefix, "mcp"], env };
 }
+
+/**
+ * Our session settings merged with the user's own `--settings` values: their keys win, except `hooks`,
+ * where both sets run (ours appended per event), so a user's settings never switch off status reporting.
+ */
+export function mergeSettings(ours: { hooks: Record<string, HookGroup[]> }, users: Record<string, unknown>[]): Record<string, unknown> {
+  const merged: Record<string, unknown> = {};
+  const hooks: Record<string, HookGroup[]> = {};
+  for (const u of users) {
+    const { hooks: uh, ...rest } = u;
+    Object.assign(merged, rest);
+    if (uh && typeof uh === "object" && !Array.isArray(uh)) {
+      for (const [event, groups] of Object.entries(uh)) if (Array.isArray(groups)) hooks[event] = [...(hooks[event] ?? []), ...(groups as HookGroup[])];
+    }
+  }
+  for (const [event, groups] of Object.entries(ours.hooks)) hooks[event] = [...(hooks[event] ?? []), ...groups];
+  return { ...merged, hooks };
+}

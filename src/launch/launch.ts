@@ -6,10 +6,11 @@ import { SESSION_ENV } from "../session/paths.ts";
 import { AppError } from "../util/errors.ts";
 import { selfCommand } from "../util/self.ts";
 import { VERSION } from "../version.ts";
-import { buildClaudeArgv } from "./argv.ts";
+import { buildClaudeArgv, stripDangerousFlags } from "./argv.ts";
 import { PromptCancelled } from "./prompts.ts";
 import { CLAUDE_BIN_ENV, resolveClaudeBin, runClaude } from "./run-claude.ts";
 import { cleanOrphanSessions, createSession, removeSession } from "./session.ts";
+import { loadSettingsArg } from "./user-settings.ts";
 import { groupSpec, type LaunchFlags, runWizard } from "./wizard.ts";
 
 /** Exit code for Ctrl-C in the wizard, as a shell reports a SIGINT death. */
@@ -34,6 +35,8 @@ export async function launch(flags: LaunchFlags, passthrough: string[], io: Laun
   if (!claude.path) {
     throw new AppError("not_found", `Claude Code not found (${claude.wanted}): install it (npm install -g @anthropic-ai/claude-code) or set ${CLAUDE_BIN_ENV}`);
   }
+  // Read before any question: a bad --settings should fail before the wizard, not after it.
+  const userSettings = stripDangerousFlags(passthrough).settings.map(loadSettingsArg);
   if (!flags.quiet) io.print(`claudemesh ${VERSION} · launch Claude Code as a mesh peer`);
 
   let joined;
@@ -59,7 +62,7 @@ export async function launch(flags: LaunchFlags, passthrough: string[], io: Laun
   }
 
   const self = selfCommand();
-  const session = createSession({ meshSlug: plan.mesh.slug, displayName: plan.displayName, role: plan.role, groups: groupSpec(plan.groups), self });
+  const session = createSession({ meshSlug: plan.mesh.slug, displayName: plan.displayName, role: plan.role, groups: groupSpec(plan.groups), self, userSettings });
   try {
     const argv = buildClaudeArgv({ mcpConfigPath: session.mcpConfigPath, settingsPath: session.settingsPath, skipPermissions: true, passthrough });
     if (!flags.quiet) {

@@ -5,7 +5,7 @@ import { generateSigningKeyPair } from "../crypto/keys.ts";
 import { type SessionInfo, writeSessionInfo } from "../session/session-dir.ts";
 import { SESSION_ENV, SESSION_FILE } from "../session/paths.ts";
 import { ensurePrivateDir, writeSecretFile } from "../util/fs.ts";
-import { hooksFor, MCP_SERVER_NAME, mcpServerEntry } from "./claude-config.ts";
+import { hooksFor, MCP_SERVER_NAME, mcpServerEntry, mergeSettings } from "./claude-config.ts";
 
 export const MCP_CONFIG_FILE = "mcp-config.json";
 export const SETTINGS_FILE = "settings.json";
@@ -30,6 +30,8 @@ export interface NewSession {
   groups: string;
   /** how to run this claudemesh (util/self.ts selfCommand) */
   self: readonly string[];
+  /** the user's own `--settings` contents, merged with ours */
+  userSettings?: Record<string, unknown>[];
 }
 
 /**
@@ -58,7 +60,7 @@ export function createSession(s: NewSession): LaunchSession {
   const entry = mcpServerEntry(s.self, { [SESSION_ENV]: dir, CLAUDEMESH_HOME: home });
   writeSecretFile(mcpConfigPath, JSON.stringify({ mcpServers: { [MCP_SERVER_NAME]: entry } }, null, 2) + "\n");
   const settingsPath = join(dir, SETTINGS_FILE);
-  writeSecretFile(settingsPath, JSON.stringify({ hooks: hooksFor(s.self) }, null, 2) + "\n");
+  writeSecretFile(settingsPath, JSON.stringify(mergeSettings({ hooks: hooksFor(s.self) }, s.userSettings ?? []), null, 2) + "\n");
   return { dir, mcpConfigPath, settingsPath, info };
 }
 

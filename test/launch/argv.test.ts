@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { buildClaudeArgv, CHANNEL_SERVER, CHANNELS_FLAG, SKIP_PERMISSIONS_FLAG, splitAtDoubleDash, stripDangerousFlags } from "../../src/launch/argv.ts";
-import { hookCommand, hooksFor, mcpServerEntry, shellQuote } from "../../src/launch/claude-config.ts";
+import { hookCommand, hooksFor, mcpServerEntry, mergeSettings, shellQuote } from "../../src/launch/claude-config.ts";
 
 const base = { mcpConfigPath: "/s/mcp-config.json", settingsPath: "/s/settings.json", skipPermissions: true };
 const OURS = ["--mcp-config", "/s/mcp-config.json", CHANNELS_FLAG, CHANNEL_SERVER, "--settings", "/s/settings.json", SKIP_PERMISSIONS_FLAG];
@@ -65,13 +65,34 @@ describe("buildClaudeArgv", () => {
 
 describe("stripDangerousFlags", () => {
   test("the channels flag swallows values up to the next flag, like commander", () => {
-    expect(stripDangerousFlags([CHANNELS_FLAG, "server:a", "server:b", "-p", "x"])).toEqual({ rest: ["-p", "x"], channels: ["server:a", "server:b"], skipPermissions: false });
+    expect(stripDangerousFlags([CHANNELS_FLAG, "server:a", "server:b", "-p", "x"])).toEqual({ rest: ["-p", "x"], channels: ["server:a", "server:b"], skipPermissions: false, settings: [] });
   });
   test("=value forms", () => {
     expect(stripDangerousFlags([`${SKIP_PERMISSIONS_FLAG}=true`, `${CHANNELS_FLAG}=server:a`, "positional"])).toEqual({
       rest: ["positional"],
       channels: ["server:a"],
       skipPermissions: true,
+      settings: [],
+    });
+  });
+  test("the user's --settings are taken out (launch merges them into its own file)", () => {
+    const r = stripDangerousFlags(["--settings", "/u/s.json", "--model", "opus", '--settings={"a":1}', "go"]);
+    expect(r.rest).toEqual(["--model", "opus", "go"]);
+    expect(r.settings).toEqual(["/u/s.json", '{"a":1}']);
+    expect(buildClaudeArgv({ ...base, passthrough: ["--settings", "/u/s.json", "go"] }).filter((a) => a === "--settings")).toHaveLength(1);
+  });
+});
+
+describe("mergeSettings", () => {
+  test("user keys win; hooks from both run, ours last", () => {
+    const ours = { hooks: { Stop: [{ hooks: [{ type: "command" as const, command: "cm hook idle" }] }] } };
+    const user = { model: "opus", hooks: { Stop: [{ hooks: [{ type: "command", command: "say done" }] }], Notification: [{ hooks: [{ type: "command", command: "n" }] }] } };
+    expect(mergeSettings(ours, [user])).toEqual({
+      model: "opus",
+      hooks: {
+        Stop: [{ hooks: [{ type: "command", command: "say done" }] }, { hooks: [{ type: "command", command: "cm hook idle" }] }],
+        Notification: [{ hooks: [{ type: "command", command: "n" }] }],
+      },
     });
   });
 });

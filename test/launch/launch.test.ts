@@ -76,6 +76,21 @@ describe("launch without a terminal", () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  test("the user's own --settings is merged into ours (claude keeps only one), so status hooks survive", async () => {
+    const e = setup([devTeam]);
+    const r = await runLaunch(e, ["--name", "A", "-y", "--quiet", "--", "--settings", '{"model":"opus","hooks":{"Stop":[{"hooks":[{"type":"command","command":"say done"}]}]}}', "go"]);
+    expect(r.code).toBe(0);
+    const rec = e.record();
+    expect(rec.argv.filter((a) => a === "--settings")).toHaveLength(1);
+    expect(rec.argv.at(-1)).toBe("go");
+    expect(rec.settings.model).toBe("opus");
+    expect(rec.settings.hooks.Stop.map((g: any) => g.hooks[0].command)).toEqual(["say done", expect.stringMatching(/hook idle$/)]);
+    expect(Object.keys(rec.settings.hooks).sort()).toEqual(["PreToolUse", "SessionStart", "Stop", "UserPromptSubmit"]);
+    const bad = await runLaunch(e, ["--name", "A", "-y", "--quiet", "--", "--settings", "/no/such/file.json"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("[invalid_argument]");
+  });
+
   test("piped stdin reaches claude untouched (scripted `-- -p` use)", async () => {
     const e = setup([devTeam], { FAKE_CLAUDE_READ_LINE: "1" });
     const p = Bun.spawn([BUN, MAIN, "launch", "--name", "A", "-y", "--quiet"], { cwd: REPO, env: e.env, stdin: new Blob(["hello piped\n"]), stdout: "pipe", stderr: "pipe" });
