@@ -11,6 +11,9 @@
  * - A blank query lists the most recent memories instead; a query with no searchable words (only stop
  *   words or punctuation) matches nothing.
  *
+ * Stemmers differ slightly (SQLite: Porter; Postgres: Snowball/Porter2), e.g. only Postgres matches
+ * "deploying" with "deployments"; common inflections (-s, -ing, -ed, -ion) agree.
+ *
  * Documents are split the same way: Postgres indexes the content with ASCII punctuation turned into
  * spaces (see schema.ts), because its parser otherwise keeps "src/app.ts", "v1.2" or "a.example.com"
  * as single lexemes where SQLite sees separate words.

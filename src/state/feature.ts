@@ -1,5 +1,5 @@
 import type { FeatureFactory } from "../broker/feature.ts";
-import { checkStateKey, checkStateValue } from "./json.ts";
+import { checkStateKey, checkStateValue } from "./check.ts";
 import { KeyedQueue } from "./lock.ts";
 import { StateRepo } from "./repo.ts";
 

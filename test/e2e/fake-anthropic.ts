@@ -378,7 +378,7 @@ export class FakeAnthropic {
 
   /** Every recorded request, full bodies included, as JSON lines (for post-mortems). */
   save(file: string): void {
-    require("node:fs").writeFileSync(file, this.requests.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    require("node:fs").writeFileSync(file, this.requests.map((r) => `${JSON.stringify(r)}\n`).join(""));
   }
 
   stop(): void {

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import type { BrokerClient } from "../../src/client/broker-client.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import type { JsonValue } from "../../src/state/frames.ts";
-import { MAX_JSON_DEPTH } from "../../src/state/json.ts";
+import { MAX_JSON_DEPTH } from "../../src/state/check.ts";
 import { AppError } from "../../src/util/errors.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
