@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** POSIX single quotes for the launch script. */
@@ -21,7 +21,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 export const hasTmux = () => Bun.which("tmux") !== null;
 
 /**
- * An interactive program in its own tmux server (private socket, so nothing touches the user's tmux) and a
+ * An interactive program in its own tmux server (private socket in `dir`, so nothing touches the user's tmux) and a
  * 200x50 window. The pane stays after the program exits, so its last screen can still be read.
  */
 export class TmuxSession {
@@ -32,7 +32,8 @@ export class TmuxSession {
     readonly name: string,
     private readonly dir: string,
   ) {
-    this.socket = `cm-e2e-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    // An explicit socket path inside the test's temp dir: removed with it (tmux -L would leave the socket behind).
+    this.socket = join(dir, `${name}.tmux`);
   }
 
   /** Starts `argv` with exactly `env` (plus nothing inherited) in `cwd`; `dir` holds the launch script. */
@@ -43,12 +44,12 @@ export class TmuxSession {
     const script = join(opts.dir, `${name}.sh`);
     const exports = Object.entries(opts.env).map(([k, v]) => `export ${k}=${q(v)}`);
     writeFileSync(script, ["#!/bin/sh", ...exports, `cd ${q(opts.cwd)}`, `exec ${argv.map(q).join(" ")}`, ""].join("\n"));
-    run(["-L", s.socket, "-f", conf, "new-session", "-d", "-s", name, "-x", "200", "-y", "50", `env -i sh ${q(script)}`]);
+    run(["-S", s.socket, "-f", conf, "new-session", "-d", "-s", name, "-x", "200", "-y", "50", `env -i sh ${q(script)}`]);
     return s;
   }
 
   private tmux(...args: string[]): string {
-    return run(["-L", this.socket, ...args]);
+    return run(["-S", this.socket, ...args]);
   }
 
   /** The visible screen (no scrollback), lines joined. */
@@ -133,7 +134,8 @@ export class TmuxSession {
         while (this.alive() && Date.now() < hard) await Bun.sleep(50);
       }
     }
-    run(["-L", this.socket, "kill-server"], false);
+    run(["-S", this.socket, "kill-server"], false);
+    rmSync(this.socket, { force: true });
   }
 }
 
