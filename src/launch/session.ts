@@ -1,10 +1,12 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { claudemeshHome } from "../client/config.ts";
 import { generateSigningKeyPair } from "../crypto/keys.ts";
 import { type SessionInfo, writeSessionInfo } from "../session/session-dir.ts";
 import { SESSION_ENV, SESSION_FILE } from "../session/paths.ts";
 import { ensurePrivateDir, writeSecretFile } from "../util/fs.ts";
+import { guidePath } from "../install/paths.ts";
+import { CLAUDEMESH_GUIDE } from "../mcp/guide.ts";
 import { hooksFor, MCP_SERVER_NAME, mcpServerEntry, mergeSettings } from "./claude-config.ts";
 
 export const MCP_CONFIG_FILE = "mcp-config.json";
@@ -42,6 +44,8 @@ export function createSession(s: NewSession): LaunchSession {
   const home = resolve(claudemeshHome());
   ensurePrivateDir(home);
   ensurePrivateDir(sessionsDir());
+  // The MCP instructions point the model at this file; without `install` it would not exist yet.
+  if (!existsSync(guidePath())) writeFileSync(guidePath(), CLAUDEMESH_GUIDE, { mode: 0o644 });
   // mkdtemp is 0700 already; the name stays short because the hook socket inside must fit sun_path (~104 bytes).
   const dir = mkdtempSync(join(sessionsDir(), "s-"));
   chmodSync(dir, 0o700);

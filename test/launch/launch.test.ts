@@ -74,6 +74,8 @@ describe("launch without a terminal", () => {
     expect(rec.sessionDirMode).toBe(0o700);
     expect(rec.session).toMatchObject({ displayName: "Alice", role: null, groups: "frontend:lead", launcherPid: expect.any(Number) });
     expect(existsSync(dir)).toBe(false);
+    // the guide the MCP instructions point to exists even without `install`
+    expect(readFileSync(join(rec.homeEnv as string, "CLAUDEMESH.md"), "utf8")).toStartWith("# claudemesh");
   });
 
   test("the user's own --settings is merged into ours (claude keeps only one), so status hooks survive", async () => {
