@@ -16,8 +16,11 @@ export const CLOSE = {
   revoked: 4003,
   helloTimeout: 4004,
   pingTimeout: 4008,
+  overloaded: 4009,
   shutdown: 1001,
 } as const;
+
+const MAX_PENDING_FRAMES = 1000;
 
 export interface BearerGrant {
   meshId: string;
@@ -82,8 +85,15 @@ export class Broker {
 
   message(conn: Connection, raw: string | Uint8Array): Promise<void> {
     conn.missedPings = 0;
+    // A client that pipelines frames faster than they are handled would grow this queue without bound.
+    if (++conn.pending > MAX_PENDING_FRAMES) {
+      conn.send({ type: "error", code: "rate_limited", message: `more than ${MAX_PENDING_FRAMES} frames waiting; connection closed` });
+      conn.close(CLOSE.overloaded, "too many pending frames");
+      void this.close(conn);
+      return conn.queue;
+    }
     const text = typeof raw === "string" ? raw : new TextDecoder("utf-8", { fatal: false }).decode(raw);
-    conn.queue = conn.queue.then(() => this.handle(conn, text));
+    conn.queue = conn.queue.then(() => this.handle(conn, text)).finally(() => void conn.pending--);
     return conn.queue;
   }
 

@@ -38,6 +38,8 @@ export class Connection {
   readonly openedAt = Date.now();
   peer: PeerState | null = null;
   missedPings = 0;
+  /** frames received but not yet handled */
+  pending = 0;
   closed = false;
   /** Frames of one connection are handled strictly in order. */
   queue: Promise<void> = Promise.resolve();
