@@ -22,6 +22,7 @@ export function errorResponse(err: unknown): Response {
 
 /** Reads a JSON body with a size cap; a bad body is a structured 400, never a crash. */
 export async function readJson(req: Request, maxBytes: number): Promise<{ value: unknown; text: string }> {
+  if (Number(req.headers.get("content-length") ?? 0) > maxBytes) throw new AppError("frame_too_large", `body exceeds ${maxBytes} bytes`, 413);
   const text = await req.text();
   if (Buffer.byteLength(text) > maxBytes) throw new AppError("frame_too_large", `body exceeds ${maxBytes} bytes`, 413);
   if (text === "") return { value: {}, text };

@@ -70,6 +70,9 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   const server = Bun.serve<WsData>({
     hostname: host,
     port: opts.port ?? 7900,
+    // Admin and join bodies are tiny: past 4x the limit Bun refuses them before buffering; between 1x and
+    // 4x our handlers answer with a structured frame_too_large.
+    maxRequestBodySize: limits.maxFrameBytes * 4,
     routes: {
       ...routes,
       "/healthz": () => json({ ok: true, version: VERSION, time: Date.now() }),

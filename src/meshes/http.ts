@@ -8,10 +8,11 @@ import type { Member } from "./repo.ts";
 
 type Req = Request & { params: Record<string, string> };
 
+/** Admin and join bodies are tiny; this cap keeps a hostile one from costing memory. */
 const MAX_BODY = 64 * 1024;
 
-async function body<S extends z.ZodType>(req: Request, schema: S): Promise<{ value: z.infer<S>; text: string }> {
-  const { value, text } = await readJson(req, MAX_BODY);
+async function body<S extends z.ZodType>(req: Request, schema: S, maxBytes: number): Promise<{ value: z.infer<S>; text: string }> {
+  const { value, text } = await readJson(req, maxBytes);
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new AppError("invalid_frame", `invalid request: ${describeIssues(parsed.error)}`);
   return { value: parsed.data, text };
@@ -29,10 +30,11 @@ async function requireMeshAdmin(req: Request, text: string, broker: Broker, admi
 
 export function meshRoutes(broker: Broker, adminToken: string) {
   const repo = broker.repo;
+  const maxBody = Math.min(MAX_BODY, broker.limits.maxFrameBytes);
   return {
     "/join": {
       POST: async (req: Request) => {
-        const { value } = await body(req, JoinRequest);
+        const { value } = await body(req, JoinRequest, maxBody);
         const { member, mesh, created } = await repo.redeemInvite(value);
         return json({ meshId: mesh.id, slug: mesh.slug, memberId: member.id, role: member.role, displayName: member.displayName, created });
       },
@@ -55,7 +57,7 @@ export function meshRoutes(broker: Broker, adminToken: string) {
     "/admin/meshes": {
       POST: async (req: Request) => {
         if (!isAdminToken(req, adminToken)) throw new AppError("unauthorized", "creating a mesh needs the broker's admin token", 401);
-        const { value } = await body(req, CreateMeshRequest);
+        const { value } = await body(req, CreateMeshRequest, maxBody);
         const { mesh, owner } = await repo.createMesh(value);
         const { invite, token } = await repo.createInvite({
           meshId: mesh.id,
@@ -75,7 +77,7 @@ export function meshRoutes(broker: Broker, adminToken: string) {
     "/meshes/:meshId/invites": {
       POST: async (req: Req) => {
         const meshId = req.params.meshId ?? "";
-        const { value, text } = await body(req, CreateInviteRequest);
+        const { value, text } = await body(req, CreateInviteRequest, maxBody);
         const by = await requireMeshAdmin(req, text, broker, adminToken, meshId);
         if (!(await repo.meshById(meshId))) throw new AppError("unknown_mesh", "no such mesh", 404);
         const { invite, token } = await repo.createInvite({
@@ -91,7 +93,7 @@ export function meshRoutes(broker: Broker, adminToken: string) {
     "/meshes/:meshId/invites/:inviteId/revoke": {
       POST: async (req: Req) => {
         const meshId = req.params.meshId ?? "";
-        const { text } = await readJson(req, MAX_BODY);
+        const { text } = await readJson(req, maxBody);
         await requireMeshAdmin(req, text, broker, adminToken, meshId);
         if (!(await repo.revokeInvite(meshId, req.params.inviteId ?? ""))) throw new AppError("not_found", "no such active invite", 404);
         return json({ revoked: true });
@@ -121,7 +123,7 @@ export function meshRoutes(broker: Broker, adminToken: string) {
     "/meshes/:meshId/members/:member/revoke": {
       POST: async (req: Req) => {
         const meshId = req.params.meshId ?? "";
-        const { text } = await readJson(req, MAX_BODY);
+        const { text } = await readJson(req, maxBody);
         const target = decodeURIComponent(req.params.member ?? "");
         // A member may always revoke itself (`claudemesh leave`); anyone else needs admin rights.
         const self = isAdminToken(req, adminToken) ? null : await signedMember(req, text, broker);

@@ -9,7 +9,7 @@ afterAll(() => b.destroy());
 
 test("a client pipelining more frames than the broker can queue is cut off, and nothing else is affected", async () => {
   const frames: any[] = [];
-  let closedWith: number | null = null;
+  let closedWith = null as number | null;
   const conn = b.broker.open({ send: (d) => void frames.push(JSON.parse(d)), close: (c) => void (closedWith = c), ping: () => {} });
   const handled: Promise<void>[] = [];
   for (let i = 0; i < 1001; i++) handled.push(b.broker.message(conn, JSON.stringify({ type: "list_peers", id: `f${i}` })));

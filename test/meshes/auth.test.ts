@@ -136,3 +136,24 @@ describe.each(backends())("authentication and invites on %s", (backend) => {
     await expect(brokerRequest(b.url, "POST", "/admin/meshes", JoinResponse, { auth: { kind: "admin", token: b.adminToken }, body: { slug: "auth", ownerPubkey: member.pubkey, ownerName: "dup" } })).rejects.toMatchObject({ code: "slug_taken" });
   });
 });
+
+describe("HTTP bodies", () => {
+  test("oversized and malformed bodies get structured errors", async () => {
+    const b = await startTestBroker("sqlite", { maxFrameBytes: 4096 });
+    try {
+      const big = await fetch(`${b.url}/join`, { method: "POST", body: "x".repeat(10_000) });
+      expect(big.status).toBe(413);
+      expect((await big.json()).error.code).toBe("frame_too_large");
+      const huge = await fetch(`${b.url}/join`, { method: "POST", body: "x".repeat(100_000) });
+      expect(huge.status).toBe(413); // refused by the server before buffering
+      const bad = await fetch(`${b.url}/join`, { method: "POST", body: "{nope" });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toEqual({ error: { code: "bad_json", message: "body is not valid JSON" } });
+      const missing = await fetch(`${b.url}/nope`);
+      expect(missing.status).toBe(404);
+      expect((await missing.json()).error.code).toBe("not_found");
+    } finally {
+      await b.destroy();
+    }
+  });
+});
