@@ -5,16 +5,14 @@
  * trip (a keyed lookup). The corpus is synthetic: words drawn from a Zipf-distributed vocabulary, so some
  * query words are in a large share of all memories (the expensive case for ranking) and some in a few.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type RunningBroker, startBroker } from "../../src/broker/server.ts";
+import type { RunningBroker } from "../../src/broker/server.ts";
 import { BrokerClient } from "../../src/client/broker-client.ts";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { searchWords } from "../../src/memory/query.ts";
 import { MemoryRepo } from "../../src/memory/repo.ts";
 import type { Store } from "../../src/store/db.ts";
 import { newId } from "../../src/util/ids.ts";
+import { createBenchMesh, percentiles, startBenchBroker } from "./harness.ts";
 
 const N = Number(process.env.BENCH_MEMORIES ?? 100_000);
 const BASELINE_N = 1_000;
@@ -122,13 +120,7 @@ async function load(store: Store, meshId: string, memberId: string, n: number, c
   return performance.now() - started;
 }
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return `p50 ${pct(s, 50).toFixed(2).padStart(6)} ms  p99 ${pct(s, 99).toFixed(2).padStart(7)} ms`;
-};
+const stats = (xs: number[]) => percentiles(xs, [6, 7]);
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
@@ -144,33 +136,17 @@ interface Setup {
 }
 
 async function setup(databaseUrl: string | undefined): Promise<Setup> {
-  const dir = mkdtempSync(join(tmpdir(), "cm-bench-recall-"));
-  const schema = databaseUrl ? `cm_bench_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}` : undefined;
-  const broker = await startBroker({ port: 0, dataDir: dir, databaseUrl, dbSchema: schema, limits: { frameRatePerSec: 1e6 } });
-  const keys = generateSigningKeyPair();
-  const { mesh, owner } = await broker.broker.repo.createMesh({ slug: "bench", ownerPubkey: keys.publicKey, ownerName: "Bench" });
-  if (!owner) throw new Error("mesh created without an owner member");
-  const client = new BrokerClient({
-    mesh: { brokerUrl: broker.url, meshId: mesh.id, memberId: owner.id, pubkey: keys.publicKey, secretKey: keys.secretKey },
-    session: generateSigningKeyPair(),
-    displayName: "Bench",
-    reconnect: false,
-  });
+  const { broker, stop } = await startBenchBroker(databaseUrl, { frameRatePerSec: 1e6 });
+  const { meshId, owner } = await createBenchMesh(broker, "bench", "Bench");
+  const client = new BrokerClient({ mesh: owner, session: generateSigningKeyPair(), displayName: "Bench", reconnect: false });
   await client.connect();
   return {
     broker,
     client,
-    meshId: mesh.id,
+    meshId,
     async cleanup() {
       client.close();
-      await broker.stop();
-      if (databaseUrl && schema) {
-        const { SQL } = await import("bun");
-        const sql = new SQL(databaseUrl);
-        await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-        await sql.close();
-      }
-      rmSync(dir, { recursive: true, force: true });
+      await stop();
     },
   };
 }

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { tempDir } from "../helpers/backends.ts";
 import { claudeBin, claudeEnv, describeRealClaude, makeClaudeHome, readText, tail } from "./claude-env.ts";
 import { FakeAnthropic, newChannelBlocks, text } from "./fake-anthropic.ts";
-import { passClaudeDialogs, TmuxSession } from "./tmux.ts";
+import type { TmuxSession } from "../helpers/tmux.ts";
+import { passClaudeDialogs, startClaude } from "./claude-tmux.ts";
 
 describeRealClaude("e2e harness self-test: a channel push starts a turn in the real claude", () => {
   let dir: ReturnType<typeof tempDir>;
@@ -50,7 +51,7 @@ describeRealClaude("e2e harness self-test: a channel push starts a turn in the r
         JSON.stringify({ mcpServers: { selftest: { command: process.execPath, args: [join(import.meta.dir, "fixtures/channel-server.ts")], env: { CHANNEL_TRIGGER: trigger } } } }),
       );
       const argv = [claudeBin() as string, "--debug-file", debugFile, "--mcp-config", mcpConfig, "--dangerously-load-development-channels", "server:selftest", "--dangerously-skip-permissions"];
-      pane = TmuxSession.start("selftest", argv, { env: claudeEnv({ home, apiUrl: fake.url }), cwd: project, dir: dir.path });
+      pane = startClaude("selftest", argv, { env: claudeEnv({ home, apiUrl: fake.url }), cwd: project, dir: dir.path });
 
       const dialogs = await passClaudeDialogs(pane);
       console.log(`[e2e selftest] dialogs answered: ${dialogs.join(" → ")}`);

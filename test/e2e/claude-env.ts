@@ -1,7 +1,7 @@
 import { describe, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { hasTmux } from "./tmux.ts";
+import { hasTmux } from "../helpers/tmux.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 /** The real Claude Code CLI (devDependency, pinned). */

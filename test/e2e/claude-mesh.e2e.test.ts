@@ -20,9 +20,11 @@ import { tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
+import { waitUntil } from "../helpers/wait.ts";
 import { claudeBin, claudeEnv, REPO, describeRealClaude, makeClaudeHome, markE2ERan, readText, tail } from "./claude-env.ts";
 import { FakeAnthropic, type Json, lastPrompt, lastToolResult, mcpInstructions, newChannelBlocks, type RecordedRequest, type Reply, sendMessage, systemText, text, toolNames } from "./fake-anthropic.ts";
-import { passClaudeDialogs, TmuxSession } from "./tmux.ts";
+import type { TmuxSession } from "../helpers/tmux.ts";
+import { passClaudeDialogs, startClaude } from "./claude-tmux.ts";
 
 /** The CLI version these facts were verified with (package.json pins it). */
 const CLAUDE_VERSION = "2.1.197";
@@ -112,7 +114,7 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
     const project = join(s.dir, "project");
     mkdirSync(project, { recursive: true });
     const env = claudeEnv({ home: s.home, apiUrl: fake.url, apiKey: apiKey(s.name), extra: { CLAUDEMESH_HOME: s.cmHome, CLAUDEMESH_CLAUDE_BIN: claudeBin() as string } });
-    s.pane = TmuxSession.start(s.name.toLowerCase(), [bin, "launch", "--name", s.name, "-y", "--", "--debug-file", s.debugFile], { env, cwd: project, dir: s.dir });
+    s.pane = startClaude(s.name.toLowerCase(), [bin, "launch", "--name", s.name, "-y", "--", "--debug-file", s.debugFile], { env, cwd: project, dir: s.dir });
     await passClaudeDialogs(s.pane);
   }
 
@@ -247,7 +249,7 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
       expect(deliveredAt).toBeGreaterThanOrEqual(bobEndAt);
       await waitPeer("Bob", "idle");
       // Shown to Bob's model: the broker hears it was surfaced.
-      await waitUntil("Carol's message surfaced", async () => (await carol.messenger.status(late.messageId)).recipients[0]?.status === "surfaced");
+      await waitUntil("Carol's message surfaced", async () => ((await carol.messenger.status(late.messageId)).recipients[0]?.status === "surfaced" ? true : undefined), 10_000);
 
       expect(unscripted).toEqual([]);
       await bob.pane?.waitFor("Bob: noted, thanks Carol.", 10_000);
@@ -258,14 +260,6 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
     150_000,
   );
 });
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 async function waitForText(file: string, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -6,6 +6,7 @@ import { brokerRequest } from "../../src/client/http.ts";
 import { b64url } from "../../src/crypto/encoding.ts";
 import { generateRootKey, generateSigningKeyPair, type KeyPair } from "../../src/crypto/keys.ts";
 import { CreateMeshResponse, InviteResponse, JoinResponse } from "../../src/meshes/api.ts";
+import { AppError } from "../../src/util/errors.ts";
 import { type Backend, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "./backends.ts";
 
 export interface TestBroker extends RunningBroker {
@@ -19,7 +20,8 @@ export interface TestBroker extends RunningBroker {
 export async function startTestBroker(backend: Backend, limits: Partial<BrokerLimits> = {}, reuse?: { dataDir: string; schema?: string }): Promise<TestBroker> {
   const dir = reuse ? { path: reuse.dataDir, cleanup: () => {} } : tempDir("cm-broker-");
   const schema = backend === "postgres" ? (reuse?.schema ?? freshSchema()) : undefined;
-  if (backend === "postgres") markPostgresRan(new Error().stack?.split("\n")[2]?.trim() ?? "postgres");
+  // The marker names the suite: the first caller outside these helpers (twoMeshes calls from here too).
+  if (backend === "postgres") markPostgresRan(new Error().stack?.split("\n").slice(2).find((f) => !f.includes("/test/helpers/"))?.trim() ?? "postgres");
   const running = await startBroker({
     port: 0,
     dataDir: dir.path,
@@ -98,6 +100,40 @@ export async function addMember(b: BrokerRef, mesh: TestMesh, name: string, keys
     rootKey: mesh.rootKey,
     joinedAt: Date.now(),
   };
+}
+
+export interface TwoMeshes<M extends string, O extends string> {
+  broker: TestBroker;
+  mesh: TestMesh;
+  other: TestMesh;
+  /** every member by display name, of both meshes */
+  members: Record<M | O, MeshConfig>;
+}
+
+/**
+ * A broker for suites that fuzz a mesh and check that another mesh never sees it: mesh `slug` with
+ * `members`, mesh `<slug>-other` with `outsiders`. The fuzz tests send far more frames per second than a
+ * real session may, so the frame rate limit is lifted.
+ */
+export async function twoMeshes<M extends string, O extends string>(backend: Backend, slug: string, members: M[], outsiders: O[]): Promise<TwoMeshes<M, O>> {
+  const broker = await startTestBroker(backend, { frameRatePerSec: 1_000_000 });
+  const mesh = await createMesh(broker, slug);
+  const other = await createMesh(broker, `${slug}-other`);
+  const all = {} as Record<M | O, MeshConfig>;
+  for (const name of members) all[name] = await addMember(broker, mesh, name);
+  for (const name of outsiders) all[name] = await addMember(broker, other, name);
+  return { broker, mesh, other, members: all };
+}
+
+/** The broker's error code for a rejected request, or "ok". */
+export async function outcome(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "ok";
+  } catch (err) {
+    if (err instanceof AppError) return err.code;
+    throw err;
+  }
 }
 
 const clients: BrokerClient[] = [];

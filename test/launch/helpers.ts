@@ -1,8 +1,10 @@
+import { afterAll, afterEach, beforeAll } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
 import { tempDir } from "../helpers/backends.ts";
+import { closeClients, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 export const MAIN = join(REPO, "src/cli/main.ts");
@@ -115,15 +117,46 @@ export function launchEnv(meshes: MeshConfig[], extraEnv: Record<string, string>
   };
 }
 
-/** Polls until `check` returns a value (not undefined), or fails with `what` at the deadline. */
-export async function waitUntil<T>(what: string, check: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
+export const fileExists = (p: string) => (existsSync(p) ? true : undefined);
+
+export interface LaunchSuite {
+  broker: TestBroker;
+  devTeam: TestMesh;
+  ops: TestMesh;
+  /** A launch env (see launchEnv) holding the owner memberships of `meshes`; removed after the test. */
+  setup(meshes: TestMesh[], extraEnv?: Record<string, string>): LaunchEnv;
+  /** Runs `fn` after the test. Teardown goes newest first, so whatever lives in an env goes before the env. */
+  defer(fn: () => void | Promise<void>): void;
 }
 
-export const fileExists = (p: string) => (existsSync(p) ? true : undefined);
+/**
+ * For a launch test file: a SQLite broker with the meshes dev-team and ops (ready in beforeAll), and launch
+ * envs made per test and removed after it.
+ */
+export function launchSuite(): LaunchSuite {
+  const teardown: (() => void | Promise<void>)[] = [];
+  const suite = {
+    defer: (fn) => void teardown.push(fn),
+    setup(meshes, extraEnv = {}) {
+      const e = launchEnv(
+        meshes.map((m) => m.owner),
+        extraEnv,
+      );
+      teardown.push(e.cleanup);
+      return e;
+    },
+  } as LaunchSuite;
+  beforeAll(async () => {
+    suite.broker = await startTestBroker("sqlite");
+    suite.devTeam = await createMesh(suite.broker, "dev-team");
+    suite.ops = await createMesh(suite.broker, "ops");
+  });
+  afterEach(async () => {
+    for (const fn of teardown.splice(0).reverse()) await fn();
+  });
+  afterAll(async () => {
+    closeClients();
+    await suite.broker.destroy();
+  });
+  return suite;
+}

@@ -1,37 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inviteUrl } from "../../src/broker/bootstrap.ts";
-import { createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
-import { BUN, fileExists, type LaunchEnv, launchEnv, MAIN, REPO, waitUntil } from "./helpers.ts";
+import { waitUntil } from "../helpers/wait.ts";
+import { BUN, fileExists, type LaunchEnv, launchSuite, MAIN, REPO } from "./helpers.ts";
 
 /** launch without a terminal (scripts, CI): flags only, stdin not a TTY. */
 
-let broker: TestBroker;
-let devTeam: TestMesh;
-let ops: TestMesh;
-const envs: LaunchEnv[] = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker("sqlite");
-  devTeam = await createMesh(broker, "dev-team");
-  ops = await createMesh(broker, "ops");
-});
-afterAll(async () => {
-  await broker.destroy();
-});
-afterEach(() => {
-  for (const e of envs.splice(0)) e.cleanup();
-});
-
-function setup(meshes: TestMesh[], extraEnv: Record<string, string> = {}): LaunchEnv {
-  const e = launchEnv(
-    meshes.map((m) => m.owner),
-    extraEnv,
-  );
-  envs.push(e);
-  return e;
-}
+const suite = launchSuite();
+const { setup } = suite;
 
 function spawnLaunch(e: LaunchEnv, args: string[]) {
   return Bun.spawn([BUN, MAIN, "launch", ...args], { cwd: REPO, env: e.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -47,7 +24,7 @@ const sessionDirs = (e: LaunchEnv) => (existsSync(e.sessionsDir) ? readdirSync(e
 
 describe("launch without a terminal", () => {
   test("a missing answer fails at once with the flags to pass, instead of hanging", async () => {
-    const e = setup([devTeam, ops]);
+    const e = setup([suite.devTeam, suite.ops]);
     const r = await runLaunch(e, []);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("stdin is not a terminal");
@@ -59,7 +36,7 @@ describe("launch without a terminal", () => {
   });
 
   test("-y with flags: claude's exit code is returned, the argv is exact", async () => {
-    const e = setup([devTeam], { FAKE_CLAUDE_EXIT: "42" });
+    const e = setup([suite.devTeam], { FAKE_CLAUDE_EXIT: "42" });
     const r = await runLaunch(e, ["--name", "Alice", "--groups", "frontend:lead", "-y", "--", "--append-system-prompt", "be brief", "fix it"]);
     expect(r.code).toBe(42);
     const rec = e.record();
@@ -79,7 +56,7 @@ describe("launch without a terminal", () => {
   });
 
   test("the user's own --settings is merged into ours (claude keeps only one), so status hooks survive", async () => {
-    const e = setup([devTeam]);
+    const e = setup([suite.devTeam]);
     const r = await runLaunch(e, ["--name", "A", "-y", "--quiet", "--", "--settings", '{"model":"opus","hooks":{"Stop":[{"hooks":[{"type":"command","command":"say done"}]}]}}', "go"]);
     expect(r.code).toBe(0);
     const rec = e.record();
@@ -94,22 +71,22 @@ describe("launch without a terminal", () => {
   });
 
   test("piped stdin reaches claude untouched (scripted `-- -p` use)", async () => {
-    const e = setup([devTeam], { FAKE_CLAUDE_READ_LINE: "1" });
+    const e = setup([suite.devTeam], { FAKE_CLAUDE_READ_LINE: "1" });
     const p = Bun.spawn([BUN, MAIN, "launch", "--name", "A", "-y", "--quiet"], { cwd: REPO, env: e.env, stdin: new Blob(["hello piped\n"]), stdout: "pipe", stderr: "pipe" });
     expect(await p.exited).toBe(0);
     expect(e.record().line).toBe("hello piped");
   });
 
   test("-y alone: the member's display name, no role or groups", async () => {
-    const e = setup([devTeam]);
+    const e = setup([suite.devTeam]);
     const r = await runLaunch(e, ["-y", "--quiet"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("");
-    expect(e.record().session).toMatchObject({ displayName: devTeam.owner.displayName, role: null, groups: "", meshSlug: "dev-team" });
+    expect(e.record().session).toMatchObject({ displayName: suite.devTeam.owner.displayName, role: null, groups: "", meshSlug: "dev-team" });
   });
 
   test("-y with several meshes and no --mesh is an error; --mesh picks one", async () => {
-    const e = setup([devTeam, ops]);
+    const e = setup([suite.devTeam, suite.ops]);
     const bad = await runLaunch(e, ["--name", "A", "-y"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("--mesh");
@@ -119,7 +96,7 @@ describe("launch without a terminal", () => {
   });
 
   test("bad flag values are refused before anything happens", async () => {
-    const e = setup([devTeam]);
+    const e = setup([suite.devTeam]);
     for (const [args, needle] of [
       [["--name", "@x", "-y"], "--name"],
       [["--name", "A", "--groups", "bad group!", "-y"], "--groups"],
@@ -141,7 +118,7 @@ describe("launch without a terminal", () => {
   });
 
   test("no claude binary: a clear error, nothing left behind", async () => {
-    const e = setup([devTeam], { CLAUDEMESH_CLAUDE_BIN: "/nonexistent/claude" });
+    const e = setup([suite.devTeam], { CLAUDEMESH_CLAUDE_BIN: "/nonexistent/claude" });
     const r = await runLaunch(e, ["--name", "A", "-y"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Claude Code not found");
@@ -151,7 +128,7 @@ describe("launch without a terminal", () => {
 
   test("--join joins first, then launches in the joined mesh", async () => {
     const e = setup([]);
-    const url = inviteUrl(broker.url, devTeam.inviteToken, devTeam.rootKey);
+    const url = inviteUrl(suite.broker.url, suite.devTeam.inviteToken, suite.devTeam.rootKey);
     const r = await runLaunch(e, ["--join", url, "--name", "Ivy", "-y"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -163,7 +140,7 @@ describe("launch without a terminal", () => {
 
   for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
     test(`${sig} to the launcher reaches claude; its exit code comes back and the session dir goes`, async () => {
-      const e = setup([devTeam], { FAKE_CLAUDE_WAIT_SIGNAL: "1" });
+      const e = setup([suite.devTeam], { FAKE_CLAUDE_WAIT_SIGNAL: "1" });
       const p = spawnLaunch(e, ["--name", "A", "-y", "--quiet"]);
       await waitUntil("fake claude to start", () => fileExists(`${e.out}.ready`));
       expect(sessionDirs(e)).toHaveLength(1);
@@ -177,7 +154,7 @@ describe("launch without a terminal", () => {
   }
 
   test("orphaned session dirs (over an hour old, launcher gone) are removed at start; live or recent ones stay", async () => {
-    const e = setup([devTeam]);
+    const e = setup([suite.devTeam]);
     const dead = Bun.spawn(["true"]);
     await dead.exited;
     const hourAgo = Date.now() - 61 * 60 * 1000;
@@ -198,7 +175,7 @@ describe("launch without a terminal", () => {
   });
 
   test("launch --help shows launch's usage and launches nothing", async () => {
-    const e = setup([devTeam]);
+    const e = setup([suite.devTeam]);
     const r = await runLaunch(e, ["--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("--groups");

@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
-import { tempDir } from "../helpers/backends.ts";
-import { BUN, fileExists, type LaunchEnv, launchEnv, MAIN, REPO, waitUntil } from "./helpers.ts";
-import { Tmux, type TmuxPane } from "./tmux.ts";
+import { addMember, connect } from "../helpers/broker.ts";
+import { TmuxSession } from "../helpers/tmux.ts";
+import { waitUntil } from "../helpers/wait.ts";
+import { BUN, fileExists, type LaunchEnv, launchSuite, MAIN, REPO } from "./helpers.ts";
 
 /**
  * The launch wizard in a real terminal: tmux runs `claudemesh launch` from source with a fake claude,
@@ -28,45 +28,24 @@ function expectedArgv(dir: string, passthrough: string[] = []): string[] {
   ];
 }
 
-let broker: TestBroker;
-let devTeam: TestMesh;
-let ops: TestMesh;
-let tmux: Tmux;
-let tmuxDir: { path: string; cleanup(): void };
-const envs: LaunchEnv[] = [];
+const suite = launchSuite();
+const { setup } = suite;
 
 beforeAll(async () => {
-  broker = await startTestBroker("sqlite");
-  devTeam = await createMesh(broker, "dev-team");
-  ops = await createMesh(broker, "ops");
   // Two peers online in dev-team, so the wizard has something to report.
-  await connect(await addMember(broker, devTeam, "peer-one"));
-  await connect(await addMember(broker, devTeam, "peer-two"));
-  tmuxDir = tempDir("cm-tmux-");
-  tmux = new Tmux(tmuxDir.path);
+  await connect(await addMember(suite.broker, suite.devTeam, "peer-one"));
+  await connect(await addMember(suite.broker, suite.devTeam, "peer-two"));
 });
 
-afterAll(async () => {
-  tmux.destroy();
-  tmuxDir.cleanup();
-  closeClients();
-  await broker.destroy();
-});
-
-afterEach(() => {
-  for (const e of envs.splice(0)) e.cleanup();
-});
-
-function setup(meshes: TestMesh[], extraEnv: Record<string, string> = {}): LaunchEnv {
-  const e = launchEnv(
-    meshes.map((m) => m.owner),
-    extraEnv,
-  );
-  envs.push(e);
-  return e;
+/**
+ * `claudemesh launch` from source in a 100x40 window; its exit status is recorded for `exitCode`. The tmux
+ * server lives in the env's temp dir: deferred after the env, it is stopped before that is removed.
+ */
+function start(e: LaunchEnv, args: string[]): TmuxSession {
+  const pane = TmuxSession.start("wizard", [BUN, MAIN, "launch", ...args], { env: e.env, cwd: REPO, dir: e.root, cols: 100, rows: 40, run: "exit-file" });
+  suite.defer(() => pane.stop());
+  return pane;
 }
-
-const start = (e: LaunchEnv, args: string[]): TmuxPane => tmux.start([BUN, MAIN, "launch", ...args], e.env, REPO);
 
 /** After claude ran: its session dir was private while it ran, and is gone now. */
 function expectSessionCleanedUp(e: LaunchEnv, dir: string): void {
@@ -77,7 +56,7 @@ function expectSessionCleanedUp(e: LaunchEnv, dir: string): void {
 
 describe("launch wizard (tmux)", () => {
   test("no flags: the full wizard, one line per question, the single mesh auto-selected with its peers", async () => {
-    const e = setup([devTeam], { FAKE_CLAUDE_EXIT: "7", FAKE_CLAUDE_READ_LINE: "1" });
+    const e = setup([suite.devTeam], { FAKE_CLAUDE_EXIT: "7", FAKE_CLAUDE_READ_LINE: "1" });
     const pane = start(e, []);
     await pane.waitFor("Name: ");
     pane.type("Alice");
@@ -97,7 +76,7 @@ describe("launch wizard (tmux)", () => {
     pane.press("Enter");
     expect(await pane.exitCode()).toBe(7);
 
-    const screen = pane.screen();
+    const screen = pane.history();
     const lines = screen.split("\n").map((l) => l.trimEnd());
     for (const line of ["Name: Alice", "Mesh: dev-team (2 peers online)", "Role (optional): dev", "Groups (optional): frontend:lead, reviewers", "Continue? [Y/n] yes"]) {
       expect(lines).toContain(line);
@@ -122,14 +101,14 @@ describe("launch wizard (tmux)", () => {
   });
 
   test("partial flags: only the missing questions are asked; an empty Enter leaves an optional field empty", async () => {
-    const e = setup([devTeam]);
+    const e = setup([suite.devTeam]);
     const pane = start(e, ["--name", "Bob", "--groups", "all"]);
     await pane.waitFor("Role (optional): ");
     pane.press("Enter");
     await pane.waitFor("Continue? [Y/n]");
     pane.type("y");
     expect(await pane.exitCode()).toBe(0);
-    const screen = pane.screen();
+    const screen = pane.history();
     expect(screen).not.toContain("Name:");
     expect(screen).not.toContain("Groups (optional)");
     const rec = e.record();
@@ -139,7 +118,7 @@ describe("launch wizard (tmux)", () => {
   });
 
   test("empty Enter on both optional fields", async () => {
-    const e = setup([devTeam]);
+    const e = setup([suite.devTeam]);
     const pane = start(e, ["--name", "Dave"]);
     await pane.waitFor("Role (optional): ");
     pane.press("Enter");
@@ -152,13 +131,13 @@ describe("launch wizard (tmux)", () => {
   });
 
   test("-y with every flag: no question at all, pass-through args after ours, user's dangerous flags not doubled", async () => {
-    const e = setup([devTeam], { FAKE_CLAUDE_EXIT: "3" });
+    const e = setup([suite.devTeam], { FAKE_CLAUDE_EXIT: "3" });
     const pane = start(e, [
       "--name", "Carol", "--role", "pm", "--groups", "dealers:lead,all", "-y",
       "--", "--append-system-prompt", "You are Carol, a PM.", "--dangerously-skip-permissions", "--dangerously-load-development-channels", "server:claudemesh", "--verbose",
     ]);
     expect(await pane.exitCode()).toBe(3);
-    const screen = pane.screen();
+    const screen = pane.history();
     for (const q of ["Name:", "Role (optional)", "Groups (optional)", "Continue?", "Autonomous mode"]) expect(screen).not.toContain(q);
     expect(screen).toContain("Mesh: dev-team (2 peers online)");
     const rec = e.record();
@@ -168,7 +147,7 @@ describe("launch wizard (tmux)", () => {
   });
 
   test("two meshes: a select, one line per mesh, folded to the choice", async () => {
-    const e = setup([devTeam, ops]);
+    const e = setup([suite.devTeam, suite.ops]);
     const pane = start(e, ["--name", "Erin", "--role", "ops", "--groups", "oncall"]);
     await pane.waitFor(/dev-team \(2 peers online\)\n\s+ops \(0 peers online\)/);
     pane.press("Down");
@@ -181,7 +160,7 @@ describe("launch wizard (tmux)", () => {
   });
 
   test("a bad name is refused in place and can be corrected", async () => {
-    const e = setup([devTeam]);
+    const e = setup([suite.devTeam]);
     const pane = start(e, ["--role", "dev", "--groups", ""]);
     await pane.waitFor("Name: ");
     pane.type("@alice");
@@ -197,7 +176,7 @@ describe("launch wizard (tmux)", () => {
   });
 
   test("Ctrl-C in the wizard: exit 130, claude never started, no session dir", async () => {
-    const e = setup([devTeam]);
+    const e = setup([suite.devTeam]);
     const pane = start(e, []);
     await pane.waitFor("Name: ");
     pane.press("C-c");
@@ -207,7 +186,7 @@ describe("launch wizard (tmux)", () => {
   });
 
   test("Ctrl-C at the confirmation, after every answer: still nothing left behind", async () => {
-    const e = setup([devTeam]);
+    const e = setup([suite.devTeam]);
     const pane = start(e, ["--name", "Frank", "--role", "", "--groups", ""]);
     await pane.waitFor("Continue? [Y/n]");
     pane.press("C-c");
@@ -217,17 +196,17 @@ describe("launch wizard (tmux)", () => {
   });
 
   test("declining autonomous mode launches nothing", async () => {
-    const e = setup([devTeam]);
+    const e = setup([suite.devTeam]);
     const pane = start(e, ["--name", "Gina", "--role", "", "--groups", ""]);
     await pane.waitFor("Continue? [Y/n]");
     pane.type("n");
     expect(await pane.exitCode()).toBe(1);
-    expect(pane.screen()).toContain("Continue? [Y/n] no");
+    expect(pane.history()).toContain("Continue? [Y/n] no");
     expect(existsSync(e.out)).toBe(false);
   });
 
   test("--quiet skips the banner and the mesh line but still asks what is missing", async () => {
-    const e = setup([devTeam]);
+    const e = setup([suite.devTeam]);
     const pane = start(e, ["--quiet", "--role", "", "--groups", ""]);
     await pane.waitFor("Name: ");
     pane.type("Hank");
@@ -235,7 +214,7 @@ describe("launch wizard (tmux)", () => {
     await pane.waitFor("Continue? [Y/n]");
     pane.press("Enter");
     expect(await pane.exitCode()).toBe(0);
-    const screen = pane.screen();
+    const screen = pane.history();
     expect(screen).not.toContain("claudemesh 0.");
     expect(screen).not.toContain("Mesh:");
     expect(screen).not.toContain("Starting Claude Code");

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "bun:test";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -6,12 +7,38 @@ import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { writeSessionInfo } from "../../src/session/session-dir.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
 import { tempDir } from "../helpers/backends.ts";
+import { ensureBinary } from "../helpers/binary.ts";
+import { closeClients, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 
 /** Removes every temp dir and stops every MCP process made by these helpers. */
 export async function cleanupMcp(): Promise<void> {
   for (const c of cleanups.splice(0).reverse()) await c();
+}
+
+export interface McpSuite {
+  /** the compiled claudemesh binary */
+  bin: string;
+  broker: TestBroker;
+}
+
+/**
+ * For a describe block: the compiled binary and a SQLite broker, ready in beforeAll. Afterwards every MCP
+ * process and temp dir these helpers made, every test client and the broker are gone.
+ */
+export function mcpSuite(): McpSuite {
+  const suite = {} as McpSuite;
+  beforeAll(async () => {
+    suite.bin = await ensureBinary();
+    suite.broker = await startTestBroker("sqlite");
+  });
+  afterAll(async () => {
+    await cleanupMcp();
+    closeClients();
+    await suite.broker.destroy();
+  });
+  return suite;
 }
 
 /** A CLAUDEMESH_HOME holding config.json with these memberships. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
@@ -7,31 +7,20 @@ import { MAX_HOOK_JSON } from "../../src/mcp/hook-protocol.ts";
 import { startHookServer } from "../../src/mcp/hook-server.ts";
 import { hookSocketPath } from "../../src/session/paths.ts";
 import { tempDir } from "../helpers/backends.ts";
-import { ensureBinary } from "../helpers/binary.ts";
-import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
-import { baseEnv, cleanupMcp, configHome, runHook, sessionDir, startMcp } from "./helpers.ts";
+import { addMember, connect, createMesh } from "../helpers/broker.ts";
+import { baseEnv, configHome, mcpSuite, runHook, sessionDir, startMcp } from "./helpers.ts";
 
 const silentOk = { code: 0, stdout: "", stderr: "" };
 
 describe("claudemesh hook", () => {
-  let bin: string;
-  let b: TestBroker;
-  beforeAll(async () => {
-    bin = await ensureBinary();
-    b = await startTestBroker("sqlite");
-  });
-  afterAll(async () => {
-    await cleanupMcp();
-    closeClients();
-    await b.destroy();
-  });
+  const suite = mcpSuite();
 
   test("outside a claudemesh session it is a silent no-op that exits 0", async () => {
-    expect(await runHook(bin, "idle", baseEnv({}))).toEqual(silentOk);
-    expect(await runHook(bin, "working", baseEnv({}), "")).toEqual(silentOk);
-    expect(await runHook(bin, "working", baseEnv({ CLAUDEMESH_SESSION_DIR: "/nonexistent/cm-session" }))).toEqual(silentOk);
-    expect(await runHook(bin, "bogus", baseEnv({}))).toEqual(silentOk);
-    expect(await runHook(bin, "", baseEnv({}), "not json")).toEqual(silentOk);
+    expect(await runHook(suite.bin, "idle", baseEnv({}))).toEqual(silentOk);
+    expect(await runHook(suite.bin, "working", baseEnv({}), "")).toEqual(silentOk);
+    expect(await runHook(suite.bin, "working", baseEnv({ CLAUDEMESH_SESSION_DIR: "/nonexistent/cm-session" }))).toEqual(silentOk);
+    expect(await runHook(suite.bin, "bogus", baseEnv({}))).toEqual(silentOk);
+    expect(await runHook(suite.bin, "", baseEnv({}), "not json")).toEqual(silentOk);
   });
 
   test("a session dir whose mcp process is gone (stale socket file) is a silent no-op", async () => {
@@ -39,7 +28,7 @@ describe("claudemesh hook", () => {
     try {
       writeFileSync(hookSocketPath(dir.path), "");
       const started = performance.now();
-      expect(await runHook(bin, "idle", baseEnv({ CLAUDEMESH_SESSION_DIR: dir.path }))).toEqual(silentOk);
+      expect(await runHook(suite.bin, "idle", baseEnv({ CLAUDEMESH_SESSION_DIR: dir.path }))).toEqual(silentOk);
       expect(performance.now() - started).toBeLessThan(1500);
     } finally {
       dir.cleanup();
@@ -47,23 +36,23 @@ describe("claudemesh hook", () => {
   });
 
   test("working / idle reach the broker through the session's mcp process, which replaced a stale socket", async () => {
-    const mesh = await createMesh(b, "hooks");
-    const member = await addMember(b, mesh, "hook-member");
-    const observer = await connect(await addMember(b, mesh, "Observer"));
+    const mesh = await createMesh(suite.broker, "hooks");
+    const member = await addMember(suite.broker, mesh, "hook-member");
+    const observer = await connect(await addMember(suite.broker, mesh, "Observer"));
     const dir = sessionDir("hooks", "Hooked", null, "");
     writeFileSync(hookSocketPath(dir), "stale");
     const env = baseEnv({ CLAUDEMESH_HOME: configHome([member]), CLAUDEMESH_SESSION_DIR: dir });
-    const mcp = await startMcp(bin, env);
+    const mcp = await startMcp(suite.bin, env);
     await mcp.call("list_peers"); // connected
     const status = async () => (await observer.request({ type: "list_peers" }, "peers_list")).peers.find((p) => p.name === "Hooked")?.status;
     expect(await status()).toBe("idle");
     // A PreToolUse payload as Claude Code sends it, with a big tool input that the hook trims.
     const big = JSON.stringify({ session_id: "s", hook_event_name: "PreToolUse", tool_name: "Write", tool_input: { content: "x".repeat(200_000) } });
-    expect(await runHook(bin, "working", env, big)).toEqual(silentOk);
+    expect(await runHook(suite.bin, "working", env, big)).toEqual(silentOk);
     expect(await status()).toBe("working");
-    expect(await runHook(bin, "working", env)).toEqual(silentOk);
+    expect(await runHook(suite.bin, "working", env)).toEqual(silentOk);
     expect(await status()).toBe("working");
-    expect(await runHook(bin, "idle", env)).toEqual(silentOk);
+    expect(await runHook(suite.bin, "idle", env)).toEqual(silentOk);
     expect(await status()).toBe("idle");
   });
 

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { INSTRUCTIONS_MAX_BYTES } from "../../src/mcp/instructions.ts";
-import { ensureBinary } from "../helpers/binary.ts";
-import { addMember, closeClients, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { addMember, createMesh, type TestMesh } from "../helpers/broker.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
-import { baseEnv, cleanupMcp, configHome, type McpHandle, runHook, sessionDir, startMcp } from "./helpers.ts";
+import { baseEnv, configHome, type McpHandle, mcpSuite, runHook, sessionDir, startMcp } from "./helpers.ts";
 
 const META_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ALL_TOOLS = [
@@ -33,8 +32,7 @@ function expectClaudeCodeMeta(meta: Record<string, unknown>): void {
 }
 
 describe("claudemesh mcp (compiled binary) in a launched session", () => {
-  let bin: string;
-  let b: TestBroker;
+  const suite = mcpSuite();
   let mesh: TestMesh;
   let aliceM: MeshConfig;
   let bob: TestPeer;
@@ -42,23 +40,15 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    bin = await ensureBinary();
-    b = await startTestBroker("sqlite");
-    mesh = await createMesh(b, "team");
-    aliceM = await addMember(b, mesh, "alice-member");
-    bob = await messagingPeer(await addMember(b, mesh, "Bob"));
+    mesh = await createMesh(suite.broker, "team");
+    aliceM = await addMember(suite.broker, mesh, "alice-member");
+    bob = await messagingPeer(await addMember(suite.broker, mesh, "Bob"));
     const home = configHome([aliceM]);
     const dir = sessionDir("team", "Alice", "dev", "frontend:lead,reviewers");
     env = baseEnv({ CLAUDEMESH_HOME: home, CLAUDEMESH_SESSION_DIR: dir });
-    alice = await startMcp(bin, env);
+    alice = await startMcp(suite.bin, env);
     // Any tool call waits for the broker connection; after this Alice is online.
     expect((await alice.call("list_peers")).isError).toBe(false);
-  });
-
-  afterAll(async () => {
-    await cleanupMcp();
-    closeClients();
-    await b.destroy();
   });
 
   const aliceOnBroker = async () => (await bob.client.request({ type: "list_peers" }, "peers_list")).peers.find((p) => p.name === "Alice");
@@ -115,7 +105,7 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     expect((await alice.call("set_status", { status: "dnd" })).isError).toBe(false);
     expect((await aliceOnBroker())?.status).toBe("dnd");
     // dnd is left only through set_status: a hook does not override it
-    expect((await runHook(bin, "working", env)).code).toBe(0);
+    expect((await runHook(suite.bin, "working", env)).code).toBe(0);
     expect((await aliceOnBroker())?.status).toBe("dnd");
     await alice.call("set_status", { status: "idle" });
     expect((await aliceOnBroker())?.status).toBe("idle");
@@ -150,7 +140,7 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     expect(status.recipients).toMatchObject([{ name: "Alice", status: "surfaced" }]);
     // The push started a turn (no UserPromptSubmit hook for that), so the session is working now.
     expect((await alice.call("list_peers")).data.peers.find((p: { self: boolean }) => p.self).status).toBe("working");
-    expect((await runHook(bin, "idle", env)).code).toBe(0);
+    expect((await runHook(suite.bin, "idle", env)).code).toBe(0);
   });
 
   test("group messages carry kind=group and the target", async () => {
@@ -159,7 +149,7 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     expectClaudeCodeMeta(note.meta);
     expect(note.meta).toMatchObject({ kind: "group", to: "@frontend", priority: "now", from_name: "Bob" });
     expect(note.content).toContain("frontend sync in 5");
-    await runHook(bin, "idle", env);
+    await runHook(suite.bin, "idle", env);
   });
 
   test("low priority is never pushed: it waits for check_messages, which returns it exactly once", async () => {
@@ -174,11 +164,11 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     expect(first.text).toContain("from Bob");
     expect(first.data.messages[0]).toMatchObject({ messageId: low.messageId, priority: "low", fromName: "Bob", authenticated: true });
     expect((await alice.call("check_messages")).data.messages).toEqual([]);
-    await runHook(bin, "idle", env);
+    await runHook(suite.bin, "idle", env);
   });
 
   test("while working, next is held: check_messages drains it once and it is never pushed afterwards", async () => {
-    expect(await runHook(bin, "working", env)).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await runHook(suite.bin, "working", env)).toEqual({ code: 0, stdout: "", stderr: "" });
     expect((await aliceOnBroker())?.status).toBe("working");
     const held = await bob.messenger.send("Alice", "held while busy", "next");
     const marker = await bob.messenger.send("Alice", "urgent marker", "now");
@@ -190,12 +180,12 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     expect((await alice.call("check_messages")).data.messages).toEqual([]);
 
     // Going idle flushes held messages; the drained one is not among them any more.
-    expect(await runHook(bin, "idle", env)).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await runHook(suite.bin, "idle", env)).toEqual({ code: 0, stdout: "", stderr: "" });
     expect((await aliceOnBroker())?.status).toBe("idle");
     const after = await bob.messenger.send("Alice", "after idle", "next");
     await alice.nextChannel((n) => n.meta.message_id === after.messageId);
     expect(alice.channel.filter((n) => n.meta.message_id === held.messageId)).toEqual([]);
-    await runHook(bin, "idle", env);
+    await runHook(suite.bin, "idle", env);
   });
 
   test("send_message and message_status from the MCP side", async () => {
@@ -227,7 +217,7 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     expectClaudeCodeMeta(note.meta);
     expect(note.meta).toMatchObject({ kind: "state_change", key: "sprint:goal", from_name: "Bob", mesh: "team" });
     expect(note.content).toContain("ship auth v2");
-    await runHook(bin, "idle", env);
+    await runHook(suite.bin, "idle", env);
   });
 
   test("memory tools: remember, recall, forget", async () => {
@@ -246,26 +236,18 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
 });
 
 describe("claudemesh mcp without a session dir", () => {
-  let bin: string;
-  let b: TestBroker;
+  const suite = mcpSuite();
   let mesh: TestMesh;
 
   beforeAll(async () => {
-    bin = await ensureBinary();
-    b = await startTestBroker("sqlite");
-    mesh = await createMesh(b, "solo");
-  });
-  afterAll(async () => {
-    await cleanupMcp();
-    closeClients();
-    await b.destroy();
+    mesh = await createMesh(suite.broker, "solo");
   });
 
   test("joins the only mesh with a fresh session identity and the member's display name", async () => {
-    const carolM = await addMember(b, mesh, "Carol");
+    const carolM = await addMember(suite.broker, mesh, "Carol");
     const env = baseEnv({ CLAUDEMESH_HOME: configHome([carolM]) });
-    const one = await startMcp(bin, env);
-    const two = await startMcp(bin, env);
+    const one = await startMcp(suite.bin, env);
+    const two = await startMcp(suite.bin, env);
     expect(one.client.getInstructions()).toContain('"Carol"');
     const peers = (await one.call("list_peers")).data.peers;
     await two.call("list_peers");
@@ -275,21 +257,21 @@ describe("claudemesh mcp without a session dir", () => {
     expect(all.filter((p) => p.name === "Carol").length).toBe(2);
     expect(new Set(all.map((p) => p.sessionPubkey)).size).toBe(all.length);
     // No session dir, no hook socket: hooks are silent no-ops.
-    expect(await runHook(bin, "working", env)).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await runHook(suite.bin, "working", env)).toEqual({ code: 0, stdout: "", stderr: "" });
   });
 
   test("CLAUDEMESH_MESH picks the mesh among several", async () => {
-    const other = await createMesh(b, "other");
-    const daveHere = await addMember(b, mesh, "Dave");
-    const daveThere = await addMember(b, other, "Dave-other");
+    const other = await createMesh(suite.broker, "other");
+    const daveHere = await addMember(suite.broker, mesh, "Dave");
+    const daveThere = await addMember(suite.broker, other, "Dave-other");
     const env = baseEnv({ CLAUDEMESH_HOME: configHome([daveThere, daveHere]), CLAUDEMESH_MESH: "solo" });
-    const m = await startMcp(bin, env);
+    const m = await startMcp(suite.bin, env);
     expect(m.client.getInstructions()).toContain('mesh "solo"');
     expect((await m.call("list_peers")).data.peers.find((p: { self: boolean }) => p.self)?.name).toBe("Dave");
   });
 
   test("with no mesh joined it still serves: the tools explain what to do", async () => {
-    const m = await startMcp(bin, baseEnv({ CLAUDEMESH_HOME: configHome([]) }));
+    const m = await startMcp(suite.bin, baseEnv({ CLAUDEMESH_HOME: configHome([]) }));
     expect(m.client.getInstructions()).toContain("claudemesh join");
     expect((await m.client.listTools()).tools.length).toBe(ALL_TOOLS.length);
     const r = await m.call("list_peers");

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { hookSocketPath } from "../../src/session/paths.ts";
-import { ensureBinary } from "../helpers/binary.ts";
-import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, createMesh } from "../helpers/broker.ts";
 import { messagingPeer } from "../helpers/messaging.ts";
-import { baseEnv, cleanupMcp, configHome, runHook, sessionDir } from "./helpers.ts";
+import { baseEnv, configHome, mcpSuite, runHook, sessionDir } from "./helpers.ts";
 
 /** Reads stdout line by line; `next` resolves with the first unread line matching. */
 function lineReader(stream: ReadableStream<Uint8Array>) {
@@ -45,26 +44,16 @@ function lineReader(stream: ReadableStream<Uint8Array>) {
 }
 
 describe("claudemesh mcp over raw stdio", () => {
-  let bin: string;
-  let b: TestBroker;
-  beforeAll(async () => {
-    bin = await ensureBinary();
-    b = await startTestBroker("sqlite");
-  });
-  afterAll(async () => {
-    await cleanupMcp();
-    closeClients();
-    await b.destroy();
-  });
+  const suite = mcpSuite();
 
   test("stdout carries JSON-RPC only, a push included; closing stdin ends the process cleanly and removes the hook socket", async () => {
-    const mesh = await createMesh(b, "raw");
-    const member = await addMember(b, mesh, "raw-member");
-    const bob = await messagingPeer(await addMember(b, mesh, "Bob"));
+    const mesh = await createMesh(suite.broker, "raw");
+    const member = await addMember(suite.broker, mesh, "raw-member");
+    const bob = await messagingPeer(await addMember(suite.broker, mesh, "Bob"));
     const dir = sessionDir("raw", "Alice", null, "");
     const env = baseEnv({ CLAUDEMESH_HOME: configHome([member]), CLAUDEMESH_SESSION_DIR: dir });
     const started = performance.now();
-    const proc = Bun.spawn([bin, "mcp"], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([suite.bin, "mcp"], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     const out = lineReader(proc.stdout);
     const send = (msg: unknown) => {
       proc.stdin.write(`${JSON.stringify(msg)}\n`);
@@ -88,7 +77,7 @@ describe("claudemesh mcp over raw stdio", () => {
     const push = await out.next((m) => m.method === "notifications/claude/channel");
     expect(push.params.meta.message_id).toBe(sent.messageId);
     expect(push.params.content).toContain("raw hello");
-    expect((await runHook(bin, "idle", env)).code).toBe(0);
+    expect((await runHook(suite.bin, "idle", env)).code).toBe(0);
 
     proc.stdin.end();
     expect(await proc.exited).toBe(0);
@@ -99,7 +88,7 @@ describe("claudemesh mcp over raw stdio", () => {
   });
 
   test("SIGTERM ends it with exit code 0", async () => {
-    const proc = Bun.spawn([bin, "mcp"], { env: baseEnv({ CLAUDEMESH_HOME: configHome([]) }), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([suite.bin, "mcp"], { env: baseEnv({ CLAUDEMESH_HOME: configHome([]) }), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     const out = lineReader(proc.stdout);
     proc.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } })}\n`);
     proc.stdin.flush();

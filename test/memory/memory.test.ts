@@ -5,18 +5,8 @@ import type { MeshConfig } from "../../src/client/config.ts";
 import type { Memory } from "../../src/memory/frames.ts";
 import { AppError } from "../../src/util/errors.ts";
 import { backends } from "../helpers/backends.ts";
-import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { closeClients, connect, outcome, type TestBroker, type TestMesh, twoMeshes } from "../helpers/broker.ts";
 import { inProcessSession } from "../helpers/in-process.ts";
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    if (err instanceof AppError) return err.code;
-    throw err;
-  }
-}
 
 /**
  * A golden corpus whose expected rankings are unambiguous: the expected first result holds every query
@@ -67,13 +57,7 @@ describe.each(backends())("memory on %s", (backend) => {
     (await c.request({ type: "remember", content, ...(tags ? { tags } : {}) }, "memory_stored")).memoryId;
 
   beforeAll(async () => {
-    // the fuzz tests send far more frames per second than a real session may
-    b = await startTestBroker(backend, { frameRatePerSec: 1_000_000 });
-    mesh = await createMesh(b, "memory");
-    other = await createMesh(b, "memory-other");
-    aliceM = await addMember(b, mesh, "Alice");
-    bobM = await addMember(b, mesh, "Bob");
-    eveM = await addMember(b, other, "Eve");
+    ({ broker: b, mesh, other, members: { Alice: aliceM, Bob: bobM, Eve: eveM } } = await twoMeshes(backend, "memory", ["Alice", "Bob"], ["Eve"]));
     alice = await connect(aliceM);
     bob = await connect(bobM);
     for (const [doc, content] of Object.entries(CORPUS) as [Doc, string][]) ids.set(doc, await remember(alice, content, ["golden"]));

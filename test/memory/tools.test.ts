@@ -1,22 +1,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { z } from "zod";
-import type { McpTool, ToolContext } from "../../src/mcp/tool.ts";
+import type { ToolContext } from "../../src/mcp/tool.ts";
 import { memoryTools } from "../../src/memory/tools.ts";
 import { AppError } from "../../src/util/errors.ts";
 import { backends } from "../helpers/backends.ts";
-import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { toolbox, toolContext } from "../helpers/tools.ts";
 
-const tool = (name: string) => memoryTools.find((t) => t.name === name) as McpTool;
-/** Validates arguments the way the MCP server does before calling run. */
-const call = (ctx: ToolContext, name: string, args: unknown) => tool(name).run(ctx, z.object(tool(name).input).parse(args));
+const { tool, call } = toolbox(memoryTools);
 
 describe.each(backends())("memory MCP tools on %s", (backend) => {
   let b: TestBroker;
   let ctx: ToolContext;
   beforeAll(async () => {
     b = await startTestBroker(backend);
-    const mesh = await createMesh(b, "memory-tools");
-    ctx = { client: await connect(await addMember(b, mesh, "Alice")), meshSlug: mesh.slug, displayName: "Alice" };
+    ctx = await toolContext(b, await createMesh(b, "memory-tools"), "Alice");
   });
   afterAll(async () => {
     closeClients();

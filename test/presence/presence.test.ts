@@ -1,23 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Transport } from "../../src/broker/peer.ts";
-import { generateSigningKeyPair, helloSigningString, sign } from "../../src/crypto/keys.ts";
+import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
-
-/** An in-process transport: records frames and pings, never answers pings by itself. */
-function fakeTransport() {
-  const frames: any[] = [];
-  let closedWith: number | null = null;
-  const t: Transport & { frames: any[]; pings: number; closedWith(): number | null } = {
-    frames,
-    pings: 0,
-    send: (d) => void frames.push(JSON.parse(d)),
-    close: (code) => void (closedWith = code),
-    ping: () => void t.pings++,
-    closedWith: () => closedWith,
-  };
-  return t;
-}
+import { inProcessSession, recordingTransport } from "../helpers/in-process.ts";
 
 describe.each(backends())("presence and groups on %s", (backend) => {
   let b: TestBroker;
@@ -67,28 +52,16 @@ describe.each(backends())("presence and groups on %s", (backend) => {
   });
 
   test("groups in hello accept the `frontend:lead,reviewers` form", async () => {
-    const m = await addMember(b, mesh, "Spec");
-    const session = generateSigningKeyPair();
-    const t = fakeTransport();
-    const conn = b.broker.open(t);
-    const base = { meshId: m.meshId, memberId: m.memberId, pubkey: m.pubkey, sessionPubkey: session.publicKey, timestamp: Date.now() };
-    const signed = helloSigningString(base);
-    await b.broker.message(conn, JSON.stringify({ type: "hello", ...base, groups: "frontend:lead, reviewers", signature: sign(signed, m.secretKey), sessionSignature: sign(signed, session.secretKey) }));
-    await b.broker.message(conn, JSON.stringify({ type: "list_peers", id: "l", group: "reviewers" }));
-    const me = t.frames.find((f) => f.id === "l").peers.find((p: any) => p.name === "Spec");
+    const s = await inProcessSession(b, await addMember(b, mesh, "Spec"), { groups: "frontend:lead, reviewers" });
+    await s.send(JSON.stringify({ type: "list_peers", id: "l", group: "reviewers" }));
+    const me = s.frames.find((f) => f.id === "l").peers.find((p: any) => p.name === "Spec");
     expect(me.groups).toEqual([{ name: "frontend", role: "lead" }, { name: "reviewers", role: null }]);
-    await b.broker.close(conn);
+    await s.close();
   });
 
   test("stale sweep: three missed pings and the session is gone; a pong keeps it", async () => {
-    const m = await addMember(b, mesh, "Sleepy");
-    const session = generateSigningKeyPair();
-    const t = fakeTransport();
-    const conn = b.broker.open(t);
-    const base = { meshId: m.meshId, memberId: m.memberId, pubkey: m.pubkey, sessionPubkey: session.publicKey, timestamp: Date.now() };
-    const signed = helloSigningString(base);
-    await b.broker.message(conn, JSON.stringify({ type: "hello", ...base, signature: sign(signed, m.secretKey), sessionSignature: sign(signed, session.secretKey) }));
-    const online = () => b.broker.peersOf(mesh.meshId).some((p) => p.sessionPubkey === session.publicKey);
+    const { transport: t, conn, sessionPubkey } = await inProcessSession(b, await addMember(b, mesh, "Sleepy"));
+    const online = () => b.broker.peersOf(mesh.meshId).some((p) => p.sessionPubkey === sessionPubkey);
     expect(online()).toBe(true);
     for (let i = 0; i < 3; i++) await b.broker.pingSweep();
     b.broker.pong(conn); // answered the third ping
@@ -98,14 +71,14 @@ describe.each(backends())("presence and groups on %s", (backend) => {
     await b.broker.pingSweep(); // fourth sweep since the pong sees three missed pings
     expect(t.closedWith()).toBe(4008);
     expect(online()).toBe(false);
-    const [row] = await b.store.sql`SELECT disconnected_at FROM presence WHERE session_pubkey = ${session.publicKey}`;
+    const [row] = await b.store.sql`SELECT disconnected_at FROM presence WHERE session_pubkey = ${sessionPubkey}`;
     expect(Number(row.disconnected_at)).toBeGreaterThan(0);
   });
 
   test("a socket that never says hello is closed by the sweep", async () => {
     const quick = await startTestBroker(backend, { helloTimeoutMs: 0 });
     try {
-      const t = fakeTransport();
+      const t = recordingTransport();
       quick.broker.open(t);
       await Bun.sleep(2);
       await quick.broker.pingSweep();

@@ -4,22 +4,10 @@ import type { BrokerClient } from "../../src/client/broker-client.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import type { JsonValue } from "../../src/state/frames.ts";
 import { MAX_JSON_DEPTH } from "../../src/state/check.ts";
-import { AppError } from "../../src/util/errors.ts";
 import { backends } from "../helpers/backends.ts";
-import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { closeClients, connect, outcome, type TestBroker, type TestMesh, twoMeshes } from "../helpers/broker.ts";
 import { recordFrames } from "../helpers/frames.ts";
 import { inProcessSession } from "../helpers/in-process.ts";
-
-/** The broker's error code for a rejected request, or "ok". */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    if (err instanceof AppError) return err.code;
-    throw err;
-  }
-}
 
 const roundTrip = (c: BrokerClient) => c.request({ type: "list_state" }, "state_list");
 /** JSON has no -0, no undefined: what any JSON round trip can preserve. */
@@ -34,14 +22,7 @@ describe.each(backends())("shared state on %s", (backend) => {
   let carolM: MeshConfig;
   let daveM: MeshConfig;
   beforeAll(async () => {
-    // the fuzz tests send far more frames per second than a real session may
-    b = await startTestBroker(backend, { frameRatePerSec: 1_000_000 });
-    mesh = await createMesh(b, "state");
-    other = await createMesh(b, "state-other");
-    aliceM = await addMember(b, mesh, "Alice");
-    bobM = await addMember(b, mesh, "Bob");
-    carolM = await addMember(b, mesh, "Carol");
-    daveM = await addMember(b, other, "Dave");
+    ({ broker: b, mesh, other, members: { Alice: aliceM, Bob: bobM, Carol: carolM, Dave: daveM } } = await twoMeshes(backend, "state", ["Alice", "Bob", "Carol"], ["Dave"]));
   });
   afterAll(async () => {
     closeClients();

@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { z } from "zod";
-import type { McpTool, ToolContext } from "../../src/mcp/tool.ts";
+import type { ToolContext } from "../../src/mcp/tool.ts";
 import { stateTools } from "../../src/state/tools.ts";
 import { AppError } from "../../src/util/errors.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { recordFrames } from "../helpers/frames.ts";
+import { toolbox, toolContext } from "../helpers/tools.ts";
 
-const tool = (name: string) => stateTools.find((t) => t.name === name) as McpTool;
-/** Validates arguments the way the MCP server does before calling run. */
-const call = (ctx: ToolContext, name: string, args: unknown) => tool(name).run(ctx, z.object(tool(name).input).parse(args));
+const { tool, call } = toolbox(stateTools);
 
 describe.each(backends())("state MCP tools on %s", (backend) => {
   let b: TestBroker;
@@ -18,9 +16,8 @@ describe.each(backends())("state MCP tools on %s", (backend) => {
   beforeAll(async () => {
     b = await startTestBroker(backend);
     const mesh = await createMesh(b, "state-tools");
-    const alice = await connect(await addMember(b, mesh, "Alice"));
+    ctx = await toolContext(b, mesh, "Alice");
     bobLog = recordFrames(await connect(await addMember(b, mesh, "Bob")));
-    ctx = { client: alice, meshSlug: mesh.slug, displayName: "Alice" };
   });
   afterAll(async () => {
     closeClients();
