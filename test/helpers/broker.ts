@@ -17,8 +17,9 @@ export interface TestBroker extends RunningBroker {
   restart(limits?: Partial<BrokerLimits>): Promise<TestBroker>;
 }
 
-export async function startTestBroker(backend: Backend, limits: Partial<BrokerLimits> = {}, reuse?: { dataDir: string; schema?: string }): Promise<TestBroker> {
-  const dir = reuse ? { path: reuse.dataDir, cleanup: () => {} } : tempDir("cm-broker-");
+export async function startTestBroker(backend: Backend, limits: Partial<BrokerLimits> = {}, reuse?: { dataDir: string; schema?: string; cleanup(): void }): Promise<TestBroker> {
+  // A restarted broker owns the same data dir, so its destroy() removes it.
+  const dir = reuse ? { path: reuse.dataDir, cleanup: reuse.cleanup } : tempDir("cm-broker-");
   const schema = backend === "postgres" ? (reuse?.schema ?? freshSchema()) : undefined;
   // The marker names the suite: the first caller outside these helpers (twoMeshes calls from here too).
   if (backend === "postgres") markPostgresRan(new Error().stack?.split("\n").slice(2).find((f) => !f.includes("/test/helpers/"))?.trim() ?? "postgres");
@@ -39,7 +40,7 @@ export async function startTestBroker(backend: Backend, limits: Partial<BrokerLi
     },
     async restart(l = limits) {
       await running.stop();
-      return startTestBroker(backend, l, { dataDir: dir.path, schema });
+      return startTestBroker(backend, l, { dataDir: dir.path, schema, cleanup: dir.cleanup });
     },
   };
   return tb;
