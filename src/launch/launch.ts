@@ -2,7 +2,7 @@ import { userInfo } from "node:os";
 import { resolve } from "node:path";
 import { claudemeshHome, loadConfig } from "../client/config.ts";
 import { joinMesh } from "../client/join.ts";
-import { SESSION_ENV } from "../session/paths.ts";
+import { LAUNCHER_ENV, SESSION_ENV } from "../session/paths.ts";
 import { AppError } from "../util/errors.ts";
 import { selfCommand } from "../util/self.ts";
 import { VERSION } from "../version.ts";
@@ -69,8 +69,9 @@ export async function launch(flags: LaunchFlags, passthrough: string[], io: Laun
       const groups = plan.groups.length ? `, groups ${groupSpec(plan.groups)}` : "";
       io.print(`Starting Claude Code as ${plan.displayName} in ${plan.mesh.slug}${plan.role ? ` (role ${plan.role})` : ""}${groups}…`);
     }
-    // Hooks inherit claude's environment, so this is how `claudemesh hook` finds its session.
-    const env = { ...process.env, [SESSION_ENV]: session.dir, CLAUDEMESH_HOME: resolve(claudemeshHome()) };
+    // Hooks inherit claude's environment, so this is how `claudemesh hook` finds its session, and how a
+    // hook of another claudemesh (user-scope, from `install`) knows to leave the session to ours.
+    const env = { ...process.env, [SESSION_ENV]: session.dir, [LAUNCHER_ENV]: JSON.stringify(self), CLAUDEMESH_HOME: resolve(claudemeshHome()) };
     return await runClaude(claude.path, argv, env);
   } finally {
     removeSession(session.dir);

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { createConnection } from "node:net";
-import { hookSocketPath, SESSION_ENV } from "../session/paths.ts";
+import { hookSocketPath, LAUNCHER_ENV, SESSION_ENV } from "../session/paths.ts";
 import { HOOK_TIMEOUT_MS, type HookEventName, MAX_HOOK_JSON } from "./hook-protocol.ts";
 
 /**
@@ -23,6 +23,20 @@ export function hookPayload(stdin: string): unknown {
     if (typeof v === "string" ? v.length <= 1024 : typeof v === "number" || typeof v === "boolean") small[k] = v;
   }
   return small;
+}
+
+/**
+ * true when this hook runs in a session launched by another claudemesh, whose own hooks act there.
+ *
+ * A launched session gets launch's hooks (`--settings`) and, after `install`, the user-scope ones too.
+ * Claude Code runs identical hook commands once, so with one claudemesh on the machine nothing is doubled.
+ * Installed from another path (a source checkout, an older copy) the commands differ and both run: the
+ * guide would enter the context twice and every status would be reported twice. The launcher's hooks are
+ * the ones that match its session (same version as its `mcp`), so every other claudemesh stands aside.
+ */
+export function standsAside(self: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
+  const launcher = env[LAUNCHER_ENV];
+  return Boolean(env[SESSION_ENV] && launcher && launcher !== JSON.stringify(self));
 }
 
 /**

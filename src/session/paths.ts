@@ -5,6 +5,11 @@ import { join } from "node:path";
  * session and must load almost nothing. session-dir.ts re-exports these.
  */
 export const SESSION_ENV = "CLAUDEMESH_SESSION_DIR";
+/**
+ * Set by `launch` next to SESSION_ENV: how the launching claudemesh runs itself (selfCommand() as JSON),
+ * so that a hook of another claudemesh (install's user-scope hooks from another path) can stand aside.
+ */
+export const LAUNCHER_ENV = "CLAUDEMESH_LAUNCHER";
 export const SESSION_FILE = "session.json";
 /** Unix socket on which the session's `mcp` process listens for `claudemesh hook` status events. */
 export const HOOK_SOCKET = "hook.sock";

@@ -1,9 +1,14 @@
 import { describe, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { hasTmux } from "../helpers/tmux.ts";
+import type { MeshConfig } from "../../src/client/config.ts";
+import { writeSecretFile } from "../../src/util/fs.ts";
+import { hasTmux, type TmuxSession } from "../helpers/tmux.ts";
+import type { FakeAnthropic } from "./fake-anthropic.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
+/** The model-facing guide, as the binary embeds it. */
+export const GUIDE = readFileSync(join(REPO, "CLAUDEMESH.md"), "utf8").trim();
 /** The real Claude Code CLI (devDependency, pinned). */
 export const CLAUDE_BIN_LINK = join(REPO, "node_modules/.bin/claude");
 
@@ -91,5 +96,80 @@ export function readText(file: string): string {
     return readFileSync(file, "utf8");
   } catch {
     return "";
+  }
+}
+
+/** Polls a file (a claude debug log) until `pattern` shows up in it; fails with the file's tail. */
+export async function waitForText(file: string, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(readText(file))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in ${file}\n${tail(file, 30)}`);
+    await Bun.sleep(50);
+  }
+}
+
+/** A claudemesh home (CLAUDEMESH_HOME) that has joined `meshes`, as `claudemesh join` leaves it. */
+export function writeMeshConfig(cmHome: string, meshes: MeshConfig[]): string {
+  writeSecretFile(join(cmHome, "config.json"), JSON.stringify({ version: 1, meshes }, null, 2) + "\n");
+  return cmHome;
+}
+
+/** One hook event as Claude Code resolved it: how many hooks it ran, and how many were configured. */
+export interface HookMatch {
+  event: string;
+  unique: number;
+  beforeDedup: number;
+}
+
+/**
+ * The hook events in a debug log written with CLAUDE_CODE_DEBUG_LOG_LEVEL=verbose: Claude Code 2.1.197 logs
+ * `Getting matching hook commands for <Event> …` and then `Matched <n> unique hooks … (<m> before
+ * deduplication)`; command hooks are deduplicated by shell + command text across all settings sources.
+ */
+export function hookMatches(file: string): HookMatch[] {
+  const out: HookMatch[] = [];
+  let event: string | null = null;
+  for (const line of readText(file).split("\n")) {
+    const e = /Getting matching hook commands for (\w+) with query/.exec(line);
+    if (e) event = e[1] as string;
+    const m = /Matched (\d+) unique hooks for query .* \((\d+) before deduplication\)/.exec(line);
+    if (m && event) {
+      out.push({ event, unique: Number(m[1]), beforeDedup: Number(m[2]) });
+      event = null;
+    }
+  }
+  return out;
+}
+
+/** One real claude as a failure report shows it. */
+export interface ClaudeRun {
+  name: string;
+  pane: TmuxSession | null;
+  debugFile: string;
+}
+
+/**
+ * For afterAll: when the test failed, every pane, the tail of every debug log, `details` per run and the
+ * requests the fake recorded go to stderr; with CLAUDEMESH_E2E_ARTIFACTS set, the full request bodies and
+ * debug logs are saved there (passed or not) for a post-mortem.
+ */
+export function reportClaudeRuns(opts: { failed: boolean; runs: ClaudeRun[]; fake: FakeAnthropic | undefined; details?: (run: ClaudeRun) => string | null; notes?: string[] }): void {
+  const { runs, fake } = opts;
+  if (opts.failed) {
+    for (const r of runs) {
+      console.error(`\n===== ${r.name}: pane =====\n${r.pane?.history() ?? "(not started)"}`);
+      console.error(`===== ${r.name}: claude debug log (tail) =====\n${tail(r.debugFile, 80)}`);
+      const more = opts.details?.(r);
+      if (more) console.error(more);
+    }
+    console.error(`\n===== recorded API requests =====\n${fake?.dump()}`);
+    for (const n of opts.notes ?? []) console.error(n);
+  }
+  const artifacts = process.env.CLAUDEMESH_E2E_ARTIFACTS;
+  if (artifacts && fake) {
+    mkdirSync(artifacts, { recursive: true });
+    fake.save(join(artifacts, "requests.jsonl"));
+    for (const r of runs) writeFileSync(join(artifacts, `${r.name}-debug.log`), readText(r.debugFile));
+    console.error(`(requests and claude debug logs saved in ${artifacts})`);
   }
 }

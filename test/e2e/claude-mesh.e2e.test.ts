@@ -12,49 +12,25 @@
  *      after his Stop, in a turn of its own.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
-import { writeSecretFile } from "../../src/util/fs.ts";
 import { tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
-import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
-import { waitUntil } from "../helpers/wait.ts";
-import { claudeBin, claudeEnv, REPO, describeRealClaude, makeClaudeHome, markE2ERan, readText, tail } from "./claude-env.ts";
-import { FakeAnthropic, type Json, lastPrompt, lastToolResult, mcpInstructions, newChannelBlocks, type RecordedRequest, type Reply, sendMessage, systemText, text, toolNames } from "./fake-anthropic.ts";
+import { messagingPeer, type TestPeer, waitForPeer } from "../helpers/messaging.ts";
+import { deferred, waitUntil } from "../helpers/wait.ts";
+import { claudeBin, claudeEnv, describeRealClaude, GUIDE, makeClaudeHome, markE2ERan, reportClaudeRuns, waitForText, writeMeshConfig } from "./claude-env.ts";
+import { FakeAnthropic, identifyMeshSession, lastPrompt, lastToolResult, mcpInstructions, nameInInstructions, newChannelBlocks, type RecordedRequest, type Reply, sendMessage, sessionApiKey, systemText, text, toolNames } from "./fake-anthropic.ts";
 import type { TmuxSession } from "../helpers/tmux.ts";
 import { passClaudeDialogs, startClaude } from "./claude-tmux.ts";
 
 /** The CLI version these facts were verified with (package.json pins it). */
 const CLAUDE_VERSION = "2.1.197";
-/** The model-facing guide, as the binary embeds it. */
-const GUIDE = readFileSync(join(REPO, "CLAUDEMESH.md"), "utf8").trim();
 const KICKOFF = "Please greet Bob on the mesh.";
 const HELLO = "Hi Bob, Alice here: can you review the auth change?";
 const REPLY = "Hi Alice, Bob here: on it, reviewing now.";
 const LATE = "Carol here: FYI the build is green again.";
-
-/** The MCP instructions begin `You are "<name>" on the claudemesh mesh "<slug>"`. */
-function nameInInstructions(body: Json): string | null {
-  return /You are "([^"]+)" on the claudemesh mesh/.exec(mcpInstructions(body) ?? "")?.[1] ?? null;
-}
-
-/** Each session also has its own API key, so the script keeps working (and (a) fails clearly) if the instructions go missing. */
-const apiKey = (name: string) => `sk-ant-e2e-${name.toLowerCase()}-0000`;
-function identify(body: Json, headers: Record<string, string>): string | null {
-  return nameInInstructions(body) ?? (/^sk-ant-e2e-(\w+)-0000$/.exec(headers["x-api-key"] ?? "")?.[1]?.replace(/^./, (c) => c.toUpperCase()) ?? null);
-}
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve(): void;
-}
-function deferred(): Deferred {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 interface Session {
   name: string;
@@ -103,8 +79,7 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
   function member(name: string, m: MeshConfig): Session {
     const dir = join(root.path, name.toLowerCase());
     mkdirSync(dir, { recursive: true });
-    const cmHome = join(dir, "claudemesh");
-    writeSecretFile(join(cmHome, "config.json"), JSON.stringify({ version: 1, meshes: [m] }, null, 2) + "\n");
+    const cmHome = writeMeshConfig(join(dir, "claudemesh"), [m]);
     const s: Session = { name, dir, home: makeClaudeHome(dir), cmHome, debugFile: join(dir, "claude-debug.log"), pane: null };
     sessions.push(s);
     return s;
@@ -113,36 +88,28 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
   async function start(s: Session, bin: string): Promise<void> {
     const project = join(s.dir, "project");
     mkdirSync(project, { recursive: true });
-    const env = claudeEnv({ home: s.home, apiUrl: fake.url, apiKey: apiKey(s.name), extra: { CLAUDEMESH_HOME: s.cmHome, CLAUDEMESH_CLAUDE_BIN: claudeBin() as string } });
+    const env = claudeEnv({ home: s.home, apiUrl: fake.url, apiKey: sessionApiKey(s.name), extra: { CLAUDEMESH_HOME: s.cmHome, CLAUDEMESH_CLAUDE_BIN: claudeBin() as string } });
     s.pane = startClaude(s.name.toLowerCase(), [bin, "launch", "--name", s.name, "-y", "--", "--debug-file", s.debugFile], { env, cwd: project, dir: s.dir });
     await passClaudeDialogs(s.pane);
   }
 
   beforeAll(async () => {
     root = tempDir("cm-e2e-mesh-");
-    fake = new FakeAnthropic({ identify, handler: script });
+    fake = new FakeAnthropic({ identify: identifyMeshSession, handler: script });
     broker = await startTestBroker("sqlite");
   });
 
   afterAll(async () => {
-    if (!passed) {
-      for (const s of sessions) {
-        console.error(`\n===== ${s.name}: pane =====\n${s.pane?.history() ?? "(not started)"}`);
-        console.error(`===== ${s.name}: claude debug log (tail) =====\n${tail(s.debugFile, 80)}`);
-        const first = fake?.main(s.name)[0] ?? fake?.requests.find((r) => r.kind === "main" && r.headers["x-api-key"] === apiKey(s.name));
-        if (first) console.error(`===== ${s.name}: MCP instructions in request #${first.seq} =====\n${mcpInstructions(first.body) ?? "(none)"}`);
-      }
-      console.error(`\n===== recorded API requests =====\n${fake?.dump()}`);
-      if (unscripted.length) console.error(`===== unscripted main requests: ${unscripted.map((r) => `#${r.seq} [${r.session}]`).join(", ")}`);
-    }
-    // Full request bodies and debug logs, kept for a post-mortem when asked for.
-    const artifacts = process.env.CLAUDEMESH_E2E_ARTIFACTS;
-    if (artifacts && fake) {
-      mkdirSync(artifacts, { recursive: true });
-      fake.save(join(artifacts, "requests.jsonl"));
-      for (const s of sessions) writeFileSync(join(artifacts, `${s.name}-debug.log`), readText(s.debugFile));
-      console.error(`(requests and claude debug logs saved in ${artifacts})`);
-    }
+    reportClaudeRuns({
+      failed: !passed,
+      runs: sessions,
+      fake,
+      details: (s) => {
+        const first = fake?.main(s.name)[0] ?? fake?.requests.find((r) => r.kind === "main" && r.headers["x-api-key"] === sessionApiKey(s.name));
+        return first ? `===== ${s.name}: MCP instructions in request #${first.seq} =====\n${mcpInstructions(first.body) ?? "(none)"}` : null;
+      },
+      notes: unscripted.length ? [`===== unscripted main requests: ${unscripted.map((r) => `#${r.seq} [${r.session}]`).join(", ")}`] : [],
+    });
     bobThinking.resolve();
     await Promise.all(sessions.map((s) => s.pane?.stop()));
     closeClients();
@@ -159,16 +126,7 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
       const alice = member("Alice", await addMember(broker, mesh, "Alice"));
       const bob = member("Bob", await addMember(broker, mesh, "Bob"));
       carol = await messagingPeer(await addMember(broker, mesh, "Carol"));
-      const peers = async () => (await carol.client.request({ type: "list_peers" }, "peers_list")).peers;
-      const waitPeer = async (name: string, status: string | null, timeoutMs = 20_000) => {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const p = (await peers()).find((x) => x.name === name);
-          if (p && (status === null || p.status === status)) return p;
-          if (Date.now() > deadline) throw new Error(`${name} not ${status ?? "online"} after ${timeoutMs} ms: ${JSON.stringify(await peers())}`);
-          await Bun.sleep(50);
-        }
-      };
+      const waitPeer = (name: string, status: string | null) => waitForPeer(carol, name, status);
 
       await Promise.all([start(alice, bin), start(bob, bin)]);
       // Both mcp processes are on the mesh.
@@ -260,11 +218,3 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
     150_000,
   );
 });
-
-async function waitForText(file: string, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(readText(file))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in ${file}\n${tail(file, 30)}`);
-    await Bun.sleep(50);
-  }
-}

@@ -88,6 +88,25 @@ export function mcpInstructions(body: Json): string | null {
   return end < 0 ? rest : rest.slice(0, end + 1);
 }
 
+/** The MCP instructions begin `You are "<name>" on the claudemesh mesh "<slug>"`: the session's mesh name, or null. */
+export function nameInInstructions(body: Json): string | null {
+  return /You are "([^"]+)" on the claudemesh mesh/.exec(mcpInstructions(body) ?? "")?.[1] ?? null;
+}
+
+/** Each real claude of a suite gets its own API key, so requests stay attributable without the instructions. */
+export const sessionApiKey = (name: string) => `sk-ant-e2e-${name.toLowerCase()}-0000`;
+
+/** `identify` for claudemesh sessions: the name in the MCP instructions, else the one in the API key (capitalised). */
+export function identifyMeshSession(body: Json, headers: Record<string, string>): string | null {
+  return nameInInstructions(body) ?? (/^sk-ant-e2e-(\w+)-0000$/.exec(headers["x-api-key"] ?? "")?.[1]?.replace(/^./, (c) => c.toUpperCase()) ?? null);
+}
+
+/** How often `text` occurs anywhere in a request (system prompt, system messages, turns), as sent. */
+export function timesIn(body: Json, text: string): number {
+  const needle = JSON.stringify(text).slice(1, -1);
+  return JSON.stringify(body).split(needle).length - 1;
+}
+
 export function toolNames(body: Json): string[] {
   return (body?.tools ?? []).map((t: Json) => t.name as string);
 }

@@ -54,3 +54,23 @@ export async function flush(from: TestPeer, ...peers: TestPeer[]): Promise<void>
 
 /** Texts a peer was pushed, without flush markers. */
 export const texts = (p: TestPeer): string[] => p.inbox.filter((m) => m.text !== "marker").map((m) => m.text);
+
+/** Everyone `observer` sees on its mesh, itself included (marked `self`). */
+export async function peersOf(observer: TestPeer) {
+  return (await observer.client.request({ type: "list_peers" }, "peers_list")).peers;
+}
+
+/**
+ * Polls list_peers until `name` is online (with `status`, unless null): status changes reach other peers
+ * only through the broker, which announces nothing to a test. Fails with the whole list.
+ */
+export async function waitForPeer(observer: TestPeer, name: string, status: string | null = null, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const peers = await peersOf(observer);
+    const p = peers.find((x) => x.name === name && !x.self);
+    if (p && (status === null || p.status === status)) return p;
+    if (Date.now() > deadline) throw new Error(`${name} not ${status ?? "online"} after ${timeoutMs} ms: ${JSON.stringify(peers)}`);
+    await Bun.sleep(50);
+  }
+}

@@ -104,6 +104,15 @@ export class TmuxSession {
     this.tmux("send-keys", "-t", this.name, "-l", text);
   }
 
+  /** The pid of the program in the pane (the process `run: "exec"` replaced the shell with); 0 when there is none. */
+  pid(): number {
+    try {
+      return Number(this.tmux("display-message", "-p", "-t", this.name, "#{pane_pid}").trim()) || 0;
+    } catch {
+      return 0;
+    }
+  }
+
   /** true while the program in the pane runs. */
   alive(): boolean {
     try {
@@ -162,12 +171,7 @@ export class TmuxSession {
   async stop(graceMs = 5_000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    let pid = 0;
-    try {
-      pid = Number(this.tmux("display-message", "-p", "-t", this.name, "#{pane_pid}").trim());
-    } catch {
-      // no server: nothing runs
-    }
+    const pid = this.pid();
     if (pid > 0 && this.alive()) {
       signal(pid, "SIGTERM");
       if (!(await this.exited(graceMs))) {

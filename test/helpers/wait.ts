@@ -11,3 +11,15 @@ export async function waitUntil<T>(what: string, check: () => T | undefined | Pr
     await Bun.sleep(25);
   }
 }
+
+export interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+}
+
+/** A promise the test settles by hand: a scripted model "thinks" until the test has seen what it waits for. */
+export function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}

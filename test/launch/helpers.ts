@@ -15,6 +15,7 @@ export interface FakeClaudeRecord {
   argv: string[];
   sessionDirEnv: string | null;
   homeEnv: string | null;
+  launcherEnv: string | null;
   sessionDirMode: number | null;
   session: any;
   mcpConfig: any;
@@ -41,6 +42,7 @@ const rec = {
   argv,
   sessionDirEnv: dir,
   homeEnv: process.env.CLAUDEMESH_HOME ?? null,
+  launcherEnv: process.env.CLAUDEMESH_LAUNCHER ?? null,
   sessionDirMode: dir && fs.existsSync(dir) ? fs.statSync(dir).mode & 0o777 : null,
   session: dir ? readJson(dir + "/session.json") : null,
   mcpConfig: readJson(valueOf("--mcp-config")),

@@ -55,6 +55,21 @@ describe("launch without a terminal", () => {
     expect(readFileSync(join(rec.homeEnv as string, "CLAUDEMESH.md"), "utf8")).toStartWith("# claudemesh");
   });
 
+  test("claude's env names the launcher, so the session's own hooks act and another claudemesh's stand aside", async () => {
+    const e = setup([suite.devTeam]);
+    const r = await runLaunch(e, ["--name", "A", "-y", "--quiet"]);
+    expect(r.code).toBe(0);
+    const rec = e.record();
+    expect(rec.launcherEnv).toBe(JSON.stringify([BUN, MAIN]));
+    const hook = (launcher: string) => {
+      const command = rec.settings.hooks.SessionStart[0].hooks[0].command as string;
+      const env = { PATH: e.env.PATH as string, CLAUDEMESH_SESSION_DIR: rec.sessionDirEnv as string, CLAUDEMESH_LAUNCHER: launcher };
+      return Bun.spawnSync(["sh", "-c", command], { env, stdin: "ignore" }).stdout.toString();
+    };
+    expect(JSON.parse(hook(rec.launcherEnv as string)).hookSpecificOutput.hookEventName).toBe("SessionStart");
+    expect(hook(JSON.stringify(["/elsewhere/bin/claudemesh"]))).toBe("");
+  });
+
   test("the user's own --settings is merged into ours (claude keeps only one), so status hooks survive", async () => {
     const e = setup([suite.devTeam]);
     const r = await runLaunch(e, ["--name", "A", "-y", "--quiet", "--", "--settings", '{"model":"opus","hooks":{"Stop":[{"hooks":[{"type":"command","command":"say done"}]}]}}', "go"]);

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
+import { CLAUDEMESH_GUIDE } from "../../src/mcp/guide.ts";
 import { hookPayload } from "../../src/mcp/hook-client.ts";
 import { MAX_HOOK_JSON } from "../../src/mcp/hook-protocol.ts";
 import { startHookServer } from "../../src/mcp/hook-server.ts";
@@ -54,6 +55,30 @@ describe("claudemesh hook", () => {
     expect(await status()).toBe("working");
     expect(await runHook(suite.bin, "idle", env)).toEqual(silentOk);
     expect(await status()).toBe("idle");
+  });
+
+  test("in a session another claudemesh launched, this one's hooks stand aside; the launcher's own act", async () => {
+    const mesh = await createMesh(suite.broker, "hooks-aside");
+    const member = await addMember(suite.broker, mesh, "aside-member");
+    const observer = await connect(await addMember(suite.broker, mesh, "Observer"));
+    const dir = sessionDir("hooks-aside", "Launched", null, "");
+    const env = baseEnv({ CLAUDEMESH_HOME: configHome([member]), CLAUDEMESH_SESSION_DIR: dir });
+    const mcp = await startMcp(suite.bin, env);
+    await mcp.call("list_peers"); // connected
+    const status = async () => (await observer.request({ type: "list_peers" }, "peers_list")).peers.find((p) => p.name === "Launched")?.status;
+    // As after `install` from another path: its user-scope hooks run next to the launcher's own.
+    const foreign = { ...env, CLAUDEMESH_LAUNCHER: JSON.stringify(["/elsewhere/bin/claudemesh"]) };
+    const own = { ...env, CLAUDEMESH_LAUNCHER: JSON.stringify([suite.bin]) };
+    expect(await runHook(suite.bin, "working", foreign)).toEqual(silentOk);
+    expect(await runHook(suite.bin, "context", foreign)).toEqual(silentOk);
+    expect(await status()).toBe("idle");
+    expect(await runHook(suite.bin, "working", own)).toEqual(silentOk);
+    expect(await status()).toBe("working");
+    const context = await runHook(suite.bin, "context", own);
+    expect(JSON.parse(context.stdout).hookSpecificOutput.additionalContext).toBe(CLAUDEMESH_GUIDE);
+    // Outside a launched session (plain `claude` after `install`) a stray launcher value changes nothing.
+    const plain = await runHook(suite.bin, "context", baseEnv({ CLAUDEMESH_LAUNCHER: JSON.stringify(["/elsewhere/bin/claudemesh"]) }));
+    expect(JSON.parse(plain.stdout).hookSpecificOutput.additionalContext).toBe(CLAUDEMESH_GUIDE);
   });
 
   test("the hook server answers a malformed line with ok:false and keeps serving", async () => {

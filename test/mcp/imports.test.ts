@@ -35,7 +35,7 @@ describe("start-up weight", () => {
   test("`claudemesh hook` loads almost nothing: no zod, no MCP SDK", () => {
     const { files, packages } = moduleGraph("src/cli/commands/hook.ts");
     // `hook context` also loads the guide text (dynamically, only for that event): plain text, no dependencies.
-    expect(rel(files).sort()).toEqual(["CLAUDEMESH.md", "src/cli/commands/hook.ts", "src/mcp/guide.ts", "src/mcp/hook-client.ts", "src/mcp/hook-protocol.ts", "src/session/paths.ts"]);
+    expect(rel(files).sort()).toEqual(["CLAUDEMESH.md", "src/cli/commands/hook.ts", "src/mcp/guide.ts", "src/mcp/hook-client.ts", "src/mcp/hook-protocol.ts", "src/session/paths.ts", "src/util/self.ts"]);
     expect([...packages].sort()).toEqual(["citty", "node:fs", "node:net", "node:path"]);
   });
 });

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
-import { sendHookEvent, hookPayload } from "../../mcp/hook-client.ts";
+import { hookPayload, sendHookEvent, standsAside } from "../../mcp/hook-client.ts";
 import { HOOK_TIMEOUT_MS, isHookEvent } from "../../mcp/hook-protocol.ts";
+import { selfCommand } from "../../util/self.ts";
 
 /** Claude Code writes the hook JSON and closes stdin; a terminal or a stuck pipe must not hold us up. */
 async function readStdin(timeoutMs: number): Promise<string> {
@@ -30,6 +31,8 @@ export default defineCommand({
   meta: { name: "hook", description: "Report a Claude Code hook event (working | idle) to this session's claudemesh mcp process; `context` prints the mesh guide for SessionStart" },
   args: { event: { type: "positional", required: false, description: "working | idle | context" } },
   async run({ args }) {
+    // Another claudemesh launched this session and runs its own copy of this hook (see standsAside).
+    if (standsAside(selfCommand())) return 0;
     if (args.event === "context") {
       // SessionStart: the guide (CLAUDEMESH.md) enters the model's context as additional context.
       const { sessionStartOutput } = await import("../../mcp/guide.ts");
