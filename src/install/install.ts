@@ -4,6 +4,7 @@ import { z } from "zod";
 import { claudemeshHome } from "../client/config.ts";
 import { HOOK_EVENTS, type HookEvent, hookCommand, mcpServerEntry } from "../launch/claude-config.ts";
 import { CLAUDEMESH_GUIDE } from "../mcp/guide.ts";
+import { SESSION_ENV } from "../session/paths.ts";
 import { ensurePrivateDir, writeSecretFile } from "../util/fs.ts";
 import { selfCommand } from "../util/self.ts";
 import { addHooks, addMcpServer, type EditResult, removeHooks, removeMcpServer } from "./edit.ts";
@@ -73,7 +74,9 @@ export function install(self: readonly string[] = selfCommand()): Change[] {
 
   // Both files are read and edited before either is written, so a broken file stops us before any change.
   const cj = readJsonDoc(claudeJsonPath());
-  const mcp = addMcpServer(cj.data, { type: "stdio", ...mcpServerEntry(self, {}) }, cj.path);
+  // An empty session dir: a `claude` started from inside a launched session inherits that session's
+  // CLAUDEMESH_SESSION_DIR, and its user-scope server must not take the parent's identity and socket.
+  const mcp = addMcpServer(cj.data, { type: "stdio", ...mcpServerEntry(self, { [SESSION_ENV]: "" }) }, cj.path);
   const settingsDirExisted = existsSync(dirname(claudeSettingsPath()));
   const st = readJsonDoc(claudeSettingsPath());
   const hooks = addHooks(st.data, wanted, isOurs, st.path);

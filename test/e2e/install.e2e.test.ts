@@ -171,7 +171,7 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       // install kept what Claude Code needs (the channel gate, onboarding) and added the server next to it.
       const claudeJson = JSON.parse(readFileSync(join(home, ".claude.json"), "utf8"));
       expect(claudeJson.cachedGrowthBookFeatures).toEqual({ tengu_harbor: true });
-      expect(claudeJson.mcpServers.claudemesh).toEqual({ type: "stdio", command: bin, args: ["mcp"], env: {} });
+      expect(claudeJson.mcpServers.claudemesh).toEqual({ type: "stdio", command: bin, args: ["mcp"], env: { CLAUDEMESH_SESSION_DIR: "" } });
 
       const dana = await start(MEMBER, (debugFile) => [claudeBin() as string, "--dangerously-load-development-channels", "server:claudemesh", "--debug-file", debugFile]);
       // No session dir: the mcp process joins as the member itself.

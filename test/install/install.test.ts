@@ -74,7 +74,7 @@ describe("install / uninstall", () => {
     expect(first.stderr).toBe("");
     expect(first.code).toBe(0);
     const cj = JSON.parse(read(claudeJson()));
-    expect(cj.mcpServers.claudemesh).toEqual({ type: "stdio", command: BUN, args: [MAIN, "mcp"], env: {} });
+    expect(cj.mcpServers.claudemesh).toEqual({ type: "stdio", command: BUN, args: [MAIN, "mcp"], env: { CLAUDEMESH_SESSION_DIR: "" } });
     expect(cj.mcpServers.github).toEqual({ type: "stdio", command: "gh-mcp", args: [], env: { TOKEN: "x" } });
     expect(Object.keys(cj)).toEqual(["numStartups", "theme", "mcpServers", "projects", "oauthAccount"]);
     const st = JSON.parse(read(settingsJson()));
