@@ -9,7 +9,7 @@ import { ensureDefaultMesh, loadAdminToken } from "./bootstrap.ts";
 import { Broker } from "./broker.ts";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./config.ts";
 import { FEATURES } from "./features.ts";
-import { errorResponse, json } from "./http.ts";
+import { errorResponse, json, sessionGrant } from "./http.ts";
 import type { Connection } from "./peer.ts";
 
 export interface BrokerOptions {
@@ -76,6 +76,12 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     routes: {
       ...routes,
       "/healthz": () => json({ ok: true, version: VERSION, time: Date.now() }),
+      // The session bearer token from hello_ack, checked: the base for HTTP routes of live sessions.
+      "/session": (req: Request) => {
+        const grant = sessionGrant(req, broker);
+        if (!grant) return errorResponse(new AppError("unauthorized", "a valid session bearer token (from hello_ack) is required", 401));
+        return json({ meshId: grant.meshId, memberId: grant.memberId, presenceId: grant.presenceId, sessionPubkey: grant.sessionPubkey, expiresAt: grant.expiresAt });
+      },
     },
     fetch(req, srv) {
       const url = new URL(req.url);

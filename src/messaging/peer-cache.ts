@@ -8,17 +8,18 @@ export class PeerCache {
   private inflight: Promise<Peer[]> | null = null;
 
   constructor(
-    private readonly client: BrokerClient,
+    private readonly client: Pick<BrokerClient, "request">,
     private readonly ttlMs = 30_000,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async all(force = false): Promise<Peer[]> {
-    if (!force && Date.now() - this.fetchedAt < this.ttlMs) return this.peers;
+    if (!force && this.now() - this.fetchedAt < this.ttlMs) return this.peers;
     this.inflight ??= this.client
       .request({ type: "list_peers" }, "peers_list")
       .then((r) => {
         this.peers = r.peers;
-        this.fetchedAt = Date.now();
+        this.fetchedAt = this.now();
         return r.peers;
       })
       .finally(() => {

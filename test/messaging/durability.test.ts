@@ -5,6 +5,7 @@ import { backends, PG_URL } from "../helpers/backends.ts";
 import { addMember, closeClients, connect, createMesh, startTestBroker } from "../helpers/broker.ts";
 import { flush, messagingPeer, texts } from "../helpers/messaging.ts";
 import { ProcessBroker } from "../helpers/process-broker.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 describe.each(backends())("durable delivery on %s", (backend) => {
   const brokers: ProcessBroker[] = [];
@@ -52,7 +53,7 @@ describe.each(backends())("durable delivery on %s", (backend) => {
       await pushed;
       const gone = b.broker.peersOf(mesh.meshId).length;
       bare.close();
-      while (b.broker.peersOf(mesh.meshId).length === gone) await Bun.sleep(5); // wait for the broker to see the close
+      await waitUntil("the broker to see the close", () => (b.broker.peersOf(mesh.meshId).length < gone ? true : undefined));
       expect((await alice.messenger.status(sent.messageId)).recipients[0]?.status).toBe("queued");
 
       // Same session key reconnects: the queued message is pushed again, once.
