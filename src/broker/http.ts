@@ -1,15 +1,10 @@
 import { timingSafeEqual } from "node:crypto";
 import { requestSigningString, verify } from "../crypto/keys.ts";
 import type { Member } from "../meshes/repo.ts";
+import { SIGNED_HEADERS } from "../protocol/http-headers.ts";
 import { AppError } from "../util/errors.ts";
 import { sha256Hex } from "../util/ids.ts";
 import type { Broker, BearerGrant } from "./broker.ts";
-
-export const HEADER = {
-  member: "x-claudemesh-member",
-  timestamp: "x-claudemesh-timestamp",
-  signature: "x-claudemesh-signature",
-} as const;
 
 export function json(body: unknown, status = 200): Response {
   return Response.json(body, { status, headers: { "cache-control": "no-store" } });
@@ -61,9 +56,9 @@ export function sessionGrant(req: Request, broker: Broker): BearerGrant | null {
  * method, path, timestamp and body hash verifies against that member's stored key.
  */
 export async function signedMember(req: Request, bodyText: string, broker: Broker): Promise<Member | null> {
-  const memberId = req.headers.get(HEADER.member);
-  const ts = Number(req.headers.get(HEADER.timestamp));
-  const sig = req.headers.get(HEADER.signature);
+  const memberId = req.headers.get(SIGNED_HEADERS.member);
+  const ts = Number(req.headers.get(SIGNED_HEADERS.timestamp));
+  const sig = req.headers.get(SIGNED_HEADERS.signature);
   if (!memberId || !sig || !Number.isFinite(ts)) return null;
   const member = await broker.repo.memberById(memberId);
   if (!member) throw new AppError("unknown_member", "unknown member", 401);

@@ -2,7 +2,6 @@ import { helloSigningString, type KeyPair, sign } from "../crypto/keys.ts";
 import type { GroupMembership, Status } from "../protocol/common.ts";
 import type { ClientFrame, ServerFrame, ServerFrameOf, ServerFrameType } from "../protocol/frames.ts";
 import { ServerFrame as ServerFrameSchema } from "../protocol/frames.ts";
-import type { ErrorCode } from "../protocol/errors.ts";
 import { AppError } from "../util/errors.ts";
 import type { MeshConfig } from "./config.ts";
 import { Emitter } from "./emitter.ts";
@@ -281,6 +280,3 @@ export class BrokerClient extends Emitter<ClientEvents> {
   }
 }
 
-export function isCode(err: unknown, code: ErrorCode): boolean {
-  return err instanceof AppError && err.code === code;
-}

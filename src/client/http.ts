@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { requestSigningString, sign } from "../crypto/keys.ts";
 import { ErrorCode } from "../protocol/errors.ts";
+import { SIGNED_HEADERS } from "../protocol/http-headers.ts";
 import { AppError } from "../util/errors.ts";
 import { sha256Hex } from "../util/ids.ts";
 import type { MeshConfig } from "./config.ts";
@@ -22,9 +23,9 @@ export async function brokerRequest<S extends z.ZodType>(
   if (auth.kind === "member") {
     const timestamp = Date.now();
     const signed = requestSigningString({ method, path, timestamp, bodySha256: sha256Hex(text) });
-    headers["x-claudemesh-member"] = auth.mesh.memberId;
-    headers["x-claudemesh-timestamp"] = String(timestamp);
-    headers["x-claudemesh-signature"] = sign(signed, auth.mesh.secretKey);
+    headers[SIGNED_HEADERS.member] = auth.mesh.memberId;
+    headers[SIGNED_HEADERS.timestamp] = String(timestamp);
+    headers[SIGNED_HEADERS.signature] = sign(signed, auth.mesh.secretKey);
   }
   let res: Response;
   try {

@@ -13,7 +13,3 @@ export const utf8 = {
   decode: (b: Uint8Array): string => new TextDecoder().decode(b),
 };
 
-/** Strict base64 check: Buffer.from silently drops junk, so round-trip to be sure. */
-export function isCanonicalBase64(s: string): boolean {
-  return Buffer.from(s, "base64").toString("base64") === s;
-}

@@ -4,11 +4,6 @@
  */
 const SECRET_KEY = /token|secret|signature|ciphertext|key|password|authorization/i;
 
-let quiet = false;
-export function setQuiet(q: boolean): void {
-  quiet = q;
-}
-
 function redact(v: unknown): unknown {
   if (v === null || typeof v !== "object") return v;
   if (Array.isArray(v)) return v.map(redact);
@@ -18,7 +13,6 @@ function redact(v: unknown): unknown {
 }
 
 function write(level: string, msg: string, fields?: Record<string, unknown>): void {
-  if (quiet && level !== "error") return;
   const extra = fields ? " " + JSON.stringify(redact(fields)) : "";
   process.stderr.write(`${new Date().toISOString()} ${level} ${msg}${extra}\n`);
 }
