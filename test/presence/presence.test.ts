@@ -133,3 +133,24 @@ describe("the session bearer token", () => {
     }
   });
 });
+
+describe("real WebSocket pings", () => {
+  test("a live client answers the broker's pings, so the stale sweep never drops it", async () => {
+    const b = await startTestBroker("sqlite");
+    try {
+      const mesh = await createMesh(b, "pings");
+      const c = await connect(await addMember(b, mesh, "Alive"));
+      const conn = b.broker.session(c.sessionPubkey)?.conn;
+      if (!conn) throw new Error("session not registered");
+      for (let i = 0; i < 6; i++) {
+        await b.broker.pingSweep(); // more sweeps than maxMissedPings: only pongs keep it alive
+        await waitUntil("the client's pong", () => (conn.missedPings === 0 ? true : undefined), 5000);
+      }
+      expect(c.connected).toBe(true);
+      expect(b.broker.peersOf(mesh.meshId)).toHaveLength(1);
+    } finally {
+      closeClients();
+      await b.destroy();
+    }
+  });
+});
