@@ -1,4 +1,6 @@
+import type { z } from "zod";
 import type { InboundMessage } from "../messaging/messenger.ts";
+import type { StateChangeFrame } from "../state/frames.ts";
 
 /** What Claude Code accepts as `notifications/claude/channel` params. */
 export interface ChannelEvent {
@@ -62,13 +64,8 @@ export function messageEvent(m: InboundMessage, mesh: string): ChannelEvent {
   };
 }
 
-/** A shared-state change pushed by the broker (src/state/frames.ts StateChangeFrame). */
-export interface StateChange {
-  key: string;
-  value: unknown;
-  /** display name of the session that wrote it */
-  updatedBy: string;
-}
+/** A shared-state change pushed by the broker; `updatedBy` is the writer's display name. */
+export type StateChange = Pick<z.infer<typeof StateChangeFrame>, "key" | "value" | "updatedBy">;
 
 const MAX_STATE_PREVIEW = 2000;
 

@@ -25,11 +25,7 @@ export interface InboundMessage {
   lowPending: number;
 }
 
-export interface SendResult {
-  messageId: string;
-  recipients: { name: string; sessionPubkey: string }[];
-  duplicate: boolean;
-}
+export type SendResult = Pick<ServerFrameOf<"ack">, "messageId" | "recipients" | "duplicate">;
 
 const SEEN_LIMIT = 10_000;
 

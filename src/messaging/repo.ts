@@ -1,6 +1,7 @@
 import type { Store } from "../store/db.ts";
 import { num, numOrNull } from "../store/db.ts";
-import type { Priority, PushBody } from "./frames.ts";
+import type { z } from "zod";
+import type { MessageStatusResultFrame, Priority, PushBody } from "./frames.ts";
 
 export interface NewMessage {
   id: string;
@@ -25,15 +26,8 @@ export interface NewRecipient {
   ciphertext: string | null;
 }
 
-export interface RecipientStatus {
-  name: string;
-  sessionPubkey: string;
-  status: "queued" | "delivered" | "surfaced" | "expired";
-  queuedAt: number;
-  deliveredAt: number | null;
-  surfacedAt: number | null;
-  expiredAt: number | null;
-}
+/** One recipient's line of message_status, as the wire frame defines it. */
+export type RecipientStatus = z.infer<typeof MessageStatusResultFrame>["recipients"][number];
 
 type Row = Record<string, unknown>;
 
