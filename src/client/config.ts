@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { Base64Key } from "../protocol/common.ts";
 import { AppError } from "../util/errors.ts";
 import { writeSecretFile } from "../util/fs.ts";
+import { claudemeshHome } from "../util/home.ts";
 
 export const MeshConfig = z.object({
   slug: z.string(),
@@ -27,10 +27,7 @@ export const ClientConfig = z.object({
 });
 export type ClientConfig = z.infer<typeof ClientConfig>;
 
-/** `$CLAUDEMESH_HOME`, else `~/.claudemesh`. */
-export function claudemeshHome(): string {
-  return process.env.CLAUDEMESH_HOME || join(homedir(), ".claudemesh");
-}
+export { claudemeshHome };
 
 export const configPath = () => join(claudemeshHome(), "config.json");
 

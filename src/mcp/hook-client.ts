@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { createConnection } from "node:net";
+import { claudeHookSocket } from "../session/claude-socket.ts";
 import { hookSocketPath, LAUNCHER_ENV, SESSION_ENV } from "../session/paths.ts";
 import { HOOK_TIMEOUT_MS, type HookEventName, MAX_HOOK_JSON } from "./hook-protocol.ts";
 
@@ -40,15 +41,30 @@ export function standsAside(self: readonly string[], env: NodeJS.ProcessEnv = pr
 }
 
 /**
+ * The socket of this hook's session: a launched session's is in its session dir (and only there); plain
+ * `claude` after `install` has none, and its mcp process listens at a path named after Claude Code's pid.
+ */
+function sessionSocket(env: NodeJS.ProcessEnv): string | null {
+  const dir = env[SESSION_ENV];
+  if (!dir) return claudeHookSocket();
+  const path = hookSocketPath(dir);
+  return existsSync(path) ? path : null;
+}
+
+/**
  * Tells this session's `mcp` process about a hook event and waits (at most HOOK_TIMEOUT_MS) until it
  * has applied it. Never throws and never prints: outside a claudemesh session, or when the mcp
  * process is not there, it simply does nothing. Resolves true when the mcp process confirmed.
  */
 export function sendHookEvent(event: HookEventName, hook: unknown, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  const dir = env[SESSION_ENV];
-  if (!dir) return Promise.resolve(false);
-  const path = hookSocketPath(dir);
-  if (!existsSync(path)) return Promise.resolve(false);
+  let path: string | null;
+  try {
+    path = sessionSocket(env);
+  } catch {
+    // e.g. no home dir to be found: a hook must never fail
+    path = null;
+  }
+  if (!path) return Promise.resolve(false);
   return new Promise((resolve) => {
     let reply = "";
     let done = false;

@@ -3,6 +3,7 @@ import { BrokerClient } from "../client/broker-client.ts";
 import { type InboundMessage, Messenger } from "../messaging/messenger.ts";
 import type { Status } from "../protocol/common.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
+import { pidSocket, preparePidSocketDir, sweepDeadSockets } from "../session/claude-socket.ts";
 import { hookSocketPath } from "../session/paths.ts";
 import { AppError } from "../util/errors.ts";
 import { log } from "../util/log.ts";
@@ -27,6 +28,11 @@ export class McpSession {
   readonly inbox: Inbox;
   readonly context: McpContext;
   private hooks: HookServer | null = null;
+  /**
+   * A hook event has arrived. `launch` always wires the hooks; plain `claude` has them only if `install`
+   * (or the user) registered them, and a listening socket alone proves nothing.
+   */
+  private hooksSeen = false;
   private fatal: AppError | null = null;
   private stopped = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -67,14 +73,30 @@ export class McpSession {
 
   /** Starts the hook socket and the broker connection; never waits for the broker. */
   async start(): Promise<void> {
-    if (this.identity.sessionDir) {
-      try {
-        this.hooks = await startHookServer(hookSocketPath(this.identity.sessionDir), (event) => this.applyHook(event));
-      } catch (err) {
-        log.warn("cannot listen for hooks; status will not follow turns", { error: String(err) });
+    try {
+      const path = this.hookSocket();
+      if (path) {
+        this.hooks = await startHookServer(path, (event) => this.applyHook(event));
+        if (!this.identity.sessionDir) log.info("listening for Claude Code's hooks", { socket: path });
       }
+    } catch (err) {
+      log.warn("cannot listen for hooks; status will not follow turns", { error: String(err) });
     }
     void this.connectLoop();
+  }
+
+  /**
+   * The session dir's socket; without one (plain `claude`), a socket named after the parent process,
+   * Claude Code, which `claudemesh hook` finds from its own parent chain (src/session/claude-socket.ts).
+   */
+  private hookSocket(): string | null {
+    if (this.identity.sessionDir) return hookSocketPath(this.identity.sessionDir);
+    // Claude Code starts its MCP servers itself (no shell in between): our parent is the claude.
+    const sock = pidSocket(process.ppid);
+    if (!sock) return null;
+    preparePidSocketDir(sock);
+    sweepDeadSockets(sock.dir);
+    return sock.path;
   }
 
   /** The MCP client finished initializing: pushes may flow. */
@@ -123,15 +145,17 @@ export class McpSession {
   /**
    * A channel push starts a turn, and a turn started that way fires no UserPromptSubmit hook, so the
    * push itself marks the session working. Only with hooks: without them nothing would ever set it
-   * back to idle, and `next` messages would be held forever.
+   * back to idle, and `next` messages would be held forever. So plain `claude` waits for its first
+   * hook event: an MCP server registered by hand, without the hooks, keeps its status `idle`.
    */
   private markWorking(): void {
-    if (!this.hooks) return;
+    if (!this.hooks || !(this.identity.sessionDir || this.hooksSeen)) return;
     void this.setStatus("working").catch((err) => log.warn("cannot set status working", { error: String(err) }));
   }
 
   /** From `claudemesh hook`: UserPromptSubmit / PreToolUse → working, Stop → idle. */
   applyHook(event: HookEventName): Promise<boolean> {
+    this.hooksSeen = true;
     return this.setStatus(event);
   }
 

@@ -6,7 +6,9 @@
  *  (1) plain `claude --dangerously-load-development-channels server:claudemesh`: the SessionStart hook puts
  *      the guide into the first request once, next to the MCP instructions and tools; the session is on the
  *      mesh under the member's name; Carol's message starts a turn in the idle session, and the reply the
- *      user approves reaches Carol.
+ *      user approves reaches Carol. With no session dir, the hooks find the mcp process through Claude
+ *      Code's pid (src/session/claude-socket.ts): Carol sees the session working while its model thinks,
+ *      her `next` message waits for the turn's end, and the turn that message starts shows working too.
  *  (2) `claudemesh launch --name Alice -y` in the same HOME: Claude Code starts only the session's own
  *      `claudemesh mcp` (--mcp-config wins over the user-scope server of the same name), so the session is
  *      Alice and nobody is Dana; it runs each pair of identical hook commands (user scope + launch's
@@ -16,7 +18,7 @@
  *      hook-client.ts standsAside): the guide is still there once and the status still follows the turn.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/backends.ts";
 import { BUN, ensureBinary, ROOT } from "../helpers/binary.ts";
@@ -51,6 +53,11 @@ const HELLO = "Carol here: is the release branch cut yet?";
 const ANSWER = "Dana here: yes, release/2.0 was cut this morning.";
 const KICKOFF = "Tell Carol the deploy is done.";
 const DONE = (name: string) => `${name} here: the deploy is done.`;
+/** Typed into plain claude: its model thinks until Carol has seen the session working. */
+const ASK = "Summarise the release notes for me.";
+const SUMMARY = `${MEMBER}: the release notes are summarised.`;
+const LATE = "Carol here: the changelog is up too.";
+const NOTED = `${MEMBER}: noted the changelog.`;
 const CHANNEL_READY = /MCP server "claudemesh": Channel notifications registered/;
 const STATUS_HOOKS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "Stop"];
 
@@ -70,6 +77,8 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
   const unscripted: RecordedRequest[] = [];
   /** A launched session's model "thinks" until the test has seen it working on the mesh. */
   const thinking = new Map<string, Deferred>();
+  /** The plain session's model thinks about the typed prompt, then about Carol's late message. */
+  const plainThinking = { ask: deferred(), late: deferred() };
   let failed = false;
 
   async function script(req: RecordedRequest): Promise<Reply> {
@@ -77,6 +86,14 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
     const channels = newChannelBlocks(body);
     const name = req.session ?? "";
     if (name === MEMBER) {
+      if (lastPrompt(body)?.includes(ASK)) {
+        await plainThinking.ask.promise;
+        return text(SUMMARY);
+      }
+      if (channels.some((c) => c.text.includes(LATE))) {
+        await plainThinking.late.promise;
+        return text(NOTED);
+      }
       if (channels.some((c) => c.text.includes(HELLO))) return sendMessage("Carol", ANSWER);
       if (lastToolResult(body)) return text(`${MEMBER}: answered Carol.`);
     } else if (thinking.has(name)) {
@@ -147,7 +164,7 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       },
       notes: [`===== user-scope files =====\n${readText(join(home ?? "", ".claude.json"))}\n${readText(join(home ?? "", ".claude", "settings.json"))}`, ...(unscripted.length ? [`===== unscripted: ${unscripted.map((r) => `#${r.seq} [${r.session}]`).join(", ")}`] : [])],
     });
-    for (const d of thinking.values()) d.resolve();
+    for (const d of [...thinking.values(), ...Object.values(plainThinking)]) d.resolve();
     await Promise.all(runs.map((r) => r.pane?.stop()));
     closeClients();
     fake?.stop();
@@ -166,7 +183,7 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
   };
 
   test(
-    "install + plain claude: guide once, joined as the member, a pushed message starts a turn, the reply reaches the peer",
+    "install + plain claude: guide once, joined as the member, a pushed message starts a turn, the reply reaches the peer; status follows the turns, `next` waits",
     checked(async () => {
       // install kept what Claude Code needs (the channel gate, onboarding) and added the server next to it.
       const claudeJson = JSON.parse(readFileSync(join(home, ".claude.json"), "utf8"));
@@ -174,9 +191,14 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       expect(claudeJson.mcpServers.claudemesh).toEqual({ type: "stdio", command: bin, args: ["mcp"], env: { CLAUDEMESH_SESSION_DIR: "" } });
 
       const dana = await start(MEMBER, (debugFile) => [claudeBin() as string, "--dangerously-load-development-channels", "server:claudemesh", "--debug-file", debugFile]);
-      // No session dir: the mcp process joins as the member itself.
+      // No session dir: the mcp process joins as the member itself…
       await waitForPeer(carol, MEMBER, "idle");
       expect(await others()).toEqual([MEMBER]);
+      // …and listens for the hooks at the socket named after its parent: this claude (exec'd in the pane).
+      const socket = join(cmHome, "run", `${dana.pane?.pid()}.sock`);
+      const listening = [...readText(dana.debugFile).matchAll(/listening for Claude Code's hooks (\{.*\})/g)].map((m) => JSON.parse(m[1] as string));
+      expect(listening).toEqual([{ socket }]);
+      expect(lstatSync(socket).isSocket()).toBe(true);
 
       const hello = await carol.messenger.send(MEMBER, HELLO, "next");
       const first = await fake.waitFor("Dana's turn with Carol's message", (r) => r.session === MEMBER && newChannelBlocks(r.body).some((c) => c.text.includes(HELLO)));
@@ -203,12 +225,43 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       expect(answer).toMatchObject({ fromName: MEMBER, text: ANSWER, kind: "direct", authenticated: true });
       await waitUntil("Carol's message surfaced", async () => ((await carol.messenger.status(hello.messageId)).recipients[0]?.status === "surfaced" ? true : undefined), 10_000);
       await dana.pane?.waitFor(`${MEMBER}: answered Carol.`, 10_000);
+      // Stop → idle, through the pid-named socket.
+      await waitForPeer(carol, MEMBER, "idle");
+
+      // A typed prompt: UserPromptSubmit → working, while the model thinks.
+      dana.pane?.type(ASK);
+      dana.pane?.press("Enter");
+      const asked = await fake.waitFor(`${MEMBER}'s prompt`, (r) => r.session === MEMBER && (lastPrompt(r.body) ?? "").includes(ASK));
+      await waitForPeer(carol, MEMBER, "working");
+      // Mid-turn: the broker holds Carol's `next` message.
+      const late = await carol.messenger.send(MEMBER, LATE, "next");
+      expect((await carol.messenger.status(late.messageId)).recipients.map((r) => r.status)).toEqual(["queued"]);
+      plainThinking.ask.resolve();
+      await dana.pane?.waitFor(SUMMARY, 10_000);
+
+      // Stop → idle lets the broker deliver; the push starts a turn of its own, and (the hooks having shown
+      // up) marks the session working while that turn's model thinks.
+      const lateTurn = await fake.waitFor(`${MEMBER}'s turn with Carol's late message`, (r) => r.session === MEMBER && newChannelBlocks(r.body).some((c) => c.text.includes(LATE)));
+      await waitForPeer(carol, MEMBER, "working");
+      plainThinking.late.resolve();
+      await dana.pane?.waitFor(NOTED, 10_000);
+      await waitForPeer(carol, MEMBER, "idle");
+      // Nothing of Carol's late message reached the model during the prompt's turn…
+      for (const r of fake.main(MEMBER).filter((x) => x.seq < lateTurn.seq)) expect(JSON.stringify(r.body)).not.toContain(LATE);
+      expect(lateTurn.seq).toBeGreaterThan(asked.seq);
+      expect(lastPrompt(lateTurn.body)).toBeNull();
+      // …it was delivered, and asked for, only after that turn's answer had gone out.
+      const askedAt = asked.respondedAt as number;
+      expect(lateTurn.receivedAt).toBeGreaterThanOrEqual(askedAt);
+      expect((await carol.messenger.status(late.messageId)).recipients[0]?.deliveredAt ?? 0).toBeGreaterThanOrEqual(askedAt);
       expect(unscripted).toEqual([]);
 
       await stop(dana);
+      // The mcp process took its socket with it.
+      expect(existsSync(socket)).toBe(false);
       markE2ERan(`install.e2e: real claude ${CLAUDE_VERSION}, plain claude after dist/claudemesh install`);
     }),
-    60_000,
+    90_000,
   );
 
   /**

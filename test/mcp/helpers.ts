@@ -1,4 +1,5 @@
 import { afterAll, beforeAll } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -7,8 +8,9 @@ import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { writeSessionInfo } from "../../src/session/session-dir.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
 import { tempDir } from "../helpers/backends.ts";
-import { ensureBinary } from "../helpers/binary.ts";
+import { BUN, ensureBinary } from "../helpers/binary.ts";
 import { closeClients, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 
@@ -86,9 +88,13 @@ export interface McpHandle {
   call(name: string, args?: Record<string, unknown>): Promise<{ text: string; data: any; isError: boolean }>;
 }
 
-/** Spawns `claudemesh mcp` (the compiled binary) and connects an MCP SDK client to it over stdio. */
-export async function startMcp(bin: string, env: Record<string, string>): Promise<McpHandle> {
-  const transport = new StdioClientTransport({ command: bin, args: ["mcp"], env, stderr: "pipe" });
+/**
+ * Spawns `claudemesh mcp` (the compiled binary) and connects an MCP SDK client to it over stdio. `argv`
+ * replaces the command when something else (fake-claude.ts) starts the mcp process with its own stdio.
+ */
+export async function startMcp(bin: string, env: Record<string, string>, argv: string[] = [bin, "mcp"]): Promise<McpHandle> {
+  const [command, ...args] = argv as [string, ...string[]];
+  const transport = new StdioClientTransport({ command, args, env, stderr: "pipe" });
   let stderr = "";
   const stderrWaiters: { pattern: RegExp; resolve(): void }[] = [];
   transport.stderr?.on("data", (c: Buffer) => {
@@ -144,6 +150,35 @@ export async function runHook(bin: string, event: string, env: Record<string, st
   const p = Bun.spawn([bin, "hook", event], { env, stdin: new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
   const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   return { code, stdout: out, stderr: err };
+}
+
+export type HookRun = Awaited<ReturnType<typeof runHook>>;
+
+/** A stand-in for plain `claude`: the parent of one `claudemesh mcp` (no session dir) and of its hooks. */
+export interface FakeClaude {
+  /** the stand-in's pid: the mcp process's parent */
+  pid: number;
+  mcp: McpHandle;
+  /** runs `claudemesh hook <event>` as its child, or as its grandchild through `sh -c` */
+  hook(event: string, opts?: { shell?: boolean; stdin?: string }): Promise<HookRun>;
+}
+
+/** Starts test/mcp/fixtures/fake-claude.ts with `env` (no session dir in it) and connects to its mcp process. */
+export async function startFakeClaude(bin: string, env: Record<string, string>): Promise<FakeClaude> {
+  const dir = tempDir("cm-fake-claude-");
+  cleanups.push(dir.cleanup);
+  const control = join(dir.path, "control.sock");
+  const mcp = await startMcp(bin, env, [BUN, join(import.meta.dir, "fixtures", "fake-claude.ts"), bin, control]);
+  await waitUntil("fake claude's control socket", () => (existsSync(control) ? true : undefined));
+  return {
+    pid: mcp.transport.pid as number,
+    mcp,
+    async hook(event, opts = {}) {
+      const body = JSON.stringify({ event, shell: opts.shell === true, stdin: opts.stdin ?? '{"session_id":"s1","hook_event_name":"Stop"}' });
+      const res = await fetch("http://fake-claude/hook", { method: "POST", body, unix: control });
+      return (await res.json()) as HookRun;
+    },
+  };
 }
 
 /** Minimal env for a child: no CLAUDEMESH_* from the outer environment. */

@@ -35,7 +35,19 @@ describe("start-up weight", () => {
   test("`claudemesh hook` loads almost nothing: no zod, no MCP SDK", () => {
     const { files, packages } = moduleGraph("src/cli/commands/hook.ts");
     // `hook context` also loads the guide text (dynamically, only for that event): plain text, no dependencies.
-    expect(rel(files).sort()).toEqual(["CLAUDEMESH.md", "src/cli/commands/hook.ts", "src/mcp/guide.ts", "src/mcp/hook-client.ts", "src/mcp/hook-protocol.ts", "src/session/paths.ts", "src/util/self.ts"]);
-    expect([...packages].sort()).toEqual(["citty", "node:fs", "node:net", "node:path"]);
+    // Plain `claude` (no session dir): the socket named after Claude Code's pid, found from /proc (or one
+    // `ps` where there is no /proc), under the claudemesh home.
+    expect(rel(files).sort()).toEqual([
+      "CLAUDEMESH.md",
+      "src/cli/commands/hook.ts",
+      "src/mcp/guide.ts",
+      "src/mcp/hook-client.ts",
+      "src/mcp/hook-protocol.ts",
+      "src/session/claude-socket.ts",
+      "src/session/paths.ts",
+      "src/util/home.ts",
+      "src/util/self.ts",
+    ]);
+    expect([...packages].sort()).toEqual(["citty", "node:child_process", "node:fs", "node:net", "node:os", "node:path"]);
   });
 });

@@ -1,0 +1,10 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * `$CLAUDEMESH_HOME`, else `~/.claudemesh`. Here rather than in client/config.ts (which re-exports it) so
+ * that `claudemesh hook` can find the home without loading zod.
+ */
+export function claudemeshHome(): string {
+  return process.env.CLAUDEMESH_HOME || join(homedir(), ".claudemesh");
+}
