@@ -1,8 +1,9 @@
 import { userInfo } from "node:os";
-import { resolve } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { claudemeshHome, loadConfig } from "../client/config.ts";
 import { joinMesh } from "../client/join.ts";
-import { LAUNCHER_ENV, SESSION_ENV } from "../session/paths.ts";
+import { CLAUDE_PID_FILE, LAUNCHER_ENV, SESSION_ENV } from "../session/paths.ts";
 import { AppError } from "../util/errors.ts";
 import { selfCommand } from "../util/self.ts";
 import { VERSION } from "../version.ts";
@@ -72,7 +73,8 @@ export async function launch(flags: LaunchFlags, passthrough: string[], io: Laun
     // Hooks inherit claude's environment, so this is how `claudemesh hook` finds its session, and how a
     // hook of another claudemesh (user-scope, from `install`) knows to leave the session to ours.
     const env = { ...process.env, [SESSION_ENV]: session.dir, [LAUNCHER_ENV]: JSON.stringify(self), CLAUDEMESH_HOME: resolve(claudemeshHome()) };
-    return await runClaude(claude.path, argv, env);
+    // Written before claude can run its first hook (SessionStart comes after its own start-up).
+    return await runClaude(claude.path, argv, env, (pid) => writeFileSync(join(session.dir, CLAUDE_PID_FILE), `${pid}\n`, { mode: 0o600 }));
   } finally {
     removeSession(session.dir);
   }

@@ -16,7 +16,7 @@ const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
  * Signals sent to the launcher are passed on, so `kill <launcher>` ends claude rather than orphaning it;
  * the launcher itself stays alive until claude is gone, so it can clean up after it.
  */
-export async function runClaude(bin: string, args: string[], env: Record<string, string | undefined>): Promise<number> {
+export async function runClaude(bin: string, args: string[], env: Record<string, string | undefined>, onStart: (pid: number) => void = () => {}): Promise<number> {
   // Our prompts read stdin; from here on every keystroke belongs to claude.
   process.stdin.pause();
   let proc: Bun.Subprocess;
@@ -25,6 +25,7 @@ export async function runClaude(bin: string, args: string[], env: Record<string,
   } catch (err) {
     throw new AppError("not_found", `cannot start Claude Code (${bin}): ${err instanceof Error ? err.message : String(err)}`);
   }
+  onStart(proc.pid);
   const handlers = FORWARDED.map((sig) => {
     const h = () => {
       try {

@@ -1,7 +1,8 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createConnection } from "node:net";
-import { claudeHookSocket } from "../session/claude-socket.ts";
-import { hookSocketPath, LAUNCHER_ENV, SESSION_ENV } from "../session/paths.ts";
+import { join } from "node:path";
+import { claudeHookSocket, parentPid } from "../session/claude-socket.ts";
+import { CLAUDE_PID_FILE, hookSocketPath, LAUNCHER_ENV, SESSION_ENV } from "../session/paths.ts";
 import { HOOK_TIMEOUT_MS, type HookEventName, MAX_HOOK_JSON } from "./hook-protocol.ts";
 
 /**
@@ -37,7 +38,25 @@ export function hookPayload(stdin: string): unknown {
  */
 export function standsAside(self: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
   const launcher = env[LAUNCHER_ENV];
-  return Boolean(env[SESSION_ENV] && launcher && launcher !== JSON.stringify(self));
+  return Boolean(launchedSessionDir(env) && launcher && launcher !== JSON.stringify(self));
+}
+
+/**
+ * The launched session this hook belongs to, if any. A `claude` that the model starts from inside a
+ * launched session inherits its environment, CLAUDEMESH_SESSION_DIR included; its hooks must not report
+ * to the outer session, so the session dir only counts when its `claude` runs this hook (as parent, or
+ * grandparent through `sh -c`). Without the pid file (an older launcher) the dir is trusted as before.
+ */
+export function launchedSessionDir(env: NodeJS.ProcessEnv = process.env, ppid = process.ppid): string | null {
+  const dir = env[SESSION_ENV];
+  if (!dir) return null;
+  let owner: number;
+  try {
+    owner = Number(readFileSync(join(dir, CLAUDE_PID_FILE), "utf8").trim());
+  } catch {
+    return dir;
+  }
+  return owner === ppid || owner === parentPid(ppid) ? dir : null;
 }
 
 /**
@@ -47,6 +66,12 @@ export function standsAside(self: readonly string[], env: NodeJS.ProcessEnv = pr
 function sessionSocket(env: NodeJS.ProcessEnv): string | null {
   const dir = env[SESSION_ENV];
   if (!dir) return claudeHookSocket();
+  if (!launchedSessionDir(env)) {
+    // Not the launched claude's hook: a nested claude with its own mcp reports there. With no such
+    // socket (or a `claude` wrapper that forks, hiding the launched pid) the session dir is still used.
+    const own = claudeHookSocket();
+    if (own) return own;
+  }
   const path = hookSocketPath(dir);
   return existsSync(path) ? path : null;
 }

@@ -11,6 +11,8 @@ export const SESSION_ENV = "CLAUDEMESH_SESSION_DIR";
  */
 export const LAUNCHER_ENV = "CLAUDEMESH_LAUNCHER";
 export const SESSION_FILE = "session.json";
+/** pid of the `claude` a launch started, so hooks of a `claude` nested inside it can tell they are not its. */
+export const CLAUDE_PID_FILE = "claude.pid";
 /** Unix socket on which the session's `mcp` process listens for `claudemesh hook` status events. */
 export const HOOK_SOCKET = "hook.sock";
 

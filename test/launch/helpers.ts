@@ -23,6 +23,9 @@ export interface FakeClaudeRecord {
   stdinIsTTY: boolean;
   line?: string;
   signal?: string;
+  pid?: number;
+  /** what launch wrote to the session's claude.pid, read just before exit */
+  claudePidFile?: string | null;
 }
 
 /**
@@ -50,6 +53,8 @@ const rec = {
   stdinIsTTY: Boolean(process.stdin.isTTY),
 };
 const finish = (code) => {
+  rec.pid = process.pid;
+  rec.claudePidFile = dir && fs.existsSync(dir + "/claude.pid") ? fs.readFileSync(dir + "/claude.pid", "utf8").trim() : null;
   fs.writeFileSync(out + ".tmp", JSON.stringify(rec));
   fs.renameSync(out + ".tmp", out);
   process.exit(code);

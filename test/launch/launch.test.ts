@@ -51,6 +51,8 @@ describe("launch without a terminal", () => {
     expect(rec.sessionDirMode).toBe(0o700);
     expect(rec.session).toMatchObject({ displayName: "Alice", role: null, groups: "frontend:lead", launcherPid: expect.any(Number) });
     expect(existsSync(dir)).toBe(false);
+    // launch records claude's pid, so hooks of a claude nested inside this session can tell they are not its
+    expect(rec.claudePidFile).toBe(String(rec.pid));
     // the guide the MCP instructions point to exists even without `install`
     expect(readFileSync(join(rec.homeEnv as string, "CLAUDEMESH.md"), "utf8")).toStartWith("# claudemesh");
   });

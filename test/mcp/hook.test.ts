@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLAUDEMESH_GUIDE } from "../../src/mcp/guide.ts";
-import { hookPayload } from "../../src/mcp/hook-client.ts";
+import { hookPayload, launchedSessionDir, standsAside } from "../../src/mcp/hook-client.ts";
 import { MAX_HOOK_JSON } from "../../src/mcp/hook-protocol.ts";
 import { startHookServer } from "../../src/mcp/hook-server.ts";
 import { hookSocketPath } from "../../src/session/paths.ts";
@@ -112,5 +113,25 @@ describe("claudemesh hook", () => {
     expect(hookPayload(big)).toEqual({ session_id: "a", tool_name: "Write", n: 3 });
     expect(hookPayload("")).toBeNull();
     expect(hookPayload("{oops")).toBeNull();
+  });
+});
+
+describe("launchedSessionDir", () => {
+  test("a session dir counts only for hooks of the claude that launch started (not a claude nested inside it)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cm-owner-"));
+    try {
+      const env = { CLAUDEMESH_SESSION_DIR: dir };
+      expect(launchedSessionDir({}, process.pid)).toBeNull();
+      expect(launchedSessionDir(env, process.pid)).toBe(dir); // no pid file: an older launcher, trusted
+      writeFileSync(join(dir, "claude.pid"), `${process.pid}\n`);
+      expect(launchedSessionDir(env, process.pid)).toBe(dir); // claude is the hook's parent
+      writeFileSync(join(dir, "claude.pid"), `${process.ppid}\n`);
+      expect(launchedSessionDir(env, process.pid)).toBe(dir); // claude is the grandparent (through sh -c)
+      writeFileSync(join(dir, "claude.pid"), "999999\n");
+      expect(launchedSessionDir(env, process.pid)).toBeNull(); // another claude's session: not ours
+      expect(standsAside(["/other/claudemesh"], { ...env, CLAUDEMESH_LAUNCHER: JSON.stringify(["/launcher"]) })).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
