@@ -8,6 +8,7 @@ import { ensurePrivateDir, writeSecretFile } from "../util/fs.ts";
 import { guidePath } from "../install/paths.ts";
 import { CLAUDEMESH_GUIDE } from "../mcp/guide.ts";
 import { hooksFor, MCP_SERVER_NAME, mcpServerEntry, mergeSettings } from "./claude-config.ts";
+import { pidAlive } from "../util/pid.ts";
 
 export const MCP_CONFIG_FILE = "mcp-config.json";
 export const SETTINGS_FILE = "settings.json";
@@ -70,16 +71,6 @@ export function createSession(s: NewSession): LaunchSession {
 
 export function removeSession(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the pid exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Removes session dirs left by launchers that crashed (older than an hour, launcher pid gone). Returns what it removed. */

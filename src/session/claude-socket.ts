@@ -3,6 +3,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { claudemeshHome } from "../util/home.ts";
+import { pidAlive } from "../util/pid.ts";
 
 /**
  * The hook socket of a session started with plain `claude` (no session dir, so no place that both sides
@@ -59,21 +60,12 @@ export function preparePidSocketDir(sock: PidSocket): void {
   if (!isPrivateDir(sock.dir)) throw new Error(`${sock.dir} is not a private directory of this user (a directory, mode 0700, owned by uid ${process.getuid?.()})`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Removes sockets whose Claude Code is gone: an mcp process killed outright leaves its socket behind. */
 export function sweepDeadSockets(dir: string): void {
   try {
     for (const name of readdirSync(dir)) {
       const pid = /^(\d+)\.sock$/.exec(name)?.[1];
-      if (pid && !alive(Number(pid))) rmSync(join(dir, name), { force: true });
+      if (pid && !pidAlive(Number(pid))) rmSync(join(dir, name), { force: true });
     }
   } catch {
     // best effort: a leftover socket only costs a refused connect

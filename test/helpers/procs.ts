@@ -1,3 +1,5 @@
+import { pidAlive } from "../../src/util/pid.ts";
+
 /** A running process as `ps` shows it. */
 export interface Proc {
   pid: number;
@@ -31,20 +33,11 @@ export function descendants(pid: number): Proc[] {
   return found;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Waits until every one of `procs` has exited: proof that stopping a program left nothing of it running. */
 export async function waitAllGone(procs: Proc[], timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const left = procs.filter((p) => alive(p.pid));
+    const left = procs.filter((p) => pidAlive(p.pid));
     if (left.length === 0) return;
     if (Date.now() > deadline) throw new Error(`still running ${timeoutMs} ms after the stop: ${left.map((p) => `${p.pid} ${p.args}`).join("; ")}`);
     await Bun.sleep(50);

@@ -46,6 +46,7 @@ describe("start-up weight", () => {
       "src/session/claude-socket.ts",
       "src/session/paths.ts",
       "src/util/home.ts",
+      "src/util/pid.ts",
       "src/util/self.ts",
     ]);
     expect([...packages].sort()).toEqual(["citty", "node:child_process", "node:fs", "node:net", "node:os", "node:path"]);
