@@ -42,6 +42,8 @@ export class Broker {
   private readonly meshPeers = new Map<string, Set<PeerState>>();
   private readonly sessions = new Map<string, PeerState>();
   private readonly tokens = new Map<string, BearerGrant>();
+  /** disconnects still being recorded; stop() waits for them before the store closes */
+  private readonly closing = new Set<Promise<void>>();
   private timers: ReturnType<typeof setInterval>[] = [];
 
   constructor(
@@ -69,9 +71,13 @@ export class Broker {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    for (const conn of [...this.connections]) conn.close(CLOSE.shutdown, "broker shutting down");
-    // let in-flight handlers finish their writes before the store closes
-    await Promise.allSettled([...this.connections].map((c) => c.queue));
+    // Each connection is closed and unregistered here, while the store is still open, so its in-flight
+    // frames finish and its disconnect is recorded; the socket's own close event then finds nothing to do.
+    for (const conn of [...this.connections]) {
+      conn.close(CLOSE.shutdown, "broker shutting down");
+      void this.close(conn);
+    }
+    await Promise.allSettled([...this.closing]);
     for (const f of this.features) await f.stop?.();
   }
 
@@ -101,8 +107,14 @@ export class Broker {
     conn.missedPings = 0;
   }
 
-  async close(conn: Connection): Promise<void> {
-    if (!this.connections.delete(conn)) return;
+  close(conn: Connection): Promise<void> {
+    if (!this.connections.delete(conn)) return Promise.resolve();
+    const done = this.finishClose(conn).finally(() => this.closing.delete(done));
+    this.closing.add(done);
+    return done;
+  }
+
+  private async finishClose(conn: Connection): Promise<void> {
     conn.closed = true;
     await conn.queue;
     const peer = conn.peer;
