@@ -6,6 +6,7 @@ import { AppError } from "../util/errors.ts";
 import { newId } from "../util/ids.ts";
 import type { Priority, PushBody } from "./frames.ts";
 import { MessageRepo, type NewRecipient } from "./repo.ts";
+import { ReceiptBatcher } from "./receipts.ts";
 import { isGroupTarget, resolveTargets } from "./targets.ts";
 
 /** Which queued priorities a session may be pushed in its current status (DESIGN.md "Priority"). */
@@ -24,9 +25,11 @@ class Messaging implements BrokerFeature {
   readonly name = "messaging";
   private readonly repo: MessageRepo;
   private readonly deliveries = new WeakMap<PeerState, Delivery>();
+  private readonly receipts: ReceiptBatcher;
 
   constructor(private readonly broker: Broker) {
     this.repo = new MessageRepo(broker.store);
+    this.receipts = new ReceiptBatcher((batch) => this.repo.markDelivered(batch, Date.now()));
   }
 
   private delivery(peer: PeerState): Delivery {
@@ -58,7 +61,7 @@ class Messaging implements BrokerFeature {
     send: (ctx: HandlerContext, f: ClientFrameOf<"send">) => this.send(ctx, f),
     received: async (ctx: HandlerContext, f: ClientFrameOf<"received">) => {
       const d = this.delivery(ctx.peer);
-      await this.repo.markDelivered(ctx.peer.sessionPubkey, f.messageIds, Date.now());
+      await this.receipts.add(ctx.peer.sessionPubkey, f.messageIds);
       for (const id of f.messageIds) d.inflight.delete(id);
       if (f.id) ctx.reply({ type: "ok" });
     },

@@ -1,3 +1,4 @@
+import type { SQL } from "bun";
 import type { Store } from "../store/db.ts";
 import { num, numOrNull } from "../store/db.ts";
 import type { z } from "zod";
@@ -118,11 +119,22 @@ export class MessageRepo {
     return num(r?.n);
   }
 
-  async markDelivered(sessionPubkey: string, ids: string[], now: number): Promise<void> {
-    for (const batch of chunks(ids)) {
-      await this.sql`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
-        WHERE session_pubkey = ${sessionPubkey} AND status = 'queued' AND message_id IN ${this.sql(batch)}`;
+  /**
+   * Receipts of many sessions at once. SQLite has one writer, so they share one transaction (one fsync
+   * for a whole broadcast's worth); Postgres runs them side by side on its connection pool.
+   */
+  async markDelivered(receipts: { sessionPubkey: string; ids: string[] }[], now: number): Promise<void> {
+    const update = (sql: SQL, sessionPubkey: string, batch: string[]) =>
+      sql`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
+        WHERE session_pubkey = ${sessionPubkey} AND status = 'queued' AND message_id IN ${sql(batch)}`;
+    const work = receipts.flatMap(({ sessionPubkey, ids }) => [...chunks(ids)].map((batch) => ({ sessionPubkey, batch })));
+    if (this.store.dialect === "postgres") {
+      await Promise.all(work.map((w) => update(this.sql, w.sessionPubkey, w.batch)));
+      return;
     }
+    await this.sql.begin(async (tx) => {
+      for (const w of work) await update(tx, w.sessionPubkey, w.batch);
+    });
   }
 
   async markSurfaced(sessionPubkey: string, ids: string[], now: number): Promise<void> {

@@ -107,7 +107,9 @@ describe("fuzzing a live broker", () => {
       expect(answered).toBeGreaterThan(100);
       // The well-behaved pair still talks, exactly once per message.
       const sent = await good.messenger.send("Partner", "still alive", "now");
-      expect((await partner.next()).messageId).toBe(sent.messageId);
+      // Valid fuzzed sends (to "*", say) may reach Partner too; ours must arrive, exactly once.
+      while ((await partner.next()).messageId !== sent.messageId);
+      expect(partner.inbox.filter((m) => m.messageId === sent.messageId)).toHaveLength(1);
       expect(b.broker.connectionCount()).toBeLessThan(20);
     });
   }

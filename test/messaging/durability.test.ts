@@ -35,6 +35,7 @@ describe.each(backends())("durable delivery on %s", (backend) => {
     expect(got).toMatchObject({ messageId: sent.messageId, text: "survives kill -9", authenticated: true });
     await flush(alice, bob);
     expect(texts(bob)).toEqual(["survives kill -9"]);
+    await bob.client.request({ type: "list_peers" }); // Bob's frames are handled in order: his receipt is stored
     const status = await alice.messenger.status(sent.messageId);
     expect(status.recipients[0]?.status).toMatch(/delivered|surfaced/);
   });
@@ -69,6 +70,7 @@ describe.each(backends())("durable delivery on %s", (backend) => {
       await back;
       await flush(alice, bob);
       expect(texts(bob)).toEqual(["again"]);
+      await bob.client.request({ type: "list_peers" }); // Bob's frames are handled in order: his receipt is stored
       const st = await alice.messenger.status(sent.messageId);
       expect(st.recipients[0]?.status).toBe("delivered");
     } finally {
