@@ -67,56 +67,70 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     routes[path] = Object.fromEntries(Object.entries(methods).map(([m, fn]) => [m, wrap(fn as never)]));
   }
 
-  const server = Bun.serve<WsData>({
-    hostname: host,
-    port: opts.port ?? 7900,
-    // Admin and join bodies are tiny: past 4x the limit Bun refuses them before buffering; between 1x and
-    // 4x our handlers answer with a structured frame_too_large.
-    maxRequestBodySize: limits.maxFrameBytes * 4,
-    routes: {
-      ...routes,
-      "/healthz": () => json({ ok: true, version: VERSION, time: Date.now() }),
-      // The session bearer token from hello_ack, checked: the base for HTTP routes of live sessions.
-      "/session": (req: Request) => {
-        const grant = sessionGrant(req, broker);
-        if (!grant) return errorResponse(new AppError("unauthorized", "a valid session bearer token (from hello_ack) is required", 401));
-        return json({ meshId: grant.meshId, memberId: grant.memberId, presenceId: grant.presenceId, sessionPubkey: grant.sessionPubkey, expiresAt: grant.expiresAt });
+  let server: ReturnType<typeof Bun.serve<WsData>>;
+  try {
+    server = serve();
+  } catch (err) {
+    await broker.stop();
+    await store.close();
+    if ((err as { code?: string }).code === "EADDRINUSE") {
+      throw new AppError("invalid_argument", `port ${opts.port ?? 7900} on ${host} is already in use (another broker?); pick another with --port`);
+    }
+    throw err;
+  }
+
+  function serve() {
+    return Bun.serve<WsData>({
+      hostname: host,
+      port: opts.port ?? 7900,
+      // Admin and join bodies are tiny: past 4x the limit Bun refuses them before buffering; between 1x and
+      // 4x our handlers answer with a structured frame_too_large.
+      maxRequestBodySize: limits.maxFrameBytes * 4,
+      routes: {
+        ...routes,
+        "/healthz": () => json({ ok: true, version: VERSION, time: Date.now() }),
+        // The session bearer token from hello_ack, checked: the base for HTTP routes of live sessions.
+        "/session": (req: Request) => {
+          const grant = sessionGrant(req, broker);
+          if (!grant) return errorResponse(new AppError("unauthorized", "a valid session bearer token (from hello_ack) is required", 401));
+          return json({ meshId: grant.meshId, memberId: grant.memberId, presenceId: grant.presenceId, sessionPubkey: grant.sessionPubkey, expiresAt: grant.expiresAt });
+        },
       },
-    },
-    fetch(req, srv) {
-      const url = new URL(req.url);
-      if (url.pathname === "/ws") {
-        if (srv.upgrade(req, { data: { conn: null } })) return undefined;
-        return json({ error: { code: "invalid_frame", message: "expected a WebSocket upgrade" } }, 426);
-      }
-      return errorResponse(new AppError("not_found", `no route for ${req.method} ${url.pathname}`, 404));
-    },
-    error(err) {
-      return errorResponse(err);
-    },
-    websocket: {
-      // Let frames up to 4x the limit through so oversize ones get a structured error rather than a bare close.
-      maxPayloadLength: limits.maxFrameBytes * 4,
-      idleTimeout: 0,
-      sendPings: false,
-      open(ws) {
-        ws.data.conn = broker.open({
-          send: (d) => void ws.send(d),
-          close: (code, reason) => ws.close(code, reason),
-          ping: () => void ws.ping(),
-        });
+      fetch(req, srv) {
+        const url = new URL(req.url);
+        if (url.pathname === "/ws") {
+          if (srv.upgrade(req, { data: { conn: null } })) return undefined;
+          return json({ error: { code: "invalid_frame", message: "expected a WebSocket upgrade" } }, 426);
+        }
+        return errorResponse(new AppError("not_found", `no route for ${req.method} ${url.pathname}`, 404));
       },
-      message(ws, msg) {
-        if (ws.data.conn) void broker.message(ws.data.conn, msg);
+      error(err) {
+        return errorResponse(err);
       },
-      pong(ws) {
-        if (ws.data.conn) broker.pong(ws.data.conn);
+      websocket: {
+        // Let frames up to 4x the limit through so oversize ones get a structured error rather than a bare close.
+        maxPayloadLength: limits.maxFrameBytes * 4,
+        idleTimeout: 0,
+        sendPings: false,
+        open(ws) {
+          ws.data.conn = broker.open({
+            send: (d) => void ws.send(d),
+            close: (code, reason) => ws.close(code, reason),
+            ping: () => void ws.ping(),
+          });
+        },
+        message(ws, msg) {
+          if (ws.data.conn) void broker.message(ws.data.conn, msg);
+        },
+        pong(ws) {
+          if (ws.data.conn) broker.pong(ws.data.conn);
+        },
+        close(ws) {
+          if (ws.data.conn) void broker.close(ws.data.conn);
+        },
       },
-      close(ws) {
-        if (ws.data.conn) void broker.close(ws.data.conn);
-      },
-    },
-  });
+    });
+  }
 
   const port = server.port ?? 0;
   const url = opts.publicUrl ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}`;

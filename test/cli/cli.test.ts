@@ -117,3 +117,18 @@ describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) =>
     }
   });
 });
+
+test("a broker on a port that is taken says so in one line", async () => {
+  const bin = await ensureBinary();
+  const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const dir = tempDir("cm-busy-");
+  try {
+    const p = Bun.spawn([bin, "broker", "--port", String(busy.port), "--data-dir", dir.path], { stdout: "pipe", stderr: "pipe" });
+    const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+    expect(code).toBe(1);
+    expect(err.trim()).toBe(`claudemesh: port ${busy.port} on 127.0.0.1 is already in use (another broker?); pick another with --port [invalid_argument]`);
+  } finally {
+    busy.stop(true);
+    dir.cleanup();
+  }
+});
