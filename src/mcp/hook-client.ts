@@ -38,7 +38,8 @@ export function hookPayload(stdin: string): unknown {
  */
 export function standsAside(self: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
   const launcher = env[LAUNCHER_ENV];
-  return Boolean(launchedSessionDir(env) && launcher && launcher !== JSON.stringify(self));
+  // Cheap test first: in the usual case (the launcher runs its own hooks) the pid file is never read here.
+  return Boolean(launcher && launcher !== JSON.stringify(self) && launchedSessionDir(env));
 }
 
 /**
