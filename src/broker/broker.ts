@@ -1,4 +1,4 @@
-import { decodeClientFrame, extractId } from "../protocol/codec.ts";
+import { decodeClientFrame, extractId, extractType } from "../protocol/codec.ts";
 import type { ClientFrame, ClientFrameType, ServerFrame } from "../protocol/frames.ts";
 import { CLIENT_FRAME_TYPES } from "../protocol/frames.ts";
 import { MeshRepo } from "../meshes/repo.ts";
@@ -86,6 +86,15 @@ export class Broker {
   open(transport: Transport): Connection {
     const conn = new Connection(transport, this.limits.frameRatePerSec, this.limits.sendRatePerSec);
     this.connections.add(conn);
+    // Its own timer, not the ping sweep: a sweep every 30 s would let a silent socket live up to 40 s.
+    conn.helloTimer = setTimeout(() => {
+      if (conn.peer || conn.closed) return;
+      conn.send({ type: "error", code: "not_authenticated", message: `no valid hello within ${this.limits.helloTimeoutMs} ms; connection closed` });
+      conn.close(CLOSE.helloTimeout, "no hello");
+      void this.close(conn);
+    }, Math.max(0, this.limits.helloTimeoutMs));
+    // in-process connections that are never closed must not keep a process alive
+    conn.helloTimer.unref?.();
     return conn;
   }
 
@@ -116,6 +125,7 @@ export class Broker {
 
   private async finishClose(conn: Connection): Promise<void> {
     conn.closed = true;
+    clearTimeout(conn.helloTimer);
     await conn.queue;
     const peer = conn.peer;
     if (!peer) return;
@@ -156,8 +166,11 @@ export class Broker {
       const id = frame?.id ?? extractId(raw);
       if (err instanceof AppError) {
         conn.send({ type: "error", code: err.code, message: err.message, ...(id ? { id } : {}) });
-        // A refused hello ends an unauthenticated socket; an authenticated one just gets the error.
-        if (frame?.type === "hello" && !conn.peer) conn.close(CLOSE.authFailed, err.code);
+        // A refused or malformed hello ends an unauthenticated socket; an authenticated one just gets the error.
+        if (!conn.peer && (frame?.type === "hello" || (frame === undefined && extractType(raw) === "hello"))) {
+          conn.close(CLOSE.authFailed, err.code);
+          void this.close(conn);
+        }
       } else {
         log.error("handler failed", { type: frame?.type, err: err instanceof Error ? err.stack : String(err) });
         conn.send({ type: "error", code: "internal", message: "internal error", ...(id ? { id } : {}) });
@@ -188,6 +201,7 @@ export class Broker {
     if (!set) this.meshPeers.set(peer.meshId, (set = new Set()));
     set.add(peer);
     peer.conn.peer = peer;
+    clearTimeout(peer.conn.helloTimer);
   }
 
   private unregister(peer: PeerState): void {
@@ -261,14 +275,12 @@ export class Broker {
 
   // ---- sweeps ----
 
-  /** Pings every socket; sockets that missed too many pings, or never said hello, are dropped. */
+  /** Pings every socket; sockets that missed too many pings are dropped (hello-less ones have their own timer). */
   async pingSweep(): Promise<void> {
-    const now = Date.now();
     const dropped: Promise<void>[] = [];
     for (const conn of [...this.connections]) {
-      const helloOverdue = !conn.peer && now - conn.openedAt > this.limits.helloTimeoutMs;
-      if (conn.missedPings >= this.limits.maxMissedPings || helloOverdue) {
-        conn.close(helloOverdue ? CLOSE.helloTimeout : CLOSE.pingTimeout, helloOverdue ? "no hello" : "ping timeout");
+      if (conn.missedPings >= this.limits.maxMissedPings) {
+        conn.close(CLOSE.pingTimeout, "ping timeout");
         dropped.push(this.close(conn));
         continue;
       }

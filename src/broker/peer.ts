@@ -41,6 +41,8 @@ export class Connection {
   /** frames received but not yet handled */
   pending = 0;
   closed = false;
+  /** closes the socket if no valid hello arrives in time; cleared by the hello */
+  helloTimer: ReturnType<typeof setTimeout> | undefined;
   /** Frames of one connection are handled strictly in order. */
   queue: Promise<void> = Promise.resolve();
   readonly frameRate: RateLimiter;

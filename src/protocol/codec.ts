@@ -40,3 +40,13 @@ export function extractId(raw: string): string | undefined {
     return undefined;
   }
 }
+
+/** The `type` a malformed frame claims, so a broken hello can be told from other junk. */
+export function extractType(raw: string): string | undefined {
+  try {
+    const j = JSON.parse(raw) as { type?: unknown };
+    return typeof j?.type === "string" ? j.type : undefined;
+  } catch {
+    return undefined;
+  }
+}
