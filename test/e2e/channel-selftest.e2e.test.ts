@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/backends.ts";
-import { claudeBin, claudeEnv, describeRealClaude, makeClaudeHome, readText, tail } from "./claude-env.ts";
+import { channelNotifications, claudeAtLeast, claudeBin, claudeEnv, claudeVersion, describeRealClaude, makeClaudeHome, markE2ERan, readDebugLog, tail } from "./claude-env.ts";
 import { FakeAnthropic, newChannelBlocks, text } from "./fake-anthropic.ts";
 import type { TmuxSession } from "../helpers/tmux.ts";
 import { passClaudeDialogs, startClaude } from "./claude-tmux.ts";
@@ -54,7 +54,7 @@ describeRealClaude("e2e harness self-test: a channel push starts a turn in the r
       pane = startClaude("selftest", argv, { env: claudeEnv({ home, apiUrl: fake.url }), cwd: project, dir: dir.path });
 
       const dialogs = await passClaudeDialogs(pane);
-      console.log(`[e2e selftest] dialogs answered: ${dialogs.join(" → ")}`);
+      console.log(`[e2e selftest] claude ${claudeVersion()}: dialogs answered: ${dialogs.join(" → ")}`);
       expect(dialogs).toContain("development channels");
       // A notification sent before registration would be dropped: wait for the CLI to say it listens.
       await waitForFile(debugFile, /MCP server "selftest": Channel notifications registered/);
@@ -67,8 +67,11 @@ describeRealClaude("e2e harness self-test: a channel push starts a turn in the r
       expect(block).toEqual({ source: "selftest", attrs: { source: "selftest", from_name: "Selftest", kind: "direct" }, text: "hello from the selftest channel" });
       expect(req.receivedAt).toBeGreaterThanOrEqual(sentAt);
       await pane.waitFor("selftest reply", 10_000);
-      expect(readText(debugFile)).toContain("notifications/claude/channel: hello from the selftest channel");
+      // The debug log shows the notification: with its text up to 2.1.327, its length from 2.1.328.
+      const sent = "hello from the selftest channel";
+      expect(channelNotifications(readDebugLog(debugFile))).toEqual([{ chars: sent.length, text: claudeAtLeast("2.1.328") ? null : sent }]);
       ok = true;
+      markE2ERan("channel-selftest.e2e: a channel push starts a turn");
     },
     90_000,
   );
@@ -76,7 +79,7 @@ describeRealClaude("e2e harness self-test: a channel push starts a turn in the r
 
 async function waitForFile(file: string, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(existsSync(file) && pattern.test(readText(file)))) {
+  while (!(existsSync(file) && pattern.test(readDebugLog(file)))) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in ${file}`);
     await Bun.sleep(50);
   }

@@ -9,11 +9,36 @@ import type { FakeAnthropic } from "./fake-anthropic.ts";
 export const REPO = resolve(import.meta.dir, "../..");
 /** The model-facing guide, as the binary embeds it. */
 export const GUIDE = readFileSync(join(REPO, "CLAUDEMESH.md"), "utf8").trim();
-/** The real Claude Code CLI (devDependency, pinned). */
+/** The real Claude Code CLI: the devDependency (pinned, the newest verified release). */
 export const CLAUDE_BIN_LINK = join(REPO, "node_modules/.bin/claude");
+/** Runs the suite against another claude (.ci/run: the oldest supported version, from a cache dir). */
+export const CLAUDE_BIN_ENV = "CLAUDEMESH_E2E_CLAUDE_BIN";
 
+/** The claude the e2e suite drives: $CLAUDEMESH_E2E_CLAUDE_BIN, else the devDependency; null if missing. */
 export function claudeBin(): string | null {
-  return existsSync(CLAUDE_BIN_LINK) ? realpathSync(CLAUDE_BIN_LINK) : null;
+  const path = process.env[CLAUDE_BIN_ENV] || CLAUDE_BIN_LINK;
+  return existsSync(path) ? realpathSync(path) : null;
+}
+
+let versionCache: string | null = null;
+/** `claude --version` of the claude under test ("2.1.332"): what the e2e marker records as having run. */
+export function claudeVersion(): string {
+  if (versionCache) return versionCache;
+  const bin = claudeBin();
+  if (!bin) throw new Error("no claude binary");
+  const p = Bun.spawnSync([bin, "--version"], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", DISABLE_AUTOUPDATER: "1" } });
+  const v = /(\d+\.\d+\.\d+)/.exec(p.stdout.toString())?.[1];
+  if (!v) throw new Error(`cannot read a version from \`${bin} --version\`: ${p.stdout.toString()}${p.stderr.toString()}`);
+  versionCache = v;
+  return v;
+}
+
+/** true when the claude under test is at least `min` (for facts that changed between versions). */
+export function claudeAtLeast(min: string): boolean {
+  const a = claudeVersion().split(".").map(Number);
+  const b = min.split(".").map(Number);
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return (a[i] ?? 0) > (b[i] ?? 0);
+  return true;
 }
 
 /**
@@ -22,7 +47,7 @@ export function claudeBin(): string | null {
  */
 export function missingPrerequisites(): string | null {
   const missing: string[] = [];
-  if (!claudeBin()) missing.push(`the claude CLI (${CLAUDE_BIN_LINK}; run npm install)`);
+  if (!claudeBin()) missing.push(process.env[CLAUDE_BIN_ENV] ? `the claude CLI at ${CLAUDE_BIN_ENV}=${process.env[CLAUDE_BIN_ENV]}` : `the claude CLI (${CLAUDE_BIN_LINK}; run npm install)`);
   if (!hasTmux()) missing.push("tmux (apt-get install tmux)");
   return missing.length ? `missing ${missing.join(" and ")}` : null;
 }
@@ -48,10 +73,13 @@ export function describeRealClaude(name: string, body: () => void): void {
   describe.skip(name, body);
 }
 
-/** Appends a line to $CLAUDEMESH_E2E_MARKER: .ci/run fails unless the real-CLI suite wrote one. */
+/**
+ * Appends `claude <version> <what>` to $CLAUDEMESH_E2E_MARKER, the version as `claude --version` reported
+ * it: .ci/run fails unless every supported version wrote lines.
+ */
 export function markE2ERan(what: string): void {
   const marker = process.env.CLAUDEMESH_E2E_MARKER;
-  if (marker) require("node:fs").appendFileSync(marker, `${what}\n`);
+  if (marker) require("node:fs").appendFileSync(marker, `claude ${claudeVersion()} ${what}\n`);
 }
 
 /**
@@ -99,10 +127,49 @@ export function readText(file: string): string {
   }
 }
 
-/** Polls a file (a claude debug log) until `pattern` shows up in it; fails with the file's tail. */
+const DEBUG_LINE = /^(\S+ \[[A-Z]+\] )(".*")$/;
+
+/**
+ * A claude debug log with every message as plain text. 2.1.197 writes a message that holds a newline as
+ * is (continuation lines have no timestamp); 2.1.332 writes it as one JSON string on one line. Both come
+ * out here as `<timestamp> [LEVEL] <text>`, the text's own newlines kept.
+ */
+export function decodeDebugLog(raw: string): string {
+  return raw
+    .split("\n")
+    .map((line) => {
+      const m = DEBUG_LINE.exec(line);
+      if (!m) return line;
+      try {
+        const text = JSON.parse(m[2] as string);
+        return typeof text === "string" ? `${m[1]}${text}` : line;
+      } catch {
+        return line;
+      }
+    })
+    .join("\n");
+}
+
+/** A claude debug log, decoded (see decodeDebugLog). */
+export const readDebugLog = (file: string) => decodeDebugLog(readText(file));
+
+/**
+ * The channel notifications a debug log shows arriving, as their text length: 2.1.197 logs
+ * `notifications/claude/channel: <text>` (the text), 2.1.328+ `notifications/claude/channel (<n> chars)`.
+ */
+export function channelNotifications(log: string): { chars: number; text: string | null }[] {
+  const out: { chars: number; text: string | null }[] = [];
+  for (const m of log.matchAll(/notifications\/claude\/channel(?:: ([\s\S]*?)(?=\n\S+ \[[A-Z]+\] |$)| \((\d+) chars\))/g)) {
+    if (m[2] !== undefined) out.push({ chars: Number(m[2]), text: null });
+    else out.push({ chars: (m[1] ?? "").length, text: m[1] ?? "" });
+  }
+  return out;
+}
+
+/** Polls a claude debug log until `pattern` shows up in it (decoded); fails with the file's tail. */
 export async function waitForText(file: string, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(readText(file))) {
+  while (!pattern.test(readDebugLog(file))) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in ${file}\n${tail(file, 30)}`);
     await Bun.sleep(50);
   }
@@ -129,7 +196,7 @@ export interface HookMatch {
 export function hookMatches(file: string): HookMatch[] {
   const out: HookMatch[] = [];
   let event: string | null = null;
-  for (const line of readText(file).split("\n")) {
+  for (const line of readDebugLog(file).split("\n")) {
     const e = /Getting matching hook commands for (\w+) with query/.exec(line);
     if (e) event = e[1] as string;
     const m = /Matched (\d+) unique hooks for query .* \((\d+) before deduplication\)/.exec(line);

@@ -26,7 +26,7 @@ import { addMember, closeClients, createMesh, startTestBroker, type TestBroker }
 import { messagingPeer, peersOf, type TestPeer, waitForPeer } from "../helpers/messaging.ts";
 import { descendants, waitAllGone } from "../helpers/procs.ts";
 import { type Deferred, deferred, waitUntil } from "../helpers/wait.ts";
-import { type ClaudeRun, claudeBin, claudeEnv, describeRealClaude, GUIDE, hookMatches, makeClaudeHome, markE2ERan, readText, reportClaudeRuns, waitForText, writeMeshConfig } from "./claude-env.ts";
+import { type ClaudeRun, claudeBin, claudeEnv, describeRealClaude, GUIDE, hookMatches, makeClaudeHome, markE2ERan, readDebugLog, readText, reportClaudeRuns, waitForText, writeMeshConfig } from "./claude-env.ts";
 import { passClaudeDialogs, startClaude } from "./claude-tmux.ts";
 import {
   FakeAnthropic,
@@ -196,7 +196,7 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       expect(await others()).toEqual([MEMBER]);
       // …and listens for the hooks at the socket named after its parent: this claude (exec'd in the pane).
       const socket = join(cmHome, "run", `${dana.pane?.pid()}.sock`);
-      const listening = [...readText(dana.debugFile).matchAll(/listening for Claude Code's hooks (\{.*\})/g)].map((m) => JSON.parse(m[1] as string));
+      const listening = [...readDebugLog(dana.debugFile).matchAll(/listening for Claude Code's hooks (\{.*\})/g)].map((m) => JSON.parse(m[1] as string));
       expect(listening).toEqual([{ socket }]);
       expect(lstatSync(socket).isSocket()).toBe(true);
 
@@ -279,7 +279,7 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
     // One claudemesh mcp for the session: the one launch configured, with the session dir.
     const mcps = descendants(run.pane?.pid() ?? 0).filter((p) => / mcp$/.test(p.args));
     expect(mcps.map((p) => p.args)).toEqual([`${bin} mcp`]);
-    const log = readText(run.debugFile);
+    const log = readDebugLog(run.debugFile);
     expect(log.match(/MCP server "claudemesh": Starting connection/g)?.length).toBe(1);
     const ready = [...log.matchAll(/claudemesh mcp ready (\{.*\})/g)].map((m) => JSON.parse(m[1] as string));
     expect(ready).toEqual([{ mesh: "e2e", name, sessionDir: expect.stringContaining(join(cmHome, "sessions", "s-")) }]);
@@ -300,7 +300,7 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
     expect(fake.main(name)[0]?.seq).toBe(first.seq);
     expect(timesIn(first.body, GUIDE)).toBe(1);
     // …put there by the launching claudemesh's own hook.
-    expect(readText(run.debugFile).match(/Hook SessionStart \(.*\) provided additionalContext/g)).toEqual([expect.stringContaining(`(${bin} hook context)`)]);
+    expect(readDebugLog(run.debugFile).match(/Hook SessionStart \(.*\) provided additionalContext/g)).toEqual([expect.stringContaining(`(${bin} hook context)`)]);
     const names = fake.main(name).map((r) => nameInInstructions(r.body)).filter((n) => n !== null);
     expect(names.length).toBeGreaterThan(0);
     expect(new Set(names)).toEqual(new Set([name]));
