@@ -9,6 +9,7 @@ import { log } from "../util/log.ts";
 import type { BrokerLimits } from "./config.ts";
 import type { BrokerFeature, FeatureFactory, Handler, HandlerContext } from "./feature.ts";
 import { Connection, type PeerState, type Transport } from "./peer.ts";
+import { KeyedRateLimiter } from "./rate.ts";
 
 export const CLOSE = {
   authFailed: 4001,
@@ -17,6 +18,8 @@ export const CLOSE = {
   helloTimeout: 4004,
   pingTimeout: 4008,
   overloaded: 4009,
+  /** over a per-member or per-address budget; the error frame before it says when to retry */
+  rateLimited: 4029,
   shutdown: 1001,
 } as const;
 
@@ -45,6 +48,13 @@ export class Broker {
   /** disconnects still being recorded; stop() waits for them before the store closes */
   private readonly closing = new Set<Promise<void>>();
   private timers: ReturnType<typeof setInterval>[] = [];
+  /**
+   * Budgets that per-connection limits cannot give: one member or one address opening many connections.
+   * A hello costs two ed25519 verifications (~7 ms each in tweetnacl), so both are charged before any.
+   */
+  private readonly addressConnects: KeyedRateLimiter;
+  private readonly memberHellos: KeyedRateLimiter;
+  private readonly memberFrames: KeyedRateLimiter;
 
   constructor(
     readonly store: Store,
@@ -52,6 +62,9 @@ export class Broker {
     factories: FeatureFactory[],
   ) {
     this.repo = new MeshRepo(store);
+    this.addressConnects = new KeyedRateLimiter(limits.connectRatePerAddress);
+    this.memberHellos = new KeyedRateLimiter(limits.helloRatePerMember);
+    this.memberFrames = new KeyedRateLimiter(limits.memberFrameRatePerSec);
     this.features = factories.map((f) => f(this));
     for (const feature of this.features) {
       for (const [type, handler] of Object.entries(feature.handlers)) {
@@ -83,9 +96,15 @@ export class Broker {
 
   // ---- transport events ----
 
-  open(transport: Transport): Connection {
+  /** `address` is the remote address; in-process transports (tests) have none and no address budget. */
+  open(transport: Transport, address?: string): Connection {
     const conn = new Connection(transport, this.limits.frameRatePerSec, this.limits.sendRatePerSec);
     this.connections.add(conn);
+    const wait = address === undefined ? 0 : this.addressConnects.take(address);
+    if (wait > 0) {
+      this.refuse(conn, new AppError("rate_limited", `too many connections from your address; retry in ${wait} ms`, 429, wait));
+      return conn;
+    }
     // Its own timer, not the ping sweep: a sweep every 30 s would let a silent socket live up to 40 s.
     conn.helloTimer = setTimeout(() => {
       if (conn.peer || conn.closed) return;
@@ -123,6 +142,13 @@ export class Broker {
     return done;
   }
 
+  /** Says why, then closes: over a budget. */
+  private refuse(conn: Connection, err: AppError, id?: string): void {
+    conn.send({ type: "error", code: err.code, message: err.message, ...(id ? { id } : {}), ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
+    conn.close(CLOSE.rateLimited, err.code);
+    void this.close(conn);
+  }
+
   private async finishClose(conn: Connection): Promise<void> {
     conn.closed = true;
     clearTimeout(conn.helloTimer);
@@ -145,12 +171,18 @@ export class Broker {
     if (conn.closed) return;
     let frame: ClientFrame | undefined;
     try {
-      if (!conn.frameRate.take()) throw new AppError("rate_limited", "too many frames; slow down");
+      if (!conn.frameRate.take()) throw new AppError("rate_limited", "too many frames on this connection; slow down", 429, conn.frameRate.retryAfterMs());
       frame = decodeClientFrame(raw, this.limits.maxFrameBytes);
       if (frame.type === "hello") {
         if (conn.peer) throw new AppError("already_authenticated", "this connection already said hello");
+        // Charged before any signature is checked and never refunded: verifying is the cost being capped.
+        const wait = this.memberHellos.take(frame.memberId);
+        if (wait > 0) return this.refuse(conn, new AppError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait), frame.id);
       } else if (!conn.peer) {
         throw new AppError("not_authenticated", "send hello first");
+      } else {
+        const wait = this.memberFrames.take(conn.peer.memberId);
+        if (wait > 0) return this.refuse(conn, new AppError("rate_limited", `too many frames across this member's sessions; retry in ${wait} ms`, 429, wait), frame.id);
       }
       const handler = this.handlers.get(frame.type);
       if (!handler) throw new AppError("unknown_type", `unknown frame type: ${frame.type}`);
@@ -165,7 +197,7 @@ export class Broker {
     } catch (err) {
       const id = frame?.id ?? extractId(raw);
       if (err instanceof AppError) {
-        conn.send({ type: "error", code: err.code, message: err.message, ...(id ? { id } : {}) });
+        conn.send({ type: "error", code: err.code, message: err.message, ...(id ? { id } : {}), ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
         // A refused or malformed hello ends an unauthenticated socket; an authenticated one just gets the error.
         if (!conn.peer && (frame?.type === "hello" || (frame === undefined && extractType(raw) === "hello"))) {
           conn.close(CLOSE.authFailed, err.code);
@@ -295,6 +327,7 @@ export class Broker {
   }
 
   async housekeeping(): Promise<void> {
+    for (const budget of [this.addressConnects, this.memberHellos, this.memberFrames]) budget.prune();
     for (const f of this.features) await this.safely(() => f.sweep?.());
   }
 }

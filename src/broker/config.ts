@@ -13,6 +13,12 @@ export interface BrokerLimits {
   frameRatePerSec: number;
   /** `send` frames per second per connection, with a burst of twice that. */
   sendRatePerSec: number;
+  /** New WebSocket connections per second from one remote address, burst twice that (each may try one hello). */
+  connectRatePerAddress: number;
+  /** Hellos per second of one member across all its connections, burst twice that; checked before any signature. */
+  helloRatePerMember: number;
+  /** Frames per second of one member across all its connections, burst twice that. */
+  memberFrameRatePerSec: number;
   /** Largest message ciphertext (bytes of base64 text per envelope). */
   maxMessageBytes: number;
   /** Undelivered messages expire after this long. */
@@ -40,6 +46,9 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   tokenTtlMs: 60 * 60_000,
   frameRatePerSec: 200,
   sendRatePerSec: 50,
+  connectRatePerAddress: 20,
+  helloRatePerMember: 5,
+  memberFrameRatePerSec: 500,
   maxMessageBytes: 256 * 1024,
   messageTtlMs: 7 * 24 * 60 * 60_000,
   sweepIntervalMs: 60_000,

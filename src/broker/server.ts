@@ -113,11 +113,14 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
         idleTimeout: 0,
         sendPings: false,
         open(ws) {
-          ws.data.conn = broker.open({
-            send: (d) => void ws.send(d),
-            close: (code, reason) => ws.close(code, reason),
-            ping: () => void ws.ping(),
-          });
+          ws.data.conn = broker.open(
+            {
+              send: (d) => void ws.send(d),
+              close: (code, reason) => ws.close(code, reason),
+              ping: () => void ws.ping(),
+            },
+            ws.remoteAddress,
+          );
         },
         message(ws, msg) {
           if (ws.data.conn) void broker.message(ws.data.conn, msg);

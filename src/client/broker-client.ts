@@ -57,6 +57,8 @@ export class BrokerClient extends Emitter<ClientEvents> {
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private everConnected = false;
+  /** the broker's hint from its last rate_limited refusal */
+  private retryAfterMs = 0;
   /** Latest hello_ack; null while disconnected. */
   ack: ServerFrameOf<"hello_ack"> | null = null;
   /** Session state re-applied on reconnect. */
@@ -122,7 +124,8 @@ export class BrokerClient extends Emitter<ClientEvents> {
       ws.onmessage = (ev) => {
         const frame = this.parse(ev.data);
         if (!frame) return;
-        if (!settled && frameId(frame) === helloId) {
+        // Before the hello is answered, an error without an id is the broker refusing this socket (over budget, timed out).
+        if (!settled && (frameId(frame) === helloId || (frame.type === "error" && frameId(frame) === undefined))) {
           settled = true;
           if (frame.type === "hello_ack") {
             const reconnect = this.everConnected;
@@ -136,10 +139,14 @@ export class BrokerClient extends Emitter<ClientEvents> {
               for (const w of this.waiters.splice(0)) w();
             });
           } else if (frame.type === "error") {
-            const err = new AppError(frame.code, frame.message);
+            const err = new AppError(frame.code, frame.message, undefined, frame.retryAfterMs);
             reject(err);
-            if (this.everConnected) this.emit("fatal", err);
-            this.closedByUser = true;
+            // Over a budget is temporary: the broker closes and we come back once its hint has passed.
+            if (frame.code === "rate_limited") this.retryAfterMs = frame.retryAfterMs ?? 0;
+            else {
+              if (this.everConnected) this.emit("fatal", err);
+              this.closedByUser = true;
+            }
           }
           return;
         }
@@ -178,7 +185,8 @@ export class BrokerClient extends Emitter<ClientEvents> {
   private scheduleReconnect(): void {
     if (this.closedByUser || this.opts.reconnect === false || !this.everConnected || this.reconnectTimer) return;
     const { minMs, maxMs } = this.opts.backoff ?? { minMs: 200, maxMs: 10_000 };
-    const delay = Math.min(maxMs, minMs * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
+    const delay = Math.max(this.retryAfterMs, Math.min(maxMs, minMs * 2 ** this.attempt) * (0.75 + Math.random() * 0.5));
+    this.retryAfterMs = 0;
     this.attempt++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
@@ -201,7 +209,10 @@ export class BrokerClient extends Emitter<ClientEvents> {
     if (p && id !== undefined) {
       this.pending.delete(id);
       clearTimeout(p.timer);
-      if (frame.type === "error") p.reject(new AppError(frame.code, frame.message));
+      if (frame.type === "error") {
+        if (frame.code === "rate_limited" && frame.retryAfterMs !== undefined) this.retryAfterMs = frame.retryAfterMs;
+        p.reject(new AppError(frame.code, frame.message, undefined, frame.retryAfterMs));
+      }
       else p.resolve(frame);
       return;
     }

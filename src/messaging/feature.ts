@@ -95,7 +95,9 @@ class Messaging implements BrokerFeature {
 
   private async send(ctx: HandlerContext, f: ClientFrameOf<"send">): Promise<void> {
     const { peer, conn } = ctx;
-    if (!conn.sendRate.take()) throw new AppError("rate_limited", `send rate limit is ${this.broker.limits.sendRatePerSec}/s per connection; retry shortly`);
+    if (!conn.sendRate.take()) {
+      throw new AppError("rate_limited", `send rate limit is ${this.broker.limits.sendRatePerSec}/s per connection; retry shortly`, 429, conn.sendRate.retryAfterMs());
+    }
     const max = this.broker.limits.maxMessageBytes;
     const sizes = [f.group?.ciphertext.length ?? 0, ...(f.envelopes ?? []).map((e) => e.ciphertext.length)];
     if (Math.max(...sizes) > max) throw new AppError("message_too_large", `message exceeds the broker's limit of ${max} bytes of ciphertext`);

@@ -6,6 +6,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly httpStatus = 400,
+    /** for `rate_limited`: when trying again can succeed */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "AppError";

@@ -49,7 +49,7 @@ describe("fuzzing a live broker", () => {
   let partner: TestPeer;
 
   beforeAll(async () => {
-    b = await startTestBroker("sqlite", { frameRatePerSec: 100_000, sendRatePerSec: 100_000, maxFrameBytes: 64 * 1024 });
+    b = await startTestBroker("sqlite", { frameRatePerSec: 100_000, memberFrameRatePerSec: 100_000, sendRatePerSec: 100_000, maxFrameBytes: 64 * 1024 });
     mesh = await createMesh(b, "fuzz");
     fuzzMember = await addMember(b, mesh, "Fuzzer");
     good = await messagingPeer(await addMember(b, mesh, "Good"));

@@ -117,7 +117,7 @@ export interface TwoMeshes<M extends string, O extends string> {
  * real session may, so the frame rate limit is lifted.
  */
 export async function twoMeshes<M extends string, O extends string>(backend: Backend, slug: string, members: M[], outsiders: O[]): Promise<TwoMeshes<M, O>> {
-  const broker = await startTestBroker(backend, { frameRatePerSec: 1_000_000 });
+  const broker = await startTestBroker(backend, { frameRatePerSec: 1_000_000, memberFrameRatePerSec: 1_000_000 });
   const mesh = await createMesh(broker, slug);
   const other = await createMesh(broker, `${slug}-other`);
   const all = {} as Record<M | O, MeshConfig>;

@@ -133,7 +133,9 @@ export const serverFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
       ),
     }),
   ),
-  error: withId(fc.record({ type: fc.constant("error"), code: errorCode, message: text(80) })),
+  error: withId(
+    fc.record({ type: fc.constant("error"), code: errorCode, message: text(80), retryAfterMs: fc.nat({ max: 3_600_000 }) }, { requiredKeys: ["type", "code", "message"] }),
+  ),
   ok: withId(fc.record({ type: fc.constant("ok") })),
   ack: withId(
     fc.record({
