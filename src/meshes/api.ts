@@ -42,3 +42,14 @@ export const MembersResponse = z.object({ members: z.array(MemberView) });
 export const RevokeResponse = z.object({ revoked: z.array(z.string()), disconnected: z.number() });
 export const HealthResponse = z.object({ ok: z.literal(true), version: z.string(), time: z.number() });
 export const InviteInfoResponse = z.object({ meshId: z.string(), slug: z.string(), role: z.string(), expiresAt: z.number().nullable() });
+export const InviteView = z.object({
+  inviteId: z.string(),
+  role: z.string(),
+  maxUses: z.number().nullable(),
+  uses: z.number(),
+  expiresAt: z.number().nullable(),
+  revokedAt: z.number().nullable(),
+  createdAt: z.number(),
+});
+export const InvitesResponse = z.object({ invites: z.array(InviteView) });
+export const RevokeInviteResponse = z.object({ revoked: z.literal(true) });

@@ -84,7 +84,7 @@ describe("launch without a terminal", () => {
     expect(Object.keys(rec.settings.hooks).sort()).toEqual(["PreToolUse", "SessionStart", "Stop", "UserPromptSubmit"]);
     const bad = await runLaunch(e, ["--name", "A", "-y", "--quiet", "--", "--settings", "/no/such/file.json"]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain("[invalid_argument]");
+    expect(bad.stderr.trim()).toBe("claudemesh: --settings: no such file /no/such/file.json");
   });
 
   test("piped stdin reaches claude untouched (scripted `-- -p` use)", async () => {

@@ -39,6 +39,7 @@ describe("start-up weight", () => {
     // `ps` where there is no /proc), under the claudemesh home.
     expect(rel(files).sort()).toEqual([
       "CLAUDEMESH.md",
+      "src/cli/command-meta.ts",
       "src/cli/commands/hook.ts",
       "src/mcp/guide.ts",
       "src/mcp/hook-client.ts",

@@ -2,47 +2,51 @@ import { defineCommand } from "citty";
 import { defaultDataDir, startBroker } from "../../broker/server.ts";
 import { AppError } from "../../util/errors.ts";
 import { print } from "../output.ts";
+import { withExamples } from "../usage.ts";
 
-export default defineCommand({
-  meta: { name: "broker", description: "Run the claudemesh broker (HTTP + WebSocket)" },
-  args: {
-    host: { type: "string", description: "Interface to listen on", default: "127.0.0.1" },
-    port: { type: "string", description: "Port to listen on", default: "7900" },
-    "data-dir": { type: "string", description: "Where the SQLite file, blobs and secrets live (default ~/.claudemesh/broker)" },
-    "public-url": { type: "string", description: "Base URL peers reach this broker at (default http://host:port)" },
-  },
-  async run({ args }) {
-    const port = Number(args.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AppError("invalid_argument", `invalid --port ${args.port}`);
-    const databaseUrl = process.env.DATABASE_URL || undefined;
-    const b = await startBroker({
-      host: args.host,
-      port,
-      dataDir: args["data-dir"] ?? process.env.CLAUDEMESH_BROKER_DATA_DIR ?? defaultDataDir(),
-      databaseUrl,
-      dbSchema: process.env.CLAUDEMESH_DB_SCHEMA || undefined,
-      publicUrl: args["public-url"],
-    });
-    print(`claudemesh broker listening on ${b.url} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`);
-    if (b.adminTokenCreated) {
+export default withExamples(
+  defineCommand({
+    meta: { name: "broker", description: "Run the claudemesh broker (HTTP + WebSocket)" },
+    args: {
+      host: { type: "string", description: "Interface to listen on", default: "127.0.0.1" },
+      port: { type: "string", description: "Port to listen on", default: "7900" },
+      "data-dir": { type: "string", description: "Where the SQLite file, blobs and secrets live (default ~/.claudemesh/broker)" },
+      "public-url": { type: "string", description: "Base URL peers reach this broker at (default http://host:port)" },
+    },
+    async run({ args }) {
+      const port = Number(args.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AppError("invalid_argument", `invalid --port ${args.port}`);
+      const databaseUrl = process.env.DATABASE_URL || undefined;
+      const b = await startBroker({
+        host: args.host,
+        port,
+        dataDir: args["data-dir"] ?? process.env.CLAUDEMESH_BROKER_DATA_DIR ?? defaultDataDir(),
+        databaseUrl,
+        dbSchema: process.env.CLAUDEMESH_DB_SCHEMA || undefined,
+        publicUrl: args["public-url"],
+      });
+      print(`claudemesh broker listening on ${b.url} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`);
+      if (b.adminTokenCreated) {
+        print("");
+        print(`Admin token (shown once; also in ${b.dataDir}/admin-token, mode 0600):`);
+        print(`  ${b.adminToken}`);
+      }
+      if (b.defaultInviteUrl) {
+        print("");
+        print("Join the default mesh from any Claude Code machine with:");
+        print(`  claudemesh join ${b.defaultInviteUrl}`);
+      }
       print("");
-      print(`Admin token (shown once; also in ${b.dataDir}/admin-token, mode 0600):`);
-      print(`  ${b.adminToken}`);
-    }
-    if (b.defaultInviteUrl) {
-      print("");
-      print("Join the default mesh from any Claude Code machine with:");
-      print(`  claudemesh join ${b.defaultInviteUrl}`);
-    }
-    print("");
-    await new Promise<void>((resolve) => {
-      const shutdown = (sig: string) => {
-        process.stderr.write(`claudemesh broker: ${sig}, shutting down\n`);
-        b.stop().then(resolve, resolve);
-      };
-      process.once("SIGINT", () => shutdown("SIGINT"));
-      process.once("SIGTERM", () => shutdown("SIGTERM"));
-    });
-    return 0;
-  },
-});
+      await new Promise<void>((resolve) => {
+        const shutdown = (sig: string) => {
+          process.stderr.write(`claudemesh broker: ${sig}, shutting down\n`);
+          b.stop().then(resolve, resolve);
+        };
+        process.once("SIGINT", () => shutdown("SIGINT"));
+        process.once("SIGTERM", () => shutdown("SIGTERM"));
+      });
+      return 0;
+    },
+  }),
+  "claudemesh broker --port 7900 --public-url https://mesh.example.com",
+);

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { hookPayload, sendHookEvent, standsAside } from "../../mcp/hook-client.ts";
-import { HOOK_TIMEOUT_MS, isHookEvent } from "../../mcp/hook-protocol.ts";
+import { HOOK_EVENTS, HOOK_TIMEOUT_MS, isHookEvent } from "../../mcp/hook-protocol.ts";
 import { selfCommand } from "../../util/self.ts";
+import { UsageError, withExamples } from "../command-meta.ts";
 
 /** Claude Code writes the hook JSON and closes stdin; a terminal or a stuck pipe must not hold us up. */
 async function readStdin(timeoutMs: number): Promise<string> {
@@ -24,13 +25,17 @@ async function readStdin(timeoutMs: number): Promise<string> {
 
 /**
  * `claudemesh hook working|idle`, run by Claude Code's hooks (UserPromptSubmit / PreToolUse → working,
- * Stop → idle). Prints nothing (except for `context`, whose output is the point) and always succeeds: a hook must never disturb the session, and outside a
- * claudemesh session it does nothing at all.
+ * Stop → idle). Prints nothing (except for `context`, whose output is the point) and succeeds: a hook
+ * must never disturb the session, and outside a claudemesh session it does nothing at all. Only a human
+ * at a terminal gets a failing exit for an unknown event (main.ts: hook mistakes exit 0 under Claude).
  */
-export default defineCommand({
+const command = defineCommand({
   meta: { name: "hook", description: "Report a Claude Code hook event (working | idle) to this session's claudemesh mcp process; `context` prints the mesh guide for SessionStart" },
-  args: { event: { type: "positional", required: false, description: "working | idle | context" } },
+  args: { event: { type: "positional", required: true, description: "working | idle | context" } },
   async run({ args }) {
+    if (args.event !== "context" && !isHookEvent(args.event)) {
+      throw new UsageError(`claudemesh hook: unknown event "${args.event}" (expected ${[...HOOK_EVENTS, "context"].join(", ")})`);
+    }
     // Another claudemesh launched this session and runs its own copy of this hook (see standsAside).
     if (standsAside(selfCommand())) return 0;
     if (args.event === "context") {
@@ -44,3 +49,5 @@ export default defineCommand({
     return 0;
   },
 });
+
+export default withExamples(command, "claudemesh hook idle   # what Claude Code's Stop hook runs");

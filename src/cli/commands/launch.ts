@@ -1,6 +1,7 @@
-import { defineCommand, showUsage } from "citty";
+import { defineCommand } from "citty";
 import { splitAtDoubleDash } from "../../launch/argv.ts";
 import { launch } from "../../launch/launch.ts";
+import { withExamples } from "../usage.ts";
 
 const command = defineCommand({
   meta: { name: "launch", description: "Launch a Claude Code session with a mesh identity (args after -- go to claude)" },
@@ -15,11 +16,7 @@ const command = defineCommand({
   },
   async run({ args, rawArgs }) {
     // citty's parser stops at the first `--` too, so `args` holds launch's own flags only.
-    const { own, passthrough } = splitAtDoubleDash(rawArgs);
-    if (own.includes("--help") || own.includes("-h")) {
-      await showUsage(command);
-      return 0;
-    }
+    const { passthrough } = splitAtDoubleDash(rawArgs);
     return launch(
       {
         name: args.name,
@@ -35,4 +32,4 @@ const command = defineCommand({
   },
 });
 
-export default command;
+export default withExamples(command, 'claudemesh launch --name Alice --role dev --groups "frontend:lead" -- --model opus');

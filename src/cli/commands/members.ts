@@ -2,35 +2,56 @@ import { defineCommand } from "citty";
 import { findMesh, loadConfig } from "../../client/config.ts";
 import { brokerRequest } from "../../client/http.ts";
 import { MembersResponse, RevokeResponse } from "../../meshes/api.ts";
-import { AppError } from "../../util/errors.ts";
 import { print, printJson, table } from "../output.ts";
+import { withExamples } from "../usage.ts";
 
-export default defineCommand({
-  meta: { name: "members", description: "List members: `members <slug>`; revoke: `members revoke <slug> <member-id-or-name>`" },
-  args: {
-    first: { type: "positional", required: true, description: "Mesh slug, or `revoke`" },
-    slug: { type: "positional", required: false, description: "(revoke) mesh slug" },
-    member: { type: "positional", required: false, description: "(revoke) member id or display name" },
-    json: { type: "boolean", description: "Print JSON" },
-  },
-  async run({ args }) {
-    if (args.first === "revoke") {
-      if (!args.slug || !args.member) throw new AppError("invalid_argument", "usage: claudemesh members revoke <slug> <member-id-or-name>");
+const list = withExamples(
+  defineCommand({
+    meta: { name: "list", description: "List a mesh's members, their roles and live sessions (the default: `members <slug>`)" },
+    args: {
+      slug: { type: "positional", required: true, description: "Mesh slug" },
+      json: { type: "boolean", description: "Print JSON" },
+    },
+    async run({ args }) {
+      const mesh = findMesh(loadConfig(), args.slug);
+      const res = await brokerRequest(mesh.brokerUrl, "GET", `/meshes/${mesh.meshId}/members`, MembersResponse, { auth: { kind: "member", mesh } });
+      if (args.json) return printJson(res.members);
+      const rows = [["ID", "NAME", "ROLE", "SESSIONS", "JOINED", "STATE"]];
+      for (const m of res.members) {
+        rows.push([m.id, m.displayName, m.role, String(m.online), new Date(m.joinedAt).toISOString().slice(0, 10), m.revokedAt ? "revoked" : "active"]);
+      }
+      print(table(rows));
+    },
+  }),
+  "claudemesh members dev-team",
+);
+
+const revoke = withExamples(
+  defineCommand({
+    meta: { name: "revoke", description: "Revoke a member: its key stops working and its live sessions are disconnected" },
+    args: {
+      slug: { type: "positional", required: true, description: "Mesh slug" },
+      member: { type: "positional", required: true, description: "Member id or display name" },
+      json: { type: "boolean", description: "Print JSON" },
+    },
+    async run({ args }) {
       const mesh = findMesh(loadConfig(), args.slug);
       const res = await brokerRequest(mesh.brokerUrl, "POST", `/meshes/${mesh.meshId}/members/${encodeURIComponent(args.member)}/revoke`, RevokeResponse, {
         auth: { kind: "member", mesh },
       });
       if (args.json) return printJson(res);
       print(`Revoked ${res.revoked.join(", ")}; ${res.disconnected} live session(s) disconnected.`);
-      return;
-    }
-    const mesh = findMesh(loadConfig(), args.first);
-    const res = await brokerRequest(mesh.brokerUrl, "GET", `/meshes/${mesh.meshId}/members`, MembersResponse, { auth: { kind: "member", mesh } });
-    if (args.json) return printJson(res.members);
-    const rows = [["ID", "NAME", "ROLE", "SESSIONS", "JOINED", "STATE"]];
-    for (const m of res.members) {
-      rows.push([m.id, m.displayName, m.role, String(m.online), new Date(m.joinedAt).toISOString().slice(0, 10), m.revokedAt ? "revoked" : "active"]);
-    }
-    print(table(rows));
-  },
-});
+    },
+  }),
+  "claudemesh members revoke dev-team Alice",
+);
+
+export default withExamples(
+  defineCommand({
+    meta: { name: "members", description: "List (`members <slug>`) or revoke (`members revoke <slug> <member>`) a mesh's members" },
+    subCommands: { list, revoke },
+    default: "list",
+  }),
+  "claudemesh members dev-team",
+  "claudemesh members revoke dev-team Alice",
+);
