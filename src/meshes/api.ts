@@ -40,16 +40,22 @@ export const MemberView = z.object({
 });
 export const MembersResponse = z.object({ members: z.array(MemberView) });
 export const RevokeResponse = z.object({ revoked: z.array(z.string()), disconnected: z.number() });
-export const HealthResponse = z.object({ ok: z.literal(true), version: z.string(), time: z.number() });
-export const InviteInfoResponse = z.object({ meshId: z.string(), slug: z.string(), role: z.string(), expiresAt: z.number().nullable() });
+/** One invite as `GET /meshes/:meshId/invites` lists it; the token itself is never shown again. */
 export const InviteView = z.object({
-  inviteId: z.string(),
+  id: z.string(),
   role: z.string(),
-  maxUses: z.number().nullable(),
   uses: z.number(),
+  maxUses: z.number().nullable(),
   expiresAt: z.number().nullable(),
   revokedAt: z.number().nullable(),
   createdAt: z.number(),
+  /** member id of its creator; null when the broker's operator minted it */
+  createdBy: z.string().nullable(),
+  createdByName: z.string().nullable(),
+  /** not revoked, not expired, uses left */
+  usable: z.boolean(),
 });
 export const InvitesResponse = z.object({ invites: z.array(InviteView) });
 export const RevokeInviteResponse = z.object({ revoked: z.literal(true) });
+export const HealthResponse = z.object({ ok: z.literal(true), version: z.string(), time: z.number() });
+export const InviteInfoResponse = z.object({ meshId: z.string(), slug: z.string(), role: z.string(), expiresAt: z.number().nullable() });

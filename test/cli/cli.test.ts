@@ -106,6 +106,14 @@ describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) =>
     const probes = JSON.parse(status.out);
     expect(probes.find((p: { slug: string }) => p.slug === "dev-team")).toMatchObject({ authenticated: false, error: expect.stringContaining("member_revoked") });
 
+    // `invite revoke` is a subcommand of `invite`: the revoked invite lets nobody in
+    const spare = JSON.parse((await cli(owner.path, "invite", "dev-team", "--json")).out);
+    const dropped = await cli(owner.path, "invite", "revoke", "dev-team", spare.inviteId);
+    expect(dropped).toMatchObject({ code: 0, out: `Revoked invite ${spare.inviteId} of dev-team.\n` });
+    const fourth = tempDir("cm-home-fourth-");
+    expect((await cli(fourth.path, "join", spare.inviteUrl, "--name", "Nope")).err.trim()).toBe("claudemesh: this invite has been revoked");
+    fourth.cleanup();
+
     const left = await cli(joiner.path, "leave", "default");
     expect(left.code).toBe(0);
     expect((await cli(joiner.path, "list")).out).not.toContain("default ");

@@ -54,10 +54,10 @@ const list = withExamples(
       if (args.json) return printJson(res.invites);
       if (res.invites.length === 0) return print(`No invites in ${mesh.slug}.`);
       const now = Date.now();
-      const rows = [["ID", "ROLE", "USES", "EXPIRES", "STATE"]];
+      const rows = [["ID", "ROLE", "USES", "EXPIRES", "BY", "STATE"]];
       for (const i of res.invites) {
-        const state = i.revokedAt ? "revoked" : i.expiresAt !== null && i.expiresAt <= now ? "expired" : i.maxUses !== null && i.uses >= i.maxUses ? "used up" : "active";
-        rows.push([i.inviteId, i.role, `${i.uses}/${i.maxUses ?? "∞"}`, i.expiresAt ? new Date(i.expiresAt).toISOString() : "never", state]);
+        const state = i.usable ? "usable" : i.revokedAt ? "revoked" : i.expiresAt !== null && i.expiresAt <= now ? "expired" : "used up";
+        rows.push([i.id, i.role, `${i.uses}/${i.maxUses ?? "unlimited"}`, i.expiresAt ? new Date(i.expiresAt).toISOString() : "never", i.createdByName ?? "operator", state]);
       }
       print(table(rows));
     },
