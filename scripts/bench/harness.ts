@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrokerLimits } from "../../src/broker/config.ts";
-import { type RunningBroker, startBroker } from "../../src/broker/server.ts";
+import { type RunningBroker, startBroker } from "../../src/server/app.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { brokerRequest } from "../../src/client/http.ts";
 import { b64url } from "../../src/crypto/encoding.ts";

@@ -5,7 +5,7 @@
  * trip (a keyed lookup). The corpus is synthetic: words drawn from a Zipf-distributed vocabulary, so some
  * query words are in a large share of all memories (the expensive case for ranking) and some in a few.
  */
-import type { RunningBroker } from "../../src/broker/server.ts";
+import type { RunningBroker } from "../../src/server/app.ts";
 import { BrokerClient } from "../../src/client/broker-client.ts";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { searchWords } from "../../src/memory/query.ts";

@@ -1,82 +1,126 @@
 import { decodeClientFrame, extractId, extractType } from "../protocol/codec.ts";
+import { CLOSE } from "../protocol/close-codes.ts";
+import { WireError } from "../protocol/errors.ts";
 import type { ClientFrame, ClientFrameType, ServerFrame } from "../protocol/frames.ts";
 import { CLIENT_FRAME_TYPES } from "../protocol/frames.ts";
-import { MeshRepo } from "../meshes/repo.ts";
 import type { Store } from "../store/db.ts";
-import { AppError } from "../util/errors.ts";
-import { newSecret } from "../util/ids.ts";
-import { log } from "../util/log.ts";
+import type { Migration } from "../store/migration.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+import { type Logger, log as defaultLog } from "../util/log.ts";
+import { type Bus, InProcessBus } from "./bus.ts";
 import type { BrokerLimits } from "./config.ts";
-import type { BrokerFeature, FeatureFactory, Handler, HandlerContext } from "./feature.ts";
+import type { Feature, FeatureFactory, FeatureHost, Handler, HandlerContext, PeerRegistry, Routes } from "./host.ts";
+import { type Metrics, noopMetrics } from "./metrics.ts";
 import { Connection, type PeerState, type Transport } from "./peer.ts";
 import { KeyedRateLimiter } from "./rate.ts";
 
-export const CLOSE = {
-  authFailed: 4001,
-  replaced: 4002,
-  revoked: 4003,
-  helloTimeout: 4004,
-  pingTimeout: 4008,
-  overloaded: 4009,
-  /** over a per-member or per-address budget; the error frame before it says when to retry */
-  rateLimited: 4029,
-  shutdown: 1001,
-} as const;
-
 const MAX_PENDING_FRAMES = 1000;
 
-export interface BearerGrant {
-  meshId: string;
-  memberId: string;
-  presenceId: string;
-  sessionPubkey: string;
-  expiresAt: number;
+const errorFrame = (err: WireError, id?: string): ServerFrame => ({
+  type: "error",
+  code: err.code,
+  message: err.message,
+  ...(id ? { id } : {}),
+  ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+});
+
+export interface BrokerDeps {
+  store: Store;
+  limits: BrokerLimits;
+  features: FeatureFactory[];
+  clock?: Clock;
+  log?: Logger;
+  metrics?: Metrics;
+  bus?: Bus;
 }
 
 /**
- * The transport-agnostic broker core: connection registry, frame dispatch, presence and lifecycle.
- * It does not know it runs on Bun; `server.ts` maps sockets onto `open/message/close/pong`.
+ * The transport-agnostic broker core: connections, frame dispatch and ordering, the peer registry and
+ * the ping sweep. It knows no feature: hello, presence records and tokens are the meshes feature's.
+ * `server/bun.ts` maps sockets onto `open/message/close/pong`.
  */
-export class Broker {
-  readonly repo: MeshRepo;
-  readonly features: BrokerFeature[];
+export class Broker implements PeerRegistry {
+  readonly store: Store;
+  readonly limits: BrokerLimits;
+  readonly host: FeatureHost;
+  readonly features: Feature[];
+  private readonly clock: Clock;
+  private readonly log: Logger;
   private readonly handlers = new Map<ClientFrameType, Handler<ClientFrameType>>();
+  private readonly unauthenticated = new Set<ClientFrameType>();
   private readonly connections = new Set<Connection>();
   private readonly meshPeers = new Map<string, Set<PeerState>>();
   private readonly sessions = new Map<string, PeerState>();
-  private readonly tokens = new Map<string, BearerGrant>();
   /** disconnects still being recorded; stop() waits for them before the store closes */
   private readonly closing = new Set<Promise<void>>();
   private timers: ReturnType<typeof setInterval>[] = [];
   /**
    * Budgets that per-connection limits cannot give: one member or one address opening many connections.
-   * A hello costs two ed25519 verifications (~7 ms each in tweetnacl), so both are charged before any.
+   * (The per-member hello budget is the meshes feature's: it is charged before the hello is verified.)
    */
   private readonly addressConnects: KeyedRateLimiter;
-  private readonly memberHellos: KeyedRateLimiter;
   private readonly memberFrames: KeyedRateLimiter;
 
-  constructor(
-    readonly store: Store,
-    readonly limits: BrokerLimits,
-    factories: FeatureFactory[],
-  ) {
-    this.repo = new MeshRepo(store);
-    this.addressConnects = new KeyedRateLimiter(limits.connectRatePerAddress);
-    this.memberHellos = new KeyedRateLimiter(limits.helloRatePerMember);
-    this.memberFrames = new KeyedRateLimiter(limits.memberFrameRatePerSec);
-    this.features = factories.map((f) => f(this));
+  constructor(deps: BrokerDeps) {
+    this.store = deps.store;
+    this.limits = deps.limits;
+    this.clock = deps.clock ?? systemClock;
+    this.log = deps.log ?? defaultLog;
+    this.addressConnects = new KeyedRateLimiter(deps.limits.connectRatePerAddress);
+    this.memberFrames = new KeyedRateLimiter(deps.limits.memberFrameRatePerSec);
+    const logBusError = (err: unknown) => this.log.error("bus listener failed", { err: err instanceof Error ? err.stack : String(err) });
+    let auth: Feature["auth"];
+    this.host = {
+      store: deps.store,
+      clock: this.clock,
+      limits: deps.limits,
+      log: this.log,
+      metrics: deps.metrics ?? noopMetrics,
+      bus: deps.bus ?? new InProcessBus(logBusError),
+      peers: this,
+      auth: { grant: (token) => auth?.grant(token) ?? null },
+    };
+    this.features = deps.features.map((f) => f(this.host));
     for (const feature of this.features) {
-      for (const [type, handler] of Object.entries(feature.handlers)) {
+      if (feature.auth) {
+        if (auth) throw new Error(`two features issue session tokens (${feature.name})`);
+        auth = feature.auth;
+      }
+      for (const [type, handler] of Object.entries(feature.handlers ?? {})) {
         if (this.handlers.has(type as ClientFrameType)) throw new Error(`two handlers for ${type}`);
         this.handlers.set(type as ClientFrameType, handler as Handler<ClientFrameType>);
       }
+      for (const type of feature.unauthenticated ?? []) this.unauthenticated.add(type);
     }
     const missing = [...CLIENT_FRAME_TYPES].filter((t) => !this.handlers.has(t as ClientFrameType));
     if (missing.length) throw new Error(`no handler for frame types: ${missing.join(", ")}`);
   }
 
-  start(): void {
+  /** Every feature's schema steps, in version order; versions are global, so two features never share one. */
+  migrations(): Migration[] {
+    const all = this.features.flatMap((f) => f.migrations ?? []);
+    const versions = new Set<number>();
+    for (const m of all) {
+      if (versions.has(m.version)) throw new Error(`two migrations with version ${m.version}`);
+      versions.add(m.version);
+    }
+    return all.sort((a, b) => a.version - b.version);
+  }
+
+  /** Every feature's HTTP routes; a path claimed twice is a wiring bug. */
+  routes(): Routes {
+    const out: Routes = {};
+    for (const f of this.features) {
+      for (const [path, methods] of Object.entries(f.routes ?? {})) {
+        if (out[path]) throw new Error(`two features route ${path}`);
+        out[path] = methods;
+      }
+    }
+    return out;
+  }
+
+  async start(): Promise<void> {
+    for (const f of this.features) await f.start?.();
     this.timers.push(setInterval(() => void this.pingSweep(), this.limits.pingIntervalMs));
     this.timers.push(setInterval(() => void this.housekeeping(), this.limits.sweepIntervalMs));
   }
@@ -102,7 +146,7 @@ export class Broker {
     this.connections.add(conn);
     const wait = address === undefined ? 0 : this.addressConnects.take(address);
     if (wait > 0) {
-      this.refuse(conn, new AppError("rate_limited", `too many connections from your address; retry in ${wait} ms`, 429, wait));
+      this.refuse(conn, new WireError("rate_limited", `too many connections from your address; retry in ${wait} ms`, 429, wait));
       return conn;
     }
     // Its own timer, not the ping sweep: a sweep every 30 s would let a silent socket live up to 40 s.
@@ -143,8 +187,8 @@ export class Broker {
   }
 
   /** Says why, then closes: over a budget. */
-  private refuse(conn: Connection, err: AppError, id?: string): void {
-    conn.send({ type: "error", code: err.code, message: err.message, ...(id ? { id } : {}), ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
+  private refuse(conn: Connection, err: WireError, id?: string): void {
+    conn.send(errorFrame(err, id));
     conn.close(CLOSE.rateLimited, err.code);
     void this.close(conn);
   }
@@ -157,11 +201,6 @@ export class Broker {
     if (!peer) return;
     conn.peer = null;
     this.unregister(peer);
-    try {
-      await this.repo.endPresence(peer.presenceId);
-    } catch (err) {
-      log.warn("could not record disconnect", { err: String(err) });
-    }
     for (const f of this.features) await this.safely(() => f.onPeerDisconnected?.(peer));
   }
 
@@ -170,41 +209,40 @@ export class Broker {
   private async handle(conn: Connection, raw: string): Promise<void> {
     if (conn.closed) return;
     let frame: ClientFrame | undefined;
+    let opening = false;
     try {
-      if (!conn.frameRate.take()) throw new AppError("rate_limited", "too many frames on this connection; slow down", 429, conn.frameRate.retryAfterMs());
+      if (!conn.frameRate.take()) throw new WireError("rate_limited", "too many frames on this connection; slow down", 429, conn.frameRate.retryAfterMs());
       frame = decodeClientFrame(raw, this.limits.maxFrameBytes);
-      if (frame.type === "hello") {
-        if (conn.peer) throw new AppError("already_authenticated", "this connection already said hello");
-        // Charged before any signature is checked and never refunded: verifying is the cost being capped.
-        const wait = this.memberHellos.take(frame.memberId);
-        if (wait > 0) return this.refuse(conn, new AppError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait), frame.id);
+      opening = this.unauthenticated.has(frame.type);
+      if (opening) {
+        if (conn.peer) throw new WireError("already_authenticated", "this connection already said hello");
       } else if (!conn.peer) {
-        throw new AppError("not_authenticated", "send hello first");
+        throw new WireError("not_authenticated", "send hello first");
       } else {
         const wait = this.memberFrames.take(conn.peer.memberId);
-        if (wait > 0) return this.refuse(conn, new AppError("rate_limited", `too many frames across this member's sessions; retry in ${wait} ms`, 429, wait), frame.id);
+        if (wait > 0) return this.refuse(conn, new WireError("rate_limited", `too many frames across this member's sessions; retry in ${wait} ms`, 429, wait), frame.id);
       }
       const handler = this.handlers.get(frame.type);
-      if (!handler) throw new AppError("unknown_type", `unknown frame type: ${frame.type}`);
+      if (!handler) throw new WireError("unknown_type", `unknown frame type: ${frame.type}`);
       const id = frame.id;
       const ctx: HandlerContext = {
-        broker: this,
         conn,
         peer: conn.peer as PeerState,
         reply: (out) => conn.send(id === undefined ? out : ({ ...out, id } as ServerFrame)),
+        refuse: (err) => this.refuse(conn, err, id),
       };
       await handler(ctx, frame);
     } catch (err) {
       const id = frame?.id ?? extractId(raw);
-      if (err instanceof AppError) {
-        conn.send({ type: "error", code: err.code, message: err.message, ...(id ? { id } : {}), ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
+      if (err instanceof WireError) {
+        conn.send(errorFrame(err, id));
         // A refused or malformed hello ends an unauthenticated socket; an authenticated one just gets the error.
-        if (!conn.peer && (frame?.type === "hello" || (frame === undefined && extractType(raw) === "hello"))) {
+        if (!conn.peer && (opening || (frame === undefined && this.unauthenticated.has(extractType(raw) as ClientFrameType)))) {
           conn.close(CLOSE.authFailed, err.code);
           void this.close(conn);
         }
       } else {
-        log.error("handler failed", { type: frame?.type, err: err instanceof Error ? err.stack : String(err) });
+        this.log.error("handler failed", { type: frame?.type, err: err instanceof Error ? err.stack : String(err) });
         conn.send({ type: "error", code: "internal", message: "internal error", ...(id ? { id } : {}) });
       }
     }
@@ -214,17 +252,16 @@ export class Broker {
     try {
       await fn();
     } catch (err) {
-      log.error("feature hook failed", { err: err instanceof Error ? err.stack : String(err) });
+      this.log.error("feature hook failed", { err: err instanceof Error ? err.stack : String(err) });
     }
   }
 
   // ---- registry ----
 
-  /** Registers an authenticated session; a reconnect with the same session key replaces the old socket. */
   async register(peer: PeerState): Promise<void> {
     const old = this.sessions.get(peer.sessionPubkey);
     if (old) {
-      if (old.memberId !== peer.memberId) throw new AppError("unauthorized", "this session key belongs to another member");
+      if (old.memberId !== peer.memberId) throw new WireError("unauthorized", "this session key belongs to another member");
       old.conn.close(CLOSE.replaced, "replaced by a newer connection with the same session key");
       await this.close(old.conn);
     }
@@ -241,10 +278,9 @@ export class Broker {
     const set = this.meshPeers.get(peer.meshId);
     set?.delete(peer);
     if (set && set.size === 0) this.meshPeers.delete(peer.meshId);
-    for (const [token, grant] of this.tokens) if (grant.presenceId === peer.presenceId) this.tokens.delete(token);
   }
 
-  async peerConnected(peer: PeerState): Promise<void> {
+  async connected(peer: PeerState): Promise<void> {
     for (const f of this.features) await this.safely(() => f.onPeerConnected?.(peer));
   }
 
@@ -252,7 +288,6 @@ export class Broker {
     for (const f of this.features) await this.safely(() => f.onPeerStatusChanged?.(peer));
   }
 
-  /** Connected sessions of one mesh; the only way features see other peers, so meshes never mix. */
   peersOf(meshId: string): PeerState[] {
     return [...(this.meshPeers.get(meshId) ?? [])];
   }
@@ -261,12 +296,10 @@ export class Broker {
     return this.sessions.get(sessionPubkey);
   }
 
-  /** Sends to every connected session of a mesh except `except`. */
   broadcast(meshId: string, frame: ServerFrame, except?: PeerState): void {
     for (const p of this.peersOf(meshId)) if (p !== except) p.conn.send(frame);
   }
 
-  /** Disconnects every live session of a member (after revocation). */
   async disconnectMember(memberId: string): Promise<number> {
     const victims = [...this.sessions.values()].filter((p) => p.memberId === memberId);
     for (const p of victims) {
@@ -275,30 +308,6 @@ export class Broker {
       await this.close(p.conn);
     }
     return victims.length;
-  }
-
-  issueToken(peer: PeerState): { token: string; expiresAt: number } {
-    const token = newSecret();
-    const expiresAt = Date.now() + this.limits.tokenTtlMs;
-    this.tokens.set(token, {
-      meshId: peer.meshId,
-      memberId: peer.memberId,
-      presenceId: peer.presenceId,
-      sessionPubkey: peer.sessionPubkey,
-      expiresAt,
-    });
-    return { token, expiresAt };
-  }
-
-  /** Resolves a bearer token from an HTTP request; expired tokens are forgotten. */
-  grant(token: string): BearerGrant | null {
-    const g = this.tokens.get(token);
-    if (!g) return null;
-    if (g.expiresAt <= Date.now()) {
-      this.tokens.delete(token);
-      return null;
-    }
-    return g;
   }
 
   connectionCount(): number {
@@ -327,7 +336,7 @@ export class Broker {
   }
 
   async housekeeping(): Promise<void> {
-    for (const budget of [this.addressConnects, this.memberHellos, this.memberFrames]) budget.prune();
+    for (const budget of [this.addressConnects, this.memberFrames]) budget.prune();
     for (const f of this.features) await this.safely(() => f.sweep?.());
   }
 }

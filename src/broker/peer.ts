@@ -1,7 +1,5 @@
-import type { Peer } from "../presence/frames.ts";
 import type { Status } from "../protocol/common.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import type { MemberRole } from "../meshes/repo.ts";
 import { RateLimiter } from "./rate.ts";
 
 /** What the broker needs from a socket; the Bun adapter and in-process tests both provide it. */
@@ -15,18 +13,13 @@ export interface Transport {
 export interface PeerState {
   presenceId: string;
   meshId: string;
-  meshSlug: string;
   memberId: string;
-  memberName: string;
-  memberRole: MemberRole;
   displayName: string;
   role: string | null;
   groups: Map<string, string | null>;
   status: Status;
   summary: string | null;
   sessionPubkey: string;
-  pid: number | null;
-  cwd: string | null;
   connectedAt: number;
   conn: Connection;
 }
@@ -35,7 +28,6 @@ let nextConnId = 1;
 
 export class Connection {
   readonly id = nextConnId++;
-  readonly openedAt = Date.now();
   peer: PeerState | null = null;
   missedPings = 0;
   /** frames received but not yet handled */
@@ -75,19 +67,4 @@ export class Connection {
       // already gone
     }
   }
-}
-
-export function toPeerView(p: PeerState, self: PeerState): Peer {
-  return {
-    name: p.displayName,
-    status: p.status,
-    role: p.role,
-    groups: [...p.groups].map(([name, role]) => ({ name, role })),
-    summary: p.summary,
-    sessionPubkey: p.sessionPubkey,
-    memberId: p.memberId,
-    presenceId: p.presenceId,
-    connectedAt: p.connectedAt,
-    self: p === self,
-  };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { type CommandDef, runCommand } from "citty";
-import { AppError } from "../util/errors.ts";
+import { WireError } from "../protocol/errors.ts";
+import { LocalError } from "../util/errors.ts";
 import { VERSION } from "../version.ts";
 import { checkArgs, type Resolved, resolveCommand } from "./dispatch.ts";
 import { type AnyCommand, colours, plain, UsageError, usageLine, usageText, withExamples } from "./usage.ts";
@@ -38,14 +39,15 @@ export const main: CommandDef = {
 
 /** One human line; the machine code stays in `--json` output (see errorJson). */
 export function formatError(err: unknown): string {
-  if (err instanceof AppError) return `claudemesh: ${err.message}`;
+  if (err instanceof WireError || err instanceof LocalError) return `claudemesh: ${err.message}`;
   if (err instanceof Error && (err as { code?: string }).code?.startsWith("E_")) return `claudemesh: ${err.message}`;
   return `claudemesh: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
 }
 
 /** What `--json` commands print on stdout when they fail, so a script gets one JSON document either way. */
 export function errorJson(err: unknown): { error: { code: string; message: string } } {
-  if (err instanceof AppError) return { error: { code: err.code, message: err.message } };
+  if (err instanceof WireError) return { error: { code: err.code, message: err.message } };
+  if (err instanceof LocalError) return { error: { code: err.kind, message: err.message } };
   return { error: { code: "internal", message: err instanceof Error ? err.message : String(err) } };
 }
 

@@ -1,4 +1,4 @@
-import { AppError } from "../util/errors.ts";
+import { InvalidArgument } from "../util/errors.ts";
 
 /** Human output goes to stdout; `--json` prints exactly one JSON document instead. */
 export function print(line = ""): void {
@@ -13,7 +13,7 @@ export function printJson(value: unknown): void {
 export function parseDuration(s: string): number | null {
   if (s === "never") return null;
   const m = s.match(/^(\d+)\s*(s|m|h|d|w)$/);
-  if (!m) throw new AppError("invalid_argument", `invalid duration "${s}" (use e.g. 30m, 12h, 7d, 2w or never)`);
+  if (!m) throw new InvalidArgument(`invalid duration "${s}" (use e.g. 30m, 12h, 7d, 2w or never)`);
   const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as "s" | "m" | "h" | "d" | "w"];
   return Number(m[1]) * unit * 1000;
 }

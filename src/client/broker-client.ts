@@ -2,7 +2,9 @@ import { helloSigningString, type KeyPair, sign } from "../crypto/keys.ts";
 import type { GroupMembership, Status } from "../protocol/common.ts";
 import type { ClientFrame, ServerFrame, ServerFrameOf, ServerFrameType } from "../protocol/frames.ts";
 import { ServerFrame as ServerFrameSchema } from "../protocol/frames.ts";
-import { AppError } from "../util/errors.ts";
+import { CLOSE } from "../protocol/close-codes.ts";
+import { WireError } from "../protocol/errors.ts";
+import { BrokerUnreachable, ConnectionLost, UnexpectedAnswer } from "../util/errors.ts";
 import type { MeshConfig } from "./config.ts";
 import { Emitter } from "./emitter.ts";
 import { wsUrlOf } from "./invite.ts";
@@ -17,7 +19,7 @@ export type ClientEvents = {
   /** Any frame without a pending request: pushes, state changes, errors. */
   frame: [frame: ServerFrame];
   /** The broker refused us for good (revoked, bad key); no more reconnects. */
-  fatal: [error: AppError];
+  fatal: [error: WireError];
 };
 
 export interface BrokerClientOptions {
@@ -35,7 +37,7 @@ export interface BrokerClientOptions {
 }
 
 /** Close codes after which reconnecting can never help. */
-const FATAL_CLOSES = new Set([4001, 4003]);
+const FATAL_CLOSES = new Set<number>([CLOSE.authFailed, CLOSE.revoked]);
 
 interface Pending {
   resolve(f: ServerFrame): void;
@@ -139,7 +141,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
               for (const w of this.waiters.splice(0)) w();
             });
           } else if (frame.type === "error") {
-            const err = new AppError(frame.code, frame.message, undefined, frame.retryAfterMs);
+            const err = new WireError(frame.code, frame.message, undefined, frame.retryAfterMs);
             reject(err);
             // Over a budget is temporary: the broker closes and we come back once its hint has passed.
             if (frame.code === "rate_limited") this.retryAfterMs = frame.retryAfterMs ?? 0;
@@ -158,16 +160,16 @@ export class BrokerClient extends Emitter<ClientEvents> {
         this.ack = null;
         for (const [, p] of this.pending) {
           clearTimeout(p.timer);
-          p.reject(new AppError("internal", "disconnected from the broker"));
+          p.reject(new ConnectionLost("disconnected from the broker"));
         }
         this.pending.clear();
         if (!settled) {
           settled = true;
-          reject(new AppError("internal", `cannot connect to the broker at ${this.opts.mesh.brokerUrl} (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`));
+          reject(new BrokerUnreachable(`cannot connect to the broker at ${this.opts.mesh.brokerUrl} (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`));
         }
         if (wasConnected) this.emit("disconnected", ev.code, ev.reason);
         if (FATAL_CLOSES.has(ev.code) && this.everConnected && !this.closedByUser) {
-          this.emit("fatal", new AppError(ev.code === 4003 ? "member_revoked" : "unauthorized", ev.reason || "refused by the broker"));
+          this.emit("fatal", new WireError(ev.code === CLOSE.revoked ? "member_revoked" : "unauthorized", ev.reason || "refused by the broker"));
           this.closedByUser = true;
         }
         this.scheduleReconnect();
@@ -211,7 +213,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
       clearTimeout(p.timer);
       if (frame.type === "error") {
         if (frame.code === "rate_limited" && frame.retryAfterMs !== undefined) this.retryAfterMs = frame.retryAfterMs;
-        p.reject(new AppError(frame.code, frame.message, undefined, frame.retryAfterMs));
+        p.reject(new WireError(frame.code, frame.message, undefined, frame.retryAfterMs));
       }
       else p.resolve(frame);
       return;
@@ -227,7 +229,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
   ready(timeoutMs = this.opts.requestTimeoutMs ?? 15_000): Promise<void> {
     if (this.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new AppError("internal", "not connected to the broker")), timeoutMs);
+      const t = setTimeout(() => reject(new ConnectionLost("not connected to the broker")), timeoutMs);
       this.waiters.push(() => {
         clearTimeout(t);
         resolve();
@@ -236,7 +238,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
   }
 
   /**
-   * Sends a request and resolves with its response frame; an `error` frame rejects with an AppError
+   * Sends a request and resolves with its response frame; an `error` frame rejects with a WireError
    * carrying the broker's code. Requests made while reconnecting wait for the connection.
    */
   async request<T extends ServerFrameType = ServerFrameType>(frame: Request, expect?: T): Promise<ServerFrameOf<T>> {
@@ -247,17 +249,17 @@ export class BrokerClient extends Emitter<ClientEvents> {
   /** Sends on the current socket without waiting for the connected state (used during reconnect). */
   private async transmit<T extends ServerFrameType = ServerFrameType>(frame: Request, expect?: T): Promise<ServerFrameOf<T>> {
     const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) throw new AppError("internal", "not connected to the broker");
+    if (!ws || ws.readyState !== WebSocket.OPEN) throw new ConnectionLost("not connected to the broker");
     const id = this.nextId();
     const res = await new Promise<ServerFrame>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new AppError("internal", `broker did not answer ${frame.type} in time`));
+        reject(new ConnectionLost(`broker did not answer ${frame.type} in time`));
       }, this.opts.requestTimeoutMs ?? 15_000);
       this.pending.set(id, { resolve, reject, timer });
       ws.send(JSON.stringify({ ...frame, id }));
     });
-    if (expect && res.type !== expect) throw new AppError("internal", `expected ${expect}, got ${res.type}`);
+    if (expect && res.type !== expect) throw new UnexpectedAnswer(`expected ${expect}, got ${res.type}`);
     this.track(frame);
     return res as ServerFrameOf<T>;
   }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { Base64Key } from "../protocol/common.ts";
-import { AppError } from "../util/errors.ts";
+import { ConfigError, NotFoundError, InvalidArgument } from "../util/errors.ts";
 import { writeSecretFile } from "../util/fs.ts";
 import { claudemeshHome } from "../util/home.ts";
 
@@ -38,10 +38,10 @@ export function loadConfig(): ClientConfig {
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));
   } catch {
-    throw new AppError("invalid_frame", `${file} is not valid JSON; fix or remove it`);
+    throw new ConfigError(`${file} is not valid JSON; fix or remove it`);
   }
   const parsed = ClientConfig.safeParse(raw);
-  if (!parsed.success) throw new AppError("invalid_frame", `${file} is not a claudemesh config: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success) throw new ConfigError(`${file} is not a claudemesh config: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }
 
@@ -53,11 +53,11 @@ export function saveConfig(config: ClientConfig): void {
 export function findMesh(config: ClientConfig, slug?: string): MeshConfig {
   if (slug === undefined) {
     if (config.meshes.length === 1) return config.meshes[0] as MeshConfig;
-    if (config.meshes.length === 0) throw new AppError("not_found", "you have not joined any mesh yet: run `claudemesh join <invite-url>`");
-    throw new AppError("not_found", `you are in several meshes; pick one with --mesh (${config.meshes.map((m) => m.slug).join(", ")})`);
+    if (config.meshes.length === 0) throw new NotFoundError("you have not joined any mesh yet: run `claudemesh join <invite-url>`");
+    throw new InvalidArgument(`you are in several meshes; pick one with --mesh (${config.meshes.map((m) => m.slug).join(", ")})`);
   }
   const m = config.meshes.find((x) => x.slug === slug || x.meshId === slug);
-  if (!m) throw new AppError("not_found", `you have not joined a mesh named "${slug}" (joined: ${config.meshes.map((x) => x.slug).join(", ") || "none"})`);
+  if (!m) throw new NotFoundError(`you have not joined a mesh named "${slug}" (joined: ${config.meshes.map((x) => x.slug).join(", ") || "none"})`);
   return m;
 }
 

@@ -1,14 +1,14 @@
 import type { z } from "zod";
 import { requestSigningString, sign } from "../crypto/keys.ts";
-import { ErrorCode } from "../protocol/errors.ts";
+import { ErrorCode, WireError } from "../protocol/errors.ts";
 import { SIGNED_HEADERS } from "../protocol/http-headers.ts";
-import { AppError } from "../util/errors.ts";
+import { BrokerUnreachable, UnexpectedAnswer } from "../util/errors.ts";
 import { sha256Hex } from "../util/ids.ts";
 import type { MeshConfig } from "./config.ts";
 
 export type Auth = { kind: "admin"; token: string } | { kind: "member"; mesh: Pick<MeshConfig, "memberId" | "secretKey"> } | { kind: "none" };
 
-/** Calls a broker HTTP route and parses the answer with `schema`; broker errors become AppErrors with their code. */
+/** Calls a broker HTTP route and parses the answer with `schema`; broker errors become WireErrors with their code. */
 export async function brokerRequest<S extends z.ZodType>(
   brokerUrl: string,
   method: string,
@@ -36,14 +36,15 @@ export async function brokerRequest<S extends z.ZodType>(
       signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
     });
   } catch (err) {
-    throw new AppError("internal", `cannot reach the broker at ${brokerUrl}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new BrokerUnreachable(`cannot reach the broker at ${brokerUrl}: ${err instanceof Error ? err.message : String(err)}`);
   }
   const json = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
   if (!res.ok) {
     const code = ErrorCode.safeParse(json?.error?.code);
-    throw new AppError(code.success ? code.data : "internal", json?.error?.message ?? `broker answered HTTP ${res.status}`, res.status);
+    if (!code.success) throw new UnexpectedAnswer(`broker answered HTTP ${res.status} for ${method} ${path}`);
+    throw new WireError(code.data, json?.error?.message ?? `broker answered HTTP ${res.status}`, res.status);
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new AppError("internal", `unexpected answer from the broker for ${method} ${path}`);
+  if (!parsed.success) throw new UnexpectedAnswer(`unexpected answer from the broker for ${method} ${path}`);
   return parsed.data;
 }

@@ -1,4 +1,4 @@
-import { AppError } from "../util/errors.ts";
+import { InvalidArgument } from "../util/errors.ts";
 
 export interface ParsedInvite {
   brokerUrl: string;
@@ -12,14 +12,14 @@ export function parseInviteUrl(input: string): ParsedInvite {
   try {
     url = new URL(input);
   } catch {
-    throw new AppError("invite_not_found", `not an invite URL: ${input}`);
+    throw new InvalidArgument(`not an invite URL: ${input}`);
   }
   const m = url.pathname.match(/^(.*)\/join\/([A-Za-z0-9_-]+)\/?$/);
   if (!m || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    throw new AppError("invite_not_found", "an invite URL looks like https://<broker>/join/<token>#<key>");
+    throw new InvalidArgument("an invite URL looks like https://<broker>/join/<token>#<key>");
   }
   const rootKey = url.hash.length > 1 ? url.hash.slice(1) : null;
-  if (rootKey !== null && !/^[A-Za-z0-9_-]{43}$/.test(rootKey)) throw new AppError("invite_not_found", "the invite's key (after #) is malformed");
+  if (rootKey !== null && !/^[A-Za-z0-9_-]{43}$/.test(rootKey)) throw new InvalidArgument("the invite's key (after #) is malformed");
   return { brokerUrl: `${url.protocol}//${url.host}${m[1]}`, token: m[2] as string, rootKey };
 }
 

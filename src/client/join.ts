@@ -1,6 +1,6 @@
 import { InviteInfoResponse, JoinResponse } from "../meshes/api.ts";
 import { generateSigningKeyPair } from "../crypto/keys.ts";
-import { AppError } from "../util/errors.ts";
+import { LocalError } from "../util/errors.ts";
 import { loadConfig, type MeshConfig, saveConfig, upsertMesh } from "./config.ts";
 import { brokerRequest } from "./http.ts";
 import { parseInviteUrl } from "./invite.ts";
@@ -15,7 +15,7 @@ export async function joinMesh(url: string, displayName: string): Promise<{ mesh
   const config = loadConfig();
   const existing = config.meshes.find((m) => m.meshId === info.meshId && m.brokerUrl === invite.brokerUrl);
   const clash = config.meshes.find((m) => m.slug === info.slug && m !== existing);
-  if (clash) throw new AppError("slug_taken", `you are already in another mesh named "${info.slug}" (${clash.brokerUrl}); leave it first`);
+  if (clash) throw new LocalError("conflict", `you are already in another mesh named "${info.slug}" (${clash.brokerUrl}); leave it first`);
   const keys = existing ? { publicKey: existing.pubkey, secretKey: existing.secretKey } : generateSigningKeyPair();
   const res = await brokerRequest(invite.brokerUrl, "POST", "/join", JoinResponse, {
     body: { token: invite.token, pubkey: keys.publicKey, displayName },

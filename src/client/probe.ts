@@ -1,6 +1,6 @@
 import { generateSigningKeyPair } from "../crypto/keys.ts";
 import { HealthResponse } from "../meshes/api.ts";
-import { AppError } from "../util/errors.ts";
+import { errorText } from "../protocol/errors.ts";
 import { BrokerClient } from "./broker-client.ts";
 import type { MeshConfig } from "./config.ts";
 import { brokerRequest } from "./http.ts";
@@ -40,7 +40,7 @@ export async function probeMesh(mesh: MeshConfig, timeoutMs = 5000): Promise<Mes
     const peers = await client.request({ type: "list_peers" }, "peers_list");
     out.peersOnline = peers.peers.filter((p) => !p.self).length;
   } catch (err) {
-    out.error = err instanceof AppError ? `${err.message} [${err.code}]` : String(err);
+    out.error = errorText(err);
   } finally {
     client.close();
   }

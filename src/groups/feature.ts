@@ -1,4 +1,4 @@
-import type { FeatureFactory } from "../broker/feature.ts";
+import type { FeatureFactory } from "../broker/host.ts";
 
 /** Groups are routing labels on the live session; roles are free-form and interpreted by Claude, not here. */
 export const groupsFeature: FeatureFactory = () => ({

@@ -1,5 +1,5 @@
 import { type CommandHook, type HookEvent, type HookGroup, MCP_SERVER_NAME, type McpServerEntry } from "../launch/claude-config.ts";
-import { AppError } from "../util/errors.ts";
+import { ConfigError } from "../util/errors.ts";
 import { isObject, type JsonObject } from "./json-file.ts";
 
 /**
@@ -18,7 +18,7 @@ const clone = (o: JsonObject): JsonObject => structuredClone(o);
 function objectAt(data: JsonObject, key: string, file: string): JsonObject | undefined {
   const v = data[key];
   if (v === undefined) return undefined;
-  if (!isObject(v)) throw new AppError("invalid_argument", `"${key}" in ${file} is not an object; fix it first (nothing was changed)`);
+  if (!isObject(v)) throw new ConfigError(`"${key}" in ${file} is not an object; fix it first (nothing was changed)`);
   return v;
 }
 
@@ -73,7 +73,7 @@ export function addHooks(data: JsonObject, wanted: Record<HookEvent, string>, is
   let changed = false;
   for (const [event, command] of Object.entries(wanted) as [HookEvent, string][]) {
     const groups = hooks[event];
-    if (groups !== undefined && !Array.isArray(groups)) throw new AppError("invalid_argument", `"hooks.${event}" in ${file} is not a list; fix it first (nothing was changed)`);
+    if (groups !== undefined && !Array.isArray(groups)) throw new ConfigError(`"hooks.${event}" in ${file} is not a list; fix it first (nothing was changed)`);
     const list = groups ?? [];
     const ourCommands = list.flatMap((g) => (isObject(g) && Array.isArray(g.hooks) ? g.hooks.filter(isCommandHook).map((h) => h.command) : [])).filter(isOurs);
     if (ourCommands.length === 1 && ourCommands[0] === command) continue;

@@ -1,6 +1,6 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { AppError } from "../util/errors.ts";
+import { ConfigError } from "../util/errors.ts";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -25,9 +25,9 @@ export function readJsonDoc(path: string): JsonDoc {
   try {
     data = text.trim() === "" ? {} : JSON.parse(text);
   } catch {
-    throw new AppError("invalid_argument", `${path} is not valid JSON; fix it first (nothing was changed)`);
+    throw new ConfigError(`${path} is not valid JSON; fix it first (nothing was changed)`);
   }
-  if (!isObject(data)) throw new AppError("invalid_argument", `${path} does not hold a JSON object; fix it first (nothing was changed)`);
+  if (!isObject(data)) throw new ConfigError(`${path} does not hold a JSON object; fix it first (nothing was changed)`);
   const trimmed = text.trim();
   // A one-line file stays one line; "{}" says nothing about style, so it gets the usual 2 spaces.
   const indent = /^\{\r?\n([ \t]+)"/.exec(text)?.[1] ?? (trimmed.includes("\n") || trimmed === "{}" || trimmed === "" ? 2 : 0);

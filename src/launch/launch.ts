@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { claudemeshHome, loadConfig } from "../client/config.ts";
 import { joinMesh } from "../client/join.ts";
 import { CLAUDE_PID_FILE, LAUNCHER_ENV, SESSION_ENV } from "../session/paths.ts";
-import { AppError } from "../util/errors.ts";
+import { NotFoundError } from "../util/errors.ts";
 import { selfCommand } from "../util/self.ts";
 import { VERSION } from "../version.ts";
 import { buildClaudeArgv, stripDangerousFlags } from "./argv.ts";
@@ -34,7 +34,7 @@ export async function launch(flags: LaunchFlags, passthrough: string[], io: Laun
   const claude = resolveClaudeBin();
   // Checked before any question, so nobody answers a wizard only to learn claude is missing.
   if (!claude.path) {
-    throw new AppError("not_found", `Claude Code not found (${claude.wanted}): install it (npm install -g @anthropic-ai/claude-code) or set ${CLAUDE_BIN_ENV}`);
+    throw new NotFoundError(`Claude Code not found (${claude.wanted}): install it (npm install -g @anthropic-ai/claude-code) or set ${CLAUDE_BIN_ENV}`);
   }
   // Read before any question: a bad --settings should fail before the wizard, not after it.
   const userSettings = stripDangerousFlags(passthrough).settings.map(loadSettingsArg);

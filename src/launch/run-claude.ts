@@ -1,5 +1,5 @@
 import { constants } from "node:os";
-import { AppError } from "../util/errors.ts";
+import { NotFoundError } from "../util/errors.ts";
 
 export const CLAUDE_BIN_ENV = "CLAUDEMESH_CLAUDE_BIN";
 
@@ -23,7 +23,7 @@ export async function runClaude(bin: string, args: string[], env: Record<string,
   try {
     proc = Bun.spawn([bin, ...args], { stdio: ["inherit", "inherit", "inherit"], env });
   } catch (err) {
-    throw new AppError("not_found", `cannot start Claude Code (${bin}): ${err instanceof Error ? err.message : String(err)}`);
+    throw new NotFoundError(`cannot start Claude Code (${bin}): ${err instanceof Error ? err.message : String(err)}`);
   }
   onStart(proc.pid);
   const handlers = FORWARDED.map((sig) => {

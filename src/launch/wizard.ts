@@ -3,7 +3,7 @@ import type { MeshConfig } from "../client/config.ts";
 import { findMesh } from "../client/config.ts";
 import { type MeshProbe, probeMesh } from "../client/probe.ts";
 import { DisplayName, type GroupMembership, GroupRole, parseGroupSpec } from "../protocol/common.ts";
-import { AppError } from "../util/errors.ts";
+import { InvalidArgument } from "../util/errors.ts";
 import { askConfirm, askSelect, askText } from "./prompts.ts";
 
 export interface LaunchFlags {
@@ -59,7 +59,7 @@ export function checkGroups(v: string): string | undefined {
 export const groupSpec = (gs: GroupMembership[]) => gs.map((g) => (g.role ? `${g.name}:${g.role}` : g.name)).join(",");
 
 function flagError(flag: string, message: string | undefined): void {
-  if (message) throw new AppError("invalid_argument", `--${flag}: ${message}`);
+  if (message) throw new InvalidArgument(`--${flag}: ${message}`);
 }
 
 export function describeProbe(p: MeshProbe): string {
@@ -78,7 +78,7 @@ export interface WizardEnv {
 /**
  * Asks for whatever the flags left open, in the spec's order: name, mesh, role, groups, then the
  * autonomous-mode confirmation. `-y` never asks anything. Returns null when the user declines.
- * Throws PromptCancelled on Ctrl-C, and AppError when a value is missing and there is no terminal to ask.
+ * Throws PromptCancelled on Ctrl-C, and a InvalidArgument when a value is missing and there is no terminal to ask.
  */
 export async function runWizard(flags: LaunchFlags, env: WizardEnv): Promise<LaunchPlan | null> {
   flagError("name", flags.name !== undefined ? checkName(flags.name) : undefined);
@@ -93,10 +93,10 @@ export async function runWizard(flags: LaunchFlags, env: WizardEnv): Promise<Lau
   if (meshChoice === undefined && env.meshes.length > 1) missing.push("--mesh");
   if (!flags.yes) missing.push("-y (to accept autonomous mode)");
   if (!env.interactive && missing.length > 0) {
-    throw new AppError("invalid_argument", `stdin is not a terminal, so nothing can be asked: pass ${missing.join(", ")}`);
+    throw new InvalidArgument(`stdin is not a terminal, so nothing can be asked: pass ${missing.join(", ")}`);
   }
   if (flags.yes && meshChoice === undefined && env.meshes.length > 1) {
-    throw new AppError("invalid_argument", `you are in several meshes; pick one with --mesh (${env.meshes.map((m) => m.slug).join(", ")})`);
+    throw new InvalidArgument(`you are in several meshes; pick one with --mesh (${env.meshes.map((m) => m.slug).join(", ")})`);
   }
 
   let name = flags.name?.trim();

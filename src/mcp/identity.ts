@@ -2,7 +2,7 @@ import { type ClientConfig, findMesh, loadConfig, type MeshConfig } from "../cli
 import { generateSigningKeyPair, type KeyPair } from "../crypto/keys.ts";
 import { type GroupMembership, parseGroupSpec } from "../protocol/common.ts";
 import { readSessionInfo, SESSION_ENV } from "../session/session-dir.ts";
-import { AppError } from "../util/errors.ts";
+import { NotFoundError } from "../util/errors.ts";
 
 /** Who this `claudemesh mcp` process is on the mesh. */
 export interface McpIdentity {
@@ -26,7 +26,7 @@ export function defaultMesh(config: ClientConfig, env: NodeJS.ProcessEnv): MeshC
   const wanted = env[MESH_ENV];
   if (wanted) return findMesh(config, wanted);
   const first = config.meshes[0];
-  if (!first) throw new AppError("not_found", "this machine has not joined any mesh yet: run `claudemesh join <invite-url>`");
+  if (!first) throw new NotFoundError("this machine has not joined any mesh yet: run `claudemesh join <invite-url>`");
   return config.meshes.find((m) => m.slug === "default") ?? first;
 }
 

@@ -5,7 +5,7 @@ import { type MessagingContext, messagingTools } from "../messaging/tools.ts";
 import { memoryTools } from "../memory/tools.ts";
 import { presenceTools } from "../presence/tools.ts";
 import { stateTools } from "../state/tools.ts";
-import { AppError } from "../util/errors.ts";
+import { errorText } from "../protocol/errors.ts";
 import type { McpTool, ToolResult } from "./tool.ts";
 
 /** Everything any tool may use; each feature's tools declare the part they need. */
@@ -40,11 +40,11 @@ export function toCallResult(r: ToolResult): CallToolResult {
 
 /** Errors become results the model can read and act on, never protocol failures. */
 export function errorResult(err: unknown): CallToolResult {
-  const text = err instanceof AppError ? `${err.message} [${err.code}]` : err instanceof Error ? err.message : String(err);
+  const text = errorText(err);
   return { content: [{ type: "text", text }], isError: true };
 }
 
-/** Registers the tools; `context` throws (an AppError explaining why) while the mesh is unavailable. */
+/** Registers the tools; `context` throws (an error explaining why) while the mesh is unavailable. */
 export function registerTools(server: McpServer, tools: readonly AnyTool[], context: () => McpContext): void {
   for (const tool of tools) {
     server.registerTool(tool.name, { description: tool.description, inputSchema: tool.input }, async (args: unknown) => {

@@ -4,7 +4,8 @@ import type { ServerNotification } from "@modelcontextprotocol/sdk/types.js";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { claudemeshHome } from "../client/config.ts";
-import { AppError } from "../util/errors.ts";
+import { errorText } from "../protocol/errors.ts";
+import { ConnectionLost } from "../util/errors.ts";
 import { log } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { CHANNEL_METHOD, type ChannelEvent } from "./channel.ts";
@@ -19,8 +20,6 @@ function guidePath(): string {
   const home = homedir();
   return path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
 }
-
-const errorText = (err: unknown) => (err instanceof AppError ? `${err.message} [${err.code}]` : err instanceof Error ? err.message : String(err));
 
 /**
  * Stdout belongs to JSON-RPC. Anything that would print there (a dependency's console.log, say) goes
@@ -47,12 +46,12 @@ export async function runMcpServer(): Promise<void> {
   const tools = allTools();
 
   let identity: McpIdentity | null = null;
-  let unavailable: AppError | null = null;
+  let unavailable: Error | null = null;
   try {
     identity = resolveIdentity(env);
   } catch (err) {
     // Still serve: a failing server would show up in every `claude` session; the tools explain instead.
-    unavailable = err instanceof AppError ? err : new AppError("internal", errorText(err));
+    unavailable = err instanceof Error ? err : new Error(errorText(err));
     log.error("claudemesh mcp cannot join a mesh", { error: errorText(err) });
   }
 
@@ -77,7 +76,7 @@ export async function runMcpServer(): Promise<void> {
 
   const session = identity ? new McpSession(identity, notify) : null;
   registerTools(server, tools, () => {
-    if (!session) throw unavailable ?? new AppError("internal", "claudemesh is not connected");
+    if (!session) throw unavailable ?? new ConnectionLost("claudemesh is not connected");
     return session.toolContext();
   });
   server.server.oninitialized = () => session?.clientReady();

@@ -5,7 +5,7 @@ import type { Status } from "../protocol/common.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { pidSocket, preparePidSocketDir, sweepDeadSockets } from "../session/claude-socket.ts";
 import { hookSocketPath } from "../session/paths.ts";
-import { AppError } from "../util/errors.ts";
+import { WireError } from "../protocol/errors.ts";
 import { log } from "../util/log.ts";
 import { type ChannelEvent, messageEvent, stateChangeEvent } from "./channel.ts";
 import type { HookEventName } from "./hook-protocol.ts";
@@ -33,7 +33,7 @@ export class McpSession {
    * (or the user) registered them, and a listening socket alone proves nothing.
    */
   private hooksSeen = false;
-  private fatal: AppError | null = null;
+  private fatal: WireError | null = null;
   private stopped = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private wake: (() => void) | null = null;
@@ -113,7 +113,7 @@ export class McpSession {
         return;
       } catch (err) {
         if (this.stopped) return;
-        if (err instanceof AppError && FATAL_HELLO.has(err.code)) {
+        if (err instanceof WireError && FATAL_HELLO.has(err.code)) {
           this.fatal = err;
           log.error("the broker refused this session", { code: err.code, message: err.message });
           return;

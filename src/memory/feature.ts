@@ -1,26 +1,28 @@
-import type { FeatureFactory } from "../broker/feature.ts";
-import { AppError } from "../util/errors.ts";
+import type { FeatureFactory } from "../broker/host.ts";
+import { WireError } from "../protocol/errors.ts";
 import { textProblem } from "../util/text.ts";
 import { checkContent, normalizeTags } from "./check.ts";
 import { DEFAULT_RECALL_LIMIT } from "./frames.ts";
 import { searchWords } from "./query.ts";
 import { MemoryRepo } from "./repo.ts";
+import { memoryMigration } from "./schema.ts";
 
 /** Persistent, searchable mesh knowledge: remember / recall / forget (soft delete). */
-export const memoryFeature: FeatureFactory = (broker) => {
-  const repo = new MemoryRepo(broker.store);
+export const memoryFeature: FeatureFactory = (host) => {
+  const repo = new MemoryRepo(host.store);
   return {
     name: "memory",
+    migrations: [memoryMigration],
     handlers: {
       async remember(ctx, f) {
-        const content = checkContent(f.content, broker.limits);
-        const tags = normalizeTags(f.tags, broker.limits);
+        const content = checkContent(f.content, host.limits);
+        const tags = normalizeTags(f.tags, host.limits);
         const { meshId, memberId, displayName } = ctx.peer;
-        const memoryId = await repo.remember({ meshId, content, tags, memberId, name: displayName, now: Date.now() });
+        const memoryId = await repo.remember({ meshId, content, tags, memberId, name: displayName, now: host.clock.now() });
         ctx.reply({ type: "memory_stored", memoryId });
       },
       async recall(ctx, f) {
-        const tags = normalizeTags(f.tags, broker.limits);
+        const tags = normalizeTags(f.tags, host.limits);
         const limit = f.limit ?? DEFAULT_RECALL_LIMIT;
         const { meshId } = ctx.peer;
         const memories = f.query.trim()
@@ -30,8 +32,8 @@ export const memoryFeature: FeatureFactory = (broker) => {
       },
       async forget(ctx, f) {
         // ids are ours and plain ASCII; anything else cannot exist, and Postgres would reject a NUL outright
-        if (textProblem(f.memoryId) || !(await repo.forget(ctx.peer.meshId, f.memoryId, Date.now()))) {
-          throw new AppError("not_found", `no memory ${JSON.stringify(f.memoryId.slice(0, 64))} in this mesh (or it was already forgotten)`);
+        if (textProblem(f.memoryId) || !(await repo.forget(ctx.peer.meshId, f.memoryId, host.clock.now()))) {
+          throw new WireError("not_found", `no memory ${JSON.stringify(f.memoryId.slice(0, 64))} in this mesh (or it was already forgotten)`);
         }
         ctx.reply({ type: "ok" });
       },

@@ -1,7 +1,65 @@
-import type { FeatureFactory } from "../broker/feature.ts";
+import type { FeatureFactory } from "../broker/host.ts";
+import { errorResponse, json, sessionGrant } from "../broker/http.ts";
+import { KeyedRateLimiter } from "../broker/rate.ts";
+import { WireError } from "../protocol/errors.ts";
 import { handleHello } from "./hello.ts";
+import { meshRoutes } from "./http.ts";
+import { MeshRepo } from "./repo.ts";
+import { meshesMigration } from "./schema.ts";
+import { TokenBook } from "./tokens.ts";
 
-export const meshesFeature: FeatureFactory = () => ({
-  name: "meshes",
-  handlers: { hello: handleHello },
-});
+export interface MeshesOptions {
+  /** The operator's token: may create meshes and administer every mesh. */
+  adminToken: string;
+}
+
+/**
+ * Meshes, members, invites and authentication: hello, presence records and the session bearer tokens
+ * other features' HTTP routes check through `host.auth`.
+ */
+export const meshesFeature =
+  ({ adminToken }: MeshesOptions): FeatureFactory =>
+  (host) => {
+    const repo = new MeshRepo(host.store);
+    const tokens = new TokenBook(host.limits.tokenTtlMs, host.clock);
+    // A hello costs two ed25519 verifications (~7 ms each in tweetnacl), so it is charged before any.
+    const hellos = new KeyedRateLimiter(host.limits.helloRatePerMember);
+    return {
+      name: "meshes",
+      migrations: [meshesMigration],
+      handlers: {
+        hello(ctx, f) {
+          // Charged before any signature is checked and never refunded: verifying is the cost being capped.
+          const wait = hellos.take(f.memberId);
+          if (wait > 0) return ctx.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
+          return handleHello({ host, repo, tokens }, ctx, f);
+        },
+      },
+      unauthenticated: ["hello"],
+      auth: tokens,
+      routes: {
+        ...meshRoutes({ host, repo, adminToken }),
+        // The session bearer token from hello_ack, checked: the base for HTTP routes of live sessions.
+        "/session": {
+          GET: (req) => {
+            const grant = sessionGrant(req, host.auth);
+            if (!grant) return errorResponse(new WireError("unauthorized", "a valid session bearer token (from hello_ack) is required", 401));
+            return json({ meshId: grant.meshId, memberId: grant.memberId, presenceId: grant.presenceId, sessionPubkey: grant.sessionPubkey, expiresAt: grant.expiresAt });
+          },
+        },
+      },
+      // Presence rows left open by a crash are closed: nobody is connected to a broker that just started.
+      start: () => repo.closeAllPresence(),
+      async sweep() {
+        hellos.prune();
+      },
+      async onPeerDisconnected(peer) {
+        tokens.revokeSession(peer.presenceId);
+        try {
+          await repo.endPresence(peer.presenceId);
+        } catch (err) {
+          host.log.warn("could not record disconnect", { err: String(err) });
+        }
+      },
+    };
+  };

@@ -1,57 +1,60 @@
-import type { HandlerContext } from "../broker/feature.ts";
+import type { FeatureHost, HandlerContext } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
 import { helloSigningString, verify } from "../crypto/keys.ts";
+import { WireError } from "../protocol/errors.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
-import { AppError } from "../util/errors.ts";
 import { newId } from "../util/ids.ts";
+import type { MeshRepo } from "./repo.ts";
+import type { TokenBook } from "./tokens.ts";
+
+export interface HelloDeps {
+  host: FeatureHost;
+  repo: MeshRepo;
+  tokens: TokenBook;
+}
 
 /**
  * Authenticates a session. Checks run in an order that never tells an unauthenticated caller more than
  * it proves: signatures are checked before revocation is disclosed.
  */
-export async function handleHello(ctx: HandlerContext, f: ClientFrameOf<"hello">): Promise<void> {
-  const { broker, conn } = ctx;
-  const mesh = await broker.repo.meshById(f.meshId);
-  if (!mesh) throw new AppError("unknown_mesh", `no mesh with id ${f.meshId}`);
-  const member = await broker.repo.memberById(f.memberId);
-  if (!member) throw new AppError("unknown_member", `no member with id ${f.memberId}`);
-  if (member.meshId !== mesh.id) throw new AppError("wrong_mesh", "this member does not belong to that mesh");
+export async function handleHello({ host, repo, tokens }: HelloDeps, ctx: HandlerContext, f: ClientFrameOf<"hello">): Promise<void> {
+  const { conn } = ctx;
+  const mesh = await repo.meshById(f.meshId);
+  if (!mesh) throw new WireError("unknown_mesh", `no mesh with id ${f.meshId}`);
+  const member = await repo.memberById(f.memberId);
+  if (!member) throw new WireError("unknown_member", `no member with id ${f.memberId}`);
+  if (member.meshId !== mesh.id) throw new WireError("wrong_mesh", "this member does not belong to that mesh");
   const signed = helloSigningString(f);
   if (member.pubkey !== f.pubkey || !verify(signed, f.signature, member.pubkey)) {
-    throw new AppError("bad_member_signature", "hello signature does not verify against the member's key");
+    throw new WireError("bad_member_signature", "hello signature does not verify against the member's key");
   }
   if (!verify(signed, f.sessionSignature, f.sessionPubkey)) {
-    throw new AppError("bad_session_signature", "hello session signature does not verify against the session key");
+    throw new WireError("bad_session_signature", "hello session signature does not verify against the session key");
   }
-  const skew = Math.abs(Date.now() - f.timestamp);
-  if (skew > broker.limits.skewMs) {
-    throw new AppError("stale_timestamp", `hello timestamp is ${Math.round(skew / 1000)}s off the broker clock (allowed ±${broker.limits.skewMs / 1000}s)`);
+  const skew = Math.abs(host.clock.now() - f.timestamp);
+  if (skew > host.limits.skewMs) {
+    throw new WireError("stale_timestamp", `hello timestamp is ${Math.round(skew / 1000)}s off the broker clock (allowed ±${host.limits.skewMs / 1000}s)`);
   }
-  if (member.revokedAt !== null) throw new AppError("member_revoked", "this member has been revoked from the mesh");
+  if (member.revokedAt !== null) throw new WireError("member_revoked", "this member has been revoked from the mesh");
 
-  const now = Date.now();
+  const now = host.clock.now();
   const peer: PeerState = {
     presenceId: newId("prs"),
     meshId: mesh.id,
-    meshSlug: mesh.slug,
     memberId: member.id,
-    memberName: member.displayName,
-    memberRole: member.role,
     displayName: f.displayName ?? member.displayName,
     role: f.role ?? null,
     groups: new Map((f.groups ?? []).map((g) => [g.name, g.role])),
     status: f.status ?? "idle",
     summary: null,
     sessionPubkey: f.sessionPubkey,
-    pid: f.pid ?? null,
-    cwd: f.cwd ?? null,
     connectedAt: now,
     conn,
   };
   if (conn.closed) return;
-  await broker.register(peer);
-  await broker.repo.recordPresence({ ...peer, id: peer.presenceId });
-  const { token, expiresAt } = broker.issueToken(peer);
+  await host.peers.register(peer);
+  await repo.recordPresence({ ...peer, id: peer.presenceId });
+  const { token, expiresAt } = tokens.issue(peer);
   ctx.reply({
     type: "hello_ack",
     presenceId: peer.presenceId,
@@ -64,5 +67,5 @@ export async function handleHello(ctx: HandlerContext, f: ClientFrameOf<"hello">
     tokenExpiresAt: expiresAt,
     serverTime: now,
   });
-  await broker.peerConnected(peer);
+  await host.peers.connected(peer);
 }

@@ -1,10 +1,17 @@
 import type { z } from "zod";
-import type { Broker } from "../broker/broker.ts";
-import { isAdminToken, json, readJson, signedMember } from "../broker/http.ts";
+import type { FeatureHost, Routes } from "../broker/host.ts";
+import { isAdminToken, json, readJson } from "../broker/http.ts";
 import { describeIssues } from "../protocol/codec.ts";
-import { AppError } from "../util/errors.ts";
+import { WireError } from "../protocol/errors.ts";
 import { CreateInviteRequest, CreateMeshRequest, JoinRequest } from "./api.ts";
-import type { Member } from "./repo.ts";
+import type { Member, MeshRepo } from "./repo.ts";
+import { signedMember } from "./signed.ts";
+
+export interface MeshRoutesDeps {
+  host: FeatureHost;
+  repo: MeshRepo;
+  adminToken: string;
+}
 
 type Req = Request & { params: Record<string, string> };
 
@@ -14,23 +21,25 @@ const MAX_BODY = 64 * 1024;
 async function body<S extends z.ZodType>(req: Request, schema: S, maxBytes: number): Promise<{ value: z.infer<S>; text: string }> {
   const { value, text } = await readJson(req, maxBytes);
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new AppError("invalid_frame", `invalid request: ${describeIssues(parsed.error)}`);
+  if (!parsed.success) throw new WireError("invalid_frame", `invalid request: ${describeIssues(parsed.error)}`);
   return { value: parsed.data, text };
 }
 
 /** Admin token (the operator) or a signed request from an owner/admin member of this very mesh. */
-async function requireMeshAdmin(req: Request, text: string, broker: Broker, adminToken: string, meshId: string): Promise<Member | null> {
+async function requireMeshAdmin(req: Request, text: string, signed: Signed, adminToken: string, meshId: string): Promise<Member | null> {
   if (isAdminToken(req, adminToken)) return null;
-  const member = await signedMember(req, text, broker);
-  if (!member) throw new AppError("unauthorized", "sign the request with your member key or pass the admin token", 401);
-  if (member.meshId !== meshId) throw new AppError("wrong_mesh", "you are not a member of this mesh", 403);
-  if (member.role !== "owner" && member.role !== "admin") throw new AppError("forbidden", "only mesh owners and admins may do this", 403);
+  const member = await signed(req, text);
+  if (!member) throw new WireError("unauthorized", "sign the request with your member key or pass the admin token", 401);
+  if (member.meshId !== meshId) throw new WireError("wrong_mesh", "you are not a member of this mesh", 403);
+  if (member.role !== "owner" && member.role !== "admin") throw new WireError("forbidden", "only mesh owners and admins may do this", 403);
   return member;
 }
 
-export function meshRoutes(broker: Broker, adminToken: string) {
-  const repo = broker.repo;
-  const maxBody = Math.min(MAX_BODY, broker.limits.maxFrameBytes);
+type Signed = (req: Request, bodyText: string) => Promise<Member | null>;
+
+export function meshRoutes({ host, repo, adminToken }: MeshRoutesDeps): Routes {
+  const maxBody = Math.min(MAX_BODY, host.limits.maxFrameBytes);
+  const signed: Signed = (req, text) => signedMember(req, text, repo, host.limits.skewMs, host.clock);
   return {
     "/join": {
       POST: async (req: Request) => {
@@ -48,22 +57,22 @@ export function meshRoutes(broker: Broker, adminToken: string) {
     "/join/:token/info": {
       GET: async (req: Req) => {
         const invite = await repo.inviteByToken(req.params.token ?? "");
-        if (!invite) throw new AppError("invite_not_found", "this invite does not exist", 404);
+        if (!invite) throw new WireError("invite_not_found", "this invite does not exist", 404);
         const mesh = await repo.meshById(invite.meshId);
-        if (!mesh) throw new AppError("invite_not_found", "this invite's mesh no longer exists", 404);
+        if (!mesh) throw new WireError("invite_not_found", "this invite's mesh no longer exists", 404);
         return json({ meshId: mesh.id, slug: mesh.slug, role: invite.role, expiresAt: invite.expiresAt });
       },
     },
     "/admin/meshes": {
       POST: async (req: Request) => {
-        if (!isAdminToken(req, adminToken)) throw new AppError("unauthorized", "creating a mesh needs the broker's admin token", 401);
+        if (!isAdminToken(req, adminToken)) throw new WireError("unauthorized", "creating a mesh needs the broker's admin token", 401);
         const { value } = await body(req, CreateMeshRequest, maxBody);
         const { mesh, owner } = await repo.createMesh(value);
         const { invite, token } = await repo.createInvite({
           meshId: mesh.id,
           role: "member",
           maxUses: null,
-          expiresAt: Date.now() + 7 * 24 * 3600_000,
+          expiresAt: host.clock.now() + 7 * 24 * 3600_000,
           createdBy: owner?.id ?? null,
         });
         return json({
@@ -78,13 +87,13 @@ export function meshRoutes(broker: Broker, adminToken: string) {
       POST: async (req: Req) => {
         const meshId = req.params.meshId ?? "";
         const { value, text } = await body(req, CreateInviteRequest, maxBody);
-        const by = await requireMeshAdmin(req, text, broker, adminToken, meshId);
-        if (!(await repo.meshById(meshId))) throw new AppError("unknown_mesh", "no such mesh", 404);
+        const by = await requireMeshAdmin(req, text, signed, adminToken, meshId);
+        if (!(await repo.meshById(meshId))) throw new WireError("unknown_mesh", "no such mesh", 404);
         const { invite, token } = await repo.createInvite({
           meshId,
           role: value.role,
           maxUses: value.maxUses,
-          expiresAt: value.expiresInSeconds === null ? null : Date.now() + value.expiresInSeconds * 1000,
+          expiresAt: value.expiresInSeconds === null ? null : host.clock.now() + value.expiresInSeconds * 1000,
           createdBy: by?.id ?? null,
         });
         return json({ inviteId: invite.id, token, expiresAt: invite.expiresAt, role: invite.role, maxUses: invite.maxUses });
@@ -94,8 +103,8 @@ export function meshRoutes(broker: Broker, adminToken: string) {
       POST: async (req: Req) => {
         const meshId = req.params.meshId ?? "";
         const { text } = await readJson(req, maxBody);
-        await requireMeshAdmin(req, text, broker, adminToken, meshId);
-        if (!(await repo.revokeInvite(meshId, req.params.inviteId ?? ""))) throw new AppError("not_found", "no such active invite", 404);
+        await requireMeshAdmin(req, text, signed, adminToken, meshId);
+        if (!(await repo.revokeInvite(meshId, req.params.inviteId ?? ""))) throw new WireError("not_found", "no such active invite", 404);
         return json({ revoked: true });
       },
     },
@@ -103,12 +112,12 @@ export function meshRoutes(broker: Broker, adminToken: string) {
       GET: async (req: Req) => {
         const meshId = req.params.meshId ?? "";
         if (!isAdminToken(req, adminToken)) {
-          const member = await signedMember(req, "", broker);
-          if (!member) throw new AppError("unauthorized", "sign the request with your member key", 401);
-          if (member.meshId !== meshId) throw new AppError("wrong_mesh", "you are not a member of this mesh", 403);
+          const member = await signed(req, "");
+          if (!member) throw new WireError("unauthorized", "sign the request with your member key", 401);
+          if (member.meshId !== meshId) throw new WireError("wrong_mesh", "you are not a member of this mesh", 403);
         }
         const online = new Map<string, number>();
-        for (const p of broker.peersOf(meshId)) online.set(p.memberId, (online.get(p.memberId) ?? 0) + 1);
+        for (const p of host.peers.peersOf(meshId)) online.set(p.memberId, (online.get(p.memberId) ?? 0) + 1);
         const members = (await repo.listMembers(meshId)).map((m) => ({
           id: m.id,
           displayName: m.displayName,
@@ -126,12 +135,12 @@ export function meshRoutes(broker: Broker, adminToken: string) {
         const { text } = await readJson(req, maxBody);
         const target = decodeURIComponent(req.params.member ?? "");
         // A member may always revoke itself (`claudemesh leave`); anyone else needs admin rights.
-        const self = isAdminToken(req, adminToken) ? null : await signedMember(req, text, broker);
-        if (!self || self.id !== target || self.meshId !== meshId) await requireMeshAdmin(req, text, broker, adminToken, meshId);
+        const self = isAdminToken(req, adminToken) ? null : await signed(req, text);
+        if (!self || self.id !== target || self.meshId !== meshId) await requireMeshAdmin(req, text, signed, adminToken, meshId);
         const revoked = await repo.revokeMember(meshId, target);
-        if (revoked.length === 0) throw new AppError("not_found", "no such active member in this mesh", 404);
+        if (revoked.length === 0) throw new WireError("not_found", "no such active member in this mesh", 404);
         let disconnected = 0;
-        for (const m of revoked) disconnected += await broker.disconnectMember(m.id);
+        for (const m of revoked) disconnected += await host.peers.disconnectMember(m.id);
         return json({ revoked: revoked.map((m) => m.id), disconnected });
       },
     },

@@ -1,6 +1,6 @@
 import type { Store } from "../store/db.ts";
 import { num, numOrNull } from "../store/db.ts";
-import { AppError } from "../util/errors.ts";
+import { WireError } from "../protocol/errors.ts";
 import { newId, newSecret, sha256Hex } from "../util/ids.ts";
 
 export type MemberRole = "owner" | "admin" | "member";
@@ -86,13 +86,13 @@ export class MeshRepo {
 
   /** Creates the mesh and, when an owner name is given, its owner as the first member (role owner). */
   async createMesh(input: { slug: string; ownerPubkey: string; ownerName?: string }): Promise<{ mesh: Mesh; owner: Member | null }> {
-    if (!SLUG.test(input.slug)) throw new AppError("invalid_frame", "slug must be 1-63 lowercase letters, digits or dashes");
+    if (!SLUG.test(input.slug)) throw new WireError("invalid_frame", "slug must be 1-63 lowercase letters, digits or dashes");
     const now = Date.now();
     const mesh: Mesh = { id: newId("mesh"), slug: input.slug, ownerPubkey: input.ownerPubkey, createdAt: now };
     let owner: Member | null = null;
     await this.sql.begin(async (tx) => {
       const [taken] = await tx`SELECT id FROM mesh WHERE slug = ${input.slug}`;
-      if (taken) throw new AppError("slug_taken", `a mesh named "${input.slug}" already exists`, 409);
+      if (taken) throw new WireError("slug_taken", `a mesh named "${input.slug}" already exists`, 409);
       await tx`INSERT INTO mesh (id, slug, owner_pubkey, created_at) VALUES (${mesh.id}, ${mesh.slug}, ${mesh.ownerPubkey}, ${now})`;
       if (input.ownerName !== undefined) {
         owner = {
@@ -153,22 +153,22 @@ export class MeshRepo {
     const now = Date.now();
     return await this.sql.begin(async (tx) => {
       const [ir] = await tx`SELECT * FROM invite WHERE token_hash = ${sha256Hex(input.token)}`;
-      if (!ir) throw new AppError("invite_not_found", "this invite does not exist", 404);
+      if (!ir) throw new WireError("invite_not_found", "this invite does not exist", 404);
       const invite = toInvite(ir);
-      if (invite.revokedAt !== null) throw new AppError("invite_revoked", "this invite has been revoked", 410);
-      if (invite.expiresAt !== null && invite.expiresAt <= now) throw new AppError("invite_expired", "this invite has expired", 410);
+      if (invite.revokedAt !== null) throw new WireError("invite_revoked", "this invite has been revoked", 410);
+      if (invite.expiresAt !== null && invite.expiresAt <= now) throw new WireError("invite_expired", "this invite has expired", 410);
       const [mr] = await tx`SELECT * FROM mesh WHERE id = ${invite.meshId}`;
-      if (!mr) throw new AppError("invite_not_found", "this invite's mesh no longer exists", 404);
+      if (!mr) throw new WireError("invite_not_found", "this invite's mesh no longer exists", 404);
       const mesh = toMesh(mr);
       const [existing] = await tx`SELECT * FROM member WHERE mesh_id = ${invite.meshId} AND pubkey = ${input.pubkey}`;
       if (existing) {
         const member = toMember(existing);
-        if (member.revokedAt !== null) throw new AppError("member_revoked", "this member has been revoked from the mesh", 403);
+        if (member.revokedAt !== null) throw new WireError("member_revoked", "this member has been revoked from the mesh", 403);
         return { member, mesh, created: false };
       }
       const bumped = await tx`UPDATE invite SET uses = uses + 1
         WHERE id = ${invite.id} AND (max_uses IS NULL OR uses < max_uses) RETURNING id`;
-      if (bumped.length === 0) throw new AppError("invite_used_up", "this invite has no uses left", 410);
+      if (bumped.length === 0) throw new WireError("invite_used_up", "this invite has no uses left", 410);
       const member: Member = {
         id: newId("mbr"),
         meshId: invite.meshId,

@@ -1,12 +1,12 @@
-import type { Broker } from "../broker/broker.ts";
-import type { BrokerFeature, FeatureFactory, HandlerContext } from "../broker/feature.ts";
+import type { Feature, FeatureFactory, FeatureHost, HandlerContext } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
+import { WireError } from "../protocol/errors.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
-import { AppError } from "../util/errors.ts";
 import { newId } from "../util/ids.ts";
 import type { Priority, PushBody } from "./frames.ts";
 import { MessageRepo, type NewRecipient } from "./repo.ts";
 import { ReceiptBatcher } from "./receipts.ts";
+import { messagingMigration } from "./schema.ts";
 import { isGroupTarget, resolveTargets } from "./targets.ts";
 
 /** Which queued priorities a session may be pushed in its current status (DESIGN.md "Priority"). */
@@ -21,15 +21,16 @@ interface Delivery {
   chain: Promise<void>;
 }
 
-class Messaging implements BrokerFeature {
+class Messaging implements Feature {
   readonly name = "messaging";
+  readonly migrations = [messagingMigration];
   private readonly repo: MessageRepo;
   private readonly deliveries = new WeakMap<PeerState, Delivery>();
   private readonly receipts: ReceiptBatcher;
 
-  constructor(private readonly broker: Broker) {
-    this.repo = new MessageRepo(broker.store);
-    this.receipts = new ReceiptBatcher((batch) => this.repo.markDelivered(batch, Date.now()));
+  constructor(private readonly host: FeatureHost) {
+    this.repo = new MessageRepo(host.store);
+    this.receipts = new ReceiptBatcher((batch) => this.repo.markDelivered(batch, this.host.clock.now()));
   }
 
   private delivery(peer: PeerState): Delivery {
@@ -42,8 +43,8 @@ class Messaging implements BrokerFeature {
   deliver(peer: PeerState): Promise<void> {
     const d = this.delivery(peer);
     d.chain = d.chain.then(async () => {
-      if (peer.conn.closed || this.broker.session(peer.sessionPubkey) !== peer) return;
-      const now = Date.now();
+      if (peer.conn.closed || this.host.peers.session(peer.sessionPubkey) !== peer) return;
+      const now = this.host.clock.now();
       const due = (await this.repo.queuedFor(peer.sessionPubkey, pushablePriorities(peer.status), now)).filter((m) => !d.inflight.has(m.messageId));
       if (due.length === 0) return;
       const lowPending = await this.repo.countQueued(peer.sessionPubkey, "low", now);
@@ -66,7 +67,7 @@ class Messaging implements BrokerFeature {
       if (f.id) ctx.reply({ type: "ok" });
     },
     surfaced: async (ctx: HandlerContext, f: ClientFrameOf<"surfaced">) => {
-      await this.repo.markSurfaced(ctx.peer.sessionPubkey, f.messageIds, Date.now());
+      await this.repo.markSurfaced(ctx.peer.sessionPubkey, f.messageIds, this.host.clock.now());
       if (f.id) ctx.reply({ type: "ok" });
     },
     fetch_queued: async (ctx: HandlerContext) => {
@@ -74,7 +75,7 @@ class Messaging implements BrokerFeature {
       // Run inside the delivery chain so a concurrent push cannot hand the same message out twice.
       let messages: PushBody[] = [];
       d.chain = d.chain.then(async () => {
-        messages = await this.repo.queuedFor(ctx.peer.sessionPubkey, ["now", "next", "low"], Date.now());
+        messages = await this.repo.queuedFor(ctx.peer.sessionPubkey, ["now", "next", "low"], this.host.clock.now());
         for (const m of messages) d.inflight.add(m.messageId);
       });
       await d.chain;
@@ -83,7 +84,7 @@ class Messaging implements BrokerFeature {
     message_status: async (ctx: HandlerContext, f: ClientFrameOf<"message_status">) => {
       const recipients = await this.repo.statusFor(ctx.peer.meshId, ctx.peer.memberId, f.messageId);
       // Not the sender's member (or another mesh): indistinguishable from a message that does not exist.
-      if (!recipients) throw new AppError("not_found", `no message ${f.messageId} sent by you`);
+      if (!recipients) throw new WireError("not_found", `no message ${f.messageId} sent by you`);
       ctx.reply({
         type: "message_status_result",
         messageId: f.messageId,
@@ -96,11 +97,11 @@ class Messaging implements BrokerFeature {
   private async send(ctx: HandlerContext, f: ClientFrameOf<"send">): Promise<void> {
     const { peer, conn } = ctx;
     if (!conn.sendRate.take()) {
-      throw new AppError("rate_limited", `send rate limit is ${this.broker.limits.sendRatePerSec}/s per connection; retry shortly`, 429, conn.sendRate.retryAfterMs());
+      throw new WireError("rate_limited", `send rate limit is ${this.host.limits.sendRatePerSec}/s per connection; retry shortly`, 429, conn.sendRate.retryAfterMs());
     }
-    const max = this.broker.limits.maxMessageBytes;
+    const max = this.host.limits.maxMessageBytes;
     const sizes = [f.group?.ciphertext.length ?? 0, ...(f.envelopes ?? []).map((e) => e.ciphertext.length)];
-    if (Math.max(...sizes) > max) throw new AppError("message_too_large", `message exceeds the broker's limit of ${max} bytes of ciphertext`);
+    if (Math.max(...sizes) > max) throw new WireError("message_too_large", `message exceeds the broker's limit of ${max} bytes of ciphertext`);
 
     const previous = await this.repo.findByClientId(peer.meshId, peer.memberId, f.clientId);
     if (previous) {
@@ -109,9 +110,9 @@ class Messaging implements BrokerFeature {
     }
 
     const targets = Array.isArray(f.to) ? f.to : [f.to];
-    if (f.kind === "group" && !f.group) throw new AppError("invalid_frame", "a group message needs `group` {nonce, ciphertext}");
-    if (f.kind === "direct" && targets.some(isGroupTarget)) throw new AppError("invalid_frame", "@group, @all and * targets need kind \"group\"");
-    const recipients = resolveTargets(targets, this.broker.peersOf(peer.meshId), peer);
+    if (f.kind === "group" && !f.group) throw new WireError("invalid_frame", "a group message needs `group` {nonce, ciphertext}");
+    if (f.kind === "direct" && targets.some(isGroupTarget)) throw new WireError("invalid_frame", "@group, @all and * targets need kind \"group\"");
+    const recipients = resolveTargets(targets, this.host.peers.peersOf(peer.meshId), peer);
     let rows: NewRecipient[];
     if (f.kind === "group") {
       rows = recipients.map((p) => ({ sessionPubkey: p.sessionPubkey, memberId: p.memberId, name: p.displayName, nonce: null, ciphertext: null }));
@@ -119,7 +120,7 @@ class Messaging implements BrokerFeature {
       const byKey = new Map((f.envelopes ?? []).map((e) => [e.sessionPubkey, e]));
       const missing = recipients.filter((p) => !byKey.has(p.sessionPubkey));
       if (missing.length > 0) {
-        throw new AppError("missing_envelope", `no envelope for ${missing.map((p) => `${p.displayName} (${p.sessionPubkey})`).join(", ")}; refresh peers and retry`);
+        throw new WireError("missing_envelope", `no envelope for ${missing.map((p) => `${p.displayName} (${p.sessionPubkey})`).join(", ")}; refresh peers and retry`);
       }
       rows = recipients.map((p) => {
         const e = byKey.get(p.sessionPubkey)!;
@@ -141,10 +142,10 @@ class Messaging implements BrokerFeature {
         kind: f.kind,
         nonce: f.kind === "group" ? (f.group?.nonce ?? null) : null,
         ciphertext: f.kind === "group" ? (f.group?.ciphertext ?? null) : null,
-        createdAt: Date.now(),
+        createdAt: this.host.clock.now(),
       },
       rows,
-      this.broker.limits.messageTtlMs,
+      this.host.limits.messageTtlMs,
     );
     if (!stored) {
       const winner = await this.repo.findByClientId(peer.meshId, peer.memberId, f.clientId);
@@ -171,8 +172,8 @@ class Messaging implements BrokerFeature {
   }
 
   async sweep(): Promise<void> {
-    await this.repo.expire(Date.now());
+    await this.repo.expire(this.host.clock.now());
   }
 }
 
-export const messagingFeature: FeatureFactory = (broker) => new Messaging(broker);
+export const messagingFeature: FeatureFactory = (host) => new Messaging(host);

@@ -1,7 +1,8 @@
 import type { BrokerClient } from "../client/broker-client.ts";
 import { decodeFallback, type Envelope, groupKey, openDirect, openGroup, sealDirect, sealGroup } from "../crypto/envelope.ts";
 import type { ServerFrameOf } from "../protocol/frames.ts";
-import { AppError } from "../util/errors.ts";
+import { WireError } from "../protocol/errors.ts";
+import { ConfigError, ConnectionLost, InvalidArgument } from "../util/errors.ts";
 import { newId } from "../util/ids.ts";
 import { Emitter } from "../client/emitter.ts";
 import type { Priority, PushBody } from "./frames.ts";
@@ -57,7 +58,7 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
   /** Sends a message. Retries across reconnects with the same client id, so it is stored exactly once. */
   async send(to: string | string[], text: string, priority: Priority = "next"): Promise<SendResult> {
     const targets = (Array.isArray(to) ? to : [to]).map((t) => t.trim()).filter(Boolean);
-    if (targets.length === 0) throw new AppError("invalid_argument", "say who to send to: a name, @group, @all or *");
+    if (targets.length === 0) throw new InvalidArgument("say who to send to: a name, @group, @all or *");
     const clientId = newId("cmsg");
     const group = targets.some(isGroupTarget);
     let lastErr: unknown;
@@ -68,12 +69,12 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
         return { messageId: ack.messageId, recipients: ack.recipients, duplicate: ack.duplicate };
       } catch (err) {
         lastErr = err;
-        // A stale peer cache shows up as a missing envelope; a dropped connection as "internal". Both are retried.
-        if (err instanceof AppError && err.code === "missing_envelope") {
+        // A stale peer cache shows up as a missing envelope; a dropped connection as ConnectionLost. Both are retried.
+        if (err instanceof WireError && err.code === "missing_envelope") {
           this.peers.invalidate();
           continue;
         }
-        if (err instanceof AppError && err.code === "internal" && /disconnected|not connected|in time/.test(err.message)) continue;
+        if (err instanceof ConnectionLost) continue;
         throw err;
       }
     }
@@ -81,7 +82,7 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
   }
 
   private sealForGroup(text: string): Envelope {
-    if (!this.groupKey) throw new AppError("not_found", "this mesh's root key is missing from your config (re-join with the full invite URL, including the part after #)");
+    if (!this.groupKey) throw new ConfigError("this mesh's root key is missing from your config (re-join with the full invite URL, including the part after #)");
     return sealGroup(text, this.groupKey);
   }
 

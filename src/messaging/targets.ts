@@ -1,5 +1,5 @@
 import type { PeerState } from "../broker/peer.ts";
-import { AppError } from "../util/errors.ts";
+import { WireError } from "../protocol/errors.ts";
 
 export const isBroadcast = (t: string) => t === "*" || t === "@all";
 export const isGroupTarget = (t: string) => t.startsWith("@") || t === "*";
@@ -23,7 +23,7 @@ export function resolveTargets(targets: string[], peers: PeerState[], sender: Pe
   }
   if (unmatched.length > 0) {
     const list = unmatched.map((t) => `"${t}"`).join(", ");
-    throw new AppError("unknown_target", `no connected peer matches ${list}; nothing was sent`);
+    throw new WireError("unknown_target", `no connected peer matches ${list}; nothing was sent`);
   }
   return [...out.values()];
 }

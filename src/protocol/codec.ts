@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { AppError } from "../util/errors.ts";
+import { WireError } from "./errors.ts";
 import { CLIENT_FRAME_TYPES, ClientFrame } from "./frames.ts";
 
 /** Turns zod issues into one readable line: `to: Required; priority: Invalid enum value`. */
@@ -10,24 +10,24 @@ export function describeIssues(err: z.ZodError): string {
     .join("; ");
 }
 
-/** Parses one raw client frame at the boundary; every failure is an AppError with a distinct code. */
+/** Parses one raw client frame at the boundary; every failure is an WireError with a distinct code. */
 export function decodeClientFrame(raw: string, maxBytes: number): ClientFrame {
-  if (Buffer.byteLength(raw) > maxBytes) throw new AppError("frame_too_large", `frame exceeds ${maxBytes} bytes`);
+  if (Buffer.byteLength(raw) > maxBytes) throw new WireError("frame_too_large", `frame exceeds ${maxBytes} bytes`);
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new AppError("bad_json", "frame is not valid JSON");
+    throw new WireError("bad_json", "frame is not valid JSON");
   }
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new AppError("invalid_frame", "frame must be a JSON object");
+    throw new WireError("invalid_frame", "frame must be a JSON object");
   }
   const type = (json as { type?: unknown }).type;
   if (typeof type !== "string" || !CLIENT_FRAME_TYPES.has(type)) {
-    throw new AppError("unknown_type", `unknown frame type: ${typeof type === "string" ? type.slice(0, 64) : String(type)}`);
+    throw new WireError("unknown_type", `unknown frame type: ${typeof type === "string" ? type.slice(0, 64) : String(type)}`);
   }
   const parsed = ClientFrame.safeParse(json);
-  if (!parsed.success) throw new AppError("invalid_frame", `invalid ${type} frame: ${describeIssues(parsed.error)}`);
+  if (!parsed.success) throw new WireError("invalid_frame", `invalid ${type} frame: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }
 

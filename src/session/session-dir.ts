@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { Base64Key } from "../protocol/common.ts";
-import { AppError } from "../util/errors.ts";
+import { ConfigError, NotFoundError } from "../util/errors.ts";
 import { writeSecretFile } from "../util/fs.ts";
 // The names live in paths.ts so that `claudemesh hook` can use them without loading zod.
 import { SESSION_FILE } from "./paths.ts";
@@ -32,8 +32,8 @@ export function writeSessionInfo(dir: string, info: SessionInfo): void {
 
 export function readSessionInfo(dir: string): SessionInfo {
   const file = join(dir, SESSION_FILE);
-  if (!existsSync(file)) throw new AppError("not_found", `no session at ${dir}`);
+  if (!existsSync(file)) throw new NotFoundError(`no session at ${dir}`);
   const parsed = SessionInfo.safeParse(JSON.parse(readFileSync(file, "utf8")));
-  if (!parsed.success) throw new AppError("invalid_frame", `${file} is not a claudemesh session file`);
+  if (!parsed.success) throw new ConfigError(`${file} is not a claudemesh session file`);
   return parsed.data;
 }

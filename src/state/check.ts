@@ -1,5 +1,5 @@
 import type { BrokerLimits } from "../broker/config.ts";
-import { AppError } from "../util/errors.ts";
+import { WireError } from "../protocol/errors.ts";
 import { charLength, textProblem, utf8Bytes } from "../util/text.ts";
 import type { JsonValue } from "./frames.ts";
 
@@ -30,19 +30,19 @@ function jsonProblem(root: JsonValue): string | null {
 
 export function checkStateKey(key: string, limits: BrokerLimits): void {
   const len = charLength(key);
-  if (len > limits.maxStateKeyChars) throw new AppError("key_too_long", `state key is ${len} characters; the limit is ${limits.maxStateKeyChars}`);
+  if (len > limits.maxStateKeyChars) throw new WireError("key_too_long", `state key is ${len} characters; the limit is ${limits.maxStateKeyChars}`);
   const p = textProblem(key);
-  if (p) throw new AppError("invalid_argument", `state key ${p}`);
+  if (p) throw new WireError("invalid_argument", `state key ${p}`);
 }
 
 /** Validates a state value and returns its JSON text. */
 export function checkStateValue(value: JsonValue, limits: BrokerLimits): string {
   const p = jsonProblem(value);
-  if (p) throw new AppError("invalid_argument", p);
+  if (p) throw new WireError("invalid_argument", p);
   const json = JSON.stringify(value);
   const bytes = utf8Bytes(json);
   if (bytes > limits.maxStateValueBytes) {
-    throw new AppError("value_too_large", `state value is ${bytes} bytes of JSON; the limit is ${limits.maxStateValueBytes}`);
+    throw new WireError("value_too_large", `state value is ${bytes} bytes of JSON; the limit is ${limits.maxStateValueBytes}`);
   }
   return json;
 }

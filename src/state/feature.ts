@@ -1,29 +1,31 @@
-import type { FeatureFactory } from "../broker/feature.ts";
+import type { FeatureFactory } from "../broker/host.ts";
 import { checkStateKey, checkStateValue } from "./check.ts";
 import { KeyedQueue } from "./lock.ts";
 import { StateRepo } from "./repo.ts";
+import { stateMigration } from "./schema.ts";
 
 /** Shared state: any JSON value per (mesh, key), last write wins, every write pushed to the other peers. */
-export const stateFeature: FeatureFactory = (broker) => {
-  const repo = new StateRepo(broker.store);
+export const stateFeature: FeatureFactory = (host) => {
+  const repo = new StateRepo(host.store);
   // Writes to one key are serialized from upsert to push, so every peer sees the changes in the order
   // the database applied them and ends on the value the database holds (concurrent writers converge).
   const writes = new KeyedQueue();
   return {
     name: "state",
+    migrations: [stateMigration],
     handlers: {
       async set_state(ctx, f) {
         const { meshId } = ctx.peer;
-        checkStateKey(f.key, broker.limits);
-        const json = checkStateValue(f.value, broker.limits);
+        checkStateKey(f.key, host.limits);
+        const json = checkStateValue(f.value, host.limits);
         await writes.run(`${meshId}\u0000${f.key}`, async () => {
-          const entry = await repo.set({ meshId, key: f.key, json, presenceId: ctx.peer.presenceId, name: ctx.peer.displayName, now: Date.now() });
+          const entry = await repo.set({ meshId, key: f.key, json, presenceId: ctx.peer.presenceId, name: ctx.peer.displayName, now: host.clock.now() });
           ctx.reply({ type: "state_result", ...entry, found: true });
-          broker.broadcast(meshId, { type: "state_change", ...entry }, ctx.peer);
+          host.peers.broadcast(meshId, { type: "state_change", ...entry }, ctx.peer);
         });
       },
       async get_state(ctx, f) {
-        checkStateKey(f.key, broker.limits);
+        checkStateKey(f.key, host.limits);
         const entry = await repo.get(ctx.peer.meshId, f.key);
         ctx.reply(
           entry

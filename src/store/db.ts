@@ -2,9 +2,7 @@ import { SQL } from "bun";
 import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePrivateDir } from "../util/fs.ts";
-import { migrate } from "./migrate.ts";
-
-export type Dialect = "sqlite" | "postgres";
+import type { Dialect } from "./migration.ts";
 
 export interface Store {
   sql: SQL;
@@ -22,6 +20,7 @@ export interface StoreOptions {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** Opens the store, unmigrated: the composition root applies the features' migrations (`migrate.ts`). */
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const url = opts.databaseUrl;
   if (url && /^postgres(ql)?:\/\//.test(url)) {
@@ -34,7 +33,6 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     }
     const sql = new SQL({ url, max: 10, ...(schema ? { connection: { search_path: schema } } : {}) });
     const store: Store = { sql, dialect: "postgres", close: () => sql.close() };
-    await migrate(store);
     return store;
   }
   ensurePrivateDir(opts.dataDir);
@@ -46,8 +44,8 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   await sql.unsafe("PRAGMA foreign_keys = ON");
   await sql.unsafe("PRAGMA busy_timeout = 5000");
   const store: Store = { sql, dialect: "sqlite", close: () => sql.close() };
-  await migrate(store);
-  // the database holds hashes, keys and ciphertext: owner-only, like every secret file
+  // The database holds hashes, keys and ciphertext: owner-only, like every secret file. SQLite gives the
+  // -wal and -shm files it creates later the main file's mode.
   for (const suffix of ["", "-wal", "-shm"]) if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600);
   return store;
 }

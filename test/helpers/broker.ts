@@ -1,12 +1,13 @@
 import type { BrokerLimits } from "../../src/broker/config.ts";
-import { type RunningBroker, startBroker } from "../../src/broker/server.ts";
+import { type RunningBroker, startBroker } from "../../src/server/app.ts";
 import { BrokerClient, type BrokerClientOptions } from "../../src/client/broker-client.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { brokerRequest } from "../../src/client/http.ts";
 import { b64url } from "../../src/crypto/encoding.ts";
 import { generateRootKey, generateSigningKeyPair, type KeyPair } from "../../src/crypto/keys.ts";
 import { CreateMeshResponse, InviteResponse, JoinResponse } from "../../src/meshes/api.ts";
-import { AppError } from "../../src/util/errors.ts";
+import { WireError } from "../../src/protocol/errors.ts";
+import { LocalError } from "../../src/util/errors.ts";
 import { type Backend, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "./backends.ts";
 
 export interface TestBroker extends RunningBroker {
@@ -126,13 +127,14 @@ export async function twoMeshes<M extends string, O extends string>(backend: Bac
   return { broker, mesh, other, members: all };
 }
 
-/** The broker's error code for a rejected request, or "ok". */
+/** The broker's error code for a rejected request (a local error's kind), or "ok". */
 export async function outcome(p: Promise<unknown>): Promise<string> {
   try {
     await p;
     return "ok";
   } catch (err) {
-    if (err instanceof AppError) return err.code;
+    if (err instanceof WireError) return err.code;
+    if (err instanceof LocalError) return err.kind;
     throw err;
   }
 }

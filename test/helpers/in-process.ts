@@ -1,5 +1,5 @@
 import type { Connection, Transport } from "../../src/broker/peer.ts";
-import type { RunningBroker } from "../../src/broker/server.ts";
+import type { RunningBroker } from "../../src/server/app.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { generateSigningKeyPair, helloSigningString, sign } from "../../src/crypto/keys.ts";
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { inviteUrl } from "../../src/broker/bootstrap.ts";
+import { inviteUrl } from "../../src/protocol/invite-url.ts";
 import { waitUntil } from "../helpers/wait.ts";
 import { BUN, fileExists, type LaunchEnv, launchSuite, MAIN, REPO } from "./helpers.ts";
 

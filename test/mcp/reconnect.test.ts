@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { startBroker } from "../../src/broker/server.ts";
+import { startBroker } from "../../src/server/app.ts";
 import { tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, createMesh } from "../helpers/broker.ts";

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import type { BrokerClient } from "../../src/client/broker-client.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import type { Memory } from "../../src/memory/frames.ts";
-import { AppError } from "../../src/util/errors.ts";
+import { WireError } from "../../src/protocol/errors.ts";
 import { backends } from "../helpers/backends.ts";
 import { closeClients, connect, outcome, type TestBroker, type TestMesh, twoMeshes } from "../helpers/broker.ts";
 import { inProcessSession } from "../helpers/in-process.ts";
@@ -207,8 +207,8 @@ describe.each(backends())("memory on %s", (backend) => {
           const res = await bob.request({ type: "recall", query: q, ...(t ? { tags: t } : {}) }, "memory_results");
           expect(Array.isArray(res.memories)).toBe(true);
         } catch (err) {
-          expect(err).toBeInstanceOf(AppError);
-          expect(["invalid_argument", "invalid_frame"]).toContain((err as AppError).code);
+          expect(err).toBeInstanceOf(WireError);
+          expect(["invalid_argument", "invalid_frame"]).toContain((err as WireError).code);
         }
       }),
       { numRuns: 400 },

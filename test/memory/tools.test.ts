@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ToolContext } from "../../src/mcp/tool.ts";
 import { memoryTools } from "../../src/memory/tools.ts";
-import { AppError } from "../../src/util/errors.ts";
+import { WireError } from "../../src/protocol/errors.ts";
 import { backends } from "../helpers/backends.ts";
 import { closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { toolbox, toolContext } from "../helpers/tools.ts";
@@ -41,7 +41,7 @@ describe.each(backends())("memory MCP tools on %s", (backend) => {
     expect((await call(ctx, "forget", { id: memoryId })).text).toBe(`Forgot ${memoryId}.`);
     expect((await call(ctx, "recall", { query: "payments rate limit" })).text).toBe("No memories match.");
     const err = await call(ctx, "forget", { id: memoryId }).catch((e) => e);
-    expect(err).toBeInstanceOf(AppError);
+    expect(err).toBeInstanceOf(WireError);
     expect(err.code).toBe("not_found");
   });
 });

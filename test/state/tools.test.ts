@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ToolContext } from "../../src/mcp/tool.ts";
 import { stateTools } from "../../src/state/tools.ts";
-import { AppError } from "../../src/util/errors.ts";
+import { WireError } from "../../src/protocol/errors.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { recordFrames } from "../helpers/frames.ts";
@@ -51,9 +51,9 @@ describe.each(backends())("state MCP tools on %s", (backend) => {
     expect((list.data as { entries: unknown[] }).entries.length).toBe(2);
   });
 
-  test("a broker error reaches the caller as an AppError with its code", async () => {
+  test("a broker error reaches the caller as an WireError with its code", async () => {
     const err = await call(ctx, "set_state", { key: "k".repeat(300), value: 1 }).catch((e) => e);
-    expect(err).toBeInstanceOf(AppError);
+    expect(err).toBeInstanceOf(WireError);
     expect(err.code).toBe("key_too_long");
     expect(err.message).toContain("256");
   });

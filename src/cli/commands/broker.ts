@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { defaultDataDir, startBroker } from "../../broker/server.ts";
-import { AppError } from "../../util/errors.ts";
+import { defaultDataDir, startBroker } from "../../server/app.ts";
+import { InvalidArgument } from "../../util/errors.ts";
 import { print } from "../output.ts";
 import { withExamples } from "../usage.ts";
 
@@ -15,7 +15,7 @@ export default withExamples(
     },
     async run({ args }) {
       const port = Number(args.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AppError("invalid_argument", `invalid --port ${args.port}`);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgument(`invalid --port ${args.port}`);
       const databaseUrl = process.env.DATABASE_URL || undefined;
       const b = await startBroker({
         host: args.host,

@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
-import { inviteUrl } from "../../broker/bootstrap.ts";
+import { inviteUrl } from "../../protocol/invite-url.ts";
 import { findMesh, loadConfig } from "../../client/config.ts";
 import { brokerRequest } from "../../client/http.ts";
 import { InviteResponse, InviteRole, InvitesResponse, RevokeInviteResponse } from "../../meshes/api.ts";
-import { AppError } from "../../util/errors.ts";
+import { ConfigError, InvalidArgument } from "../../util/errors.ts";
 import { parseDuration, print, printJson, table } from "../output.ts";
 import { withExamples } from "../usage.ts";
 
@@ -20,13 +20,13 @@ const create = withExamples(
     async run({ args }) {
       const mesh = findMesh(loadConfig(), args.slug);
       const role = InviteRole.safeParse(args.role);
-      if (!role.success) throw new AppError("invalid_argument", "--role must be member or admin");
+      if (!role.success) throw new InvalidArgument("--role must be member or admin");
       const maxUses = args.uses === undefined ? null : Number(args.uses);
-      if (maxUses !== null && (!Number.isInteger(maxUses) || maxUses < 1)) throw new AppError("invalid_argument", "--uses must be a positive whole number");
+      if (maxUses !== null && (!Number.isInteger(maxUses) || maxUses < 1)) throw new InvalidArgument("--uses must be a positive whole number");
       const ms = parseDuration(args.expires);
       // Checked before minting: an invite without the root key could never be used, so none is made.
       const { rootKey } = mesh;
-      if (!rootKey) throw new AppError("not_found", `the key of mesh ${mesh.slug} is not in your config, so no usable invite can be built; ask its owner to invite instead`);
+      if (!rootKey) throw new ConfigError(`the key of mesh ${mesh.slug} is not in your config, so no usable invite can be built; ask its owner to invite instead`);
       const res = await brokerRequest(mesh.brokerUrl, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, {
         auth: { kind: "member", mesh },
         body: { role: role.data, maxUses, expiresInSeconds: ms === null ? null : Math.max(1, Math.round(ms / 1000)) },

@@ -1,6 +1,6 @@
 import { userInfo } from "node:os";
 import { defineCommand } from "citty";
-import { inviteUrl } from "../../broker/bootstrap.ts";
+import { inviteUrl } from "../../protocol/invite-url.ts";
 import { loadConfig, saveConfig, upsertMesh } from "../../client/config.ts";
 import { brokerRequest } from "../../client/http.ts";
 import { b64url } from "../../crypto/encoding.ts";

@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { b64url } from "../crypto/encoding.ts";
 import { generateRootKey, generateSigningKeyPair } from "../crypto/keys.ts";
-import type { MeshRepo } from "../meshes/repo.ts";
+import { inviteUrl } from "../protocol/invite-url.ts";
 import { writeSecretFile } from "../util/fs.ts";
 import { newSecret } from "../util/ids.ts";
+import type { MeshRepo } from "./repo.ts";
 
 export const ADMIN_TOKEN_FILE = "admin-token";
 export const DEFAULT_INVITE_FILE = "default-invite.url";
@@ -16,11 +17,6 @@ export function loadAdminToken(dataDir: string): { token: string; created: boole
   const token = newSecret();
   writeSecretFile(file, token + "\n");
   return { token, created: true };
-}
-
-export function inviteUrl(publicUrl: string, token: string, rootKey: Uint8Array | string): string {
-  const fragment = typeof rootKey === "string" ? rootKey : b64url.encode(rootKey);
-  return `${publicUrl.replace(/\/+$/, "")}/join/${token}#${fragment}`;
 }
 
 /**
@@ -40,7 +36,7 @@ export async function ensureDefaultMesh(repo: MeshRepo, dataDir: string, publicU
       expiresAt: Date.now() + 30 * 24 * 3600_000,
       createdBy: null,
     });
-    const url = inviteUrl(publicUrl, token, rootKey);
+    const url = inviteUrl(publicUrl, token, b64url.encode(rootKey));
     writeSecretFile(file, url + "\n");
     writeSecretFile(join(dataDir, "default-mesh-owner.json"), JSON.stringify({ meshId: mesh.id, ...owner }, null, 2) + "\n");
     return url;

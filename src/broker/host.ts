@@ -1,0 +1,96 @@
+import type { WireError } from "../protocol/errors.ts";
+import type { ClientFrameOf, ClientFrameType, ServerFrame } from "../protocol/frames.ts";
+import type { Store } from "../store/db.ts";
+import type { Migration } from "../store/migration.ts";
+import type { Clock } from "../util/clock.ts";
+import type { Logger } from "../util/log.ts";
+import type { Bus } from "./bus.ts";
+import type { BrokerLimits } from "./config.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Connection, PeerState } from "./peer.ts";
+
+/** A bearer token's grant: which live session an HTTP request speaks for. */
+export interface BearerGrant {
+  meshId: string;
+  memberId: string;
+  presenceId: string;
+  sessionPubkey: string;
+  expiresAt: number;
+}
+
+/** Resolves session bearer tokens; provided by the feature that issues them (meshes). */
+export interface SessionAuth {
+  grant(token: string): BearerGrant | null;
+}
+
+/** The live sessions; the only way features see other peers, and always scoped to one mesh. */
+export interface PeerRegistry {
+  peersOf(meshId: string): PeerState[];
+  session(sessionPubkey: string): PeerState | undefined;
+  /** Sends to every connected session of a mesh except `except`. */
+  broadcast(meshId: string, frame: ServerFrame, except?: PeerState): void;
+  /** Disconnects every live session of a member (after revocation); resolves with how many. */
+  disconnectMember(memberId: string): Promise<number>;
+  /** Registers an authenticated session; a reconnect with the same session key replaces the old socket. */
+  register(peer: PeerState): Promise<void>;
+  /** Tells every feature that a registered session is ready (after its hello_ack went out). */
+  connected(peer: PeerState): Promise<void>;
+  /** Tells every feature that a session's status changed. */
+  statusChanged(peer: PeerState): Promise<void>;
+}
+
+/** Everything a feature may use. Features never see the broker core, the transport or each other. */
+export interface FeatureHost {
+  store: Store;
+  clock: Clock;
+  limits: BrokerLimits;
+  log: Logger;
+  metrics: Metrics;
+  bus: Bus;
+  peers: PeerRegistry;
+  /** Session bearer tokens, for HTTP routes of live sessions. */
+  auth: SessionAuth;
+  /** Reserved for the blob store (#11); created lazily by the composition root once it exists. */
+  blobs?: unknown;
+}
+
+export interface HandlerContext {
+  conn: Connection;
+  /** The authenticated session; handlers other than a feature's `unauthenticated` ones only run once it is set. */
+  peer: PeerState;
+  /** Sends a response frame carrying the request's id. */
+  reply(frame: ServerFrame): void;
+  /** Over a budget: sends the error (with its retry hint) and closes the connection. */
+  refuse(err: WireError): void;
+}
+
+export type Handler<T extends ClientFrameType> = (ctx: HandlerContext, frame: ClientFrameOf<T>) => Promise<void> | void;
+export type HandlerMap = { [T in ClientFrameType]?: Handler<T> };
+
+export type RouteRequest = Request & { params: Record<string, string> };
+export type RouteHandler = (req: RouteRequest) => Promise<Response> | Response;
+/** HTTP routes in `Bun.serve` shape: `{ "/path/:p": { GET: handler } }`. */
+export type Routes = Record<string, Partial<Record<"GET" | "POST" | "PUT" | "DELETE" | "PATCH", RouteHandler>>>;
+
+/** A vertical slice of the broker: frames, routes, schema and hooks into the session lifecycle. */
+export interface Feature {
+  name: string;
+  migrations?: Migration[];
+  handlers?: HandlerMap;
+  /** Frame types accepted before a session exists (they must establish it, like hello). */
+  unauthenticated?: ClientFrameType[];
+  routes?: Routes;
+  /** Set by the one feature that issues session bearer tokens. */
+  auth?: SessionAuth;
+  /** Once the store is migrated, before the first connection. */
+  start?(): Promise<void> | void;
+  /** After hello_ack was sent. */
+  onPeerConnected?(peer: PeerState): Promise<void> | void;
+  onPeerStatusChanged?(peer: PeerState): Promise<void> | void;
+  onPeerDisconnected?(peer: PeerState): Promise<void> | void;
+  /** Periodic housekeeping (expiry and the like). */
+  sweep?(): Promise<void>;
+  stop?(): Promise<void> | void;
+}
+
+export type FeatureFactory = (host: FeatureHost) => Feature;

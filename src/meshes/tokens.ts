@@ -1,0 +1,42 @@
+import type { BearerGrant, SessionAuth } from "../broker/host.ts";
+import type { PeerState } from "../broker/peer.ts";
+import type { Clock } from "../util/clock.ts";
+import { newSecret } from "../util/ids.ts";
+
+/** Session bearer tokens handed out in hello_ack; they die with their session or after `ttlMs`. */
+export class TokenBook implements SessionAuth {
+  private readonly tokens = new Map<string, BearerGrant>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly clock: Clock,
+  ) {}
+
+  issue(peer: PeerState): { token: string; expiresAt: number } {
+    const token = newSecret();
+    const expiresAt = this.clock.now() + this.ttlMs;
+    this.tokens.set(token, {
+      meshId: peer.meshId,
+      memberId: peer.memberId,
+      presenceId: peer.presenceId,
+      sessionPubkey: peer.sessionPubkey,
+      expiresAt,
+    });
+    return { token, expiresAt };
+  }
+
+  /** Resolves a bearer token from an HTTP request; expired tokens are forgotten. */
+  grant(token: string): BearerGrant | null {
+    const g = this.tokens.get(token);
+    if (!g) return null;
+    if (g.expiresAt <= this.clock.now()) {
+      this.tokens.delete(token);
+      return null;
+    }
+    return g;
+  }
+
+  revokeSession(presenceId: string): void {
+    for (const [token, grant] of this.tokens) if (grant.presenceId === presenceId) this.tokens.delete(token);
+  }
+}

@@ -1,0 +1,118 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { Broker } from "../broker/broker.ts";
+import { type BrokerLimits, DEFAULT_LIMITS } from "../broker/config.ts";
+import type { FeatureFactory } from "../broker/host.ts";
+import { json } from "../broker/http.ts";
+import { groupsFeature } from "../groups/feature.ts";
+import { memoryFeature } from "../memory/feature.ts";
+import { ensureDefaultMesh, loadAdminToken } from "../meshes/bootstrap.ts";
+import { meshesFeature } from "../meshes/feature.ts";
+import { MeshRepo } from "../meshes/repo.ts";
+import { messagingFeature } from "../messaging/feature.ts";
+import { presenceFeature } from "../presence/feature.ts";
+import { stateFeature } from "../state/feature.ts";
+import { openStore, type Store } from "../store/db.ts";
+import { migrate } from "../store/migrate.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+import { InvalidArgument } from "../util/errors.ts";
+import { ensurePrivateDir } from "../util/fs.ts";
+import { VERSION } from "../version.ts";
+import { serveBun } from "./bun.ts";
+
+export interface BrokerOptions {
+  host?: string;
+  port?: number;
+  dataDir?: string;
+  databaseUrl?: string;
+  /** Postgres schema (tests give each broker its own). */
+  dbSchema?: string;
+  /** Base URL printed in invites; defaults to http://host:port. */
+  publicUrl?: string;
+  limits?: Partial<BrokerLimits>;
+  /** Time as the features see it (tests move it instead of sleeping). */
+  clock?: Clock;
+}
+
+export interface RunningBroker {
+  url: string;
+  wsUrl: string;
+  port: number;
+  dataDir: string;
+  adminToken: string;
+  /** true when this start created the admin token (print it once). */
+  adminTokenCreated: boolean;
+  /** Invite URL of the quick-start mesh, while it is usable. */
+  defaultInviteUrl: string | null;
+  broker: Broker;
+  store: Store;
+  stop(): Promise<void>;
+}
+
+export const defaultDataDir = () => join(homedir(), ".claudemesh", "broker");
+
+/** Every broker feature, in the order their lifecycle hooks run (meshes first: it records presence). */
+function features(adminToken: string): FeatureFactory[] {
+  return [meshesFeature({ adminToken }), presenceFeature, groupsFeature, messagingFeature, stateFeature, memoryFeature];
+}
+
+/** The composition root: picks the backends, lists the features, collects their migrations and routes. */
+export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBroker> {
+  const host = opts.host ?? "127.0.0.1";
+  const dataDir = opts.dataDir ?? defaultDataDir();
+  ensurePrivateDir(dataDir);
+  const limits: BrokerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const store = await openStore({ databaseUrl: opts.databaseUrl, schema: opts.dbSchema, dataDir });
+  const { token: adminToken, created: adminTokenCreated } = loadAdminToken(dataDir);
+  const clock = opts.clock ?? systemClock;
+  let broker: Broker;
+  try {
+    broker = new Broker({ store, limits, clock, features: features(adminToken) });
+    await migrate(store, broker.migrations());
+    await broker.start();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+
+  let server: ReturnType<typeof serveBun>;
+  try {
+    server = serveBun(broker, {
+      hostname: host,
+      port: opts.port ?? 7900,
+      maxFrameBytes: limits.maxFrameBytes,
+      routes: { ...broker.routes(), "/healthz": { GET: () => json({ ok: true, version: VERSION, time: clock.now() }) } },
+    });
+  } catch (err) {
+    await broker.stop();
+    await store.close();
+    if ((err as { code?: string }).code === "EADDRINUSE") {
+      throw new InvalidArgument(`port ${opts.port ?? 7900} on ${host} is already in use (another broker?); pick another with --port`);
+    }
+    throw err;
+  }
+
+  const port = server.port ?? 0;
+  const url = opts.publicUrl ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const defaultInviteUrl = await ensureDefaultMesh(new MeshRepo(store), dataDir, url);
+
+  let stopped = false;
+  return {
+    url,
+    wsUrl: url.replace(/^http/, "ws") + "/ws",
+    port,
+    dataDir,
+    adminToken,
+    adminTokenCreated,
+    defaultInviteUrl,
+    broker,
+    store,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await broker.stop();
+      await server.stop(true);
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import type { Broker } from "../broker/broker.ts";
+import type { Routes } from "../broker/host.ts";
+import { errorResponse, json } from "../broker/http.ts";
+import type { Connection } from "../broker/peer.ts";
+import { WireError } from "../protocol/errors.ts";
+
+type WsData = { conn: Connection | null };
+
+export interface BunServeOptions {
+  hostname: string;
+  port: number;
+  /** Largest frame / JSON body the broker accepts. */
+  maxFrameBytes: number;
+  routes: Routes;
+}
+
+/** Maps `Bun.serve` onto the transport-agnostic core: routes to HTTP, `/ws` sockets to `open/message/close/pong`. */
+export function serveBun(broker: Broker, opts: BunServeOptions) {
+  // Route errors become structured JSON bodies, never a crash or a stack trace.
+  const routes = Object.fromEntries(
+    Object.entries(opts.routes).map(([path, methods]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(methods).map(([method, fn]) => [
+          method,
+          async (req: Request & { params: Record<string, string> }) => {
+            try {
+              return await fn(req);
+            } catch (err) {
+              return errorResponse(err);
+            }
+          },
+        ]),
+      ),
+    ]),
+  );
+  return Bun.serve<WsData>({
+    hostname: opts.hostname,
+    port: opts.port,
+    // Admin and join bodies are tiny: past 4x the limit Bun refuses them before buffering; between 1x and
+    // 4x our handlers answer with a structured frame_too_large.
+    maxRequestBodySize: opts.maxFrameBytes * 4,
+    routes,
+    fetch(req, srv) {
+      const url = new URL(req.url);
+      if (url.pathname === "/ws") {
+        if (srv.upgrade(req, { data: { conn: null } })) return undefined;
+        return json({ error: { code: "invalid_frame", message: "expected a WebSocket upgrade" } }, 426);
+      }
+      return errorResponse(new WireError("not_found", `no route for ${req.method} ${url.pathname}`, 404));
+    },
+    error(err) {
+      return errorResponse(err);
+    },
+    websocket: {
+      // Let frames up to 4x the limit through so oversize ones get a structured error rather than a bare close.
+      maxPayloadLength: opts.maxFrameBytes * 4,
+      idleTimeout: 0,
+      sendPings: false,
+      open(ws) {
+        ws.data.conn = broker.open(
+          {
+            send: (d) => void ws.send(d),
+            close: (code, reason) => ws.close(code, reason),
+            ping: () => void ws.ping(),
+          },
+          ws.remoteAddress,
+        );
+      },
+      message(ws, msg) {
+        if (ws.data.conn) void broker.message(ws.data.conn, msg);
+      },
+      pong(ws) {
+        if (ws.data.conn) broker.pong(ws.data.conn);
+      },
+      close(ws) {
+        if (ws.data.conn) void broker.close(ws.data.conn);
+      },
+    },
+  });
+}
