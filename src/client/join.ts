@@ -1,6 +1,6 @@
 import { InviteInfoResponse, JoinResponse } from "../meshes/api.ts";
 import { generateSigningKeyPair } from "../crypto/keys.ts";
-import { LocalError } from "../util/errors.ts";
+import { InvalidArgument, LocalError } from "../util/errors.ts";
 import { loadConfig, type MeshConfig, saveConfig, upsertMesh } from "./config.ts";
 import { brokerRequest } from "./http.ts";
 import { parseInviteUrl } from "./invite.ts";
@@ -11,6 +11,12 @@ import { parseInviteUrl } from "./invite.ts";
  */
 export async function joinMesh(url: string, displayName: string): Promise<{ mesh: MeshConfig; created: boolean }> {
   const invite = parseInviteUrl(url);
+  // Without the key the membership would half work: direct messages yes, group messages never.
+  if (!invite.rootKey) {
+    throw new InvalidArgument(
+      "this invite URL has lost its key: the part after # is the mesh key. Copy the whole URL and put it in quotes: claudemesh join 'https://…/join/…#…'",
+    );
+  }
   const info = await brokerRequest(invite.brokerUrl, "GET", `/join/${invite.token}/info`, InviteInfoResponse);
   const config = loadConfig();
   const existing = config.meshes.find((m) => m.meshId === info.meshId && m.brokerUrl === invite.brokerUrl);
@@ -29,7 +35,7 @@ export async function joinMesh(url: string, displayName: string): Promise<{ mesh
     role: res.role,
     pubkey: keys.publicKey,
     secretKey: keys.secretKey,
-    rootKey: invite.rootKey ?? existing?.rootKey ?? null,
+    rootKey: invite.rootKey,
     joinedAt: existing?.joinedAt ?? Date.now(),
   };
   saveConfig(upsertMesh(config, mesh));

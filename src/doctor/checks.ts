@@ -128,6 +128,14 @@ export function checkMeshesJoined(meshes: MeshConfig[]): CheckResult {
     : fail("meshes joined", "none yet", "join one with `claudemesh join <invite-url>`");
 }
 
+/** Group messages are sealed with the mesh key, which only ever travels in the invite URL's fragment. */
+export function checkMeshKey(mesh: MeshConfig): CheckResult {
+  const name = `mesh key for ${mesh.slug}`;
+  return mesh.rootKey
+    ? pass(name, "present")
+    : fail(name, "missing: group and broadcast messages cannot be read or sent", "run `claudemesh join` again with the whole invite URL in quotes: the part after # is the mesh key");
+}
+
 export async function checkBroker(mesh: MeshConfig, timeoutMs = 5000): Promise<CheckResult> {
   const name = `broker for ${mesh.slug}`;
   const p = await probeMesh(mesh, timeoutMs);

@@ -1,5 +1,5 @@
 import { loadConfig } from "../client/config.ts";
-import { checkBroker, checkClaude, checkHooksRegistration, checkMcpRegistration, checkMeshesJoined, checkPermissions, type CheckResult } from "./checks.ts";
+import { checkBroker, checkClaude, checkHooksRegistration, checkMcpRegistration, checkMeshesJoined, checkMeshKey, checkPermissions, type CheckResult } from "./checks.ts";
 import { checkRoundTrip } from "./round-trip.ts";
 
 /** Runs every check in order; each mesh gets a broker check and, once that passes, a live round trip. */
@@ -23,6 +23,7 @@ export async function runChecks(onResult: (r: CheckResult) => void = () => {}): 
   }
   add(checkMeshesJoined(meshes));
   for (const mesh of meshes) {
+    add(checkMeshKey(mesh));
     if (add(await checkBroker(mesh)).ok) add(await checkRoundTrip(mesh));
   }
   return results;

@@ -57,5 +57,12 @@ export const InviteView = z.object({
 });
 export const InvitesResponse = z.object({ invites: z.array(InviteView) });
 export const RevokeInviteResponse = z.object({ revoked: z.literal(true) });
+/** `GET /admin/meshes/:slug` (admin token): lets the operator manage a mesh it is no member of. */
+export const AdminMeshResponse = z.object({
+  meshId: z.string(),
+  slug: z.string(),
+  /** only for the quick-start mesh, whose key the broker made and keeps; other meshes' keys never reach it */
+  rootKey: z.string().nullable(),
+});
 export const HealthResponse = z.object({ ok: z.literal(true), version: z.string(), time: z.number() });
 export const InviteInfoResponse = z.object({ meshId: z.string(), slug: z.string(), role: z.string(), expiresAt: z.number().nullable() });

@@ -9,27 +9,50 @@ import type { MeshRepo } from "./repo.ts";
 
 export const ADMIN_TOKEN_FILE = "admin-token";
 export const DEFAULT_INVITE_FILE = "default-invite.url";
+const DEFAULT_OWNER_FILE = "default-mesh-owner.json";
 
-/** Reads the operator's admin token, creating it (0600) on first start. `created` says whether to print it. */
-export function loadAdminToken(dataDir: string): { token: string; created: boolean } {
+/**
+ * Reads the operator's admin token, or makes one on first start (`created`: print it). A new token is
+ * written (0600) only by `save()`, once the broker listens: a first start that fails (port taken) must
+ * not leave behind a token that was never shown.
+ */
+export function loadAdminToken(dataDir: string): { token: string; created: boolean; save(): void } {
   const file = join(dataDir, ADMIN_TOKEN_FILE);
-  if (existsSync(file)) return { token: readFileSync(file, "utf8").trim(), created: false };
+  if (existsSync(file)) return { token: readFileSync(file, "utf8").trim(), created: false, save() {} };
   const token = newSecret();
-  writeSecretFile(file, token + "\n");
-  return { token, created: true };
+  return { token, created: true, save: () => writeSecretFile(file, token + "\n") };
+}
+
+export interface QuickStart {
+  meshId: string;
+  /** the stored invite with the current public URL; null once it is used up, expired or revoked */
+  invite: { url: string; expiresAt: number | null; maxUses: number | null; uses: number } | null;
+}
+
+/** The quick-start mesh's root key (the fragment of its stored invite URL), for the operator's own invites. */
+export function quickStartRootKey(dataDir: string, meshId: string): string | null {
+  try {
+    const owner = JSON.parse(readFileSync(join(dataDir, DEFAULT_OWNER_FILE), "utf8")) as { meshId?: unknown };
+    if (owner.meshId !== meshId) return null;
+    return new URL(readFileSync(join(dataDir, DEFAULT_INVITE_FILE), "utf8").trim()).hash.slice(1) || null;
+  } catch {
+    return null;
+  }
 }
 
 /**
  * Quick start: a store with no mesh gets the mesh `default`, whose keys the broker generates itself.
  * Its invite URL (root key in the fragment) is kept 0600 in the data dir so the operator can find it again.
+ * Every start rebuilds that URL from its token and key with the current public URL (a restart on
+ * another port or host must not print the old address) and rewrites the file when it changed.
  */
-export async function ensureDefaultMesh(repo: MeshRepo, dataDir: string, publicUrl: string): Promise<string | null> {
+export async function ensureDefaultMesh(repo: MeshRepo, dataDir: string, publicUrl: string): Promise<QuickStart | null> {
   const file = join(dataDir, DEFAULT_INVITE_FILE);
   if ((await repo.countMeshes()) === 0) {
     const owner = generateSigningKeyPair();
     const rootKey = generateRootKey();
     const { mesh } = await repo.createMesh({ slug: "default", ownerPubkey: owner.publicKey });
-    const { token } = await repo.createInvite({
+    const { token, invite } = await repo.createInvite({
       meshId: mesh.id,
       role: "member",
       maxUses: null,
@@ -38,13 +61,17 @@ export async function ensureDefaultMesh(repo: MeshRepo, dataDir: string, publicU
     });
     const url = inviteUrl(publicUrl, token, b64url.encode(rootKey));
     writeSecretFile(file, url + "\n");
-    writeSecretFile(join(dataDir, "default-mesh-owner.json"), JSON.stringify({ meshId: mesh.id, ...owner }, null, 2) + "\n");
-    return url;
+    writeSecretFile(join(dataDir, DEFAULT_OWNER_FILE), JSON.stringify({ meshId: mesh.id, ...owner }, null, 2) + "\n");
+    return { meshId: mesh.id, invite: { url, expiresAt: invite.expiresAt, maxUses: invite.maxUses, uses: invite.uses } };
   }
   if (!existsSync(file)) return null;
-  const url = readFileSync(file, "utf8").trim();
-  const token = new URL(url).pathname.split("/").pop() ?? "";
+  const stored = new URL(readFileSync(file, "utf8").trim());
+  const token = stored.pathname.split("/").pop() ?? "";
   const invite = await repo.inviteByToken(token);
-  const usable = invite && invite.revokedAt === null && (invite.expiresAt === null || invite.expiresAt > Date.now());
-  return usable ? url : null;
+  if (!invite) return null;
+  const usable = invite.revokedAt === null && (invite.expiresAt === null || invite.expiresAt > Date.now()) && (invite.maxUses === null || invite.uses < invite.maxUses);
+  if (!usable) return { meshId: invite.meshId, invite: null };
+  const url = inviteUrl(publicUrl, token, stored.hash.slice(1));
+  if (url !== stored.href) writeSecretFile(file, url + "\n");
+  return { meshId: invite.meshId, invite: { url, expiresAt: invite.expiresAt, maxUses: invite.maxUses, uses: invite.uses } };
 }

@@ -11,6 +11,8 @@ import { TokenBook } from "./tokens.ts";
 export interface MeshesOptions {
   /** The operator's token: may create meshes and administer every mesh. */
   adminToken: string;
+  /** the quick-start mesh's root key, for the operator's lookup route */
+  quickStartRootKey?: (meshId: string) => string | null;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface MeshesOptions {
  * other features' HTTP routes check through `host.auth`.
  */
 export const meshesFeature =
-  ({ adminToken }: MeshesOptions): FeatureFactory =>
+  ({ adminToken, quickStartRootKey }: MeshesOptions): FeatureFactory =>
   (host) => {
     const repo = new MeshRepo(host.store);
     const tokens = new TokenBook(host.limits.tokenTtlMs, host.clock);
@@ -38,7 +40,7 @@ export const meshesFeature =
       unauthenticated: ["hello"],
       auth: tokens,
       routes: {
-        ...meshRoutes({ host, repo, adminToken }),
+        ...meshRoutes({ host, repo, adminToken, quickStartRootKey }),
         // The session bearer token from hello_ack, checked: the base for HTTP routes of live sessions.
         "/session": {
           GET: (req) => {

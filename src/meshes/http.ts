@@ -11,6 +11,8 @@ export interface MeshRoutesDeps {
   host: FeatureHost;
   repo: MeshRepo;
   adminToken: string;
+  /** the root key of the quick-start mesh, which the broker generated and keeps in its data dir */
+  quickStartRootKey?: (meshId: string) => string | null;
 }
 
 type Req = Request & { params: Record<string, string> };
@@ -37,7 +39,7 @@ async function requireMeshAdmin(req: Request, text: string, signed: Signed, admi
 
 type Signed = (req: Request, bodyText: string) => Promise<Member | null>;
 
-export function meshRoutes({ host, repo, adminToken }: MeshRoutesDeps): Routes {
+export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRoutesDeps): Routes {
   const maxBody = Math.min(MAX_BODY, host.limits.maxFrameBytes);
   const signed: Signed = (req, text) => signedMember(req, text, repo, host.limits.skewMs, host.clock);
   return {
@@ -81,6 +83,14 @@ export function meshRoutes({ host, repo, adminToken }: MeshRoutesDeps): Routes {
           memberId: owner?.id,
           invite: { inviteId: invite.id, token, expiresAt: invite.expiresAt, role: invite.role, maxUses: invite.maxUses },
         });
+      },
+    },
+    "/admin/meshes/:slug": {
+      GET: async (req: Req) => {
+        if (!isAdminToken(req, adminToken)) throw new WireError("unauthorized", "looking a mesh up by name needs the broker's admin token", 401);
+        const mesh = await repo.meshBySlug(req.params.slug ?? "");
+        if (!mesh) throw new WireError("unknown_mesh", `this broker has no mesh named "${req.params.slug ?? ""}"`, 404);
+        return json({ meshId: mesh.id, slug: mesh.slug, rootKey: quickStartRootKey?.(mesh.id) ?? null });
       },
     },
     "/meshes/:meshId/invites": {

@@ -6,7 +6,7 @@ import type { FeatureFactory } from "../broker/host.ts";
 import { json } from "../broker/http.ts";
 import { groupsFeature } from "../groups/feature.ts";
 import { memoryFeature } from "../memory/feature.ts";
-import { ensureDefaultMesh, loadAdminToken } from "../meshes/bootstrap.ts";
+import { ensureDefaultMesh, loadAdminToken, type QuickStart, quickStartRootKey } from "../meshes/bootstrap.ts";
 import { meshesFeature } from "../meshes/feature.ts";
 import { MeshRepo } from "../meshes/repo.ts";
 import { messagingFeature } from "../messaging/feature.ts";
@@ -35,15 +35,18 @@ export interface BrokerOptions {
 }
 
 export interface RunningBroker {
+  /** the public base URL (invites, clients) */
   url: string;
+  /** where this process is bound: differs from `url` behind a proxy or with --public-url */
+  listenUrl: string;
   wsUrl: string;
   port: number;
   dataDir: string;
   adminToken: string;
   /** true when this start created the admin token (print it once). */
   adminTokenCreated: boolean;
-  /** Invite URL of the quick-start mesh, while it is usable. */
-  defaultInviteUrl: string | null;
+  /** The quick-start mesh `default` (null when this store began with another mesh) and its invite. */
+  quickStart: QuickStart | null;
   broker: Broker;
   store: Store;
   stop(): Promise<void>;
@@ -52,8 +55,8 @@ export interface RunningBroker {
 export const defaultDataDir = () => join(homedir(), ".claudemesh", "broker");
 
 /** Every broker feature, in the order their lifecycle hooks run (meshes first: it records presence). */
-function features(adminToken: string): FeatureFactory[] {
-  return [meshesFeature({ adminToken }), presenceFeature, groupsFeature, messagingFeature, stateFeature, memoryFeature];
+function features(adminToken: string, dataDir: string): FeatureFactory[] {
+  return [meshesFeature({ adminToken, quickStartRootKey: (meshId) => quickStartRootKey(dataDir, meshId) }), presenceFeature, groupsFeature, messagingFeature, stateFeature, memoryFeature];
 }
 
 /** The composition root: picks the backends, lists the features, collects their migrations and routes. */
@@ -63,11 +66,11 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   ensurePrivateDir(dataDir);
   const limits: BrokerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const store = await openStore({ databaseUrl: opts.databaseUrl, schema: opts.dbSchema, dataDir });
-  const { token: adminToken, created: adminTokenCreated } = loadAdminToken(dataDir);
+  const { token: adminToken, created: adminTokenCreated, save: saveAdminToken } = loadAdminToken(dataDir);
   const clock = opts.clock ?? systemClock;
   let broker: Broker;
   try {
-    broker = new Broker({ store, limits, clock, features: features(adminToken) });
+    broker = new Broker({ store, limits, clock, features: features(adminToken, dataDir) });
     await migrate(store, broker.migrations());
     await broker.start();
   } catch (err) {
@@ -93,18 +96,21 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   }
 
   const port = server.port ?? 0;
-  const url = opts.publicUrl ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  const defaultInviteUrl = await ensureDefaultMesh(new MeshRepo(store), dataDir, url);
+  saveAdminToken();
+  const listenUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const url = opts.publicUrl?.replace(/\/+$/, "") ?? listenUrl;
+  const quickStart = await ensureDefaultMesh(new MeshRepo(store), dataDir, url);
 
   let stopped = false;
   return {
     url,
+    listenUrl,
     wsUrl: url.replace(/^http/, "ws") + "/ws",
     port,
     dataDir,
     adminToken,
     adminTokenCreated,
-    defaultInviteUrl,
+    quickStart,
     broker,
     store,
     async stop() {

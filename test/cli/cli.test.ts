@@ -36,10 +36,10 @@ describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) =>
   });
 
   test("first start prints the admin token once and a default-mesh invite; join, list, status", async () => {
-    await pb.waitForOutput(/claudemesh join \S+/);
+    await pb.waitForOutput(/claudemesh join '[^']+'/);
     expect(pb.output).toContain("Admin token (shown once");
     expect(statSync(join(pb.dir.path, "admin-token")).mode & 0o777).toBe(0o600);
-    const invite = pb.output.match(/claudemesh join (\S+)/)?.[1] as string;
+    const invite = pb.output.match(/claudemesh join '([^']+)'/)?.[1] as string;
     expect(invite).toContain("#");
 
     const joined = await cli(joiner.path, "join", invite, "--name", "Newcomer");
@@ -62,7 +62,7 @@ describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) =>
     await pb.stop();
     pb.output = "";
     await pb.start();
-    await pb.waitForOutput(/claudemesh join \S+/);
+    await pb.waitForOutput(/claudemesh join '[^']+'/);
     expect(pb.output).not.toContain("Admin token");
     expect(pb.output).toContain(invite);
   }, 30_000);

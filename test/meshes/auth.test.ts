@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { brokerRequest } from "../../src/client/http.ts";
 import { generateSigningKeyPair, helloSigningString, sign } from "../../src/crypto/keys.ts";
-import { InviteResponse, JoinResponse, MembersResponse, RevokeResponse } from "../../src/meshes/api.ts";
+import { AdminMeshResponse, InviteResponse, JoinResponse, MembersResponse, RevokeResponse } from "../../src/meshes/api.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, connect, createMesh, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
 
@@ -134,6 +134,22 @@ describe.each(backends())("authentication and invites on %s", (backend) => {
     const forged = { ...member, secretKey: generateSigningKeyPair().secretKey };
     await expect(brokerRequest(b.url, "GET", `/meshes/${mesh.meshId}/members`, MembersResponse, { auth: { kind: "member", mesh: forged } })).rejects.toMatchObject({ code: "bad_member_signature" });
     await expect(brokerRequest(b.url, "POST", "/admin/meshes", JoinResponse, { auth: { kind: "admin", token: b.adminToken }, body: { slug: "auth", ownerPubkey: member.pubkey, ownerName: "dup" } })).rejects.toMatchObject({ code: "slug_taken" });
+  });
+
+  test("the operator looks a mesh up by slug with the admin token only; only the quick-start mesh's key is at the broker", async () => {
+    const member = await addMember(b, mesh, "Snoop");
+    const path = `/admin/meshes/${mesh.slug}`;
+    await expect(brokerRequest(b.url, "GET", path, AdminMeshResponse)).rejects.toMatchObject({ code: "unauthorized", httpStatus: 401 });
+    await expect(brokerRequest(b.url, "GET", path, AdminMeshResponse, { auth: { kind: "admin", token: "wrong" } })).rejects.toMatchObject({ code: "unauthorized" });
+    await expect(brokerRequest(b.url, "GET", path, AdminMeshResponse, { auth: { kind: "member", mesh: member } })).rejects.toMatchObject({ code: "unauthorized" });
+    const admin = { kind: "admin", token: b.adminToken } as const;
+    expect(await brokerRequest(b.url, "GET", path, AdminMeshResponse, { auth: admin })).toEqual({ meshId: mesh.meshId, slug: mesh.slug, rootKey: null });
+    const quick = await brokerRequest(b.url, "GET", "/admin/meshes/default", AdminMeshResponse, { auth: admin });
+    expect(quick.rootKey).toBe(new URL(b.quickStart?.invite?.url as string).hash.slice(1));
+    for (const slug of ["nope", "50%25%20off", "%E2%80%AE", "..%2F..%2Fetc", "x".repeat(300)]) {
+      await expect(brokerRequest(b.url, "GET", `/admin/meshes/${slug}`, AdminMeshResponse, { auth: admin })).rejects.toMatchObject({ code: "unknown_mesh", httpStatus: 404 });
+    }
+    expect((await fetch(`${b.url}/admin/meshes/50%off`, { headers: { authorization: `Bearer ${b.adminToken}` } })).status).toBeLessThan(500);
   });
 });
 

@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import { defineCommand } from "citty";
+import { ADMIN_TOKEN_FILE } from "../../meshes/bootstrap.ts";
 import { defaultDataDir, startBroker } from "../../server/app.ts";
 import { InvalidArgument } from "../../util/errors.ts";
 import { print } from "../output.ts";
@@ -25,16 +27,26 @@ export default withExamples(
         dbSchema: process.env.CLAUDEMESH_DB_SCHEMA || undefined,
         publicUrl: args["public-url"],
       });
-      print(`claudemesh broker listening on ${b.url} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`);
+      print(`claudemesh broker listening on ${b.listenUrl.replace(/^http:\/\//, "")} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`);
+      print(`Public URL (in invites, for clients): ${b.url}`);
+      const tokenFile = join(b.dataDir, ADMIN_TOKEN_FILE);
       if (b.adminTokenCreated) {
         print("");
-        print(`Admin token (shown once; also in ${b.dataDir}/admin-token, mode 0600):`);
+        print(`Admin token (shown once; also in ${tokenFile}, mode 0600):`);
         print(`  ${b.adminToken}`);
       }
-      if (b.defaultInviteUrl) {
+      if (b.quickStart?.invite) {
+        const { url, maxUses, expiresAt } = b.quickStart.invite;
+        const uses = maxUses === null ? "any number of joins" : maxUses === 1 ? "one join" : `${maxUses} joins`;
         print("");
-        print("Join the default mesh from any Claude Code machine with:");
-        print(`  claudemesh join ${b.defaultInviteUrl}`);
+        print(`Join the default mesh from any Claude Code machine with (${uses}, ${expiresAt === null ? "never expires" : `until ${new Date(expiresAt).toISOString()}`}):`);
+        print(`  claudemesh join '${url}'`);
+      }
+      if (b.quickStart) {
+        // The operator is no member of `default`; its admin token manages it (and every other mesh here).
+        print("");
+        print("Mint more invites to the default mesh (`members default …` the same way lists and revokes):");
+        print(`  claudemesh invite default --broker ${b.url} --admin-token "$(cat ${tokenFile})"`);
       }
       print("");
       await new Promise<void>((resolve) => {

@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
-import { inviteUrl } from "../../protocol/invite-url.ts";
-import { findMesh, loadConfig } from "../../client/config.ts";
 import { brokerRequest } from "../../client/http.ts";
 import { InviteResponse, InviteRole, InvitesResponse, RevokeInviteResponse } from "../../meshes/api.ts";
+import { inviteUrl } from "../../protocol/invite-url.ts";
 import { ConfigError, InvalidArgument } from "../../util/errors.ts";
+import { meshTarget, operatorArgs } from "../mesh-target.ts";
 import { parseDuration, print, printJson, table } from "../output.ts";
 import { withExamples } from "../usage.ts";
 
@@ -16,19 +16,20 @@ const create = withExamples(
       expires: { type: "string", description: "Lifetime: 30m, 12h, 7d, 2w or never", default: "7d" },
       role: { type: "string", description: "member or admin", default: "member" },
       json: { type: "boolean", description: "Print JSON" },
+      ...operatorArgs,
     },
     async run({ args }) {
-      const mesh = findMesh(loadConfig(), args.slug);
       const role = InviteRole.safeParse(args.role);
       if (!role.success) throw new InvalidArgument("--role must be member or admin");
       const maxUses = args.uses === undefined ? null : Number(args.uses);
       if (maxUses !== null && (!Number.isInteger(maxUses) || maxUses < 1)) throw new InvalidArgument("--uses must be a positive whole number");
       const ms = parseDuration(args.expires);
+      const mesh = await meshTarget(args.slug, args);
       // Checked before minting: an invite without the root key could never be used, so none is made.
       const { rootKey } = mesh;
-      if (!rootKey) throw new ConfigError(`the key of mesh ${mesh.slug} is not in your config, so no usable invite can be built; ask its owner to invite instead`);
+      if (!rootKey) throw new ConfigError(`the key of mesh ${mesh.slug} is neither in your config nor at its broker (only the quick-start mesh's is), so no usable invite can be built; ask its owner to invite instead`);
       const res = await brokerRequest(mesh.brokerUrl, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, {
-        auth: { kind: "member", mesh },
+        auth: mesh.auth,
         body: { role: role.data, maxUses, expiresInSeconds: ms === null ? null : Math.max(1, Math.round(ms / 1000)) },
       });
       const url = inviteUrl(mesh.brokerUrl, res.token, rootKey);
@@ -47,10 +48,11 @@ const list = withExamples(
     args: {
       slug: { type: "positional", required: true, description: "Mesh slug" },
       json: { type: "boolean", description: "Print JSON" },
+      ...operatorArgs,
     },
     async run({ args }) {
-      const mesh = findMesh(loadConfig(), args.slug);
-      const res = await brokerRequest(mesh.brokerUrl, "GET", `/meshes/${mesh.meshId}/invites`, InvitesResponse, { auth: { kind: "member", mesh } });
+      const mesh = await meshTarget(args.slug, args);
+      const res = await brokerRequest(mesh.brokerUrl, "GET", `/meshes/${mesh.meshId}/invites`, InvitesResponse, { auth: mesh.auth });
       if (args.json) return printJson(res.invites);
       if (res.invites.length === 0) return print(`No invites in ${mesh.slug}.`);
       const now = Date.now();
@@ -72,11 +74,12 @@ const revoke = withExamples(
       slug: { type: "positional", required: true, description: "Mesh slug" },
       invite: { type: "positional", required: true, description: "Invite id (from `invite list`)" },
       json: { type: "boolean", description: "Print JSON" },
+      ...operatorArgs,
     },
     async run({ args }) {
-      const mesh = findMesh(loadConfig(), args.slug);
+      const mesh = await meshTarget(args.slug, args);
       await brokerRequest(mesh.brokerUrl, "POST", `/meshes/${mesh.meshId}/invites/${encodeURIComponent(args.invite)}/revoke`, RevokeInviteResponse, {
-        auth: { kind: "member", mesh },
+        auth: mesh.auth,
       });
       if (args.json) return printJson({ revoked: args.invite });
       print(`Revoked invite ${args.invite} of ${mesh.slug}.`);

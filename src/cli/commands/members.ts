@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { findMesh, loadConfig } from "../../client/config.ts";
 import { brokerRequest } from "../../client/http.ts";
 import { MembersResponse, RevokeResponse } from "../../meshes/api.ts";
+import { meshTarget, operatorArgs } from "../mesh-target.ts";
 import { print, printJson, table } from "../output.ts";
 import { withExamples } from "../usage.ts";
 
@@ -11,10 +11,11 @@ const list = withExamples(
     args: {
       slug: { type: "positional", required: true, description: "Mesh slug" },
       json: { type: "boolean", description: "Print JSON" },
+      ...operatorArgs,
     },
     async run({ args }) {
-      const mesh = findMesh(loadConfig(), args.slug);
-      const res = await brokerRequest(mesh.brokerUrl, "GET", `/meshes/${mesh.meshId}/members`, MembersResponse, { auth: { kind: "member", mesh } });
+      const mesh = await meshTarget(args.slug, args);
+      const res = await brokerRequest(mesh.brokerUrl, "GET", `/meshes/${mesh.meshId}/members`, MembersResponse, { auth: mesh.auth });
       if (args.json) return printJson(res.members);
       const rows = [["ID", "NAME", "ROLE", "SESSIONS", "JOINED", "STATE"]];
       for (const m of res.members) {
@@ -33,11 +34,12 @@ const revoke = withExamples(
       slug: { type: "positional", required: true, description: "Mesh slug" },
       member: { type: "positional", required: true, description: "Member id or display name" },
       json: { type: "boolean", description: "Print JSON" },
+      ...operatorArgs,
     },
     async run({ args }) {
-      const mesh = findMesh(loadConfig(), args.slug);
+      const mesh = await meshTarget(args.slug, args);
       const res = await brokerRequest(mesh.brokerUrl, "POST", `/meshes/${mesh.meshId}/members/${encodeURIComponent(args.member)}/revoke`, RevokeResponse, {
-        auth: { kind: "member", mesh },
+        auth: mesh.auth,
       });
       if (args.json) return printJson(res);
       print(`Revoked ${res.revoked.join(", ")}; ${res.disconnected} live session(s) disconnected.`);
