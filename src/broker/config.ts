@@ -23,6 +23,16 @@ export interface BrokerLimits {
   maxMessageBytes: number;
   /** Undelivered messages expire after this long. */
   messageTtlMs: number;
+  /** Undelivered messages one member may have stored (ciphertext not yet deleted), and their bytes of ciphertext. */
+  maxQueuedMessagesPerMember: number;
+  maxQueuedBytesPerMember: number;
+  /** The same for all members of one mesh together. */
+  maxQueuedMessagesPerMesh: number;
+  maxQueuedBytesPerMesh: number;
+  /** How long the ciphertext-free status rows of an expired message stay for `message_status`. */
+  statusRetentionMs: number;
+  /** How long the history of ended sessions (presence rows) is kept. */
+  presenceRetentionMs: number;
   /** How often expiry and other housekeeping runs. */
   sweepIntervalMs: number;
   /** Longest shared-state key, in characters (code points). */
@@ -51,6 +61,12 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   memberFrameRatePerSec: 500,
   maxMessageBytes: 256 * 1024,
   messageTtlMs: 7 * 24 * 60 * 60_000,
+  maxQueuedMessagesPerMember: 10_000,
+  maxQueuedBytesPerMember: 128 * 1024 * 1024,
+  maxQueuedMessagesPerMesh: 100_000,
+  maxQueuedBytesPerMesh: 1024 * 1024 * 1024,
+  statusRetentionMs: 7 * 24 * 60 * 60_000,
+  presenceRetentionMs: 30 * 24 * 60 * 60_000,
   sweepIntervalMs: 60_000,
   maxStateKeyChars: 256,
   maxStateValueBytes: 64 * 1024,

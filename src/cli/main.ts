@@ -16,6 +16,7 @@ export const main: CommandDef = {
     mesh: lazy(() => import("./commands/mesh.ts")),
     invite: lazy(() => import("./commands/invite.ts")),
     members: lazy(() => import("./commands/members.ts")),
+    usage: lazy(() => import("./commands/usage.ts")),
     join: lazy(() => import("./commands/join.ts")),
     leave: lazy(() => import("./commands/leave.ts")),
     list: lazy(() => import("./commands/list.ts")),

@@ -54,6 +54,8 @@ export const meshesFeature =
       start: () => repo.closeAllPresence(),
       async sweep() {
         hellos.prune();
+        // Session history is for operators looking back, not for routing; old rows only cost disk.
+        await repo.prunePresence(host.clock.now() - host.limits.presenceRetentionMs);
       },
       async onPeerDisconnected(peer) {
         tokens.revokeSession(peer.presenceId);

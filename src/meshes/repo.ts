@@ -212,6 +212,11 @@ export class MeshRepo {
     await this.sql`UPDATE presence SET disconnected_at = ${Date.now()} WHERE id = ${id} AND disconnected_at IS NULL`;
   }
 
+  /** Forgets sessions that ended before `before`. */
+  async prunePresence(before: number): Promise<void> {
+    await this.sql`DELETE FROM presence WHERE disconnected_at IS NOT NULL AND disconnected_at < ${before}`;
+  }
+
   /** Presence rows left open by a crash are closed at start: nobody is connected to a broker that just started. */
   async closeAllPresence(): Promise<void> {
     await this.sql`UPDATE presence SET disconnected_at = ${Date.now()} WHERE disconnected_at IS NULL`;

@@ -1,12 +1,14 @@
-import type { Feature, FeatureFactory, FeatureHost, HandlerContext } from "../broker/host.ts";
+import type { Feature, FeatureFactory, FeatureHost, HandlerContext, Routes } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
 import { WireError } from "../protocol/errors.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
 import { newId } from "../util/ids.ts";
 import type { Priority, PushBody } from "./frames.ts";
-import { MessageRepo, type NewRecipient } from "./repo.ts";
+import { MessageRepo, type NewRecipient, type Quota } from "./repo.ts";
 import { ReceiptBatcher } from "./receipts.ts";
-import { messagingMigration } from "./schema.ts";
+import { usageRoutes } from "./http.ts";
+import { MessageRetention } from "./retention.ts";
+import { messageQuotaMigration, messagingMigration } from "./schema.ts";
 import { isGroupTarget, resolveTargets } from "./targets.ts";
 
 /** Which queued priorities a session may be pushed in its current status (DESIGN.md "Priority"). */
@@ -23,13 +25,21 @@ interface Delivery {
 
 class Messaging implements Feature {
   readonly name = "messaging";
-  readonly migrations = [messagingMigration];
+  readonly migrations = [messagingMigration, messageQuotaMigration];
   private readonly repo: MessageRepo;
   private readonly deliveries = new WeakMap<PeerState, Delivery>();
   private readonly receipts: ReceiptBatcher;
+  private readonly retention: MessageRetention;
 
-  constructor(private readonly host: FeatureHost) {
+  readonly routes: Routes;
+
+  constructor(
+    private readonly host: FeatureHost,
+    adminToken: string,
+  ) {
     this.repo = new MessageRepo(host.store);
+    this.retention = new MessageRetention(host.store);
+    this.routes = usageRoutes(host, this.retention, adminToken);
     this.receipts = new ReceiptBatcher((batch) => this.repo.markDelivered(batch, this.host.clock.now()));
   }
 
@@ -67,7 +77,10 @@ class Messaging implements Feature {
       if (f.id) ctx.reply({ type: "ok" });
     },
     surfaced: async (ctx: HandlerContext, f: ClientFrameOf<"surfaced">) => {
-      await this.repo.markSurfaced(ctx.peer.sessionPubkey, f.messageIds, this.host.clock.now());
+      const now = this.host.clock.now();
+      await this.repo.markSurfaced(ctx.peer.sessionPubkey, f.messageIds, now);
+      // the last recipient to surface a message frees its ciphertext at once, not at the next sweep
+      await this.retention.purge(now, f.messageIds);
       if (f.id) ctx.reply({ type: "ok" });
     },
     fetch_queued: async (ctx: HandlerContext) => {
@@ -146,6 +159,7 @@ class Messaging implements Feature {
       },
       rows,
       this.host.limits.messageTtlMs,
+      this.quota(),
     );
     if (!stored) {
       const winner = await this.repo.findByClientId(peer.meshId, peer.memberId, f.clientId);
@@ -171,9 +185,28 @@ class Messaging implements Feature {
     if (peer.status === "idle") await this.deliver(peer);
   }
 
+  private quota(): Quota {
+    const l = this.host.limits;
+    return {
+      member: { messages: l.maxQueuedMessagesPerMember, bytes: l.maxQueuedBytesPerMember },
+      mesh: { messages: l.maxQueuedMessagesPerMesh, bytes: l.maxQueuedBytesPerMesh },
+    };
+  }
+
   async sweep(): Promise<void> {
-    await this.repo.expire(this.host.clock.now());
+    const now = this.host.clock.now();
+    await this.repo.expire(now);
+    await this.retention.purge(now);
+    await this.retention.prune(now, this.host.limits.statusRetentionMs);
   }
 }
 
-export const messagingFeature: FeatureFactory = (host) => new Messaging(host);
+export interface MessagingOptions {
+  /** The operator's token: may read every mesh's usage. */
+  adminToken: string;
+}
+
+export const messagingFeature =
+  ({ adminToken }: MessagingOptions): FeatureFactory =>
+  (host) =>
+    new Messaging(host, adminToken);

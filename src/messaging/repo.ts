@@ -2,6 +2,7 @@ import type { SQL } from "bun";
 import type { Store } from "../store/db.ts";
 import { num, numOrNull } from "../store/db.ts";
 import type { z } from "zod";
+import { WireError } from "../protocol/errors.ts";
 import type { MessageStatusResultFrame, Priority, PushBody } from "./frames.ts";
 
 export interface NewMessage {
@@ -47,6 +48,26 @@ const toPush = (r: Row): PushBody => ({
   lowPending: 0,
 });
 
+/** Most a sender may keep stored (ciphertext not yet deleted), as a member and as a whole mesh. */
+export interface Quota {
+  member: { messages: number; bytes: number };
+  mesh: { messages: number; bytes: number };
+}
+
+/** Adds one message of `bytes` to a usage row unless that would pass `limit`; refuses with quota_exceeded. */
+async function charge(tx: SQL, meshId: string, memberId: string, bytes: number, limit: { messages: number; bytes: number }, who: string): Promise<void> {
+  await tx`INSERT INTO message_usage (mesh_id, member_id, messages, bytes) VALUES (${meshId}, ${memberId}, 0, 0) ON CONFLICT DO NOTHING`;
+  const r = await tx`UPDATE message_usage SET messages = messages + 1, bytes = bytes + ${bytes}
+    WHERE mesh_id = ${meshId} AND member_id = ${memberId} AND messages + 1 <= ${limit.messages} AND bytes + ${bytes} <= ${limit.bytes}`;
+  if (r.count === 0) {
+    throw new WireError(
+      "quota_exceeded",
+      `${who} as many undelivered messages stored on the broker as it allows (${limit.messages} messages, ${limit.bytes} bytes); they free up as recipients read them or they expire`,
+      507,
+    );
+  }
+}
+
 /** Chunks id lists so IN (...) stays within every dialect's parameter limit. */
 function* chunks<T>(items: T[], size = 500): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
@@ -70,12 +91,16 @@ export class MessageRepo {
    * Stores the message and its recipient rows in one transaction; returns false if the same client id
    * won a concurrent race (the caller then answers with the stored message).
    */
-  async insert(m: NewMessage, recipients: NewRecipient[], ttlMs: number): Promise<boolean> {
+  async insert(m: NewMessage, recipients: NewRecipient[], ttlMs: number, quota: Quota): Promise<boolean> {
     const expiresAt = m.createdAt + ttlMs;
+    const bytes = (m.ciphertext?.length ?? 0) + recipients.reduce((n, r) => n + (r.ciphertext?.length ?? 0), 0);
     try {
       await this.sql.begin(async (tx) => {
-        await tx`INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at)
-          VALUES (${m.id}, ${m.meshId}, ${m.senderMemberId}, ${m.senderSessionPubkey}, ${m.senderName}, ${m.clientId}, ${m.targetSpec}, ${m.priority}, ${m.kind}, ${m.nonce}, ${m.ciphertext}, ${m.createdAt})`;
+        // Charged first and in the same transaction: a refused message leaves nothing behind.
+        await charge(tx, m.meshId, m.senderMemberId, bytes, quota.member, "you have");
+        await charge(tx, m.meshId, "", bytes, quota.mesh, "this mesh has");
+        await tx`INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at, bytes, expires_at)
+          VALUES (${m.id}, ${m.meshId}, ${m.senderMemberId}, ${m.senderSessionPubkey}, ${m.senderName}, ${m.clientId}, ${m.targetSpec}, ${m.priority}, ${m.kind}, ${m.nonce}, ${m.ciphertext}, ${m.createdAt}, ${bytes}, ${expiresAt})`;
         for (const batch of chunks(recipients, 100)) {
           const rows = batch.map((r) => ({
             message_id: m.id,
@@ -94,7 +119,7 @@ export class MessageRepo {
       });
       return true;
     } catch (err) {
-      if (await this.findByClientId(m.meshId, m.senderMemberId, m.clientId)) return false;
+      if (!(err instanceof WireError) && (await this.findByClientId(m.meshId, m.senderMemberId, m.clientId))) return false;
       throw err;
     }
   }

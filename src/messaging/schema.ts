@@ -45,3 +45,36 @@ export const messagingMigration: Migration = {
   sqlite: tables("seq integer PRIMARY KEY AUTOINCREMENT"),
   postgres: tables("seq bigserial PRIMARY KEY"),
 };
+
+// Quotas count what a sender keeps on the broker's disk: messages whose ciphertext is still stored.
+// `message_usage` holds one row per sender member and one per mesh (member_id ''), changed in the same
+// transaction as the message, so the counts stay exact across restarts and concurrent sends.
+const len = (column: string) => `COALESCE(length(${column}), 0)`;
+const USAGE = `
+  ALTER TABLE message ADD COLUMN bytes bigint NOT NULL DEFAULT 0;
+  ALTER TABLE message ADD COLUMN expires_at bigint;
+  ALTER TABLE message ADD COLUMN purged_at bigint;
+  UPDATE message SET
+    bytes = ${len("ciphertext")} + COALESCE((SELECT sum(${len("r.ciphertext")}) FROM message_recipient r WHERE r.message_id = message.id), 0),
+    expires_at = COALESCE((SELECT max(r.expires_at) FROM message_recipient r WHERE r.message_id = message.id), created_at);
+  CREATE INDEX message_purge_idx ON message (purged_at, expires_at);
+  CREATE TABLE message_usage (
+    mesh_id text NOT NULL REFERENCES mesh(id) ON DELETE CASCADE,
+    member_id text NOT NULL,
+    messages bigint NOT NULL DEFAULT 0,
+    bytes bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (mesh_id, member_id)
+  );
+  INSERT INTO message_usage (mesh_id, member_id, messages, bytes)
+    SELECT mesh_id, sender_member_id, count(*), sum(bytes) FROM message GROUP BY mesh_id, sender_member_id;
+  INSERT INTO message_usage (mesh_id, member_id, messages, bytes)
+    SELECT mesh_id, '', count(*), sum(bytes) FROM message GROUP BY mesh_id;
+`;
+
+export const messageQuotaMigration: Migration = {
+  // 5 and 6 are taken by other features' steps landing at the same time; versions only need to be unique and ordered.
+  version: 7,
+  name: "message quotas and ciphertext purge",
+  sqlite: USAGE,
+  postgres: USAGE,
+};

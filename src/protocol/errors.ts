@@ -35,6 +35,7 @@ export const ErrorCode = z.enum([
   "unknown_target",
   "missing_envelope",
   "message_too_large",
+  "quota_exceeded",
   // state / memory / values
   "value_too_large",
   "key_too_long",
