@@ -79,7 +79,7 @@ describe.each(backends())("ciphertext deletion and pruning on %s", (backend) => 
   const ciphertexts = async (messageId: string) => {
     const [m] = await b.store.sql`SELECT ciphertext, purged_at FROM message WHERE id = ${messageId}`;
     const rs = await b.store.sql`SELECT ciphertext FROM message_recipient WHERE message_id = ${messageId}`;
-    return { message: m?.ciphertext ?? null, purged: m?.purged_at !== null && m?.purged_at !== undefined, recipients: rs.map((r: Record<string, unknown>) => r.ciphertext) };
+    return { message: m?.ciphertext ?? null, purged: m?.purged_at !== null && m?.purged_at !== undefined, recipients: rs.map((r: Record<string, unknown>) => r.ciphertext) as unknown[] };
   };
 
   test("a message's ciphertext is deleted once every recipient surfaced it; its status stays until the TTL", async () => {
