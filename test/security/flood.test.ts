@@ -7,10 +7,11 @@ import { addMember, closeClients, connect, createMesh, type BrokerRef, type Test
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
-const SAMPLES = 25;
+const SAMPLES = 40;
+const PHASES = 4;
 
 /** Reads a subprocess's stdout line by line; `line(pred)` resolves with the first matching line. */
-function lines(proc: Subprocess<"ignore", "pipe", "pipe">) {
+function lines(proc: Subprocess<"ignore", "pipe", "pipe">, onLine: (l: string) => void = () => {}) {
   let buf = "";
   const seen: string[] = [];
   const waiters: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
@@ -26,6 +27,7 @@ function lines(proc: Subprocess<"ignore", "pipe", "pipe">) {
         const l = buf.slice(0, i);
         buf = buf.slice(i + 1);
         seen.push(l);
+        onLine(l);
         for (const w of waiters.filter((w) => w.pred(l))) {
           waiters.splice(waiters.indexOf(w), 1);
           w.resolve(l);
@@ -91,15 +93,12 @@ async function healthz(b: BrokerRef): Promise<number> {
   return performance.now() - t0;
 }
 
-/** Round trips and /healthz probes, interleaved. */
-async function measure(b: BrokerRef, a: TestPeer, c: TestPeer): Promise<{ rtt: number[]; health: number[] }> {
-  const rtt: number[] = [];
-  const health: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    rtt.push(await roundTrip(a, c, "VictimB"));
-    health.push(await healthz(b));
+/** Round trips and /healthz probes, interleaved, appended to `into`. */
+async function measure(b: BrokerRef, a: TestPeer, c: TestPeer, n: number, into: { rtt: number[]; health: number[] }): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    into.rtt.push(await roundTrip(a, c, "VictimB"));
+    into.health.push(await healthz(b));
   }
-  return { rtt, health };
 }
 
 // Two ways a flood from one member is held back: by its address (the default budgets, everything here comes
@@ -128,21 +127,37 @@ describe.each(backends())("one member flooding the broker on %s", (backend) => {
       const attacker = await addMember(b, mesh, "Attacker");
       const bystander = await addMember(b, mesh, "Bystander");
       for (let i = 0; i < 5; i++) await roundTrip(a, c, "VictimB"); // warm up
-      const normal = await measure(b, a, c);
 
       // nice: the attacker's signing CPU is its own machine's in real life, not the broker's
       const flooder = Bun.spawn(["nice", "-n", "15", process.execPath, join(FIXTURES, "flooder.ts")], {
-        env: { ...process.env, CM_MEMBER: JSON.stringify(attacker), CM_CONCURRENCY: "32", CM_MAX_MS: "30000" },
+        env: { ...process.env, CM_MEMBER: JSON.stringify(attacker), CM_CONCURRENCY: "32", CM_MAX_MS: "60000" },
         stdin: "ignore",
         stdout: "pipe",
         stderr: "pipe",
       });
-      const out = lines(flooder);
+      let latest = 0;
+      let progress = 0;
+      const out = lines(flooder, (l) => {
+        if (l.startsWith("progress ")) latest = Number(l.slice(9));
+      });
       try {
         await out.line((l) => l === "flooding");
-        const during = await measure(b, a, c);
-        // With only the member budget in force, another member still gets in while the flood goes on.
-        const lateJoin = Object.keys(limits).length > 0 ? await connect(bystander).then(() => "ok", (e) => String(e.code)) : "ok";
+        // Normal and flooded phases alternate (the flooder is stopped and continued), so a change in the
+        // machine's load from elsewhere lands on both sides of the comparison.
+        const normal = { rtt: [] as number[], health: [] as number[] };
+        const during = { rtt: [] as number[], health: [] as number[] };
+        let lateJoin = "ok";
+        for (let phase = 0; phase < PHASES; phase++) {
+          flooder.kill("SIGSTOP");
+          progress = latest;
+          await measure(b, a, c, SAMPLES / PHASES, normal);
+          const stoppedAt = progress;
+          flooder.kill("SIGCONT");
+          await out.line((l) => l.startsWith("progress ") && Number(l.slice(9)) > stoppedAt + 20);
+          await measure(b, a, c, SAMPLES / PHASES, during);
+          // With only the member budget in force, another member still gets in while the flood goes on.
+          if (phase === 0 && Object.keys(limits).length > 0) lateJoin = await connect(bystander).then(() => "ok", (e) => String(e.code));
+        }
         flooder.kill("SIGTERM");
         const summary = JSON.parse(await out.line((l) => l.startsWith("{"))) as { attempts: number; outcomes: Record<string, number> };
         const report = {
@@ -163,6 +178,7 @@ describe.each(backends())("one member flooding the broker on %s", (backend) => {
         expect(median(during.health)).toBeLessThan(50);
         expect(lateJoin).toBe("ok");
       } finally {
+        flooder.kill("SIGCONT");
         flooder.kill("SIGTERM");
         await flooder.exited;
       }
