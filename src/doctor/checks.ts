@@ -7,8 +7,13 @@ import { claudeJsonPath, claudeSettingsPath, tildify } from "../install/paths.ts
 import { HOOK_EVENTS, MCP_SERVER_NAME } from "../launch/claude-config.ts";
 import { CLAUDE_BIN_ENV, resolveClaudeBin } from "../launch/run-claude.ts";
 
-/** Development channels (live push into the conversation) arrived in Claude Code 2.1.0. */
-export const MIN_CLAUDE_VERSION = "2.1.0";
+/**
+ * The oldest Claude Code verified end to end (channels, the dialogs, flags and hooks `launch` relies on):
+ * older releases may work but nothing proves it. .ci/run runs the real-Claude suite against it.
+ */
+export const MIN_CLAUDE_VERSION = "2.1.197";
+/** The newest release verified end to end (the pinned devDependency); later ones are probably fine. */
+export const NEWEST_VERIFIED_CLAUDE_VERSION = "2.1.332";
 /** The broker refuses a hello whose timestamp is further off than this (DESIGN: ±60 s). */
 export const MAX_SKEW_MS = 60_000;
 
@@ -54,9 +59,11 @@ export async function checkClaude(env: NodeJS.ProcessEnv = process.env): Promise
   if (!v) return fail(name, `cannot read a version from "${out.trim()}" (${path})`, install);
   const version = v.join(".");
   if (!versionAtLeast(v, MIN_CLAUDE_VERSION)) {
-    return fail(name, `${version} at ${path}: channels need ${MIN_CLAUDE_VERSION} or newer`, "update Claude Code: npm install -g @anthropic-ai/claude-code@latest (or `claude update`)");
+    return fail(name, `${version} at ${path}: claudemesh needs Claude Code ${MIN_CLAUDE_VERSION} or newer`, "update Claude Code: npm install -g @anthropic-ai/claude-code@latest (or `claude update`)");
   }
-  return pass(name, `${version} at ${path} (channels need ≥ ${MIN_CLAUDE_VERSION})`);
+  const newer = version !== NEWEST_VERIFIED_CLAUDE_VERSION && versionAtLeast(v, NEWEST_VERIFIED_CLAUDE_VERSION);
+  const range = `supported ${MIN_CLAUDE_VERSION}–${NEWEST_VERIFIED_CLAUDE_VERSION}`;
+  return pass(name, newer ? `${version} at ${path}: newer than the newest verified (${NEWEST_VERIFIED_CLAUDE_VERSION}); should work, not yet proven (${range})` : `${version} at ${path} (${range})`);
 }
 
 const PER_SESSION = "fine: `claudemesh launch` wires it per session; `claudemesh install` adds it for plain `claude`";

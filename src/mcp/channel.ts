@@ -45,9 +45,31 @@ export function messageText(m: InboundMessage): string {
   return lines.join("\n");
 }
 
+/** A display name or group as a JSON string literal, the way the model writes a tool argument. */
+const arg = (s: string) => JSON.stringify(s);
+
+/**
+ * The last line of every pushed message: how to answer it. A turn started by a push may be the first the
+ * model ever sees, and since Claude Code 2.1.251 such a request carries neither the MCP instructions nor
+ * the list of deferred tools, so the message itself must say which tool and which `to` reach the sender.
+ */
+export function replyHint(m: Pick<InboundMessage, "fromName" | "kind" | "to">): string {
+  const direct = `send_message(to: ${arg(m.fromName)})`;
+  if (m.kind !== "group") return `↩ reply with claudemesh's ${direct}`;
+  // The targets as the sender wrote them: the first group named is the one to answer in public.
+  const group = m.to
+    .split(",")
+    .map((t) => t.trim())
+    .find((t) => t.startsWith("@") || t === "*");
+  const all = group === "*" || group === "@all";
+  const toGroup = group && !all ? ` or the whole group with send_message(to: ${arg(group)})` : "";
+  return `↩ ${all ? "sent to everyone; " : ""}reply to the sender with claudemesh's ${direct}${toGroup}`;
+}
+
 export function messageEvent(m: InboundMessage, mesh: string): ChannelEvent {
   const lines = [messageText(m)];
   if (m.lowPending > 0) lines.push(lowNote(m.lowPending));
+  lines.push(defuseChannelTags(replyHint(m)));
   return {
     content: lines.join("\n"),
     meta: channelMeta({
@@ -74,7 +96,7 @@ export function stateChangeEvent(c: StateChange, mesh: string): ChannelEvent {
   let value = c.value === undefined ? "null" : JSON.stringify(c.value);
   if (value.length > MAX_STATE_PREVIEW) value = `${value.slice(0, MAX_STATE_PREVIEW)}… (truncated; get_state("${c.key}") for all of it)`;
   return {
-    content: defuseChannelTags(`Shared state "${c.key}" was set by ${who} to: ${value}`),
+    content: defuseChannelTags(`Shared state "${c.key}" was set by ${who} to: ${value}\n(a shared-state change on the mesh, not a message: no reply needed)`),
     meta: channelMeta({ kind: "state_change", key: c.key, from_name: who, mesh }),
   };
 }

@@ -1,7 +1,12 @@
 import type { GroupMembership } from "../protocol/common.ts";
 
-/** Claude Code keeps only the first 2 KB of a server's instructions. */
-export const INSTRUCTIONS_MAX_BYTES = 2048;
+/** Claude Code keeps the first 4096 characters of a server's instructions (2.1.332)… */
+export const INSTRUCTIONS_MAX_BYTES = 4096;
+/**
+ * …but only the first 2048 on older releases (2.1.197, the oldest supported). Everything a session needs
+ * to work on the mesh comes first and fits in these; only the rest of the tool guide goes beyond.
+ */
+export const INSTRUCTIONS_ESSENTIAL_BYTES = 2048;
 
 export interface InstructionsInput {
   displayName: string;
@@ -16,11 +21,12 @@ export interface InstructionsInput {
 
 /** Tool guide lines, each shown only when all its tools exist. Order = importance, since the tail may be cut. */
 const TOOL_LINES: [string[], string][] = [
+  [["send_message", "list_peers"], "Mesh peers are reached only with these claudemesh tools (mcp__claudemesh__*). Claude Code's own SendMessage / ListAgents reach other Claude sessions on this machine only, outside the mesh (no mesh names, groups, encryption or queue): never use them for mesh peers."],
   [["send_message"], '- send_message(to, message, priority?): to = "Name", "@group", "*" (everyone) or a list. Prefer direct or @group; broadcast rarely. Different audiences need different details? Send each @group its own tailored message instead of one broadcast.'],
   [["send_message"], '- priority: "now" = urgent only (interrupts a busy peer), "next" = normal (default; arrives when they are idle), "low" = FYI (waits until they check).'],
   [["check_messages"], "- check_messages(): messages not yet shown to you, incl. low priority. Call it when told some are waiting."],
-  [["message_status"], "- message_status(id): per-recipient delivery: queued, delivered, surfaced (seen)."],
   [["list_peers"], "- list_peers(group?): who is online, status, role, groups, summary. Look before you delegate."],
+  [["message_status"], "- message_status(id): per-recipient delivery: queued, delivered, surfaced (seen)."],
   [["set_summary"], "- set_summary(summary): 1-2 sentences on what you are doing; update it when your focus changes."],
   [["set_status"], "- set_status(status): idle | working | dnd. dnd holds everything but urgent messages."],
   [["join_group", "leave_group"], "- join_group(name, role?) / leave_group(name). Roles: lead gathers inputs and synthesizes, member contributes, observer watches and speaks only when asked."],
@@ -41,7 +47,8 @@ function identityLine(i: InstructionsInput): string {
 
 /**
  * The MCP `instructions`: who this session is plus a compact tool guide. CLAUDEMESH.md has the long form.
- * Always within INSTRUCTIONS_MAX_BYTES.
+ * Always within INSTRUCTIONS_MAX_BYTES; identity, how to answer a peer, which tools reach the mesh and the
+ * core messaging tools come first, within INSTRUCTIONS_ESSENTIAL_BYTES (tested).
  */
 export function buildInstructions(i: InstructionsInput): string {
   const lines = [

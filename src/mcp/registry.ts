@@ -44,10 +44,21 @@ export function errorResult(err: unknown): CallToolResult {
   return { content: [{ type: "text", text }], isError: true };
 }
 
+/**
+ * The tools a peer needs to answer a pushed message. Claude Code's tool search defers MCP tools (the model
+ * sees only their names, and in a turn started by a push not even those, since 2.1.251); these three stay
+ * in every request, so a model woken by a message can always reply. The rest stay deferred: see
+ * docs/DECISIONS.md for the token trade-off.
+ */
+export const ALWAYS_LOADED: ReadonlySet<string> = new Set(["send_message", "check_messages", "list_peers"]);
+/** Claude Code reads this `_meta` key on a listed tool (2.1.197 and later). */
+export const ALWAYS_LOAD_META = "anthropic/alwaysLoad";
+
 /** Registers the tools; `context` throws (an error explaining why) while the mesh is unavailable. */
 export function registerTools(server: McpServer, tools: readonly AnyTool[], context: () => McpContext): void {
   for (const tool of tools) {
-    server.registerTool(tool.name, { description: tool.description, inputSchema: tool.input }, async (args: unknown) => {
+    const meta = ALWAYS_LOADED.has(tool.name) ? { _meta: { [ALWAYS_LOAD_META]: true } } : {};
+    server.registerTool(tool.name, { description: tool.description, inputSchema: tool.input, ...meta }, async (args: unknown) => {
       try {
         return toCallResult(await tool.run(context(), args as never));
       } catch (err) {

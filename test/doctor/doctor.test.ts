@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
-import { checkBroker, checkClaude, checkHooksRegistration, checkMcpRegistration, checkPermissions, parseVersion, versionAtLeast } from "../../src/doctor/checks.ts";
+import { checkBroker, checkClaude, checkHooksRegistration, checkMcpRegistration, checkPermissions, MIN_CLAUDE_VERSION, NEWEST_VERIFIED_CLAUDE_VERSION, parseVersion, versionAtLeast } from "../../src/doctor/checks.ts";
 import { checkRoundTrip } from "../../src/doctor/round-trip.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
 import { tempDir } from "../helpers/backends.ts";
@@ -131,11 +131,25 @@ describe("doctor checks (functions)", () => {
     expect(versionAtLeast([1, 9, 9], "2.1.0")).toBe(false);
   });
 
-  test("claude check reads CLAUDEMESH_CLAUDE_BIN", async () => {
-    expect((await checkClaude({ ...process.env, CLAUDEMESH_CLAUDE_BIN: fakeClaude("2.1.5 (Claude Code)") })).ok).toBe(true);
-    const old = await checkClaude({ ...process.env, CLAUDEMESH_CLAUDE_BIN: fakeClaude("1.0.0") });
-    expect(old).toMatchObject({ ok: false, name: "claude binary" });
-    expect(old.hint).toContain("update");
+  test("claude check reads CLAUDEMESH_CLAUDE_BIN: the version, below the minimum a failure, above the newest verified a note", async () => {
+    const check = (out: string) => checkClaude({ ...process.env, CLAUDEMESH_CLAUDE_BIN: fakeClaude(out) });
+    const oldest = await check(`${MIN_CLAUDE_VERSION} (Claude Code)`);
+    expect(oldest.ok).toBe(true);
+    expect(oldest.detail).toContain(`${MIN_CLAUDE_VERSION} at `);
+    expect(oldest.detail).toContain(`supported ${MIN_CLAUDE_VERSION}–${NEWEST_VERIFIED_CLAUDE_VERSION}`);
+    const newest = await check(`${NEWEST_VERIFIED_CLAUDE_VERSION} (Claude Code)`);
+    expect(newest.ok).toBe(true);
+    expect(newest.detail).not.toContain("newer than");
+    const newer = await check("2.2.0 (Claude Code)");
+    expect(newer.ok).toBe(true);
+    expect(newer.detail).toContain(`2.2.0 at `);
+    expect(newer.detail).toContain(`newer than the newest verified (${NEWEST_VERIFIED_CLAUDE_VERSION})`);
+    for (const out of ["2.1.196 (Claude Code)", "2.1.5 (Claude Code)", "1.0.0"]) {
+      const old = await check(out);
+      expect(old).toMatchObject({ ok: false, name: "claude binary" });
+      expect(old.detail).toContain(`needs Claude Code ${MIN_CLAUDE_VERSION} or newer`);
+      expect(old.hint).toContain("update");
+    }
   });
 
   test("a registration whose command no longer exists fails with a reinstall hint", () => {

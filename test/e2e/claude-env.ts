@@ -1,10 +1,10 @@
-import { describe, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
 import { hasTmux, type TmuxSession } from "../helpers/tmux.ts";
-import type { FakeAnthropic } from "./fake-anthropic.ts";
+import type { FakeAnthropic, Json } from "./fake-anthropic.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 /** The model-facing guide, as the binary embeds it. */
@@ -108,6 +108,28 @@ export function claudeEnv(opts: { home: string; apiUrl: string; apiKey?: string;
     DISABLE_AUTOUPDATER: "1",
     ...opts.extra,
   };
+}
+
+/**
+ * Tool search on, as real users have it: 2.1.304+ defers MCP tools for every API URL; older releases spare
+ * loopback URLs (ours) unless ENABLE_TOOL_SEARCH says otherwise.
+ */
+export function toolSearchOn(): Record<string, string> {
+  return claudeAtLeast("2.1.304") ? {} : { ENABLE_TOOL_SEARCH: "true" };
+}
+
+/** The claudemesh tools tool search must never defer (src/mcp/registry.ts ALWAYS_LOADED). */
+export const REPLY_TOOLS = ["mcp__claudemesh__send_message", "mcp__claudemesh__check_messages", "mcp__claudemesh__list_peers"];
+
+/**
+ * A request made with tool search on: ToolSearch is there and the other claudemesh tools are deferred
+ * (not in `tools`), yet the tools a peer answers with are loaded.
+ */
+export function expectToolSearch(body: Json): void {
+  const names: string[] = (body?.tools ?? []).map((t: Json) => t.name);
+  expect(names).toContain("ToolSearch");
+  expect(names).not.toContain("mcp__claudemesh__set_state");
+  expect(names).toEqual(expect.arrayContaining(REPLY_TOOLS));
 }
 
 /** The last `lines` lines of a debug log (or a note that there is none). */

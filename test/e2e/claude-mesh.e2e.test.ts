@@ -4,9 +4,11 @@
  * Messages API serving both (sessions told apart by the MCP instructions, which name the session).
  *
  * Proves, from the request bodies the model received:
- *  (a) the claudemesh guide (MCP instructions) and tools reach the model;
+ *  (a) the claudemesh guide (MCP instructions) and tools reach the model, with tool search on: the tools a
+ *      peer answers with are loaded, the others deferred;
  *  (b) Alice's model calls send_message → idle Bob starts a turn by himself, with
- *      `<channel source="claudemesh" from_name="Alice" …>` and the text;
+ *      `<channel source="claudemesh" from_name="Alice" …>`, the text and the reply hint; that first request
+ *      of Bob's session lists send_message, and Bob's reply is made with it;
  *  (c) Bob's reply reaches Alice the same way;
  *  (d) a `next` message sent while Bob is mid-turn is held by the broker (queued) and reaches Bob only
  *      after his Stop, in a turn of its own.
@@ -20,13 +22,11 @@ import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { messagingPeer, type TestPeer, waitForPeer } from "../helpers/messaging.ts";
 import { deferred, waitUntil } from "../helpers/wait.ts";
-import { claudeBin, claudeEnv, describeRealClaude, GUIDE, makeClaudeHome, markE2ERan, reportClaudeRuns, waitForText, writeMeshConfig } from "./claude-env.ts";
+import { claudeAtLeast, claudeBin, claudeEnv, describeRealClaude, expectToolSearch, GUIDE, makeClaudeHome, markE2ERan, reportClaudeRuns, toolSearchOn, waitForText, writeMeshConfig } from "./claude-env.ts";
 import { FakeAnthropic, identifyMeshSession, lastPrompt, lastToolResult, mcpInstructions, nameInInstructions, newChannelBlocks, type RecordedRequest, type Reply, sendMessage, sessionApiKey, systemText, text, toolNames } from "./fake-anthropic.ts";
 import type { TmuxSession } from "../helpers/tmux.ts";
 import { passClaudeDialogs, startClaude } from "./claude-tmux.ts";
 
-/** The CLI version these facts were verified with (package.json pins it). */
-const CLAUDE_VERSION = "2.1.197";
 const KICKOFF = "Please greet Bob on the mesh.";
 const HELLO = "Hi Bob, Alice here: can you review the auth change?";
 const REPLY = "Hi Alice, Bob here: on it, reviewing now.";
@@ -88,7 +88,7 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
   async function start(s: Session, bin: string): Promise<void> {
     const project = join(s.dir, "project");
     mkdirSync(project, { recursive: true });
-    const env = claudeEnv({ home: s.home, apiUrl: fake.url, apiKey: sessionApiKey(s.name), extra: { CLAUDEMESH_HOME: s.cmHome, CLAUDEMESH_CLAUDE_BIN: claudeBin() as string } });
+    const env = claudeEnv({ home: s.home, apiUrl: fake.url, apiKey: sessionApiKey(s.name), extra: { CLAUDEMESH_HOME: s.cmHome, CLAUDEMESH_CLAUDE_BIN: claudeBin() as string, ...toolSearchOn() } });
     s.pane = startClaude(s.name.toLowerCase(), [bin, "launch", "--name", s.name, "-y", "--", "--debug-file", s.debugFile], { env, cwd: project, dir: s.dir });
     await passClaudeDialogs(s.pane);
   }
@@ -145,7 +145,7 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
       // in the very first request.
       expect(systemText(aliceFirst.body)).toContain(`SessionStart hook additional context: ${GUIDE.split("\n")[0]}`);
       expect(systemText(aliceFirst.body)).toContain(GUIDE);
-      expect(toolNames(aliceFirst.body)).toEqual(expect.arrayContaining(["mcp__claudemesh__send_message", "mcp__claudemesh__check_messages", "mcp__claudemesh__list_peers"]));
+      expectToolSearch(aliceFirst.body);
 
       // send_message ran for real in Alice's mcp.
       const aliceResult = await fake.waitFor("Alice's send_message result", (r) => r.session === "Alice" && lastToolResult(r.body) !== null);
@@ -158,9 +158,14 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
       const hello = newChannelBlocks(bobFirst.body).find((c) => c.text.includes(HELLO));
       expect(hello?.source).toBe("claudemesh");
       expect(hello?.attrs).toMatchObject({ from_name: "Alice", kind: "direct", priority: "next", mesh: "e2e" });
-      expect(hello?.text).toBe(HELLO);
+      // The message, then the one line that tells a model with no other context how to answer it.
+      expect(hello?.text).toBe(`${HELLO}\n↩ reply with claudemesh's send_message(to: "Alice")`);
       expect(lastPrompt(bobFirst.body)).toBeNull(); // nobody typed into Bob's session
-      expect(nameInInstructions(bobFirst.body)).toBe("Bob");
+      // The push started Bob's session: the first request his model ever got, and it can answer it.
+      expect(fake.main("Bob")[0]?.seq).toBe(bobFirst.seq);
+      expectToolSearch(bobFirst.body);
+      // From 2.1.251 such a request has no MCP instructions; the SessionStart guide is there either way.
+      if (!claudeAtLeast("2.1.251")) expect(nameInInstructions(bobFirst.body)).toBe("Bob");
       expect(systemText(bobFirst.body)).toContain(GUIDE);
 
       // (d) Bob is mid-turn (his model is still "thinking"): the broker shows him working…
@@ -213,7 +218,7 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
       await bob.pane?.waitFor("Bob: noted, thanks Carol.", 10_000);
       await alice.pane?.waitFor("Alice: Bob is on it.", 10_000);
       passed = true;
-      markE2ERan(`claude-mesh.e2e: real claude ${CLAUDE_VERSION} via dist/claudemesh launch`);
+      markE2ERan("claude-mesh.e2e: two sessions via dist/claudemesh launch, tool search on");
     },
     150_000,
   );

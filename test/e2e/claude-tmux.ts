@@ -31,10 +31,11 @@ export const CLAUDE_DIALOGS: Dialog[] = [
 ];
 
 /**
- * A notice that only wants Enter (2.1.332 in auto mode, offline, may show one). Only notices about auto mode
- * are answered: any other "Enter to continue" screen is unknown and fails the run.
+ * A notice that only wants Enter: 2.1.332 in auto mode against a non-Anthropic API URL (ours) explains
+ * classifier billing the first time a tool call is checked. Only notices about auto mode are answered: any
+ * other "Enter to continue" screen is unknown and fails the run.
  */
-const AUTO_MODE_NOTICE = /auto mode[\s\S]*Enter to continue|Enter to continue[\s\S]*auto mode/i;
+export const AUTO_MODE_NOTICE = /auto mode[\s\S]*Enter to continue|Enter to continue[\s\S]*auto mode/i;
 
 /** Keys sent while a dialog is still drawing are dropped (2.1.332: its first ~100 ms). */
 export const SETTLE_MS = 200;
@@ -44,8 +45,10 @@ export const SETTLE_MS = 200;
  * "? for shortcuts"; 2.1.332 adds auto mode (`⏵⏵ auto mode on`), the default of plain `claude`.
  */
 const READY = /bypass permissions on|auto mode on|\? for shortcuts/;
-/** What every selection dialog prints under its options; a screen with it that no Dialog knows is unknown. */
+/** What every start-up dialog prints under its options; a screen with it that no Dialog knows is unknown. */
 const ANY_DIALOG = /Enter to confirm|Enter to continue/;
+/** The footer under any selection (permission prompts end with "Esc to cancel" only). */
+const OPTIONS_FOOTER = /Enter to confirm|Enter to continue|Esc to cancel/;
 /** Shown when the channel gate is closed: every notification would be dropped. */
 export const CHANNELS_UNAVAILABLE = /Channels are not currently available/;
 
@@ -62,7 +65,7 @@ export interface DialogOption {
  */
 export function dialogOptions(screen: string): DialogOption[] {
   const lines = screen.split("\n");
-  const footer = lines.findIndex((l) => ANY_DIALOG.test(l));
+  const footer = lines.findIndex((l) => OPTIONS_FOOTER.test(l));
   if (footer < 0) return [];
   const above = lines.slice(0, footer);
   const cursorLine = above.findLast((l) => /^\s*❯/.test(l));
@@ -85,6 +88,16 @@ export function dialogOptions(screen: string): DialogOption[] {
 }
 
 const fail = (s: TmuxSession, why: string, screen = s.screen()) => new Error(`${why}\n--- screen ---\n${screen}`);
+
+/** Answers the selection on screen (a permission prompt, say) with the option matching `want`, once it has settled. */
+export async function chooseOption(s: TmuxSession, d: Dialog): Promise<void> {
+  const { name, want } = d;
+  await waitUntil(`options of "${name}" on screen`, () => (dialogOptions(s.screen()).some((o) => want.test(o.label)) ? true : undefined), 10_000).catch((err) => {
+    throw fail(s, (err as Error).message);
+  });
+  await Bun.sleep(SETTLE_MS);
+  await choose(s, d);
+}
 
 /** Moves the highlight to the option matching `want` (one key at a time, each waited for), then presses Enter. */
 async function choose(s: TmuxSession, d: Dialog): Promise<void> {
@@ -146,4 +159,38 @@ export async function passClaudeDialogs(s: TmuxSession, timeoutMs = 45_000): Pro
     if (Date.now() > deadline) throw fail(s, `claude not ready after ${timeoutMs} ms (answered: ${answered.join(", ") || "none"})`, screen);
     await Bun.sleep(50);
   }
+}
+
+/** Plain claude may ask before a tool runs (2.1.197 always; 2.1.332's auto mode decides itself). */
+export const TOOL_PERMISSION = /Do you want to proceed\?/;
+
+/**
+ * Until `done` settles: answers what plain `claude` may put up around a tool call, as a user would — the
+ * permission prompt with "Yes", 2.1.332's auto-mode notice with Enter. Returns what it answered, in order.
+ */
+export async function answerToolPrompts(s: TmuxSession, done: Promise<unknown>, timeoutMs = 30_000): Promise<string[]> {
+  let settled = false;
+  done.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  const answered: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (!settled) {
+    const screen = s.screen();
+    if (TOOL_PERMISSION.test(screen)) {
+      await chooseOption(s, { name: "tool permission", marker: TOOL_PERMISSION, want: /^Yes$/ });
+      answered.push("tool permission");
+    } else if (AUTO_MODE_NOTICE.test(screen)) {
+      await Bun.sleep(SETTLE_MS);
+      s.press("Enter");
+      await s.waitGone(AUTO_MODE_NOTICE, 10_000);
+      answered.push("auto mode notice");
+    } else if (Date.now() > deadline) {
+      throw fail(s, `nothing settled after ${timeoutMs} ms (answered: ${answered.join(", ") || "none"})`, screen);
+    } else {
+      await Bun.sleep(50);
+    }
+  }
+  return answered;
 }

@@ -26,8 +26,9 @@ import { addMember, closeClients, createMesh, startTestBroker, type TestBroker }
 import { messagingPeer, peersOf, type TestPeer, waitForPeer } from "../helpers/messaging.ts";
 import { descendants, waitAllGone } from "../helpers/procs.ts";
 import { type Deferred, deferred, waitUntil } from "../helpers/wait.ts";
-import { type ClaudeRun, claudeBin, claudeEnv, describeRealClaude, GUIDE, hookMatches, makeClaudeHome, markE2ERan, readDebugLog, readText, reportClaudeRuns, waitForText, writeMeshConfig } from "./claude-env.ts";
-import { passClaudeDialogs, startClaude } from "./claude-tmux.ts";
+import { type ClaudeRun, claudeAtLeast, claudeBin, claudeEnv, claudeVersion, describeRealClaude, expectToolSearch, GUIDE, hookMatches, makeClaudeHome, markE2ERan, readDebugLog, readText, reportClaudeRuns, toolSearchOn, waitForText, writeMeshConfig } from "./claude-env.ts";
+import { answerToolPrompts, passClaudeDialogs, startClaude } from "./claude-tmux.ts";
+import type { TmuxSession } from "../helpers/tmux.ts";
 import {
   FakeAnthropic,
   identifyMeshSession,
@@ -46,7 +47,6 @@ import {
   toolNames,
 } from "./fake-anthropic.ts";
 
-const CLAUDE_VERSION = "2.1.197";
 /** The machine's membership: what a plain `claude` session is called on the mesh. */
 const MEMBER = "Dana";
 const HELLO = "Carol here: is the release branch cut yet?";
@@ -58,11 +58,12 @@ const ASK = "Summarise the release notes for me.";
 const SUMMARY = `${MEMBER}: the release notes are summarised.`;
 const LATE = "Carol here: the changelog is up too.";
 const NOTED = `${MEMBER}: noted the changelog.`;
+/** Carol asks a launched session; it answers with send_message. */
+const PING = (name: string) => `Carol here: ${name}, which branch are you on?`;
+const PONG = (name: string) => `${name} here: on main.`;
 const CHANNEL_READY = /MCP server "claudemesh": Channel notifications registered/;
 const STATUS_HOOKS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "Stop"];
 
-/** Claude Code 2.1.197 asks before an MCP tool runs unless permissions are skipped; option 1 is "Yes". */
-const TOOL_PERMISSION = /Do you want to proceed\?/;
 
 describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudemesh launch` in the real CLI", () => {
   let root: ReturnType<typeof tempDir>;
@@ -97,6 +98,7 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       if (channels.some((c) => c.text.includes(HELLO))) return sendMessage("Carol", ANSWER);
       if (lastToolResult(body)) return text(`${MEMBER}: answered Carol.`);
     } else if (thinking.has(name)) {
+      if (channels.some((c) => c.text.includes(PING(name)))) return sendMessage("Carol", PONG(name));
       if (lastPrompt(body)?.includes(KICKOFF)) {
         await thinking.get(name)?.promise;
         return sendMessage("Carol", DONE(name));
@@ -119,7 +121,7 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
   async function start(name: string, argv: (debugFile: string) => string[], extra: Record<string, string> = {}): Promise<ClaudeRun> {
     const run: ClaudeRun = { name, debugFile: join(root.path, `${name.toLowerCase()}-debug.log`), pane: null };
     runs.push(run);
-    const env = claudeEnv({ home, apiUrl: fake.url, apiKey: sessionApiKey(name), extra: { CLAUDE_CODE_DEBUG_LOG_LEVEL: "verbose", ...extra } });
+    const env = claudeEnv({ home, apiUrl: fake.url, apiKey: sessionApiKey(name), extra: { CLAUDE_CODE_DEBUG_LOG_LEVEL: "verbose", ...toolSearchOn(), ...extra } });
     run.pane = startClaude(name.toLowerCase(), argv(run.debugFile), { env, cwd: project, dir: root.path });
     await passClaudeDialogs(run.pane);
     await waitForText(run.debugFile, CHANNEL_READY);
@@ -190,7 +192,10 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       expect(claudeJson.cachedGrowthBookFeatures).toEqual({ tengu_harbor: true });
       expect(claudeJson.mcpServers.claudemesh).toEqual({ type: "stdio", command: bin, args: ["mcp"], env: { CLAUDEMESH_SESSION_DIR: "" } });
 
-      const dana = await start(MEMBER, (debugFile) => [claudeBin() as string, "--dangerously-load-development-channels", "server:claudemesh", "--debug-file", debugFile]);
+      // Permission mode "default": 2.1.332 starts plain claude in auto mode, whose classifier cannot run
+      // against a non-Anthropic API URL (the tool call is "Not run · auto mode's check had no usable
+      // answer"); in default mode the user is asked, as 2.1.197 always asks.
+      const dana = await start(MEMBER, (debugFile) => [claudeBin() as string, "--dangerously-load-development-channels", "server:claudemesh", "--permission-mode", "default", "--debug-file", debugFile]);
       // No session dir: the mcp process joins as the member itself…
       await waitForPeer(carol, MEMBER, "idle");
       expect(await others()).toEqual([MEMBER]);
@@ -208,20 +213,25 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       const block = newChannelBlocks(first.body).find((c) => c.text.includes(HELLO));
       expect(block?.source).toBe("claudemesh");
       expect(block?.attrs).toMatchObject({ from_name: "Carol", kind: "direct", priority: "next", mesh: "e2e" });
-      expect(block?.text).toBe(HELLO);
+      // The first request this session's model ever got: the message says how to answer it…
+      expect(block?.text).toBe(`${HELLO}\n↩ reply with claudemesh's send_message(to: "Carol")`);
       // The user-scope SessionStart hook: the whole guide, once.
       expect(systemText(first.body)).toContain(`SessionStart hook additional context: ${GUIDE.split("\n")[0]}`);
       expect(timesIn(first.body, GUIDE)).toBe(1);
-      // The user-scope server: instructions naming the member, and the tools.
-      expect(nameInInstructions(first.body)).toBe(MEMBER);
-      expect(mcpInstructions(first.body)).toContain(`You are "${MEMBER}" on the claudemesh mesh "e2e"`);
-      expect(toolNames(first.body)).toEqual(expect.arrayContaining(["mcp__claudemesh__send_message", "mcp__claudemesh__check_messages", "mcp__claudemesh__list_peers"]));
+      // …and the user-scope server's reply tools are loaded though tool search is on. Its instructions name
+      // the member (2.1.251+ leaves them out of a request started by a push).
+      expectToolSearch(first.body);
+      if (!claudeAtLeast("2.1.251")) {
+        expect(nameInInstructions(first.body)).toBe(MEMBER);
+        expect(mcpInstructions(first.body)).toContain(`You are "${MEMBER}" on the claudemesh mesh "e2e"`);
+      }
 
-      // Plain claude asks before the tool runs: the user says yes.
-      await dana.pane?.waitFor(TOOL_PERMISSION);
-      await dana.pane?.waitFor(/❯ 1\. Yes/, 5_000);
-      dana.pane?.press("Enter");
-      const answer = await carol.next();
+      // Plain claude may ask before the tool runs (2.1.197), or auto mode may explain itself (2.1.332): the
+      // user says yes, or reads on.
+      const answering = carol.next();
+      const prompts = await answerToolPrompts(dana.pane as TmuxSession, answering);
+      console.log(`[e2e install] claude ${claudeVersion()}: around the tool call the user answered: ${prompts.join(", ") || "nothing"}`);
+      const answer = await answering;
       expect(answer).toMatchObject({ fromName: MEMBER, text: ANSWER, kind: "direct", authenticated: true });
       await waitUntil("Carol's message surfaced", async () => ((await carol.messenger.status(hello.messageId)).recipients[0]?.status === "surfaced" ? true : undefined), 10_000);
       await dana.pane?.waitFor(`${MEMBER}: answered Carol.`, 10_000);
@@ -259,7 +269,7 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       await stop(dana);
       // The mcp process took its socket with it.
       expect(existsSync(socket)).toBe(false);
-      markE2ERan(`install.e2e: real claude ${CLAUDE_VERSION}, plain claude after dist/claudemesh install`);
+      markE2ERan("install.e2e: plain claude after dist/claudemesh install, tool search on");
     }),
     90_000,
   );
@@ -296,6 +306,15 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
     await run.pane?.waitFor(`${name}: told Carol.`, 10_000);
     await waitForPeer(carol, name, "idle");
 
+    // Carol asks: the push starts a turn whose request, tool search on, lists send_message; the answer is
+    // made with it.
+    await carol.messenger.send(name, PING(name), "next");
+    const asked = await fake.waitFor(`${name}'s turn with Carol's question`, (r) => r.session === name && newChannelBlocks(r.body).some((c) => c.text.includes(PING(name))));
+    expect(newChannelBlocks(asked.body).find((c) => c.text.includes(PING(name)))?.text).toBe(`${PING(name)}\n↩ reply with claudemesh's send_message(to: "Carol")`);
+    expectToolSearch(asked.body);
+    expect(await carol.next()).toMatchObject({ fromName: name, text: PONG(name), kind: "direct" });
+    await waitForPeer(carol, name, "idle");
+
     // The guide once, and only the session's identity in the instructions.
     expect(fake.main(name)[0]?.seq).toBe(first.seq);
     expect(timesIn(first.body, GUIDE)).toBe(1);
@@ -319,9 +338,9 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       // The user-scope hooks the launched session meets next to its own: the very same commands.
       expect(userHooks().SessionStart[0].hooks[0].command).toBe(`${bin} hook context`);
       await launchedSession("Alice", 1);
-      markE2ERan(`install.e2e: real claude ${CLAUDE_VERSION}, dist/claudemesh launch after install`);
+      markE2ERan("install.e2e: dist/claudemesh launch after install, tool search on");
     }),
-    60_000,
+    90_000,
   );
 
   test(
@@ -332,8 +351,8 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       install([BUN, main]);
       expect(userHooks().SessionStart[0].hooks[0].command).toBe(`${BUN} ${main} hook context`);
       await launchedSession("Bea", 2);
-      markE2ERan(`install.e2e: real claude ${CLAUDE_VERSION}, dist/claudemesh launch after install from source`);
+      markE2ERan("install.e2e: dist/claudemesh launch after install from source, tool search on");
     }),
-    60_000,
+    90_000,
   );
 });

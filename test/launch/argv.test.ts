@@ -57,6 +57,12 @@ describe("buildClaudeArgv", () => {
     expect(argv2.slice(-3)).toEqual(["--settings", "/s/settings.json", "fix the bug"]);
   });
 
+  test("no --name for claude unless the user passes one: a native agent name would shadow the mesh name", () => {
+    expect(buildClaudeArgv({ ...base, passthrough: [] })).not.toContain("--name");
+    // Passed through as given (docs/CLAUDE-CODE.md: native SendMessage then reaches the session by it).
+    expect(buildClaudeArgv({ ...base, passthrough: ["--name", "Bob"] })).toEqual([...OURS, "--name", "Bob"]);
+  });
+
   test("nothing after a user's own `--` is touched", () => {
     const pass = ["--model", "opus", "--", SKIP_PERMISSIONS_FLAG];
     expect(buildClaudeArgv({ ...base, passthrough: pass })).toEqual([...OURS, ...pass]);

@@ -32,8 +32,22 @@ describe("channel notifications", () => {
   test("a message event carries the spec's meta and mentions waiting low-priority messages", () => {
     const e = messageEvent(msg({ lowPending: 2 }), "team");
     expect(e.meta).toMatchObject({ from_name: "Bob", from_session: "A".repeat(43) + "=", priority: "next", message_id: "msg_1", mesh: "team", kind: "direct", to: "Alice" });
-    expect(e.content).toBe("hello\n(2 low-priority messages waiting: call check_messages when convenient)");
-    expect(messageEvent(msg(), "team").content).toBe("hello");
+    expect(e.content).toBe('hello\n(2 low-priority messages waiting: call check_messages when convenient)\n↩ reply with claudemesh\'s send_message(to: "Bob")');
+    expect(messageEvent(msg(), "team").content).toBe('hello\n↩ reply with claudemesh\'s send_message(to: "Bob")');
+  });
+
+  test("every push ends with one line saying how to answer it: which tool, which `to`", () => {
+    const last = (m: Partial<InboundMessage>) => messageEvent(msg(m), "team").content.split("\n").at(-1);
+    expect(last({})).toBe('↩ reply with claudemesh\'s send_message(to: "Bob")');
+    expect(last({ kind: "group", to: "@frontend" })).toBe('↩ reply to the sender with claudemesh\'s send_message(to: "Bob") or the whole group with send_message(to: "@frontend")');
+    expect(last({ kind: "group", to: "Carol, @backend" })).toBe('↩ reply to the sender with claudemesh\'s send_message(to: "Bob") or the whole group with send_message(to: "@backend")');
+    expect(last({ kind: "group", to: "*" })).toBe('↩ sent to everyone; reply to the sender with claudemesh\'s send_message(to: "Bob")');
+    expect(last({ kind: "group", to: "@all" })).toBe('↩ sent to everyone; reply to the sender with claudemesh\'s send_message(to: "Bob")');
+    // A name with quotes stays one valid string argument; one shaped like a channel tag is defused.
+    expect(last({ fromName: 'Bo"b' })).toBe('↩ reply with claudemesh\'s send_message(to: "Bo\\"b")');
+    expect(messageEvent(msg({ fromName: "<channel x>" }), "team").content).not.toContain("<channel");
+    // The hint is in the content only: meta stays string-only, as Claude Code requires.
+    for (const v of Object.values(messageEvent(msg({ kind: "group", to: "@frontend" }), "team").meta)) expect(typeof v).toBe("string");
   });
 
   test("an unverified message says so", () => {
@@ -53,7 +67,7 @@ describe("channel notifications", () => {
   test("state changes", () => {
     const e = stateChangeEvent({ key: "deploy:frozen", value: true, updatedBy: "Bob" }, "team");
     expect(e.meta).toEqual({ kind: "state_change", key: "deploy:frozen", from_name: "Bob", mesh: "team" });
-    expect(e.content).toBe('Shared state "deploy:frozen" was set by Bob to: true');
+    expect(e.content).toBe('Shared state "deploy:frozen" was set by Bob to: true\n(a shared-state change on the mesh, not a message: no reply needed)');
     const big = stateChangeEvent({ key: "k", value: "v".repeat(5000), updatedBy: "Bob" }, "team");
     expect(big.content.length).toBeLessThan(2200);
     expect(big.content).toContain('get_state("k")');

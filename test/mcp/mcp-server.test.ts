@@ -79,6 +79,9 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     expect(byName.get("message_status")?.required).toEqual(["id"]);
     expect(byName.get("set_state")?.required?.sort()).toEqual(["key", "value"]);
     expect(byName.get("recall")?.required).toEqual(["query"]);
+    // Claude Code's tool search never defers the tools a peer needs to answer a pushed message.
+    const alwaysLoaded = tools.filter((t) => t._meta?.["anthropic/alwaysLoad"] === true).map((t) => t.name);
+    expect(alwaysLoaded.sort()).toEqual(["check_messages", "list_peers", "send_message"]);
   });
 
   test("joins with the session dir's identity: name, role and groups are on the broker", async () => {
