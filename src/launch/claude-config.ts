@@ -7,8 +7,8 @@ export const MCP_SERVER_NAME = "claudemesh";
 
 /**
  * Hook event → `claudemesh hook <arg>`. SessionStart puts CLAUDEMESH.md into the model's context (the MCP
- * instructions are cut at 2 KB); the others report status. A turn started by a channel push fires no
- * UserPromptSubmit; `mcp` covers that.
+ * instructions are cut at 2-4 KB, and a turn started by a push has none since Claude Code 2.1.251); the
+ * others report status.
  */
 export const HOOK_EVENTS = { SessionStart: "context", UserPromptSubmit: "working", PreToolUse: "working", Stop: "idle" } as const;
 export type HookEvent = keyof typeof HOOK_EVENTS;

@@ -34,7 +34,7 @@ const TOOL_LINES: [string[], string][] = [
   [["remember", "recall", "forget"], "- remember(content, tags?) / recall(query) / forget(id): lasting mesh knowledge (decisions, conventions, gotchas). recall before asking peers."],
 ];
 
-/** Keeps a dynamic field from pushing the guide past the 2 KB cut. */
+/** Keeps a dynamic field from pushing the essentials past the 2 KB cut. */
 const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 
 function identityLine(i: InstructionsInput): string {
