@@ -53,7 +53,7 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
 
   const aliceOnBroker = async () => (await bob.client.request({ type: "list_peers" }, "peers_list")).peers.find((p) => p.name === "Alice");
 
-  test("declares the claude/channel capability and ≤ 2 KB instructions naming this session", () => {
+  test("declares the claude/channel capability and ≤ 4 KB instructions naming this session", () => {
     expect(alice.client.getServerCapabilities()?.experimental?.["claude/channel"]).toEqual({});
     const instructions = alice.client.getInstructions() ?? "";
     expect(new TextEncoder().encode(instructions).length).toBeLessThanOrEqual(INSTRUCTIONS_MAX_BYTES);
