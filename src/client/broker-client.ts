@@ -8,6 +8,7 @@ import { BrokerUnreachable, ConnectionLost, UnexpectedAnswer } from "../util/err
 import type { MeshConfig } from "./config.ts";
 import { Emitter } from "./emitter.ts";
 import { wsUrlOf } from "./invite.ts";
+import { openWebSocket } from "./tls.ts";
 
 const frameId = (f: ServerFrame): string | undefined => ("id" in f ? f.id : undefined);
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -23,7 +24,7 @@ export type ClientEvents = {
 };
 
 export interface BrokerClientOptions {
-  mesh: Pick<MeshConfig, "brokerUrl" | "meshId" | "memberId" | "pubkey" | "secretKey">;
+  mesh: Pick<MeshConfig, "brokerUrl" | "meshId" | "memberId" | "pubkey" | "secretKey" | "caFile">;
   session: KeyPair;
   displayName?: string;
   role?: string;
@@ -93,7 +94,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
 
   private open(): Promise<ServerFrameOf<"hello_ack">> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(wsUrlOf(this.opts.mesh.brokerUrl));
+      const ws = openWebSocket(wsUrlOf(this.opts.mesh.brokerUrl), this.opts.mesh.caFile);
       this.ws = ws;
       let settled = false;
       const helloId = this.nextId();

@@ -18,6 +18,8 @@ export const MeshConfig = z.object({
   /** mesh root key, base64url, from the invite URL's fragment; null if the invite carried none */
   rootKey: z.string().nullable(),
   joinedAt: z.number(),
+  /** CA certificate (PEM file) that vouches for this broker's TLS certificate, from `join --ca` */
+  caFile: z.string().optional(),
 });
 export type MeshConfig = z.infer<typeof MeshConfig>;
 

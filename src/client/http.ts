@@ -5,8 +5,9 @@ import { SIGNED_HEADERS } from "../protocol/http-headers.ts";
 import { BrokerUnreachable, UnexpectedAnswer } from "../util/errors.ts";
 import { sha256Hex } from "../util/ids.ts";
 import type { MeshConfig } from "./config.ts";
+import { tlsOptions } from "./tls.ts";
 
-export type Auth = { kind: "admin"; token: string } | { kind: "member"; mesh: Pick<MeshConfig, "memberId" | "secretKey"> } | { kind: "none" };
+export type Auth = { kind: "admin"; token: string } | { kind: "member"; mesh: Pick<MeshConfig, "memberId" | "secretKey" | "caFile"> } | { kind: "none" };
 
 /** Calls a broker HTTP route and parses the answer with `schema`; broker errors become WireErrors with their code. */
 export async function brokerRequest<S extends z.ZodType>(
@@ -14,7 +15,8 @@ export async function brokerRequest<S extends z.ZodType>(
   method: string,
   path: string,
   schema: S,
-  opts: { body?: unknown; auth?: Auth; timeoutMs?: number } = {},
+  /** `caFile`: the CA of a broker with a private certificate (a member's own mesh config says it too). */
+  opts: { body?: unknown; auth?: Auth; timeoutMs?: number; caFile?: string } = {},
 ): Promise<z.infer<S>> {
   const text = opts.body === undefined ? "" : JSON.stringify(opts.body);
   const headers: Record<string, string> = { "content-type": "application/json" };
@@ -34,6 +36,7 @@ export async function brokerRequest<S extends z.ZodType>(
       headers,
       body: method === "GET" ? undefined : text,
       signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+      ...tlsOptions(opts.caFile ?? (auth.kind === "member" ? auth.mesh.caFile : undefined)),
     });
   } catch (err) {
     throw new BrokerUnreachable(`cannot reach the broker at ${brokerUrl}: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { InviteInfoResponse, JoinResponse } from "../meshes/api.ts";
 import { generateSigningKeyPair } from "../crypto/keys.ts";
 import { InvalidArgument, LocalError } from "../util/errors.ts";
@@ -9,15 +10,17 @@ import { parseInviteUrl } from "./invite.ts";
  * Enrolls with the broker and stores the membership. Joining a mesh twice reuses the stored member key,
  * which the broker recognises, so no second member is created and no invite use is spent.
  */
-export async function joinMesh(url: string, displayName: string): Promise<{ mesh: MeshConfig; created: boolean }> {
+export async function joinMesh(url: string, displayName: string, opts: { caFile?: string } = {}): Promise<{ mesh: MeshConfig; created: boolean }> {
   const invite = parseInviteUrl(url);
+  // kept as an absolute path: `claudemesh mcp` runs in whatever directory Claude Code starts it
+  const caFile = opts.caFile === undefined ? undefined : resolve(opts.caFile);
   // Without the key the membership would half work: direct messages yes, group messages never.
   if (!invite.rootKey) {
     throw new InvalidArgument(
       "this invite URL has lost its key: the part after # is the mesh key. Copy the whole URL and put it in quotes: claudemesh join 'https://…/join/…#…'",
     );
   }
-  const info = await brokerRequest(invite.brokerUrl, "GET", `/join/${invite.token}/info`, InviteInfoResponse);
+  const info = await brokerRequest(invite.brokerUrl, "GET", `/join/${invite.token}/info`, InviteInfoResponse, { caFile });
   const config = loadConfig();
   const existing = config.meshes.find((m) => m.meshId === info.meshId && m.brokerUrl === invite.brokerUrl);
   const clash = config.meshes.find((m) => m.slug === info.slug && m !== existing);
@@ -25,6 +28,7 @@ export async function joinMesh(url: string, displayName: string): Promise<{ mesh
   const keys = existing ? { publicKey: existing.pubkey, secretKey: existing.secretKey } : generateSigningKeyPair();
   const res = await brokerRequest(invite.brokerUrl, "POST", "/join", JoinResponse, {
     body: { token: invite.token, pubkey: keys.publicKey, displayName },
+    caFile,
   });
   const mesh: MeshConfig = {
     slug: res.slug,
@@ -37,6 +41,7 @@ export async function joinMesh(url: string, displayName: string): Promise<{ mesh
     secretKey: keys.secretKey,
     rootKey: invite.rootKey,
     joinedAt: existing?.joinedAt ?? Date.now(),
+    ...((caFile ?? existing?.caFile) ? { caFile: caFile ?? existing?.caFile } : {}),
   };
   saveConfig(upsertMesh(config, mesh));
   return { mesh, created: res.created };

@@ -24,7 +24,7 @@ export async function probeMesh(mesh: MeshConfig, timeoutMs = 5000): Promise<Mes
   const out: MeshProbe = { slug: mesh.slug, brokerUrl: mesh.brokerUrl, reachable: false, rttMs: null, skewMs: null, authenticated: false, peersOnline: null, error: null };
   try {
     const t0 = Date.now();
-    const health = await brokerRequest(mesh.brokerUrl, "GET", "/healthz", HealthResponse, { timeoutMs });
+    const health = await brokerRequest(mesh.brokerUrl, "GET", "/healthz", HealthResponse, { timeoutMs, caFile: mesh.caFile });
     const t1 = Date.now();
     out.reachable = true;
     out.rttMs = t1 - t0;

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { Broker } from "../broker/broker.ts";
@@ -17,6 +18,7 @@ import { migrate } from "../store/migrate.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { InvalidArgument } from "../util/errors.ts";
 import { ensurePrivateDir } from "../util/fs.ts";
+import { log } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { serveBun } from "./bun.ts";
 
@@ -30,6 +32,8 @@ export interface BrokerOptions {
   /** Base URL printed in invites; defaults to http://host:port. */
   publicUrl?: string;
   limits?: Partial<BrokerLimits>;
+  /** PEM files: serve HTTPS/WSS with Bun's own TLS; invite URLs then say https://. */
+  tls?: { certFile: string; keyFile: string };
   /** Time as the features see it (tests move it instead of sleeping). */
   clock?: Clock;
 }
@@ -78,13 +82,16 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     throw err;
   }
 
+  let tls: { cert: string; key: string } | undefined;
   let server: ReturnType<typeof serveBun>;
   try {
+    tls = opts.tls ? readTls(opts.tls) : undefined;
     server = serveBun(broker, {
       hostname: host,
       port: opts.port ?? 7900,
       maxFrameBytes: limits.maxFrameBytes,
       routes: { ...broker.routes(), "/healthz": { GET: () => json({ ok: true, version: VERSION, time: clock.now() }) } },
+      tls,
     });
   } catch (err) {
     await broker.stop();
@@ -97,7 +104,13 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
 
   const port = server.port ?? 0;
   saveAdminToken();
-  const listenUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const listenUrl = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (!tls && !isLoopback(host)) {
+    log.warn(
+      `listening on ${host} without TLS: messages are end-to-end encrypted, but admin, invite and session tokens and all metadata cross the network in the clear. ` +
+        "Serve it with --tls-cert/--tls-key, or behind a TLS reverse proxy on a trusted network (README: Deploying)",
+    );
+  }
   const url = opts.publicUrl?.replace(/\/+$/, "") ?? listenUrl;
   const quickStart = await ensureDefaultMesh(new MeshRepo(store), dataDir, url);
 
@@ -121,4 +134,20 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       await store.close();
     },
   };
+}
+
+function readTls(files: { certFile: string; keyFile: string }): { cert: string; key: string } {
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch (err) {
+      throw new InvalidArgument(`cannot read the TLS ${what} ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read(files.certFile, "certificate"), key: read(files.keyFile, "key") };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can reach the socket. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -12,6 +12,8 @@ export interface BunServeOptions {
   /** Largest frame / JSON body the broker accepts. */
   maxFrameBytes: number;
   routes: Routes;
+  /** PEM certificate chain and key: serve HTTPS and WSS. */
+  tls?: { cert: string; key: string };
 }
 
 /** Maps `Bun.serve` onto the transport-agnostic core: routes to HTTP, `/ws` sockets to `open/message/close/pong`. */
@@ -40,6 +42,7 @@ export function serveBun(broker: Broker, opts: BunServeOptions) {
     // Admin and join bodies are tiny: past 4x the limit Bun refuses them before buffering; between 1x and
     // 4x our handlers answer with a structured frame_too_large.
     maxRequestBodySize: opts.maxFrameBytes * 4,
+    ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     routes,
     fetch(req, srv) {
       const url = new URL(req.url);

@@ -13,11 +13,15 @@ export default withExamples(
       host: { type: "string", description: "Interface to listen on", default: "127.0.0.1" },
       port: { type: "string", description: "Port to listen on", default: "7900" },
       "data-dir": { type: "string", description: "Where the SQLite file, blobs and secrets live (default ~/.claudemesh/broker)" },
-      "public-url": { type: "string", description: "Base URL peers reach this broker at (default http://host:port)" },
+      "public-url": { type: "string", description: "Base URL peers reach this broker at (default http://host:port, https:// with TLS)" },
+      "tls-cert": { type: "string", description: "PEM certificate (chain) file: serve HTTPS/WSS (needs --tls-key)" },
+      "tls-key": { type: "string", description: "PEM private key file for --tls-cert" },
     },
     async run({ args }) {
       const port = Number(args.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgument(`invalid --port ${args.port}`);
+      const [certFile, keyFile] = [args["tls-cert"], args["tls-key"]];
+      if ((certFile === undefined) !== (keyFile === undefined)) throw new InvalidArgument("--tls-cert and --tls-key go together: give both or neither");
       const databaseUrl = process.env.DATABASE_URL || undefined;
       const b = await startBroker({
         host: args.host,
@@ -26,8 +30,9 @@ export default withExamples(
         databaseUrl,
         dbSchema: process.env.CLAUDEMESH_DB_SCHEMA || undefined,
         publicUrl: args["public-url"],
+        ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
       });
-      print(`claudemesh broker listening on ${b.listenUrl.replace(/^http:\/\//, "")} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`);
+      print(`claudemesh broker listening on ${b.listenUrl.replace(/^https?:\/\//, "")} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`);
       print(`Public URL (in invites, for clients): ${b.url}`);
       const tokenFile = join(b.dataDir, ADMIN_TOKEN_FILE);
       if (b.adminTokenCreated) {

@@ -10,10 +10,11 @@ export default withExamples(
     args: {
       url: { type: "positional", required: true, description: "Invite URL, including the part after #" },
       name: { type: "string", description: "Your display name in the mesh (default: your user name)" },
+      ca: { type: "string", description: "CA certificate (PEM) for a broker with a private TLS certificate; kept for this mesh" },
       json: { type: "boolean", description: "Print JSON" },
     },
     async run({ args }) {
-      const { mesh, created } = await joinMesh(args.url, args.name ?? userInfo().username);
+      const { mesh, created } = await joinMesh(args.url, args.name ?? userInfo().username, { caFile: args.ca });
       if (args.json) return printJson({ slug: mesh.slug, meshId: mesh.meshId, memberId: mesh.memberId, displayName: mesh.displayName, created });
       print(created ? `Joined mesh ${mesh.slug} as ${mesh.displayName} (${mesh.memberId}).` : `Already a member of ${mesh.slug} as ${mesh.displayName} (${mesh.memberId}).`);
       print("Next: `claudemesh launch` starts a Claude Code session in this mesh.");
