@@ -62,7 +62,10 @@ describe.each(backends())("per-member and per-address budgets on %s", (backend) 
     while (!refused) {
       const s = await rawSocket(b);
       sockets.push(s);
-      refused = await Promise.race([s.next((f) => f.type === "error" && f.code === "rate_limited"), s.next((f) => f.type !== "error").then(() => null), Bun.sleep(100).then(() => null)]);
+      // an admitted socket answers a frame before hello with not_authenticated; a refused one said rate_limited first
+      s.ws.send(JSON.stringify({ type: "list_peers", id: "probe" }));
+      const first = await s.next((f) => f.type === "error");
+      refused = first.code === "rate_limited" ? first : null;
       if (refused) expect(await s.closed).toBe(4029);
     }
     expect(refused.retryAfterMs).toBeGreaterThan(0);
