@@ -1,11 +1,9 @@
 /** Compiles the whole CLI (broker + client) into one self-contained binary: dist/claudemesh. */
 import { mkdirSync } from "node:fs";
+import { compileArgs, gitCommit } from "./compile.ts";
 
 mkdirSync("dist", { recursive: true });
-const proc = Bun.spawnSync(
-  [process.execPath, "build", "--compile", "--minify-syntax", "--sourcemap=inline", "src/cli/main.ts", "--outfile", "dist/claudemesh"],
-  { stdout: "inherit", stderr: "inherit" },
-);
+const proc = Bun.spawnSync(compileArgs({ outfile: "dist/claudemesh", commit: gitCommit() }), { stdout: "inherit", stderr: "inherit" });
 if (proc.exitCode !== 0) process.exit(proc.exitCode ?? 1);
 const version = Bun.spawnSync(["dist/claudemesh", "--version"]);
 if (version.exitCode !== 0) {

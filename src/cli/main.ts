@@ -2,7 +2,7 @@
 import { type CommandDef, runCommand } from "citty";
 import { WireError } from "../protocol/errors.ts";
 import { LocalError } from "../util/errors.ts";
-import { VERSION } from "../version.ts";
+import { COMMIT, VERSION } from "../version.ts";
 import { checkArgs, type Resolved, resolveCommand } from "./dispatch.ts";
 import { type AnyCommand, colours, plain, UsageError, usageLine, usageText, withExamples } from "./usage.ts";
 
@@ -57,7 +57,7 @@ const hookRunByClaude = (r: Resolved | undefined) => r?.path[1] === "hook" && !p
 
 async function run(argv: string[]): Promise<number> {
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
-    process.stdout.write(`${VERSION}\n`);
+    process.stdout.write(`claudemesh ${VERSION} (commit ${COMMIT})\n`);
     return 0;
   }
   // `help x y` is `x y --help`; bare `claudemesh` shows the overview.

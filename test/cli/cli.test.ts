@@ -32,7 +32,8 @@ describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) =>
   test("--version", async () => {
     const { out, code } = await cli(owner.path, "--version");
     expect(code).toBe(0);
-    expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    // version and the commit it was built from, baked in by scripts/compile.ts
+    expect(out.trim()).toMatch(/^claudemesh \d+\.\d+\.\d+ \(commit [0-9a-f]{7,}(-dirty)?\)$/);
   });
 
   test("first start prints the admin token once and a default-mesh invite; join, list, status", async () => {

@@ -1,0 +1,32 @@
+/** One place for how `claudemesh` is compiled, shared by `npm run build` and `npm run release`. */
+
+/** The commit being built (with `-dirty` when the tree has changes), or "unknown" outside git. */
+export function gitCommit(): string {
+  const rev = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { stdout: "pipe", stderr: "ignore" });
+  if (rev.exitCode !== 0) return "unknown";
+  const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { stdout: "pipe", stderr: "ignore" });
+  return rev.stdout.toString().trim() + (dirty.stdout.toString().trim() ? "-dirty" : "");
+}
+
+/**
+ * `bun build --compile` of the CLI. A compiled binary must not read a `.env` or `bunfig.toml` from the
+ * directory it is started in: Claude Code starts `claudemesh mcp` inside the user's project, whose
+ * `.env` could otherwise set CLAUDEMESH_HOME (another identity) or DATABASE_URL (#10 item 11).
+ */
+export function compileArgs(opts: { outfile: string; commit: string; target?: string; executablePath?: string }): string[] {
+  return [
+    process.execPath,
+    "build",
+    "--compile",
+    "--no-compile-autoload-dotenv",
+    "--no-compile-autoload-bunfig",
+    "--minify-syntax",
+    "--sourcemap=inline",
+    `--define=CLAUDEMESH_COMMIT=${JSON.stringify(opts.commit)}`,
+    ...(opts.target ? [`--target=${opts.target}`] : []),
+    ...(opts.executablePath ? [`--compile-executable-path=${opts.executablePath}`] : []),
+    "src/cli/main.ts",
+    "--outfile",
+    opts.outfile,
+  ];
+}
