@@ -17,6 +17,15 @@ import { groupSpec, type LaunchFlags, runWizard } from "./wizard.ts";
 /** Exit code for Ctrl-C in the wizard, as a shell reports a SIGINT death. */
 export const EXIT_CANCELLED = 130;
 
+/** Claude Code's own refusal to skip permission prompts as root (it allows it with IS_SANDBOX=1). */
+const ROOT_REFUSAL = /--dangerously-skip-permissions cannot be used with root\/sudo privileges/;
+export const ROOT_HINT =
+  "claudemesh: Claude Code refuses autonomous mode as root. Run `claudemesh launch` as a normal user, or, inside a container or VM that is yours to lose, set IS_SANDBOX=1.";
+/** A claude that fails sooner than this never got to a conversation. */
+const QUICK_EXIT_MS = 5000;
+export const quickExitHint = (code: number) =>
+  `claudemesh: Claude Code exited at once (exit code ${code}). Check that \`claude\` alone starts here: network, API key or login.`;
+
 export interface LaunchIo {
   /** wizard and banner text (stderr would do too, but the wizard is a conversation on the terminal) */
   print(line: string): void;
@@ -73,8 +82,16 @@ export async function launch(flags: LaunchFlags, passthrough: string[], io: Laun
     // Hooks inherit claude's environment, so this is how `claudemesh hook` finds its session, and how a
     // hook of another claudemesh (user-scope, from `install`) knows to leave the session to ours.
     const env = { ...process.env, [SESSION_ENV]: session.dir, [LAUNCHER_ENV]: JSON.stringify(self), CLAUDEMESH_HOME: resolve(claudemeshHome()) };
+    // As root, Claude Code refuses --dangerously-skip-permissions and exits; its stderr is read to tell.
+    // Only then: a pipe instead of the terminal is harmless for a claude that never starts its UI.
+    let refusedRoot = false;
+    const watch = process.getuid?.() === 0 && !process.env.IS_SANDBOX ? (text: string) => void (refusedRoot ||= ROOT_REFUSAL.test(text)) : undefined;
+    const started = Date.now();
     // Written before claude can run its first hook (SessionStart comes after its own start-up).
-    return await runClaude(claude.path, argv, env, (pid) => writeFileSync(join(session.dir, CLAUDE_PID_FILE), `${pid}\n`, { mode: 0o600 }));
+    const code = await runClaude(claude.path, argv, env, (pid) => writeFileSync(join(session.dir, CLAUDE_PID_FILE), `${pid}\n`, { mode: 0o600 }), watch);
+    if (refusedRoot) process.stderr.write(`${ROOT_HINT}\n`);
+    else if (code !== 0 && code < 128 && Date.now() - started < QUICK_EXIT_MS) process.stderr.write(`${quickExitHint(code)}\n`);
+    return code;
   } finally {
     removeSession(session.dir);
   }

@@ -26,28 +26,32 @@ function settle<T>(v: T | symbol | undefined): T {
 export interface TextQuestion {
   label: string;
   placeholder?: string;
+  /** what an empty answer means; shown dimmed until something is typed */
+  defaultValue?: string;
   /** returns an error message, or undefined when the value is fine */
   validate?: (value: string) => string | undefined;
 }
 
 export async function askText(q: TextQuestion): Promise<string> {
+  const hint = q.defaultValue ?? q.placeholder;
   const p = new TextPrompt({
+    defaultValue: q.defaultValue,
     validate: q.validate ? (v) => q.validate?.(v ?? "") : undefined,
     render() {
       const input = this.userInput;
       switch (this.state) {
         case "submit":
-          return `${q.label}: ${input}`;
+          return `${q.label}: ${input || (q.defaultValue ?? "")}`;
         case "cancel":
           return `${q.label}: ${styleText("strikethrough", input)}`;
         case "error":
           return `${q.label}: ${this.userInputWithCursor}  ${warn(this.error)}`;
         default:
-          return `${q.label}: ${input ? this.userInputWithCursor : `█${q.placeholder ? dim(` ${q.placeholder}`) : ""}`}`;
+          return `${q.label}: ${input ? this.userInputWithCursor : `█${hint ? dim(` ${hint}`) : ""}`}`;
       }
     },
   });
-  return settle<string>(await p.prompt()).trim();
+  return (settle<string>(await p.prompt()).trim() || q.defaultValue) ?? "";
 }
 
 export interface Choice<T> {

@@ -16,16 +16,24 @@ const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
  * Signals sent to the launcher are passed on, so `kill <launcher>` ends claude rather than orphaning it;
  * the launcher itself stays alive until claude is gone, so it can clean up after it.
  */
-export async function runClaude(bin: string, args: string[], env: Record<string, string | undefined>, onStart: (pid: number) => void = () => {}): Promise<number> {
+export async function runClaude(
+  bin: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  onStart: (pid: number) => void = () => {},
+  /** when set, claude's stderr goes through a pipe (still copied to ours as it comes) so it can be read */
+  onStderr?: (text: string) => void,
+): Promise<number> {
   // Our prompts read stdin; from here on every keystroke belongs to claude.
   process.stdin.pause();
-  let proc: Bun.Subprocess;
+  let proc: Bun.Subprocess<"inherit", "inherit", "inherit" | "pipe">;
   try {
-    proc = Bun.spawn([bin, ...args], { stdio: ["inherit", "inherit", "inherit"], env });
+    proc = Bun.spawn([bin, ...args], { stdio: ["inherit", "inherit", onStderr ? "pipe" : "inherit"], env });
   } catch (err) {
     throw new NotFoundError(`cannot start Claude Code (${bin}): ${err instanceof Error ? err.message : String(err)}`);
   }
   onStart(proc.pid);
+  const copied = onStderr && proc.stderr instanceof ReadableStream ? copyStderr(proc.stderr, onStderr) : Promise.resolve();
   const handlers = FORWARDED.map((sig) => {
     const h = () => {
       try {
@@ -39,9 +47,21 @@ export async function runClaude(bin: string, args: string[], env: Record<string,
   });
   try {
     const code = await proc.exited;
+    await copied;
     const sig = proc.signalCode;
     return sig ? 128 + (constants.signals[sig as keyof typeof constants.signals] ?? 0) : code;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
+  }
+}
+
+async function copyStderr(stream: ReadableStream<Uint8Array>, onText: (text: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  const reader = stream.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    process.stderr.write(value);
+    onText(decoder.decode(value, { stream: true }));
   }
 }

@@ -29,6 +29,9 @@ export const AUTONOMOUS_NOTICE = [
   "Claude will send and receive peer messages without",
   "asking you first. Peers exchange text only — no file",
   "access, no tool calls, no code execution.",
+  "Claude Code itself runs with permission prompts",
+  "skipped (--dangerously-skip-permissions): it uses",
+  "its tools without asking you.",
 ].join("\n");
 
 const PROBE_TIMEOUT_MS = 2500;
@@ -100,7 +103,10 @@ export async function runWizard(flags: LaunchFlags, env: WizardEnv): Promise<Lau
   }
 
   let name = flags.name?.trim();
-  if (name === undefined && askable) name = await askText({ label: "Name", validate: checkName });
+  // The member's own name is the answer Enter gives, when it is one name whichever mesh is picked.
+  const memberNames = new Set((fixedMesh ? [fixedMesh] : env.meshes).map((m) => m.displayName));
+  const defaultName = memberNames.size === 1 ? [...memberNames][0] : undefined;
+  if (name === undefined && askable) name = await askText({ label: "Name", defaultValue: defaultName, validate: (v) => checkName(v || (defaultName ?? "")) });
 
   let mesh: MeshConfig;
   if (fixedMesh) {

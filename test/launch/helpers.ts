@@ -59,6 +59,8 @@ const finish = (code) => {
   fs.renameSync(out + ".tmp", out);
   process.exit(code);
 };
+// FAKE_CLAUDE_STDERR: what the real claude prints before it refuses to start (e.g. as root).
+if (process.env.FAKE_CLAUDE_STDERR) process.stderr.write(process.env.FAKE_CLAUDE_STDERR + "\\n");
 if (process.env.FAKE_CLAUDE_WAIT_SIGNAL) {
   const codes = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
   for (const sig of Object.keys(codes)) process.on(sig, () => { rec.signal = sig; finish(128 + codes[sig]); });

@@ -117,6 +117,21 @@ describe("launch wizard (tmux)", () => {
     expectSessionCleanedUp(e, rec.sessionDirEnv as string);
   });
 
+  test("Name: offers the member's own name; Enter takes it. The notice says permission prompts are skipped", async () => {
+    const e = setup([suite.devTeam]);
+    const own = suite.devTeam.owner.displayName;
+    const pane = start(e, ["--groups", "", "--role", ""]);
+    await pane.waitFor(`Name: █ ${own}`);
+    pane.press("Enter");
+    await pane.waitFor("Continue? [Y/n]");
+    pane.press("Enter");
+    expect(await pane.exitCode()).toBe(0);
+    const screen = pane.history();
+    expect(screen).toContain(`Name: ${own}\n`);
+    expect(squash(screen)).toContain("Claude Code itself runs with permission prompts skipped (--dangerously-skip-permissions): it uses its tools without asking you.");
+    expect(e.record().session).toMatchObject({ displayName: own });
+  });
+
   test("empty Enter on both optional fields", async () => {
     const e = setup([suite.devTeam]);
     const pane = start(e, ["--name", "Dave"]);
