@@ -1,9 +1,10 @@
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
-import { claudemeshHome, configPath, type MeshConfig } from "../client/config.ts";
+import { configPath, type MeshConfig } from "../client/config.ts";
 import { probeMesh } from "../client/probe.ts";
 import { isObject, readJsonDoc } from "../install/json-file.ts";
-import { claudeJsonPath, claudeSettingsPath, tildify } from "../install/paths.ts";
+import { claudeJsonPath, claudeSettingsPath } from "../install/paths.ts";
+import { claudemeshHome, tildify } from "../util/home.ts";
 import { HOOK_EVENTS, MCP_SERVER_NAME } from "../launch/claude-config.ts";
 import { CLAUDE_BIN_ENV, resolveClaudeBin } from "../launch/run-claude.ts";
 

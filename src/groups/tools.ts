@@ -1,10 +1,8 @@
 import { z } from "zod";
-import { defineTool, type McpTool } from "../mcp/tool.ts";
+import { defineTool, type McpTool } from "../client/tool.ts";
 import { GroupRole } from "../protocol/common.ts";
+import { bareGroup, GroupArg } from "./frames.ts";
 
-/** A group name as Claude may write it: "frontend" or the routing form "@frontend" (GroupName otherwise). */
-export const GroupArg = z.string().regex(/^@?[A-Za-z0-9_.-]{1,64}$/, "1-64 letters, digits, _ . or -");
-export const bareGroup = (name: string) => name.replace(/^@/, "");
 
 const groupName = GroupArg.describe('Group name, e.g. "frontend"');
 const bare = bareGroup;

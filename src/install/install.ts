@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { z } from "zod";
-import { claudemeshHome } from "../client/config.ts";
 import { HOOK_EVENTS, type HookEvent, hookCommand, mcpServerEntry } from "../launch/claude-config.ts";
 import { CLAUDEMESH_GUIDE } from "../mcp/guide.ts";
 import { SESSION_ENV } from "../session/paths.ts";
@@ -9,7 +8,8 @@ import { ensurePrivateDir, writeSecretFile } from "../util/fs.ts";
 import { selfCommand } from "../util/self.ts";
 import { addHooks, addMcpServer, type EditResult, removeHooks, removeMcpServer } from "./edit.ts";
 import { backupFile, type JsonDoc, readJsonDoc, render, writeFileAtomic } from "./json-file.ts";
-import { claudeJsonPath, claudeSettingsPath, guidePath, manifestPath } from "./paths.ts";
+import { claudemeshHome, guidePath } from "../util/home.ts";
+import { claudeJsonPath, claudeSettingsPath, manifestPath } from "./paths.ts";
 
 const FileRecord = z.object({ createdFile: z.boolean(), createdDir: z.boolean().default(false), created: z.array(z.string()) });
 const Manifest = z.object({

@@ -1,7 +1,8 @@
 import { userInfo } from "node:os";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { claudemeshHome, loadConfig } from "../client/config.ts";
+import { loadConfig } from "../client/config.ts";
+import { claudemeshHome } from "../util/home.ts";
 import { joinMesh } from "../client/join.ts";
 import { CLAUDE_PID_FILE, LAUNCHER_ENV, SESSION_ENV } from "../session/paths.ts";
 import { NotFoundError } from "../util/errors.ts";

@@ -1,11 +1,10 @@
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { claudemeshHome } from "../client/config.ts";
 import { generateSigningKeyPair } from "../crypto/keys.ts";
 import { type SessionInfo, writeSessionInfo } from "../session/session-dir.ts";
 import { SESSION_ENV, SESSION_FILE } from "../session/paths.ts";
 import { ensurePrivateDir, writeSecretFile } from "../util/fs.ts";
-import { guidePath } from "../install/paths.ts";
+import { claudemeshHome, guidePath } from "../util/home.ts";
 import { CLAUDEMESH_GUIDE } from "../mcp/guide.ts";
 import { hooksFor, MCP_SERVER_NAME, mcpServerEntry, mergeSettings } from "./claude-config.ts";
 import { pidAlive } from "../util/pid.ts";

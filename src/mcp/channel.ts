@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { InboundMessage } from "../messaging/messenger.ts";
+import { defuseChannelTags, messageText } from "../messaging/text.ts";
 import type { StateChangeFrame } from "../state/frames.ts";
 
 /** What Claude Code accepts as `notifications/claude/channel` params. */
@@ -27,23 +28,8 @@ export function channelMeta(fields: Record<string, unknown>): Record<string, str
   return out;
 }
 
-/**
- * Claude Code wraps the content in `<channel source=… from_name=…>…</channel>`. A peer could otherwise
- * close that tag and forge a second one with another sender's name, so tag look-alikes are defused.
- */
-export function defuseChannelTags(text: string): string {
-  return text.replace(/<(\/?)(channel)/gi, "‹$1$2");
-}
-
 const lowNote = (n: number) =>
   `(${n} low-priority message${n === 1 ? "" : "s"} waiting: call check_messages when convenient)`;
-
-/** The readable form of a message, used both for pushes and for check_messages. */
-export function messageText(m: InboundMessage): string {
-  const lines = [defuseChannelTags(m.text)];
-  if (!m.authenticated) lines.push("[warning: this message could not be decrypted and verified; its sender and text are unconfirmed]");
-  return lines.join("\n");
-}
 
 /** A display name or group as a JSON string literal, the way the model writes a tool argument. */
 const arg = (s: string) => JSON.stringify(s);

@@ -1,7 +1,8 @@
 import { type ClientConfig, findMesh, loadConfig, type MeshConfig } from "../client/config.ts";
 import { generateSigningKeyPair, type KeyPair } from "../crypto/keys.ts";
 import { type GroupMembership, parseGroupSpec } from "../protocol/common.ts";
-import { readSessionInfo, SESSION_ENV } from "../session/session-dir.ts";
+import { SESSION_ENV } from "../session/paths.ts";
+import { readSessionInfo } from "../session/session-dir.ts";
 import { NotFoundError } from "../util/errors.ts";
 
 /** Who this `claudemesh mcp` process is on the mesh. */

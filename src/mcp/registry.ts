@@ -6,7 +6,7 @@ import { memoryTools } from "../memory/tools.ts";
 import { presenceTools } from "../presence/tools.ts";
 import { stateTools } from "../state/tools.ts";
 import { errorText } from "../protocol/errors.ts";
-import type { McpTool, ToolResult } from "./tool.ts";
+import type { McpTool, ToolResult } from "../client/tool.ts";
 
 /** Everything any tool may use; each feature's tools declare the part they need. */
 export type McpContext = MessagingContext;

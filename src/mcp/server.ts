@@ -1,11 +1,9 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { ServerNotification } from "@modelcontextprotocol/sdk/types.js";
-import { homedir } from "node:os";
-import { join } from "node:path";
-import { claudemeshHome } from "../client/config.ts";
 import { errorText } from "../protocol/errors.ts";
 import { ConnectionLost } from "../util/errors.ts";
+import { guidePath, tildify } from "../util/home.ts";
 import { log } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { CHANNEL_METHOD, type ChannelEvent } from "./channel.ts";
@@ -13,13 +11,6 @@ import { type McpIdentity, resolveIdentity } from "./identity.ts";
 import { buildInstructions, unavailableInstructions } from "./instructions.ts";
 import { allTools, registerTools } from "./registry.ts";
 import { McpSession } from "./session.ts";
-
-/** CLAUDEMESH.md where `install` copies it, written the short way when it is under the home dir. */
-function guidePath(): string {
-  const path = join(claudemeshHome(), "CLAUDEMESH.md");
-  const home = homedir();
-  return path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
-}
 
 /**
  * Stdout belongs to JSON-RPC. Anything that would print there (a dependency's console.log, say) goes
@@ -62,7 +53,7 @@ export async function runMcpServer(): Promise<void> {
         role: identity.role,
         groups: identity.groups,
         tools: new Set(tools.map((t) => t.name)),
-        guidePath: guidePath(),
+        guidePath: tildify(guidePath()),
       })
     : unavailableInstructions(errorText(unavailable));
 

@@ -55,7 +55,7 @@ export class McpSession {
     });
     this.messenger = new Messenger(this.client, { rootKey: identity.mesh.rootKey, sessionSecretKey: identity.session.secretKey });
     this.inbox = new Inbox(this.messenger, (m) => this.pushMessage(m));
-    this.context = { client: this.client, meshSlug: identity.mesh.slug, displayName: identity.displayName, messenger: this.messenger, inbox: this.inbox };
+    this.context = { client: this.client, messenger: this.messenger, inbox: this.inbox };
     this.client.on("frame", (f) => this.onFrame(f));
     this.client.on("fatal", (err) => {
       this.fatal = err;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineTool, type McpTool } from "../mcp/tool.ts";
+import { defineTool, type McpTool } from "../client/tool.ts";
 import { DEFAULT_RECALL_LIMIT, MAX_RECALL_LIMIT, type Memory } from "./frames.ts";
 
 const memoryBlock = (m: Memory, i: number) => {

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { messageText } from "../mcp/channel.ts";
-import { defineTool, type McpTool, type ToolContext } from "../mcp/tool.ts";
+import { defineTool, type McpTool, type ToolContext } from "../client/tool.ts";
 import { MessageId, Priority } from "./frames.ts";
 import type { InboundMessage, Messenger } from "./messenger.ts";
+import { messageText } from "./text.ts";
 
 /** What the messaging tools need beyond the connection: the Messenger and the MCP server's inbox. */
 export interface MessagingContext extends ToolContext {

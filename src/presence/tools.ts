@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { defineTool, type McpTool } from "../mcp/tool.ts";
-import { bareGroup, GroupArg } from "../groups/tools.ts";
+import { defineTool, type McpTool } from "../client/tool.ts";
+import { bareGroup, GroupArg } from "../groups/frames.ts";
 import { Status } from "../protocol/common.ts";
 import type { Peer } from "./frames.ts";
 

@@ -2,7 +2,7 @@ import { join } from "node:path";
 
 /**
  * Session-dir names without any dependency (no zod): `claudemesh hook` runs on every tool call of a
- * session and must load almost nothing. session-dir.ts re-exports these.
+ * session and must load almost nothing.
  */
 export const SESSION_ENV = "CLAUDEMESH_SESSION_DIR";
 /**

@@ -6,7 +6,6 @@ import { ConfigError, NotFoundError } from "../util/errors.ts";
 import { writeSecretFile } from "../util/fs.ts";
 // The names live in paths.ts so that `claudemesh hook` can use them without loading zod.
 import { SESSION_FILE } from "./paths.ts";
-export { HOOK_SOCKET, hookSocketPath, SESSION_ENV, SESSION_FILE } from "./paths.ts";
 
 /**
  * A launched session's private directory (0700), named by CLAUDEMESH_SESSION_DIR. `launch` writes it;

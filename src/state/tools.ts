@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineTool, type McpTool } from "../mcp/tool.ts";
+import { defineTool, type McpTool } from "../client/tool.ts";
 import type { JsonValue, StateEntry } from "./frames.ts";
 
 const when = (ms: number) => new Date(ms).toISOString();

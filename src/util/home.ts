@@ -8,3 +8,12 @@ import { join } from "node:path";
 export function claudemeshHome(): string {
   return process.env.CLAUDEMESH_HOME || join(homedir(), ".claudemesh");
 }
+
+/** CLAUDEMESH.md where `install` copies it and where the MCP instructions point. */
+export const guidePath = () => join(claudemeshHome(), "CLAUDEMESH.md");
+
+/** `~/…` for messages. */
+export function tildify(path: string): string {
+  const home = homedir();
+  return path.startsWith(home + "/") ? `~${path.slice(home.length)}` : path;
+}

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { McpTool, ToolContext } from "../../src/mcp/tool.ts";
+import type { McpTool, ToolContext } from "../../src/client/tool.ts";
 import { addMember, connect, type TestBroker, type TestMesh } from "./broker.ts";
 
 /** Looks `tools` up by name; `call` validates the arguments the way the MCP server does before run. */
@@ -11,5 +11,5 @@ export function toolbox(tools: McpTool[]) {
 
 /** What a tool sees in a session of a new member `name` of `mesh`, connected to the broker. */
 export async function toolContext(b: TestBroker, mesh: TestMesh, name: string): Promise<ToolContext> {
-  return { client: await connect(await addMember(b, mesh, name)), meshSlug: mesh.slug, displayName: name };
+  return { client: await connect(await addMember(b, mesh, name)) };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { channelMeta, defuseChannelTags, messageEvent, stateChangeEvent } from "../../src/mcp/channel.ts";
+import { channelMeta, messageEvent, stateChangeEvent } from "../../src/mcp/channel.ts";
+import { defuseChannelTags } from "../../src/messaging/text.ts";
 import type { InboundMessage } from "../../src/messaging/messenger.ts";
 
 const META_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -32,6 +32,14 @@ describe("start-up weight", () => {
     expect([...packages].filter((p) => p === "bun:sql" || p === "bun" || p.startsWith("@clack/") || p.startsWith("@aws-sdk/"))).toEqual([]);
   });
 
+  test("`claudemesh mcp` loads no broker side of any feature and not the composition root", () => {
+    const files = rel(moduleGraph("src/cli/commands/mcp.ts").files);
+    // the client halves it needs (messenger, tools, frames) are there; the broker halves are not
+    expect(files).toContain("src/messaging/messenger.ts");
+    expect(files).toContain("src/client/tool.ts");
+    expect(files.filter((f) => /^src\/server\/|\/(feature|repo|schema|hello|http|signed|tokens|bootstrap)\.ts$/.test(f))).toEqual([]);
+  });
+
   test("`claudemesh hook` loads almost nothing: no zod, no MCP SDK", () => {
     const { files, packages } = moduleGraph("src/cli/commands/hook.ts");
     // `hook context` also loads the guide text (dynamically, only for that event): plain text, no dependencies.

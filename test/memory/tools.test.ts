@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { ToolContext } from "../../src/mcp/tool.ts";
+import type { ToolContext } from "../../src/client/tool.ts";
 import { memoryTools } from "../../src/memory/tools.ts";
 import { WireError } from "../../src/protocol/errors.ts";
 import { backends } from "../helpers/backends.ts";

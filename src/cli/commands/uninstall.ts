@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { type Change, uninstall } from "../../install/install.ts";
-import { tildify } from "../../install/paths.ts";
+import { tildify } from "../../util/home.ts";
 import { print, printJson } from "../output.ts";
 import { withExamples } from "../usage.ts";
 

@@ -1,11 +1,12 @@
 import type { z } from "zod";
-import type { BrokerClient } from "../client/broker-client.ts";
+import type { BrokerClient } from "./broker-client.ts";
 
-/** What every MCP tool gets: this session's live broker connection (more fields are added by the MCP server). */
+/**
+ * What every MCP tool gets: this session's live broker connection (more fields are added by the MCP server).
+ * The contract lives below the features so their tools need nothing from `mcp/`; `mcp/registry.ts` serves them.
+ */
 export interface ToolContext {
   client: BrokerClient;
-  meshSlug: string;
-  displayName: string;
 }
 
 export interface ToolResult {
