@@ -1,6 +1,6 @@
 import { decodeClientFrame, extractId, extractType } from "../protocol/codec.ts";
 import { CLOSE } from "../protocol/close-codes.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrame, ClientFrameType, ServerFrame } from "../protocol/frames.ts";
 import { CLIENT_FRAME_TYPES } from "../protocol/frames.ts";
 import type { Store } from "../store/db.ts";

@@ -1,3 +1,5 @@
+import { MAX_CLOCK_SKEW_MS } from "../protocol/clock.ts";
+
 export interface BrokerLimits {
   /** Largest accepted WS frame; larger ones get `frame_too_large`. */
   maxFrameBytes: number;
@@ -52,7 +54,7 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   pingIntervalMs: 30_000,
   maxMissedPings: 3,
   helloTimeoutMs: 10_000,
-  skewMs: 60_000,
+  skewMs: MAX_CLOCK_SKEW_MS,
   tokenTtlMs: 60 * 60_000,
   frameRatePerSec: 200,
   sendRatePerSec: 50,

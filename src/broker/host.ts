@@ -1,4 +1,4 @@
-import type { WireError } from "../protocol/errors.ts";
+import type { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrameOf, ClientFrameType, ServerFrame } from "../protocol/frames.ts";
 import type { Store } from "../store/db.ts";
 import type { Migration } from "../store/migration.ts";

@@ -1,9 +1,15 @@
+import type { z } from "zod";
 import { timingSafeEqual } from "node:crypto";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import type { BearerGrant, SessionAuth } from "./host.ts";
 
 export function json(body: unknown, status = 200): Response {
   return Response.json(body, { status, headers: { "cache-control": "no-store" } });
+}
+
+/** `json` checked at compile time against the zod schema the client parses the answer with. */
+export function reply<S extends z.ZodType>(_schema: S, body: z.infer<S>, status = 200): Response {
+  return json(body, status);
 }
 
 export function errorResponse(err: unknown): Response {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 import { type CommandDef, runCommand } from "citty";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import { LocalError } from "../util/errors.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { checkArgs, type Resolved, resolveCommand } from "./dispatch.ts";

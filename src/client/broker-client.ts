@@ -3,7 +3,7 @@ import type { GroupMembership, Status } from "../protocol/common.ts";
 import type { ClientFrame, ServerFrame, ServerFrameOf, ServerFrameType } from "../protocol/frames.ts";
 import { ServerFrame as ServerFrameSchema } from "../protocol/frames.ts";
 import { CLOSE } from "../protocol/close-codes.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import { BrokerUnreachable, ConnectionLost, UnexpectedAnswer } from "../util/errors.ts";
 import type { MeshConfig } from "./config.ts";
 import { Emitter } from "./emitter.ts";

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { requestSigningString, sign } from "../crypto/keys.ts";
-import { ErrorCode, WireError } from "../protocol/errors.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import { SIGNED_HEADERS } from "../protocol/http-headers.ts";
 import { BrokerUnreachable, UnexpectedAnswer } from "../util/errors.ts";
 import { sha256Hex } from "../util/ids.ts";

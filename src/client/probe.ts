@@ -1,6 +1,6 @@
 import { generateSigningKeyPair } from "../crypto/keys.ts";
 import { HealthResponse } from "../meshes/api.ts";
-import { errorText } from "../protocol/errors.ts";
+import { errorText } from "../protocol/wire-error.ts";
 import { BrokerClient } from "./broker-client.ts";
 import type { MeshConfig } from "./config.ts";
 import { brokerRequest } from "./http.ts";

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { configPath, type MeshConfig } from "../client/config.ts";
+import { MAX_CLOCK_SKEW_MS } from "../protocol/clock.ts";
 import { probeMesh } from "../client/probe.ts";
 import { isObject, readJsonDoc } from "../install/json-file.ts";
 import { claudeJsonPath, claudeSettingsPath } from "../install/paths.ts";
@@ -16,7 +17,6 @@ export const MIN_CLAUDE_VERSION = "2.1.197";
 /** The newest release verified end to end (the pinned devDependency); later ones are probably fine. */
 export const NEWEST_VERIFIED_CLAUDE_VERSION = "2.1.332";
 /** The broker refuses a hello whose timestamp is further off than this (DESIGN: ±60 s). */
-export const MAX_SKEW_MS = 60_000;
 
 export interface CheckResult {
   name: string;
@@ -150,7 +150,7 @@ export async function checkBroker(mesh: MeshConfig, timeoutMs = 5000): Promise<C
   if (!p.reachable) return fail(name, `${mesh.brokerUrl} unreachable: ${p.error}`, "check that the broker is running and reachable from here (URL, network, firewall)");
   const skew = Math.round(p.skewMs ?? 0);
   const timing = `rtt ${p.rttMs}ms, clock skew ${skew >= 0 ? "+" : ""}${skew}ms`;
-  if (Math.abs(skew) > MAX_SKEW_MS) return fail(name, `${mesh.brokerUrl}: ${timing}; the broker refuses hellos more than ${MAX_SKEW_MS / 1000}s off`, "sync this machine's clock (e.g. `timedatectl set-ntp true`)");
+  if (Math.abs(skew) > MAX_CLOCK_SKEW_MS) return fail(name, `${mesh.brokerUrl}: ${timing}; the broker refuses hellos more than ${MAX_CLOCK_SKEW_MS / 1000}s off`, "sync this machine's clock (e.g. `timedatectl set-ntp true`)");
   if (!p.authenticated) return fail(name, `${mesh.brokerUrl} refused this member: ${p.error}`, "your membership may be revoked: ask for a new invite and `claudemesh join` it");
   return pass(name, `${mesh.brokerUrl}: ${timing}, ${p.peersOnline} peer(s) online`);
 }

@@ -7,7 +7,8 @@ import { SESSION_ENV } from "../session/paths.ts";
 import { ensurePrivateDir, writeSecretFile } from "../util/fs.ts";
 import { selfCommand } from "../util/self.ts";
 import { addHooks, addMcpServer, type EditResult, removeHooks, removeMcpServer } from "./edit.ts";
-import { backupFile, type JsonDoc, readJsonDoc, render, writeFileAtomic } from "./json-file.ts";
+import { writeFileAtomic } from "../util/fs.ts";
+import { backupFile, type JsonDoc, readJsonDoc, render } from "./json-file.ts";
 import { claudemeshHome, guidePath } from "../util/home.ts";
 import { claudeJsonPath, claudeSettingsPath, manifestPath } from "./paths.ts";
 
@@ -62,7 +63,7 @@ const ourHooks = (known: Iterable<string>) => {
 /** Writes an edit back: backup first (if the file existed), then an atomic replace in the file's own style. */
 function commit(doc: JsonDoc, edit: EditResult): string | undefined {
   const backup = doc.exists ? backupFile(doc.path) : undefined;
-  writeFileAtomic(doc.path, render(doc, edit.data), doc.mode);
+  writeFileAtomic(doc.path, render(doc, edit.data), doc.mode, { followSymlink: true });
   return backup;
 }
 
@@ -101,7 +102,7 @@ export function install(self: readonly string[] = selfCommand()): Change[] {
   } else {
     ensurePrivateDir(claudemeshHome());
     const backup = oldGuide !== null ? backupFile(guide) : undefined;
-    writeFileAtomic(guide, CLAUDEMESH_GUIDE, 0o644);
+    writeFileAtomic(guide, CLAUDEMESH_GUIDE, 0o644, { followSymlink: true });
     changes.push({ what: "guide", path: guide, action: oldGuide === null ? "added" : "updated", backup });
   }
   manifest.guide = true;

@@ -1,5 +1,4 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { chmodSync, copyFileSync, existsSync, readFileSync, statSync } from "node:fs";
 import { ConfigError } from "../util/errors.ts";
 
 export type JsonObject = Record<string, unknown>;
@@ -47,17 +46,4 @@ export function backupFile(path: string, now = new Date()): string {
   copyFileSync(path, backup);
   chmodSync(backup, statSync(path).mode & 0o777);
   return backup;
-}
-
-/**
- * Atomic replace (temp file + rename in the same dir), keeping the file's mode. A symlinked file
- * (dotfile managers) is written through the link rather than replaced by a plain file.
- */
-export function writeFileAtomic(path: string, content: string, mode: number): void {
-  const target = existsSync(path) ? realpathSync(path) : path;
-  mkdirSync(dirname(target), { recursive: true });
-  const tmp = `${target}.claudemesh-${process.pid}.tmp`;
-  writeFileSync(tmp, content, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, target);
 }

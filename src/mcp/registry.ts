@@ -5,7 +5,7 @@ import { type MessagingContext, messagingTools } from "../messaging/tools.ts";
 import { memoryTools } from "../memory/tools.ts";
 import { presenceTools } from "../presence/tools.ts";
 import { stateTools } from "../state/tools.ts";
-import { errorText } from "../protocol/errors.ts";
+import { errorText } from "../protocol/wire-error.ts";
 import type { McpTool, ToolResult } from "../client/tool.ts";
 
 /** Everything any tool may use; each feature's tools declare the part they need. */

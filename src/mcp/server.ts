@@ -1,7 +1,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { ServerNotification } from "@modelcontextprotocol/sdk/types.js";
-import { errorText } from "../protocol/errors.ts";
+import { errorText } from "../protocol/wire-error.ts";
 import { ConnectionLost } from "../util/errors.ts";
 import { guidePath, tildify } from "../util/home.ts";
 import { log } from "../util/log.ts";

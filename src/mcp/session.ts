@@ -5,7 +5,7 @@ import type { Status } from "../protocol/common.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { pidSocket, preparePidSocketDir, sweepDeadSockets } from "../session/claude-socket.ts";
 import { hookSocketPath } from "../session/paths.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import { log } from "../util/log.ts";
 import { type ChannelEvent, messageEvent, stateChangeEvent } from "./channel.ts";
 import type { HookEventName } from "./hook-protocol.ts";

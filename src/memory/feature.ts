@@ -1,5 +1,5 @@
 import type { FeatureFactory } from "../broker/host.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import { textProblem } from "../util/text.ts";
 import { checkContent, normalizeTags } from "./check.ts";
 import { DEFAULT_RECALL_LIMIT } from "./frames.ts";

@@ -66,3 +66,5 @@ export const AdminMeshResponse = z.object({
 });
 export const HealthResponse = z.object({ ok: z.literal(true), version: z.string(), time: z.number() });
 export const InviteInfoResponse = z.object({ meshId: z.string(), slug: z.string(), role: z.string(), expiresAt: z.number().nullable() });
+/** `GET /session`: what a session bearer token from hello_ack stands for. */
+export const SessionResponse = z.object({ meshId: z.string(), memberId: z.string(), presenceId: z.string(), sessionPubkey: z.string(), expiresAt: z.number() });

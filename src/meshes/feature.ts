@@ -1,7 +1,8 @@
 import type { FeatureFactory } from "../broker/host.ts";
-import { errorResponse, json, sessionGrant } from "../broker/http.ts";
+import { errorResponse, reply, sessionGrant } from "../broker/http.ts";
 import { KeyedRateLimiter } from "../broker/rate.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
+import { SessionResponse } from "./api.ts";
 import { handleHello } from "./hello.ts";
 import { meshRoutes } from "./http.ts";
 import { MeshRepo } from "./repo.ts";
@@ -46,7 +47,7 @@ export const meshesFeature =
           GET: (req) => {
             const grant = sessionGrant(req, host.auth);
             if (!grant) return errorResponse(new WireError("unauthorized", "a valid session bearer token (from hello_ack) is required", 401));
-            return json({ meshId: grant.meshId, memberId: grant.memberId, presenceId: grant.presenceId, sessionPubkey: grant.sessionPubkey, expiresAt: grant.expiresAt });
+            return reply(SessionResponse, { meshId: grant.meshId, memberId: grant.memberId, presenceId: grant.presenceId, sessionPubkey: grant.sessionPubkey, expiresAt: grant.expiresAt });
           },
         },
       },

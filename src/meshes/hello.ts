@@ -1,7 +1,7 @@
 import type { FeatureHost, HandlerContext } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
 import { helloSigningString, verify } from "../crypto/keys.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
 import { newId } from "../util/ids.ts";
 import type { MeshRepo } from "./repo.ts";

@@ -1,10 +1,22 @@
 import type { z } from "zod";
 import type { FeatureHost, Routes } from "../broker/host.ts";
-import { isAdminToken, json, readJson } from "../broker/http.ts";
+import { isAdminToken, readJson, reply } from "../broker/http.ts";
 import { describeIssues } from "../protocol/codec.ts";
-import { WireError } from "../protocol/errors.ts";
-import { CreateInviteRequest, CreateMeshRequest, JoinRequest } from "./api.ts";
-import type { Member, MeshRepo } from "./repo.ts";
+import { WireError } from "../protocol/wire-error.ts";
+import {
+  CreateInviteRequest,
+  CreateMeshRequest,
+  CreateMeshResponse,
+  InviteInfoResponse,
+  InviteResponse,
+  JoinRequest,
+  JoinResponse,
+  MembersResponse,
+  RevokeInviteResponse,
+  RevokeResponse,
+} from "./api.ts";
+import type { Member } from "./model.ts";
+import type { MeshRepo } from "./repo.ts";
 import { signedMember } from "./signed.ts";
 
 export interface MeshRoutesDeps {
@@ -47,7 +59,7 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
       POST: async (req: Request) => {
         const { value } = await body(req, JoinRequest, maxBody);
         const { member, mesh, created } = await repo.redeemInvite(value);
-        return json({ meshId: mesh.id, slug: mesh.slug, memberId: member.id, role: member.role, displayName: member.displayName, created });
+        return reply(JoinResponse, { meshId: mesh.id, slug: mesh.slug, memberId: member.id, role: member.role, displayName: member.displayName, created });
       },
     },
     "/join/:token": {
@@ -62,7 +74,7 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
         if (!invite) throw new WireError("invite_not_found", "this invite does not exist", 404);
         const mesh = await repo.meshById(invite.meshId);
         if (!mesh) throw new WireError("invite_not_found", "this invite's mesh no longer exists", 404);
-        return json({ meshId: mesh.id, slug: mesh.slug, role: invite.role, expiresAt: invite.expiresAt });
+        return reply(InviteInfoResponse, { meshId: mesh.id, slug: mesh.slug, role: invite.role, expiresAt: invite.expiresAt });
       },
     },
     "/admin/meshes": {
@@ -70,17 +82,19 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
         if (!isAdminToken(req, adminToken)) throw new WireError("unauthorized", "creating a mesh needs the broker's admin token", 401);
         const { value } = await body(req, CreateMeshRequest, maxBody);
         const { mesh, owner } = await repo.createMesh(value);
+        // the request requires ownerName, so the owner always exists
+        if (!owner) throw new Error("mesh created without its owner");
         const { invite, token } = await repo.createInvite({
           meshId: mesh.id,
           role: "member",
           maxUses: null,
           expiresAt: host.clock.now() + 7 * 24 * 3600_000,
-          createdBy: owner?.id ?? null,
+          createdBy: owner.id,
         });
-        return json({
+        return reply(CreateMeshResponse, {
           meshId: mesh.id,
           slug: mesh.slug,
-          memberId: owner?.id,
+          memberId: owner.id,
           invite: { inviteId: invite.id, token, expiresAt: invite.expiresAt, role: invite.role, maxUses: invite.maxUses },
         });
       },
@@ -106,7 +120,7 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
           expiresAt: value.expiresInSeconds === null ? null : host.clock.now() + value.expiresInSeconds * 1000,
           createdBy: by?.id ?? null,
         });
-        return json({ inviteId: invite.id, token, expiresAt: invite.expiresAt, role: invite.role, maxUses: invite.maxUses });
+        return reply(InviteResponse, { inviteId: invite.id, token, expiresAt: invite.expiresAt, role: invite.role, maxUses: invite.maxUses });
       },
     },
     "/meshes/:meshId/invites/:inviteId/revoke": {
@@ -115,7 +129,7 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
         const { text } = await readJson(req, maxBody);
         await requireMeshAdmin(req, text, signed, adminToken, meshId);
         if (!(await repo.revokeInvite(meshId, req.params.inviteId ?? ""))) throw new WireError("not_found", "no such active invite", 404);
-        return json({ revoked: true });
+        return reply(RevokeInviteResponse, { revoked: true });
       },
     },
     "/meshes/:meshId/members": {
@@ -136,7 +150,7 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
           revokedAt: m.revokedAt,
           online: online.get(m.id) ?? 0,
         }));
-        return json({ members });
+        return reply(MembersResponse, { members });
       },
     },
     "/meshes/:meshId/members/:member/revoke": {
@@ -151,7 +165,7 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
         if (revoked.length === 0) throw new WireError("not_found", "no such active member in this mesh", 404);
         let disconnected = 0;
         for (const m of revoked) disconnected += await host.peers.disconnectMember(m.id);
-        return json({ revoked: revoked.map((m) => m.id), disconnected });
+        return reply(RevokeResponse, { revoked: revoked.map((m) => m.id), disconnected });
       },
     },
   };

@@ -1,37 +1,8 @@
 import type { Store } from "../store/db.ts";
 import { num, numOrNull } from "../store/db.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import { newId, newSecret, sha256Hex } from "../util/ids.ts";
-
-export type MemberRole = "owner" | "admin" | "member";
-
-export interface Mesh {
-  id: string;
-  slug: string;
-  ownerPubkey: string;
-  createdAt: number;
-}
-
-export interface Member {
-  id: string;
-  meshId: string;
-  pubkey: string;
-  displayName: string;
-  role: MemberRole;
-  joinedAt: number;
-  revokedAt: number | null;
-}
-
-export interface Invite {
-  id: string;
-  meshId: string;
-  role: MemberRole;
-  maxUses: number | null;
-  uses: number;
-  expiresAt: number | null;
-  revokedAt: number | null;
-  createdAt: number;
-}
+import type { Invite, Member, MemberRole, Mesh } from "./model.ts";
 
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -76,11 +47,6 @@ export class MeshRepo {
 
   async meshById(id: string): Promise<Mesh | null> {
     const [r] = await this.sql`SELECT * FROM mesh WHERE id = ${id}`;
-    return r ? toMesh(r) : null;
-  }
-
-  async meshBySlug(slug: string): Promise<Mesh | null> {
-    const [r] = await this.sql`SELECT * FROM mesh WHERE slug = ${slug}`;
     return r ? toMesh(r) : null;
   }
 

@@ -1,9 +1,10 @@
 import { requestSigningString, verify } from "../crypto/keys.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import { SIGNED_HEADERS } from "../protocol/http-headers.ts";
 import type { Clock } from "../util/clock.ts";
 import { sha256Hex } from "../util/ids.ts";
-import type { Member, MeshRepo } from "./repo.ts";
+import type { Member } from "./model.ts";
+import type { MeshRepo } from "./repo.ts";
 
 /**
  * Verifies a member-signed request: the member id header is only trusted once the signature over

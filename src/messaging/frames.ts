@@ -12,6 +12,10 @@ export const EnvelopeSchema = z.object({ nonce: Nonce, ciphertext: B64.min(1) })
 export const Target = z.string().trim().min(1).max(128);
 export const MessageId = z.string().min(1).max(128);
 
+/** direct: one envelope per recipient session; group: one envelope under the mesh key for everyone. */
+export const MessageKind = z.enum(["direct", "group"]);
+export type MessageKind = z.infer<typeof MessageKind>;
+
 export const SendFrame = z.object({
   type: z.literal("send"),
   ...optId,
@@ -19,7 +23,7 @@ export const SendFrame = z.object({
   clientId: z.string().min(1).max(128),
   to: z.union([Target, z.array(Target).min(1).max(64)]),
   priority: Priority.default("next"),
-  kind: z.enum(["direct", "group"]),
+  kind: MessageKind,
   /** direct: one crypto_box per recipient session */
   envelopes: z.array(EnvelopeSchema.extend({ sessionPubkey: Base64Key })).max(1024).optional(),
   /** group / broadcast: one secretbox for everyone */
@@ -51,7 +55,7 @@ export const PushBody = z.object({
   senderPubkey: z.string(),
   senderMemberId: z.string(),
   priority: Priority,
-  kind: z.enum(["direct", "group"]),
+  kind: MessageKind,
   /** the targets as the sender wrote them */
   to: z.string(),
   nonce: z.string(),

@@ -2,7 +2,7 @@ import type { FeatureHost, Routes } from "../broker/host.ts";
 import { isAdminToken, json } from "../broker/http.ts";
 import { MeshRepo } from "../meshes/repo.ts";
 import { signedMember } from "../meshes/signed.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import type { UsageResponse } from "./api.ts";
 import type { MessageRetention } from "./retention.ts";
 

@@ -1,11 +1,11 @@
 import type { BrokerClient } from "../client/broker-client.ts";
 import { decodeFallback, type Envelope, groupKey, openDirect, openGroup, sealDirect, sealGroup } from "../crypto/envelope.ts";
 import type { ServerFrameOf } from "../protocol/frames.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import { ConfigError, ConnectionLost, InvalidArgument } from "../util/errors.ts";
 import { newId } from "../util/ids.ts";
 import { Emitter } from "../client/emitter.ts";
-import type { Priority, PushBody } from "./frames.ts";
+import type { MessageKind, Priority, PushBody } from "./frames.ts";
 import { PeerCache } from "./peer-cache.ts";
 import { isGroupTarget } from "./targets.ts";
 
@@ -19,7 +19,7 @@ export interface InboundMessage {
   text: string;
   /** false when the envelope did not open and the spec's base64 fallback produced the text */
   authenticated: boolean;
-  kind: "direct" | "group";
+  kind: MessageKind;
   /** the targets as the sender wrote them */
   to: string;
   /** low-priority messages waiting for check_messages */

@@ -2,8 +2,8 @@ import type { SQL } from "bun";
 import type { Store } from "../store/db.ts";
 import { num, numOrNull } from "../store/db.ts";
 import type { z } from "zod";
-import { WireError } from "../protocol/errors.ts";
-import type { MessageStatusResultFrame, Priority, PushBody } from "./frames.ts";
+import { WireError } from "../protocol/wire-error.ts";
+import type { MessageKind, MessageStatusResultFrame, Priority, PushBody } from "./frames.ts";
 
 export interface NewMessage {
   id: string;
@@ -14,7 +14,7 @@ export interface NewMessage {
   clientId: string;
   targetSpec: string;
   priority: Priority;
-  kind: "direct" | "group";
+  kind: MessageKind;
   nonce: string | null;
   ciphertext: string | null;
   createdAt: number;
@@ -40,7 +40,7 @@ const toPush = (r: Row): PushBody => ({
   senderPubkey: String(r.sender_session_pubkey),
   senderMemberId: String(r.sender_member_id),
   priority: r.priority as Priority,
-  kind: r.kind as "direct" | "group",
+  kind: r.kind as MessageKind,
   to: String(r.target_spec),
   nonce: String(r.r_nonce ?? r.m_nonce),
   ciphertext: String(r.r_ciphertext ?? r.m_ciphertext),

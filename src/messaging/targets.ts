@@ -1,5 +1,5 @@
 import type { PeerState } from "../broker/peer.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 
 export const isBroadcast = (t: string) => t === "*" || t === "@all";
 export const isGroupTarget = (t: string) => t.startsWith("@") || t === "*";

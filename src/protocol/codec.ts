@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { WireError } from "./errors.ts";
+import { WireError } from "./wire-error.ts";
 import { CLIENT_FRAME_TYPES, ClientFrame } from "./frames.ts";
 
 /** Turns zod issues into one readable line: `to: Required; priority: Invalid enum value`. */

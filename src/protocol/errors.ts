@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { LocalError } from "../util/errors.ts";
 
 /** Every error the broker can answer with; one code per distinct failure so clients can branch on it. */
 export const ErrorCode = z.enum([
@@ -43,24 +42,3 @@ export const ErrorCode = z.enum([
   "internal",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
-
-/** What the broker answers with: an `error` frame or JSON error body. Clients rebuild it from the answer. */
-export class WireError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly httpStatus = 400,
-    /** for `rate_limited`: when trying again can succeed */
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = "WireError";
-  }
-}
-
-/** `message [code]`: the one way an error reads in the CLI, tool results and logs. */
-export function errorText(err: unknown): string {
-  if (err instanceof WireError) return `${err.message} [${err.code}]`;
-  if (err instanceof LocalError) return `${err.message} [${err.kind}]`;
-  return err instanceof Error ? err.message : String(err);
-}

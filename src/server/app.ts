@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { Broker } from "../broker/broker.ts";
 import { type BrokerLimits, DEFAULT_LIMITS } from "../broker/config.ts";
 import type { FeatureFactory } from "../broker/host.ts";
-import { json } from "../broker/http.ts";
+import { reply } from "../broker/http.ts";
 import { groupsFeature } from "../groups/feature.ts";
+import { HealthResponse } from "../meshes/api.ts";
 import { memoryFeature } from "../memory/feature.ts";
 import { ensureDefaultMesh, loadAdminToken, type QuickStart, quickStartRootKey } from "../meshes/bootstrap.ts";
 import { meshesFeature } from "../meshes/feature.ts";
@@ -90,7 +91,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       hostname: host,
       port: opts.port ?? 7900,
       maxFrameBytes: limits.maxFrameBytes,
-      routes: { ...broker.routes(), "/healthz": { GET: () => json({ ok: true, version: VERSION, time: clock.now() }) } },
+      routes: { ...broker.routes(), "/healthz": { GET: () => reply(HealthResponse, { ok: true, version: VERSION, time: clock.now() }) } },
       tls,
     });
   } catch (err) {

@@ -2,7 +2,7 @@ import type { Broker } from "../broker/broker.ts";
 import type { Routes } from "../broker/host.ts";
 import { errorResponse, json } from "../broker/http.ts";
 import type { Connection } from "../broker/peer.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 
 type WsData = { conn: Connection | null };
 

@@ -1,5 +1,5 @@
 import type { BrokerLimits } from "../broker/config.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import { charLength, textProblem, utf8Bytes } from "../util/text.ts";
 import type { JsonValue } from "./frames.ts";
 

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
 /** Creates a private directory (0700), tightening it if it already exists. */
@@ -7,11 +7,21 @@ export function ensurePrivateDir(dir: string): void {
   chmodSync(dir, 0o700);
 }
 
-/** Writes a secret file atomically with mode 0600 (never world-readable, not even briefly). */
+/**
+ * Atomic replace (temp file + rename in the same dir) with `mode` from the first byte on. With
+ * `followSymlink`, a symlinked file (dotfile managers) is written through the link rather than replaced.
+ */
+export function writeFileAtomic(path: string, content: string, mode: number, opts: { followSymlink?: boolean } = {}): void {
+  const target = opts.followSymlink && existsSync(path) ? realpathSync(path) : path;
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = `${target}.claudemesh-${process.pid}.tmp`;
+  writeFileSync(tmp, content, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, target);
+}
+
+/** Writes a secret file atomically with mode 0600 (never world-readable, not even briefly), in a 0700 dir. */
 export function writeSecretFile(path: string, content: string): void {
   ensurePrivateDir(dirname(path));
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  writeFileAtomic(path, content, 0o600);
 }

@@ -1,11 +1,11 @@
-const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
+import { customAlphabet } from "nanoid";
+
+// nanoid draws with rejection sampling, so every character is equally likely (`byte % 36` is not).
+const base36 = customAlphabet("0123456789abcdefghijklmnopqrstuvwxyz");
 
 /** Random prefixed id such as `msg_k3j9…`; 16 chars of base36 ≈ 82 bits. */
 export function newId(prefix: string, length = 16): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(length));
-  let out = "";
-  for (const b of bytes) out += ALPHABET[b % 36];
-  return `${prefix}_${out}`;
+  return `${prefix}_${base36(length)}`;
 }
 
 /** Opaque secret (invite tokens, bearer tokens, admin token): 32 random bytes, base64url. */

@@ -6,7 +6,7 @@ import { brokerRequest } from "../../src/client/http.ts";
 import { b64url } from "../../src/crypto/encoding.ts";
 import { generateRootKey, generateSigningKeyPair, type KeyPair } from "../../src/crypto/keys.ts";
 import { CreateMeshResponse, InviteResponse, JoinResponse } from "../../src/meshes/api.ts";
-import { WireError } from "../../src/protocol/errors.ts";
+import { WireError } from "../../src/protocol/wire-error.ts";
 import { LocalError } from "../../src/util/errors.ts";
 import { type Backend, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "./backends.ts";
 

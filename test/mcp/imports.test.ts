@@ -24,7 +24,30 @@ function moduleGraph(entry: string): { files: Set<string>; packages: Set<string>
 
 const rel = (files: Set<string>) => [...files].map((f) => f.slice(ROOT.length + 1));
 
+/** What a module loads before its first line runs: static imports only (lazy commands are dynamic). */
+function staticGraph(entry: string): Set<string> {
+  const packages = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file) || !file.endsWith(".ts")) return;
+    seen.add(file);
+    const code = readFileSync(file, "utf8").replace(/^#!.*/, "");
+    for (const imp of transpiler.scanImports(code)) {
+      if (imp.kind === "dynamic-import") continue;
+      if (imp.path.startsWith(".")) visit(resolve(dirname(file), imp.path));
+      else packages.add(imp.path);
+    }
+  };
+  visit(join(ROOT, entry));
+  return packages;
+}
+
 describe("start-up weight", () => {
+  test("the CLI entry, which every `claudemesh hook` runs through, loads no zod or MCP SDK before the command", () => {
+    const packages = [...staticGraph("src/cli/main.ts")];
+    expect(packages.filter((p) => p === "zod" || p.startsWith("@modelcontextprotocol/"))).toEqual([]);
+  });
+
   test("`claudemesh mcp` never loads the broker, SQL, prompts or S3", () => {
     const { files, packages } = moduleGraph("src/cli/commands/mcp.ts");
     expect(rel(files)).toContain("src/mcp/server.ts");

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import type { BrokerClient } from "../../src/client/broker-client.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import type { Memory } from "../../src/memory/frames.ts";
-import { WireError } from "../../src/protocol/errors.ts";
+import { WireError } from "../../src/protocol/wire-error.ts";
 import { backends } from "../helpers/backends.ts";
 import { closeClients, connect, outcome, type TestBroker, type TestMesh, twoMeshes } from "../helpers/broker.ts";
 import { inProcessSession } from "../helpers/in-process.ts";

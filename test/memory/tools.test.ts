@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ToolContext } from "../../src/client/tool.ts";
 import { memoryTools } from "../../src/memory/tools.ts";
-import { WireError } from "../../src/protocol/errors.ts";
+import { WireError } from "../../src/protocol/wire-error.ts";
 import { backends } from "../helpers/backends.ts";
 import { closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { toolbox, toolContext } from "../helpers/tools.ts";

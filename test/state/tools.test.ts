@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ToolContext } from "../../src/client/tool.ts";
 import { stateTools } from "../../src/state/tools.ts";
-import { WireError } from "../../src/protocol/errors.ts";
+import { WireError } from "../../src/protocol/wire-error.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { recordFrames } from "../helpers/frames.ts";

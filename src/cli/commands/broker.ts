@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { defineCommand } from "citty";
 import { ADMIN_TOKEN_FILE } from "../../meshes/bootstrap.ts";
 import { defaultDataDir, startBroker } from "../../server/app.ts";
+import { readEnv } from "../../util/env.ts";
 import { InvalidArgument } from "../../util/errors.ts";
 import { print } from "../output.ts";
 import { withExamples } from "../usage.ts";
@@ -22,13 +23,14 @@ export default withExamples(
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgument(`invalid --port ${args.port}`);
       const [certFile, keyFile] = [args["tls-cert"], args["tls-key"]];
       if ((certFile === undefined) !== (keyFile === undefined)) throw new InvalidArgument("--tls-cert and --tls-key go together: give both or neither");
-      const databaseUrl = process.env.DATABASE_URL || undefined;
+      const env = readEnv();
+      const databaseUrl = env.DATABASE_URL || undefined;
       const b = await startBroker({
         host: args.host,
         port,
-        dataDir: args["data-dir"] ?? process.env.CLAUDEMESH_BROKER_DATA_DIR ?? defaultDataDir(),
+        dataDir: args["data-dir"] ?? env.CLAUDEMESH_BROKER_DATA_DIR ?? defaultDataDir(),
         databaseUrl,
-        dbSchema: process.env.CLAUDEMESH_DB_SCHEMA || undefined,
+        dbSchema: env.CLAUDEMESH_DB_SCHEMA || undefined,
         publicUrl: args["public-url"],
         ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
       });

@@ -1,6 +1,7 @@
 import { userInfo } from "node:os";
 import { defineCommand } from "citty";
 import { inviteUrl } from "../../protocol/invite-url.ts";
+import { readEnv } from "../../util/env.ts";
 import { loadConfig, saveConfig, upsertMesh } from "../../client/config.ts";
 import { brokerRequest } from "../../client/http.ts";
 import { b64url } from "../../crypto/encoding.ts";
@@ -20,7 +21,7 @@ const create = withExamples(
       json: { type: "boolean", description: "Print JSON" },
     },
     async run({ args }) {
-      const adminToken = args["admin-token"] ?? process.env.CLAUDEMESH_ADMIN_TOKEN ?? "";
+      const adminToken = args["admin-token"] ?? readEnv().CLAUDEMESH_ADMIN_TOKEN ?? "";
       // The owner key and the root key are born here; the broker only ever sees the public key.
       const owner = generateSigningKeyPair();
       const rootKey = b64url.encode(generateRootKey());

@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+
+/**
+ * The environment variables claudemesh reads, checked once at the edge. Two kinds of module read
+ * `process.env` themselves instead: what `claudemesh hook` loads (util/home.ts, mcp/hook-client.ts), which
+ * must not load zod, and functions that take an injectable `env` (defaulting to `process.env`) so tests
+ * can pass their own, or hand it on to a child process.
+ */
+const EnvSchema = z.object({
+  /** Broker: a postgres:// URL selects Postgres; unset or empty, SQLite in the data dir. */
+  DATABASE_URL: z.string().optional(),
+  /** Broker: the data dir (SQLite, admin token, default invite); `--data-dir` wins. */
+  CLAUDEMESH_BROKER_DATA_DIR: z.string().optional(),
+  /** Broker: the Postgres schema (created if missing). */
+  CLAUDEMESH_DB_SCHEMA: z.string().regex(/^([a-z_][a-z0-9_]{0,62})?$/, "a lowercase SQL identifier").optional(),
+  /** `mesh create`: the broker's admin token; `--admin-token` wins. */
+  CLAUDEMESH_ADMIN_TOKEN: z.string().optional(),
+  /** Any value turns colours off (no-color.org). */
+  NO_COLOR: z.string().optional(),
+  TERM: z.string().optional(),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+export function readEnv(source: Record<string, string | undefined> = process.env): Env {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`environment variable ${String(issue?.path[0])} is invalid: ${issue?.message}`);
+  }
+  return parsed.data;
+}
