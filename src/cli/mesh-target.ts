@@ -2,6 +2,7 @@ import { loadConfig } from "../client/config.ts";
 import { type Auth, brokerRequest } from "../client/http.ts";
 import { AdminMeshResponse } from "../meshes/api.ts";
 import { InvalidArgument, NotFoundError } from "../util/errors.ts";
+import { readEnv } from "../util/env.ts";
 
 /** The flags of every command an operator may run in a mesh it has not joined. */
 export const operatorArgs = {
@@ -23,7 +24,7 @@ export interface MeshTarget {
  * with an admin token, the operator, who finds the mesh by its slug on the broker.
  */
 export async function meshTarget(slug: string, args: { "admin-token"?: string; broker?: string }): Promise<MeshTarget> {
-  const token = args["admin-token"] || process.env.CLAUDEMESH_ADMIN_TOKEN || undefined;
+  const token = args["admin-token"] || readEnv().CLAUDEMESH_ADMIN_TOKEN || undefined;
   const brokerArg = args.broker?.replace(/\/+$/, "");
   const { meshes } = loadConfig();
   const member = meshes.find((m) => (m.slug === slug || m.meshId === slug) && (brokerArg === undefined || m.brokerUrl === brokerArg));

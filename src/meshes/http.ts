@@ -4,6 +4,7 @@ import { isAdminToken, readJson, reply } from "../broker/http.ts";
 import { describeIssues } from "../protocol/codec.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import {
+  AdminMeshResponse,
   CreateInviteRequest,
   CreateMeshRequest,
   CreateMeshResponse,
@@ -104,7 +105,7 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
         if (!isAdminToken(req, adminToken)) throw new WireError("unauthorized", "looking a mesh up by name needs the broker's admin token", 401);
         const mesh = await repo.meshBySlug(req.params.slug ?? "");
         if (!mesh) throw new WireError("unknown_mesh", `this broker has no mesh named "${req.params.slug ?? ""}"`, 404);
-        return json({ meshId: mesh.id, slug: mesh.slug, rootKey: quickStartRootKey?.(mesh.id) ?? null });
+        return reply(AdminMeshResponse, { meshId: mesh.id, slug: mesh.slug, rootKey: quickStartRootKey?.(mesh.id) ?? null });
       },
     },
     "/meshes/:meshId/invites": {

@@ -50,6 +50,11 @@ export class MeshRepo {
     return r ? toMesh(r) : null;
   }
 
+  async meshBySlug(slug: string): Promise<Mesh | null> {
+    const [r] = await this.sql`SELECT * FROM mesh WHERE slug = ${slug}`;
+    return r ? toMesh(r) : null;
+  }
+
   /** Creates the mesh and, when an owner name is given, its owner as the first member (role owner). */
   async createMesh(input: { slug: string; ownerPubkey: string; ownerName?: string }): Promise<{ mesh: Mesh; owner: Member | null }> {
     if (!SLUG.test(input.slug)) throw new WireError("invalid_frame", "slug must be 1-63 lowercase letters, digits or dashes");
