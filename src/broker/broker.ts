@@ -78,7 +78,13 @@ export class Broker implements PeerRegistry {
       metrics: deps.metrics ?? noopMetrics,
       bus: deps.bus ?? new InProcessBus(logBusError),
       peers: this,
-      auth: { grant: (token) => auth?.grant(token) ?? null },
+      auth: {
+        grant: (token) => auth?.grant(token) ?? null,
+        isAdmin: (req) => auth?.isAdmin(req) ?? false,
+        signedMember: async (req, text) => (auth ? auth.signedMember(req, text) : null),
+        mesh: async (meshId) => (auth ? auth.mesh(meshId) : null),
+        members: async (meshId) => (auth ? auth.members(meshId) : []),
+      },
     };
     this.features = deps.features.map((f) => f(this.host));
     for (const feature of this.features) {

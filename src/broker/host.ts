@@ -18,9 +18,28 @@ export interface BearerGrant {
   expiresAt: number;
 }
 
-/** Resolves session bearer tokens; provided by the feature that issues them (meshes). */
-export interface SessionAuth {
+/** A member as other features may see it. */
+export interface MemberIdentity {
+  id: string;
+  meshId: string;
+  displayName: string;
+  role: string;
+  revokedAt: number | null;
+}
+
+/**
+ * Who a request speaks for, and the mesh directory other features' routes need; provided by the feature
+ * that owns meshes, members and tokens (meshes), so no feature imports another.
+ */
+export interface MeshAccess {
+  /** Resolves a session bearer token from hello_ack; null when unknown or expired. */
   grant(token: string): BearerGrant | null;
+  /** The operator's admin token. */
+  isAdmin(req: Request): boolean;
+  /** The member a signed request speaks for, verified; null when unsigned; a WireError when the signature is bad. */
+  signedMember(req: Request, bodyText: string): Promise<MemberIdentity | null>;
+  mesh(meshId: string): Promise<{ id: string; slug: string } | null>;
+  members(meshId: string): Promise<MemberIdentity[]>;
 }
 
 /** The live sessions; the only way features see other peers, and always scoped to one mesh. */
@@ -48,8 +67,8 @@ export interface FeatureHost {
   metrics: Metrics;
   bus: Bus;
   peers: PeerRegistry;
-  /** Session bearer tokens, for HTTP routes of live sessions. */
-  auth: SessionAuth;
+  /** Session bearer tokens, member signatures and the mesh directory, for HTTP routes. */
+  auth: MeshAccess;
   /** Reserved for the blob store (#11); created lazily by the composition root once it exists. */
   blobs?: unknown;
 }
@@ -80,8 +99,8 @@ export interface Feature {
   /** Frame types accepted before a session exists (they must establish it, like hello). */
   unauthenticated?: ClientFrameType[];
   routes?: Routes;
-  /** Set by the one feature that issues session bearer tokens. */
-  auth?: SessionAuth;
+  /** Set by the one feature that owns meshes and tokens. */
+  auth?: MeshAccess;
   /** Once the store is migrated, before the first connection. */
   start?(): Promise<void> | void;
   /** After hello_ack was sent. */

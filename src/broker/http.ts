@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { timingSafeEqual } from "node:crypto";
 import { WireError } from "../protocol/wire-error.ts";
-import type { BearerGrant, SessionAuth } from "./host.ts";
+import type { BearerGrant, MeshAccess } from "./host.ts";
 
 export function json(body: unknown, status = 200): Response {
   return Response.json(body, { status, headers: { "cache-control": "no-store" } });
@@ -48,7 +48,7 @@ export function isAdminToken(req: Request, adminToken: string): boolean {
 }
 
 /** The session bearer token from hello_ack, resolved by whichever feature issued it. */
-export function sessionGrant(req: Request, auth: SessionAuth): BearerGrant | null {
+export function sessionGrant(req: Request, auth: Pick<MeshAccess, "grant">): BearerGrant | null {
   const t = bearer(req);
   return t ? auth.grant(t) : null;
 }

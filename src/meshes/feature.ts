@@ -1,5 +1,5 @@
 import type { FeatureFactory } from "../broker/host.ts";
-import { errorResponse, reply, sessionGrant } from "../broker/http.ts";
+import { errorResponse, isAdminToken, reply, sessionGrant } from "../broker/http.ts";
 import { KeyedRateLimiter } from "../broker/rate.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { SessionResponse } from "./api.ts";
@@ -7,6 +7,7 @@ import { handleHello } from "./hello.ts";
 import { meshRoutes } from "./http.ts";
 import { MeshRepo } from "./repo.ts";
 import { meshesMigration } from "./schema.ts";
+import { signedMember } from "./signed.ts";
 import { TokenBook } from "./tokens.ts";
 
 export interface MeshesOptions {
@@ -39,7 +40,13 @@ export const meshesFeature =
         },
       },
       unauthenticated: ["hello"],
-      auth: tokens,
+      auth: {
+        grant: (token) => tokens.grant(token),
+        isAdmin: (req) => isAdminToken(req, adminToken),
+        signedMember: (req, text) => signedMember(req, text, repo, host.limits.skewMs, host.clock),
+        mesh: (meshId) => repo.meshById(meshId),
+        members: (meshId) => repo.listMembers(meshId),
+      },
       routes: {
         ...meshRoutes({ host, repo, adminToken, quickStartRootKey }),
         // The session bearer token from hello_ack, checked: the base for HTTP routes of live sessions.

@@ -1,10 +1,10 @@
-import type { BearerGrant, SessionAuth } from "../broker/host.ts";
+import type { BearerGrant } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
 import type { Clock } from "../util/clock.ts";
 import { newSecret } from "../util/ids.ts";
 
 /** Session bearer tokens handed out in hello_ack; they die with their session or after `ttlMs`. */
-export class TokenBook implements SessionAuth {
+export class TokenBook {
   private readonly tokens = new Map<string, BearerGrant>();
 
   constructor(

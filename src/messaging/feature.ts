@@ -33,13 +33,10 @@ class Messaging implements Feature {
 
   readonly routes: Routes;
 
-  constructor(
-    private readonly host: FeatureHost,
-    adminToken: string,
-  ) {
+  constructor(private readonly host: FeatureHost) {
     this.repo = new MessageRepo(host.store);
     this.retention = new MessageRetention(host.store);
-    this.routes = usageRoutes(host, this.retention, adminToken);
+    this.routes = usageRoutes(host, this.retention);
     this.receipts = new ReceiptBatcher((batch) => this.repo.markDelivered(batch, this.host.clock.now()));
   }
 
@@ -201,12 +198,4 @@ class Messaging implements Feature {
   }
 }
 
-export interface MessagingOptions {
-  /** The operator's token: may read every mesh's usage. */
-  adminToken: string;
-}
-
-export const messagingFeature =
-  ({ adminToken }: MessagingOptions): FeatureFactory =>
-  (host) =>
-    new Messaging(host, adminToken);
+export const messagingFeature: FeatureFactory = (host) => new Messaging(host);

@@ -61,7 +61,7 @@ export const defaultDataDir = () => join(homedir(), ".claudemesh", "broker");
 
 /** Every broker feature, in the order their lifecycle hooks run (meshes first: it records presence). */
 function features(adminToken: string, dataDir: string): FeatureFactory[] {
-  return [meshesFeature({ adminToken, quickStartRootKey: (meshId) => quickStartRootKey(dataDir, meshId) }), presenceFeature, groupsFeature, messagingFeature({ adminToken }), stateFeature, memoryFeature];
+  return [meshesFeature({ adminToken, quickStartRootKey: (meshId) => quickStartRootKey(dataDir, meshId) }), presenceFeature, groupsFeature, messagingFeature, stateFeature, memoryFeature];
 }
 
 /** The composition root: picks the backends, lists the features, collects their migrations and routes. */
