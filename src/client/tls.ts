@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { readEnv } from "../util/env.ts";
 import { ConfigError } from "../util/errors.ts";
 
 /**
@@ -7,7 +8,7 @@ import { ConfigError } from "../util/errors.ts";
  * verification is never turned off.
  */
 export function caFileFor(caFile?: string): string | undefined {
-  return caFile ?? (process.env.CLAUDEMESH_CA || undefined);
+  return caFile ?? (readEnv().CLAUDEMESH_CA || undefined);
 }
 
 const cache = new Map<string, string>();

@@ -16,6 +16,8 @@ const EnvSchema = z.object({
   CLAUDEMESH_DB_SCHEMA: z.string().regex(/^([a-z_][a-z0-9_]{0,62})?$/, "a lowercase SQL identifier").optional(),
   /** `mesh create`: the broker's admin token; `--admin-token` wins. */
   CLAUDEMESH_ADMIN_TOKEN: z.string().optional(),
+  /** Clients: the PEM CA file that vouches for brokers with a private certificate (`join --ca` wins). */
+  CLAUDEMESH_CA: z.string().optional(),
   /** Any value turns colours off (no-color.org). */
   NO_COLOR: z.string().optional(),
   TERM: z.string().optional(),
