@@ -155,6 +155,7 @@ export class Broker implements PeerRegistry {
       this.refuse(conn, new WireError("rate_limited", `too many connections from your address; retry in ${wait} ms`, 429, wait));
       return conn;
     }
+    conn.send({ type: "challenge", challenge: conn.challenge });
     // Its own timer, not the ping sweep: a sweep every 30 s would let a silent socket live up to 40 s.
     conn.helloTimer = setTimeout(() => {
       if (conn.peer || conn.closed) return;

@@ -17,17 +17,27 @@ export function errorResponse(err: unknown): Response {
   return json({ error: { code: "internal", message: "internal error" } }, 500);
 }
 
-/** Reads a JSON body with a size cap; a bad body is a structured 400, never a crash. */
-export async function readJson(req: Request, maxBytes: number): Promise<{ value: unknown; text: string }> {
+/** Reads a body with a size cap, without parsing it: routes authenticate first. */
+export async function readText(req: Request, maxBytes: number): Promise<string> {
   if (Number(req.headers.get("content-length") ?? 0) > maxBytes) throw new WireError("frame_too_large", `body exceeds ${maxBytes} bytes`, 413);
   const text = await req.text();
   if (Buffer.byteLength(text) > maxBytes) throw new WireError("frame_too_large", `body exceeds ${maxBytes} bytes`, 413);
-  if (text === "") return { value: {}, text };
+  return text;
+}
+
+/** A bad body is a structured 400, never a crash; an empty one is `{}`. */
+export function parseJson(text: string): unknown {
+  if (text === "") return {};
   try {
-    return { value: JSON.parse(text), text };
+    return JSON.parse(text);
   } catch {
     throw new WireError("bad_json", "body is not valid JSON");
   }
+}
+
+export async function readJson(req: Request, maxBytes: number): Promise<{ value: unknown; text: string }> {
+  const text = await readText(req, maxBytes);
+  return { value: parseJson(text), text };
 }
 
 export function bearer(req: Request): string | null {

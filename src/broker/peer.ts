@@ -1,5 +1,6 @@
 import type { Status } from "../protocol/common.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
+import { newChallenge } from "../crypto/keys.ts";
 import { RateLimiter } from "./rate.ts";
 
 /** What the broker needs from a socket; the Bun adapter and in-process tests both provide it. */
@@ -14,6 +15,8 @@ export interface PeerState {
   presenceId: string;
   meshId: string;
   memberId: string;
+  /** the member's name from its enrolment; `displayName` is what this session calls itself */
+  memberName: string;
   displayName: string;
   role: string | null;
   groups: Map<string, string | null>;
@@ -28,6 +31,8 @@ let nextConnId = 1;
 
 export class Connection {
   readonly id = nextConnId++;
+  /** sent as the socket's first frame; only a hello signed over it authenticates this connection */
+  readonly challenge = newChallenge();
   peer: PeerState | null = null;
   missedPings = 0;
   /** frames received but not yet handled */

@@ -1,4 +1,5 @@
 import { InvalidArgument } from "../util/errors.ts";
+import { printable } from "../util/printable.ts";
 
 /** Human output goes to stdout; `--json` prints exactly one JSON document instead. */
 export function print(line = ""): void {
@@ -18,7 +19,9 @@ export function parseDuration(s: string): number | null {
   return Number(m[1]) * unit * 1000;
 }
 
-export function table(rows: string[][]): string {
+/** Cells are made printable first: names come from other members and may hold escape sequences. */
+export function table(raw: string[][]): string {
+  const rows = raw.map((r) => r.map((c) => printable(c)));
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd()).join("\n");
 }

@@ -1,4 +1,5 @@
-import { helloSigningString, type KeyPair, sign } from "../crypto/keys.ts";
+import type { KeyPair } from "../crypto/keys.ts";
+import { signHello } from "../meshes/hello-sign.ts";
 import type { GroupMembership, Status } from "../protocol/common.ts";
 import type { ClientFrame, ServerFrame, ServerFrameOf, ServerFrameType } from "../protocol/frames.ts";
 import { ServerFrame as ServerFrameSchema } from "../protocol/frames.ts";
@@ -98,35 +99,48 @@ export class BrokerClient extends Emitter<ClientEvents> {
       this.ws = ws;
       let settled = false;
       const helloId = this.nextId();
-      ws.onopen = () => {
-        const timestamp = Date.now();
-        const base = {
-          meshId: this.opts.mesh.meshId,
-          memberId: this.opts.mesh.memberId,
-          pubkey: this.opts.mesh.pubkey,
-          sessionPubkey: this.opts.session.publicKey,
-          timestamp,
-        };
-        const signed = helloSigningString(base);
-        const hello: ClientFrame = {
-          type: "hello",
-          id: helloId,
-          ...base,
-          ...(this.state.displayName ? { displayName: this.state.displayName } : {}),
-          ...(this.state.role ? { role: this.state.role } : {}),
-          groups: [...this.state.groups].map(([name, role]) => ({ name, role })),
-          status: this.state.status,
-          sessionId: this.opts.sessionId,
-          pid: process.pid,
-          cwd: this.opts.cwd ?? process.cwd(),
-          signature: sign(signed, this.opts.mesh.secretKey),
-          sessionSignature: sign(signed, this.opts.session.secretKey),
-        };
+      let helloSent = false;
+      // The broker speaks first: its challenge is what the hello signs.
+      const sendHello = (challenge: string) => {
+        const hello = signHello(
+          {
+            type: "hello",
+            id: helloId,
+            challenge,
+            meshId: this.opts.mesh.meshId,
+            memberId: this.opts.mesh.memberId,
+            pubkey: this.opts.mesh.pubkey,
+            sessionPubkey: this.opts.session.publicKey,
+            timestamp: Date.now(),
+            ...(this.state.displayName ? { displayName: this.state.displayName } : {}),
+            ...(this.state.role ? { role: this.state.role } : {}),
+            groups: [...this.state.groups].map(([name, role]) => ({ name, role })),
+            status: this.state.status,
+            ...(this.opts.sessionId !== undefined ? { sessionId: this.opts.sessionId } : {}),
+            pid: process.pid,
+            cwd: this.opts.cwd ?? process.cwd(),
+          },
+          this.opts.mesh.secretKey,
+          this.opts.session.secretKey,
+        );
         ws.send(JSON.stringify(hello));
       };
       ws.onmessage = (ev) => {
         const frame = this.parse(ev.data);
         if (!frame) return;
+        if (frame.type === "challenge") {
+          if (helloSent || settled) return;
+          helloSent = true;
+          try {
+            sendHello(frame.challenge);
+          } catch (err) {
+            settled = true;
+            this.closedByUser = true;
+            reject(err);
+            ws.close(1000, "invalid hello");
+          }
+          return;
+        }
         // Before the hello is answered, an error without an id is the broker refusing this socket (over budget, timed out).
         if (!settled && (frameId(frame) === helloId || (frame.type === "error" && frameId(frame) === undefined))) {
           settled = true;

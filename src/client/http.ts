@@ -4,7 +4,7 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { SIGNED_HEADERS } from "../protocol/http-headers.ts";
 import { BrokerUnreachable, UnexpectedAnswer } from "../util/errors.ts";
-import { sha256Hex } from "../util/ids.ts";
+import { newSecret, sha256Hex } from "../util/ids.ts";
 import type { MeshConfig } from "./config.ts";
 import { tlsOptions } from "./tls.ts";
 
@@ -25,7 +25,9 @@ export async function brokerRequest<S extends z.ZodType>(
   if (auth.kind === "admin") headers.authorization = `Bearer ${auth.token}`;
   if (auth.kind === "member") {
     const timestamp = Date.now();
-    const signed = requestSigningString({ method, path, timestamp, bodySha256: sha256Hex(text) });
+    const nonce = newSecret();
+    const signed = requestSigningString({ method, path, timestamp, nonce, bodySha256: sha256Hex(text) });
+    headers[SIGNED_HEADERS.nonce] = nonce;
     headers[SIGNED_HEADERS.member] = auth.mesh.memberId;
     headers[SIGNED_HEADERS.timestamp] = String(timestamp);
     headers[SIGNED_HEADERS.signature] = sign(signed, auth.mesh.secretKey);

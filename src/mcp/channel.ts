@@ -60,6 +60,7 @@ export function messageEvent(m: InboundMessage, mesh: string): ChannelEvent {
     content: lines.join("\n"),
     meta: channelMeta({
       from_name: m.fromName,
+      from_member: m.fromMemberName,
       from_session: m.fromSession,
       priority: m.priority,
       message_id: m.messageId,

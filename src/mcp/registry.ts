@@ -7,6 +7,7 @@ import { presenceTools } from "../presence/tools.ts";
 import { stateTools } from "../state/tools.ts";
 import { errorText } from "../protocol/wire-error.ts";
 import type { McpTool, ToolResult } from "../client/tool.ts";
+import { printable, printableDeep } from "../util/printable.ts";
 
 /** Everything any tool may use; each feature's tools declare the part they need. */
 export type McpContext = MessagingContext;
@@ -31,16 +32,19 @@ export function allTools(): AnyTool[] {
  * so the readable text travels inside it as `text`, followed by the structured fields.
  */
 export function toCallResult(r: ToolResult): CallToolResult {
-  const content: CallToolResult["content"] = [{ type: "text", text: r.text }];
+  // Names and texts come from other members; escape sequences and bidi tricks are shown, never performed.
+  const text = printable(r.text, { keepLines: true });
+  const content: CallToolResult["content"] = [{ type: "text", text }];
   if (r.isError) return { content, isError: true };
   if (r.data === undefined) return { content };
-  const data = r.data !== null && typeof r.data === "object" && !Array.isArray(r.data) ? (r.data as Record<string, unknown>) : { result: r.data };
-  return { content, structuredContent: { text: r.text, ...data } };
+  const safe = printableDeep(r.data, { keepLines: true });
+  const data = safe !== null && typeof safe === "object" && !Array.isArray(safe) ? (safe as Record<string, unknown>) : { result: safe };
+  return { content, structuredContent: { text, ...data } };
 }
 
 /** Errors become results the model can read and act on, never protocol failures. */
 export function errorResult(err: unknown): CallToolResult {
-  const text = errorText(err);
+  const text = printable(errorText(err), { keepLines: true });
   return { content: [{ type: "text", text }], isError: true };
 }
 

@@ -13,14 +13,17 @@ export const JoinResponse = z.object({
 });
 
 export const InviteRole = z.enum(["member", "admin"]);
+const MaxUses = z.number().int().positive().max(1_000_000);
 export const CreateMeshRequest = z.object({
   slug: z.string().min(1).max(63),
   ownerPubkey: Base64Key,
   ownerName: DisplayName,
+  /** uses of the invite minted with the mesh: one unless asked otherwise (null: unlimited) */
+  inviteMaxUses: MaxUses.nullable().default(1),
 });
 export const CreateInviteRequest = z.object({
   role: InviteRole.default("member"),
-  maxUses: z.number().int().positive().max(1_000_000).nullable().default(null),
+  maxUses: MaxUses.nullable().default(null),
   expiresInSeconds: z.number().int().positive().max(365 * 24 * 3600).nullable().default(7 * 24 * 3600),
 });
 export const InviteResponse = z.object({ inviteId: z.string(), token: z.string(), expiresAt: z.number().nullable(), role: z.string(), maxUses: z.number().nullable() });
@@ -39,7 +42,12 @@ export const MemberView = z.object({
   online: z.number(),
 });
 export const MembersResponse = z.object({ members: z.array(MemberView) });
-export const RevokeResponse = z.object({ revoked: z.array(z.string()), disconnected: z.number() });
+export const RevokeResponse = z.object({
+  revoked: z.array(z.string()),
+  /** the invites the revoked members joined with, revoked too because they could still let someone in */
+  invitesRevoked: z.array(z.string()),
+  disconnected: z.number(),
+});
 /** One invite as `GET /meshes/:meshId/invites` lists it; the token itself is never shown again. */
 export const InviteView = z.object({
   id: z.string(),

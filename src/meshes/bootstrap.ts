@@ -5,7 +5,7 @@ import { generateRootKey, generateSigningKeyPair } from "../crypto/keys.ts";
 import { inviteUrl } from "../protocol/invite-url.ts";
 import { writeSecretFile } from "../util/fs.ts";
 import { newSecret } from "../util/ids.ts";
-import type { MeshRepo } from "./repo.ts";
+import { inviteUsable, type MeshRepo } from "./repo.ts";
 
 export const ADMIN_TOKEN_FILE = "admin-token";
 export const DEFAULT_INVITE_FILE = "default-invite.url";
@@ -42,7 +42,7 @@ export function quickStartRootKey(dataDir: string, meshId: string): string | nul
 
 /**
  * Quick start: a store with no mesh gets the mesh `default`, whose keys the broker generates itself.
- * Its invite URL (root key in the fragment) is kept 0600 in the data dir so the operator can find it again.
+ * Its invite URL (root key in the fragment, good for one join) is kept 0600 in the data dir so the operator can find it again.
  * Every start rebuilds that URL from its token and key with the current public URL (a restart on
  * another port or host must not print the old address) and rewrites the file when it changed.
  */
@@ -55,7 +55,8 @@ export async function ensureDefaultMesh(repo: MeshRepo, dataDir: string, publicU
     const { token, invite } = await repo.createInvite({
       meshId: mesh.id,
       role: "member",
-      maxUses: null,
+      // One join: an invite printed to a terminal or left in a file should not admit a crowd.
+      maxUses: 1,
       expiresAt: Date.now() + 30 * 24 * 3600_000,
       createdBy: null,
     });
@@ -69,8 +70,7 @@ export async function ensureDefaultMesh(repo: MeshRepo, dataDir: string, publicU
   const token = stored.pathname.split("/").pop() ?? "";
   const invite = await repo.inviteByToken(token);
   if (!invite) return null;
-  const usable = invite.revokedAt === null && (invite.expiresAt === null || invite.expiresAt > Date.now()) && (invite.maxUses === null || invite.uses < invite.maxUses);
-  if (!usable) return { meshId: invite.meshId, invite: null };
+  if (!inviteUsable(invite)) return { meshId: invite.meshId, invite: null };
   const url = inviteUrl(publicUrl, token, stored.hash.slice(1));
   if (url !== stored.href) writeSecretFile(file, url + "\n");
   return { meshId: invite.meshId, invite: { url, expiresAt: invite.expiresAt, maxUses: invite.maxUses, uses: invite.uses } };

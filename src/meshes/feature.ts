@@ -6,7 +6,7 @@ import { SessionResponse } from "./api.ts";
 import { handleHello } from "./hello.ts";
 import { meshRoutes } from "./http.ts";
 import { MeshRepo } from "./repo.ts";
-import { meshesMigration } from "./schema.ts";
+import { meshesMigration, requestNonceMigration } from "./schema.ts";
 import { signedMember } from "./signed.ts";
 import { TokenBook } from "./tokens.ts";
 
@@ -30,7 +30,7 @@ export const meshesFeature =
     const hellos = new KeyedRateLimiter(host.limits.helloRatePerMember);
     return {
       name: "meshes",
-      migrations: [meshesMigration],
+      migrations: [meshesMigration, requestNonceMigration],
       handlers: {
         hello(ctx, f) {
           // Charged before any signature is checked and never refunded: verifying is the cost being capped.
@@ -64,6 +64,7 @@ export const meshesFeature =
         hellos.prune();
         // Session history is for operators looking back, not for routing; old rows only cost disk.
         await repo.prunePresence(host.clock.now() - host.limits.presenceRetentionMs);
+        await repo.pruneNonces(host.clock.now());
       },
       async onPeerDisconnected(peer) {
         tokens.revokeSession(peer.presenceId);

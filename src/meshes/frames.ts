@@ -1,9 +1,14 @@
 import { z } from "zod";
 import { Base64Key, Base64Sig, DisplayName, GroupRole, GroupsField, optId, Status } from "../protocol/common.ts";
 
+/** The broker's first frame on every socket: the hello must sign this challenge. */
+export const ChallengeFrame = z.object({ type: z.literal("challenge"), challenge: Base64Key });
+
 export const HelloFrame = z.object({
   type: z.literal("hello"),
   ...optId,
+  /** the challenge this connection received; signed, so a captured hello is useless on another socket */
+  challenge: Base64Key,
   meshId: z.string().min(1).max(128),
   memberId: z.string().min(1).max(128),
   pubkey: Base64Key,
@@ -16,7 +21,7 @@ export const HelloFrame = z.object({
   pid: z.number().int().nonnegative().optional(),
   cwd: z.string().max(4096).optional(),
   timestamp: z.number().int(),
-  /** member key over helloSigningString */
+  /** member key over helloSigningString (every field above) */
   signature: Base64Sig,
   /** session key over the same bytes: proves the client holds the session secret it routes by */
   sessionSignature: Base64Sig,

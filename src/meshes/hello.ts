@@ -19,6 +19,8 @@ export interface HelloDeps {
  */
 export async function handleHello({ host, repo, tokens }: HelloDeps, ctx: HandlerContext, f: ClientFrameOf<"hello">): Promise<void> {
   const { conn } = ctx;
+  // A hello captured on another socket carries that socket's challenge: refused before any lookup.
+  if (f.challenge !== conn.challenge) throw new WireError("bad_challenge", "this hello was not signed for this connection's challenge");
   const mesh = await repo.meshById(f.meshId);
   if (!mesh) throw new WireError("unknown_mesh", `no mesh with id ${f.meshId}`);
   const member = await repo.memberById(f.memberId);
@@ -42,6 +44,7 @@ export async function handleHello({ host, repo, tokens }: HelloDeps, ctx: Handle
     presenceId: newId("prs"),
     meshId: mesh.id,
     memberId: member.id,
+    memberName: member.displayName,
     displayName: f.displayName ?? member.displayName,
     role: f.role ?? null,
     groups: new Map((f.groups ?? []).map((g) => [g.name, g.role])),
@@ -52,6 +55,11 @@ export async function handleHello({ host, repo, tokens }: HelloDeps, ctx: Handle
     conn,
   };
   if (conn.closed) return;
+  // Checked with no await before register, so two members cannot both claim one free name. Sessions of
+  // one member may share a name (one person, several terminals).
+  if (host.peers.peersOf(mesh.id).some((p) => p.displayName === peer.displayName && p.memberId !== member.id)) {
+    throw new WireError("name_taken", `the name "${peer.displayName}" is in use by a session of another member; pick another name`);
+  }
   await host.peers.register(peer);
   await repo.recordPresence({ ...peer, id: peer.presenceId });
   const { token, expiresAt } = tokens.issue(peer);

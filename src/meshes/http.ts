@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { FeatureHost, Routes } from "../broker/host.ts";
-import { isAdminToken, readJson, reply } from "../broker/http.ts";
+import { isAdminToken, parseJson, readText, reply } from "../broker/http.ts";
 import { describeIssues } from "../protocol/codec.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import {
@@ -10,6 +10,7 @@ import {
   CreateMeshResponse,
   InviteInfoResponse,
   InviteResponse,
+  InvitesResponse,
   JoinRequest,
   JoinResponse,
   MembersResponse,
@@ -17,7 +18,9 @@ import {
   RevokeResponse,
 } from "./api.ts";
 import type { Member } from "./model.ts";
-import type { MeshRepo } from "./repo.ts";
+import { inviteUsable, type MeshRepo } from "./repo.ts";
+import { type Actor, inviteRefusal, revokeRefusal } from "./roles.ts";
+import { textProblem } from "../util/text.ts";
 import { signedMember } from "./signed.ts";
 
 export interface MeshRoutesDeps {
@@ -33,24 +36,36 @@ type Req = Request & { params: Record<string, string> };
 /** Admin and join bodies are tiny; this cap keeps a hostile one from costing memory. */
 const MAX_BODY = 64 * 1024;
 
-async function body<S extends z.ZodType>(req: Request, schema: S, maxBytes: number): Promise<{ value: z.infer<S>; text: string }> {
-  const { value, text } = await readJson(req, maxBytes);
-  const parsed = schema.safeParse(value);
+function parse<S extends z.ZodType>(text: string, schema: S): z.infer<S> {
+  const parsed = schema.safeParse(parseJson(text));
   if (!parsed.success) throw new WireError("invalid_frame", `invalid request: ${describeIssues(parsed.error)}`);
-  return { value: parsed.data, text };
+  return parsed.data;
 }
 
-/** Admin token (the operator) or a signed request from an owner/admin member of this very mesh. */
-async function requireMeshAdmin(req: Request, text: string, signed: Signed, adminToken: string, meshId: string): Promise<Member | null> {
-  if (isAdminToken(req, adminToken)) return null;
-  const member = await signed(req, text);
-  if (!member) throw new WireError("unauthorized", "sign the request with your member key or pass the admin token", 401);
-  if (member.meshId !== meshId) throw new WireError("wrong_mesh", "you are not a member of this mesh", 403);
-  if (member.role !== "owner" && member.role !== "admin") throw new WireError("forbidden", "only mesh owners and admins may do this", 403);
-  return member;
+/**
+ * A route parameter as Bun decoded it (once; decoding again would turn `50%25` into a URIError). Ids,
+ * names and tokens are short; NUL or a lone surrogate could never match a row and Postgres refuses NUL.
+ */
+function param(req: Req, name: string): string {
+  const v = req.params[name] ?? "";
+  if (v.length === 0 || v.length > 256 || textProblem(v) !== null) throw new WireError("invalid_argument", `invalid ${name} in the path`);
+  return v;
 }
 
 type Signed = (req: Request, bodyText: string) => Promise<Member | null>;
+
+/** The operator (admin token) or a member of this very mesh, proven by a signature over the body. */
+async function actorOf(req: Request, text: string, signed: Signed, adminToken: string, meshId: string): Promise<Actor> {
+  if (isAdminToken(req, adminToken)) return { kind: "operator" };
+  const member = await signed(req, text);
+  if (!member) throw new WireError("unauthorized", "sign the request with your member key or pass the admin token", 401);
+  if (member.meshId !== meshId) throw new WireError("wrong_mesh", "you are not a member of this mesh", 403);
+  return { kind: "member", member };
+}
+
+function allow(refusal: string | null): void {
+  if (refusal !== null) throw new WireError("forbidden", refusal, 403);
+}
 
 export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRoutesDeps): Routes {
   const maxBody = Math.min(MAX_BODY, host.limits.maxFrameBytes);
@@ -58,7 +73,7 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
   return {
     "/join": {
       POST: async (req: Request) => {
-        const { value } = await body(req, JoinRequest, maxBody);
+        const value = parse(await readText(req, maxBody), JoinRequest);
         const { member, mesh, created } = await repo.redeemInvite(value);
         return reply(JoinResponse, { meshId: mesh.id, slug: mesh.slug, memberId: member.id, role: member.role, displayName: member.displayName, created });
       },
@@ -71,7 +86,7 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
     },
     "/join/:token/info": {
       GET: async (req: Req) => {
-        const invite = await repo.inviteByToken(req.params.token ?? "");
+        const invite = await repo.inviteByToken(param(req, "token"));
         if (!invite) throw new WireError("invite_not_found", "this invite does not exist", 404);
         const mesh = await repo.meshById(invite.meshId);
         if (!mesh) throw new WireError("invite_not_found", "this invite's mesh no longer exists", 404);
@@ -81,14 +96,14 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
     "/admin/meshes": {
       POST: async (req: Request) => {
         if (!isAdminToken(req, adminToken)) throw new WireError("unauthorized", "creating a mesh needs the broker's admin token", 401);
-        const { value } = await body(req, CreateMeshRequest, maxBody);
+        const value = parse(await readText(req, maxBody), CreateMeshRequest);
         const { mesh, owner } = await repo.createMesh(value);
         // the request requires ownerName, so the owner always exists
         if (!owner) throw new Error("mesh created without its owner");
         const { invite, token } = await repo.createInvite({
           meshId: mesh.id,
           role: "member",
-          maxUses: null,
+          maxUses: value.inviteMaxUses,
           expiresAt: host.clock.now() + 7 * 24 * 3600_000,
           createdBy: owner.id,
         });
@@ -110,37 +125,57 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
     },
     "/meshes/:meshId/invites": {
       POST: async (req: Req) => {
-        const meshId = req.params.meshId ?? "";
-        const { value, text } = await body(req, CreateInviteRequest, maxBody);
-        const by = await requireMeshAdmin(req, text, signed, adminToken, meshId);
+        const meshId = param(req, "meshId");
+        const text = await readText(req, maxBody);
+        const actor = await actorOf(req, text, signed, adminToken, meshId);
+        const value = parse(text, CreateInviteRequest);
+        allow(inviteRefusal(actor, value.role));
         if (!(await repo.meshById(meshId))) throw new WireError("unknown_mesh", "no such mesh", 404);
         const { invite, token } = await repo.createInvite({
           meshId,
           role: value.role,
           maxUses: value.maxUses,
           expiresAt: value.expiresInSeconds === null ? null : host.clock.now() + value.expiresInSeconds * 1000,
-          createdBy: by?.id ?? null,
+          createdBy: actor.kind === "member" ? actor.member.id : null,
         });
         return reply(InviteResponse, { inviteId: invite.id, token, expiresAt: invite.expiresAt, role: invite.role, maxUses: invite.maxUses });
+      },
+      GET: async (req: Req) => {
+        const meshId = param(req, "meshId");
+        const actor = await actorOf(req, "", signed, adminToken, meshId);
+        allow(inviteRefusal(actor, "member"));
+        const names = new Map((await repo.listMembers(meshId)).map((m) => [m.id, m.displayName]));
+        const now = host.clock.now();
+        const invites = (await repo.listInvites(meshId)).map((i) => ({
+          id: i.id,
+          role: i.role,
+          uses: i.uses,
+          maxUses: i.maxUses,
+          expiresAt: i.expiresAt,
+          revokedAt: i.revokedAt,
+          createdAt: i.createdAt,
+          createdBy: i.createdBy,
+          createdByName: i.createdBy === null ? null : (names.get(i.createdBy) ?? null),
+          usable: inviteUsable(i, now),
+        }));
+        return reply(InvitesResponse, { invites });
       },
     },
     "/meshes/:meshId/invites/:inviteId/revoke": {
       POST: async (req: Req) => {
-        const meshId = req.params.meshId ?? "";
-        const { text } = await readJson(req, maxBody);
-        await requireMeshAdmin(req, text, signed, adminToken, meshId);
-        if (!(await repo.revokeInvite(meshId, req.params.inviteId ?? ""))) throw new WireError("not_found", "no such active invite", 404);
+        const meshId = param(req, "meshId");
+        const actor = await actorOf(req, await readText(req, maxBody), signed, adminToken, meshId);
+        const invite = await repo.inviteById(meshId, param(req, "inviteId"));
+        if (!invite || invite.revokedAt !== null) throw new WireError("not_found", "no such active invite", 404);
+        allow(inviteRefusal(actor, invite.role));
+        if (!(await repo.revokeInvite(meshId, invite.id))) throw new WireError("not_found", "no such active invite", 404);
         return reply(RevokeInviteResponse, { revoked: true });
       },
     },
     "/meshes/:meshId/members": {
       GET: async (req: Req) => {
-        const meshId = req.params.meshId ?? "";
-        if (!isAdminToken(req, adminToken)) {
-          const member = await signed(req, "");
-          if (!member) throw new WireError("unauthorized", "sign the request with your member key", 401);
-          if (member.meshId !== meshId) throw new WireError("wrong_mesh", "you are not a member of this mesh", 403);
-        }
+        const meshId = param(req, "meshId");
+        await actorOf(req, "", signed, adminToken, meshId);
         const online = new Map<string, number>();
         for (const p of host.peers.peersOf(meshId)) online.set(p.memberId, (online.get(p.memberId) ?? 0) + 1);
         const members = (await repo.listMembers(meshId)).map((m) => ({
@@ -156,17 +191,17 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
     },
     "/meshes/:meshId/members/:member/revoke": {
       POST: async (req: Req) => {
-        const meshId = req.params.meshId ?? "";
-        const { text } = await readJson(req, maxBody);
-        const target = decodeURIComponent(req.params.member ?? "");
-        // A member may always revoke itself (`claudemesh leave`); anyone else needs admin rights.
-        const self = isAdminToken(req, adminToken) ? null : await signed(req, text);
-        if (!self || self.id !== target || self.meshId !== meshId) await requireMeshAdmin(req, text, signed, adminToken, meshId);
-        const revoked = await repo.revokeMember(meshId, target);
+        const meshId = param(req, "meshId");
+        const actor = await actorOf(req, await readText(req, maxBody), signed, adminToken, meshId);
+        const targets = await repo.activeMembersByIdOrName(meshId, param(req, "member"));
+        if (targets.length === 0) throw new WireError("not_found", "no such active member in this mesh", 404);
+        // All or nothing: one target the actor may not revoke refuses the whole request.
+        for (const t of targets) allow(revokeRefusal(actor, t));
+        const { revoked, invitesRevoked } = await repo.revokeMembers(meshId, targets);
         if (revoked.length === 0) throw new WireError("not_found", "no such active member in this mesh", 404);
         let disconnected = 0;
-        for (const m of revoked) disconnected += await host.peers.disconnectMember(m.id);
-        return reply(RevokeResponse, { revoked: revoked.map((m) => m.id), disconnected });
+        for (const id of revoked) disconnected += await host.peers.disconnectMember(id);
+        return reply(RevokeResponse, { revoked, invitesRevoked, disconnected });
       },
     },
   };

@@ -15,6 +15,8 @@ export const Member = z.object({
   role: MemberRole,
   joinedAt: z.number(),
   revokedAt: z.number().nullable(),
+  /** the invite this member joined with (null for an owner created with its mesh) */
+  inviteId: z.string().nullable(),
 });
 export type Member = z.infer<typeof Member>;
 
@@ -27,5 +29,7 @@ export const Invite = z.object({
   expiresAt: z.number().nullable(),
   revokedAt: z.number().nullable(),
   createdAt: z.number(),
+  /** member id of whoever minted it; null for the operator */
+  createdBy: z.string().nullable(),
 });
 export type Invite = z.infer<typeof Invite>;

@@ -4,6 +4,10 @@ import { WireError } from "../protocol/wire-error.ts";
 import { newId, newSecret, sha256Hex } from "../util/ids.ts";
 import type { Invite, Member, MemberRole, Mesh } from "./model.ts";
 
+/** An invite that can still let someone in. */
+export const inviteUsable = (i: Invite, now = Date.now()): boolean =>
+  i.revokedAt === null && (i.expiresAt === null || i.expiresAt > now) && (i.maxUses === null || i.uses < i.maxUses);
+
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 type Row = Record<string, unknown>;
@@ -21,6 +25,7 @@ const toMember = (r: Row): Member => ({
   role: r.role as MemberRole,
   joinedAt: num(r.joined_at),
   revokedAt: numOrNull(r.revoked_at),
+  inviteId: r.invite_id == null ? null : String(r.invite_id),
 });
 const toInvite = (r: Row): Invite => ({
   id: String(r.id),
@@ -31,6 +36,7 @@ const toInvite = (r: Row): Invite => ({
   expiresAt: numOrNull(r.expires_at),
   revokedAt: numOrNull(r.revoked_at),
   createdAt: num(r.created_at),
+  createdBy: r.created_by == null ? null : String(r.created_by),
 });
 
 export class MeshRepo {
@@ -74,6 +80,7 @@ export class MeshRepo {
           role: "owner",
           joinedAt: now,
           revokedAt: null,
+          inviteId: null,
         };
         await tx`INSERT INTO member (id, mesh_id, pubkey, display_name, role, joined_at)
                  VALUES (${owner.id}, ${mesh.id}, ${owner.pubkey}, ${owner.displayName}, ${owner.role}, ${now})`;
@@ -100,6 +107,7 @@ export class MeshRepo {
       expiresAt: input.expiresAt,
       revokedAt: null,
       createdAt: Date.now(),
+      createdBy: input.createdBy,
     };
     await this.sql`INSERT INTO invite (id, mesh_id, token_hash, role, max_uses, uses, expires_at, created_by, created_at)
       VALUES (${invite.id}, ${invite.meshId}, ${sha256Hex(token)}, ${invite.role}, ${invite.maxUses}, 0, ${invite.expiresAt}, ${input.createdBy}, ${invite.createdAt})`;
@@ -109,6 +117,16 @@ export class MeshRepo {
   async inviteByToken(token: string): Promise<Invite | null> {
     const [r] = await this.sql`SELECT * FROM invite WHERE token_hash = ${sha256Hex(token)}`;
     return r ? toInvite(r) : null;
+  }
+
+  async inviteById(meshId: string, inviteId: string): Promise<Invite | null> {
+    const [r] = await this.sql`SELECT * FROM invite WHERE id = ${inviteId} AND mesh_id = ${meshId}`;
+    return r ? toInvite(r) : null;
+  }
+
+  async listInvites(meshId: string): Promise<Invite[]> {
+    const rows = await this.sql`SELECT * FROM invite WHERE mesh_id = ${meshId} ORDER BY created_at, id`;
+    return rows.map(toInvite);
   }
 
   async revokeInvite(meshId: string, inviteId: string): Promise<boolean> {
@@ -148,6 +166,7 @@ export class MeshRepo {
         role: invite.role,
         joinedAt: now,
         revokedAt: null,
+        inviteId: invite.id,
       };
       await tx`INSERT INTO member (id, mesh_id, pubkey, display_name, role, invite_id, joined_at)
         VALUES (${member.id}, ${member.meshId}, ${member.pubkey}, ${member.displayName}, ${member.role}, ${invite.id}, ${now})`;
@@ -165,13 +184,45 @@ export class MeshRepo {
     return rows.map(toMember);
   }
 
-  /** Revokes by member id or display name within one mesh; returns the revoked members. */
-  async revokeMember(meshId: string, idOrName: string): Promise<Member[]> {
-    const now = Date.now();
-    const rows = await this.sql`UPDATE member SET revoked_at = ${now}
-      WHERE mesh_id = ${meshId} AND revoked_at IS NULL AND (id = ${idOrName} OR display_name = ${idOrName})
-      RETURNING *`;
+  /** Active members of one mesh with this id or display name. */
+  async activeMembersByIdOrName(meshId: string, idOrName: string): Promise<Member[]> {
+    const rows = await this.sql`SELECT * FROM member
+      WHERE mesh_id = ${meshId} AND revoked_at IS NULL AND (id = ${idOrName} OR display_name = ${idOrName}) ORDER BY joined_at, id`;
     return rows.map(toMember);
+  }
+
+  /**
+   * Revokes members and, in the same transaction, each one's invite while it could still let someone in,
+   * so a revoked member cannot simply rejoin with a fresh key through the invite it came in with.
+   */
+  async revokeMembers(meshId: string, members: Member[]): Promise<{ revoked: string[]; invitesRevoked: string[] }> {
+    const now = Date.now();
+    const revoked: string[] = [];
+    const invitesRevoked: string[] = [];
+    await this.sql.begin(async (tx) => {
+      for (const m of members) {
+        const hit = await tx`UPDATE member SET revoked_at = ${now} WHERE id = ${m.id} AND mesh_id = ${meshId} AND revoked_at IS NULL RETURNING id`;
+        if (hit.length === 0) continue;
+        revoked.push(m.id);
+        if (m.inviteId === null) continue;
+        const inv = await tx`UPDATE invite SET revoked_at = ${now}
+          WHERE id = ${m.inviteId} AND mesh_id = ${meshId} AND revoked_at IS NULL
+            AND (expires_at IS NULL OR expires_at > ${now}) AND (max_uses IS NULL OR uses < max_uses) RETURNING id`;
+        if (inv.length > 0 && !invitesRevoked.includes(m.inviteId)) invitesRevoked.push(m.inviteId);
+      }
+    });
+    return { revoked, invitesRevoked };
+  }
+
+  /** Records a signed request's nonce; false when this member already used it (a replay). */
+  async useNonce(memberId: string, nonce: string, expiresAt: number): Promise<boolean> {
+    const rows = await this.sql`INSERT INTO request_nonce (member_id, nonce, expires_at) VALUES (${memberId}, ${nonce}, ${expiresAt})
+      ON CONFLICT DO NOTHING RETURNING nonce`;
+    return rows.length > 0;
+  }
+
+  async pruneNonces(now: number): Promise<void> {
+    await this.sql`DELETE FROM request_nonce WHERE expires_at < ${now}`;
   }
 
   async recordPresence(p: { id: string; meshId: string; memberId: string; sessionPubkey: string; displayName: string; connectedAt: number }): Promise<void> {

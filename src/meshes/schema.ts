@@ -49,3 +49,17 @@ export const meshesMigration: Migration = {
   sqlite: DDL,
   postgres: DDL,
 };
+
+// A signed request's nonce, remembered until its timestamp leaves the skew window; the primary key makes a
+// second use fail even when two brokers of one Postgres see the copies at the same moment.
+const NONCES = `
+    CREATE TABLE request_nonce (
+      member_id text NOT NULL,
+      nonce text NOT NULL,
+      expires_at bigint NOT NULL,
+      PRIMARY KEY (member_id, nonce)
+    );
+    CREATE INDEX request_nonce_expiry_idx ON request_nonce (expires_at);
+`;
+
+export const requestNonceMigration: Migration = { version: 5, name: "signed request nonces", sqlite: NONCES, postgres: NONCES };

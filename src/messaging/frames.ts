@@ -51,7 +51,10 @@ export const AckFrame = z.object({
 export const PushBody = z.object({
   messageId: z.string(),
   meshId: z.string(),
+  /** the session's display name, chosen by the sender */
   senderName: z.string(),
+  /** the sender's member name from its enrolment: who really speaks, whatever the session calls itself */
+  senderMemberName: z.string(),
   senderPubkey: z.string(),
   senderMemberId: z.string(),
   priority: Priority,

@@ -14,6 +14,8 @@ export interface InboundMessage {
   fromName: string;
   fromSession: string;
   fromMemberId: string;
+  /** the sender's enrolled member name (its session may call itself something else) */
+  fromMemberName: string;
   priority: Priority;
   createdAt: number;
   text: string;
@@ -111,6 +113,7 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
       fromName: p.senderName,
       fromSession: p.senderPubkey,
       fromMemberId: p.senderMemberId,
+      fromMemberName: p.senderMemberName,
       priority: p.priority,
       createdAt: p.createdAt,
       text,

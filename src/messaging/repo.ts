@@ -37,6 +37,7 @@ const toPush = (r: Row): PushBody => ({
   messageId: String(r.message_id),
   meshId: String(r.mesh_id),
   senderName: String(r.sender_name),
+  senderMemberName: String(r.sender_member_name),
   senderPubkey: String(r.sender_session_pubkey),
   senderMemberId: String(r.sender_member_id),
   priority: r.priority as Priority,
@@ -129,8 +130,8 @@ export class MessageRepo {
     if (priorities.length === 0) return [];
     const rows = await this.sql`
       SELECT r.message_id, r.nonce AS r_nonce, r.ciphertext AS r_ciphertext, m.nonce AS m_nonce, m.ciphertext AS m_ciphertext,
-             m.mesh_id, m.sender_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at
-      FROM message_recipient r JOIN message m ON m.id = r.message_id
+             m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at
+      FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id
       WHERE r.session_pubkey = ${sessionPubkey} AND r.status = 'queued' AND r.expires_at > ${now}
         AND m.priority IN ${this.sql(priorities)}
       ORDER BY r.seq`;

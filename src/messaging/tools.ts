@@ -58,7 +58,8 @@ const sendMessage = defineTool({
 });
 
 function messageBlock(m: InboundMessage): string {
-  const head = [`from ${m.fromName}`, m.kind === "group" ? `to ${m.to}` : "direct", m.priority, iso(m.createdAt), m.messageId];
+  const who = m.fromMemberName === m.fromName ? m.fromName : `${m.fromName} (member ${m.fromMemberName})`;
+  const head = [`from ${who}`, m.kind === "group" ? `to ${m.to}` : "direct", m.priority, iso(m.createdAt), m.messageId];
   return `--- ${head.join(" · ")}\n${messageText(m)}`;
 }
 
@@ -73,6 +74,7 @@ const checkMessages = defineTool({
       messages: messages.map((m) => ({
         messageId: m.messageId,
         fromName: m.fromName,
+        fromMemberName: m.fromMemberName,
         fromSession: m.fromSession,
         kind: m.kind,
         to: m.to,

@@ -13,6 +13,8 @@ export const Peer = z.object({
   summary: z.string().nullable(),
   sessionPubkey: Base64Key,
   memberId: z.string(),
+  /** the member's name from its enrolment, which the session's display name may differ from */
+  memberName: z.string(),
   presenceId: z.string(),
   connectedAt: z.number(),
   /** true for the asking session itself */

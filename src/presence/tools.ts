@@ -6,7 +6,8 @@ import type { Peer } from "./frames.ts";
 
 /** One readable line per peer: what Claude needs to decide whom to address. */
 export function peerLine(p: Peer): string {
-  const parts = [`${p.name}${p.self ? " (you)" : ""}`, p.status];
+  const who = p.memberName === p.name ? p.name : `${p.name} (member ${p.memberName})`;
+  const parts = [`${who}${p.self ? " (you)" : ""}`, p.status];
   if (p.role) parts.push(`role: ${p.role}`);
   if (p.groups.length) parts.push(p.groups.map((g) => `@${g.name}${g.role ? ` (${g.role})` : ""}`).join(", "));
   if (p.summary) parts.push(`"${p.summary}"`);
@@ -21,7 +22,7 @@ const listPeers = defineTool({
   async run(ctx, args) {
     const group = args.group === undefined ? undefined : bareGroup(args.group);
     const res = await ctx.client.request({ type: "list_peers", ...(group ? { group } : {}) }, "peers_list");
-    const peers = res.peers.map(({ name, status, role, groups, summary, sessionPubkey, memberId, self }) => ({ name, status, role, groups, summary, sessionPubkey, memberId, self }));
+    const peers = res.peers.map(({ name, status, role, groups, summary, sessionPubkey, memberId, memberName, self }) => ({ name, status, role, groups, summary, sessionPubkey, memberId, memberName, self }));
     const scope = group ? ` in @${group}` : "";
     const text = peers.length === 0 ? `No peers online${scope}.` : `${peers.length} peer${peers.length === 1 ? "" : "s"} online${scope}:\n${res.peers.map(peerLine).join("\n")}`;
     return { text, data: { peers } };

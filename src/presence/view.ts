@@ -10,6 +10,7 @@ export function toPeerView(p: PeerState, self: PeerState): Peer {
     summary: p.summary,
     sessionPubkey: p.sessionPubkey,
     memberId: p.memberId,
+    memberName: p.memberName,
     presenceId: p.presenceId,
     connectedAt: p.connectedAt,
     self: p === self,

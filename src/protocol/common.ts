@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { hasUnprintable } from "../util/printable.ts";
 
 /** Client-chosen correlation id; echoed on the response. */
 export const ReqId = z.string().min(1).max(128);
@@ -11,16 +12,19 @@ export const Base64Sig = z
   .string()
   .regex(/^[A-Za-z0-9+/]{86}==$/, "must be a base64 64-byte signature");
 
-/** Names are routing targets, so they may not look like `@group` or `*`. */
+const NO_UNPRINTABLE = "must not contain control characters (ESC, BEL, DEL, C0/C1), bidi overrides or isolates, or zero-width characters";
+
+/** Names are routing targets, so they may not look like `@group` or `*`; what a peer sees is what it is. */
 export const DisplayName = z
   .string()
   .trim()
   .min(1)
   .max(64)
-  .refine((s) => !s.startsWith("@") && s !== "*" && !/[,\n\r\t]/.test(s), "must not start with @, be *, or contain commas/control characters");
+  .refine((s) => !hasUnprintable(s), NO_UNPRINTABLE)
+  .refine((s) => !s.startsWith("@") && s !== "*" && !s.includes(","), "must not start with @, be *, or contain commas");
 
 export const GroupName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 letters, digits, _ . or -");
-export const GroupRole = z.string().trim().min(1).max(64);
+export const GroupRole = z.string().trim().min(1).max(64).refine((s) => !hasUnprintable(s), NO_UNPRINTABLE);
 export const Status = z.enum(["idle", "working", "dnd"]);
 export type Status = z.infer<typeof Status>;
 

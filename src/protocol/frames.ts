@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { JoinGroupFrame, LeaveGroupFrame } from "../groups/frames.ts";
-import { HelloAckFrame, HelloFrame } from "../meshes/frames.ts";
+import { ChallengeFrame, HelloAckFrame, HelloFrame } from "../meshes/frames.ts";
 import { ListPeersFrame, PeersListFrame, SetStatusFrame, SetSummaryFrame } from "../presence/frames.ts";
 import {
   AckFrame,
@@ -43,6 +43,7 @@ export type ClientFrameOf<T extends ClientFrameType> = Extract<ClientFrame, { ty
 
 /** Everything the broker may send. */
 export const ServerFrame = z.discriminatedUnion("type", [
+  ChallengeFrame,
   HelloAckFrame,
   PeersListFrame,
   ErrorFrame,

@@ -21,5 +21,8 @@ test("a client pipelining more frames than the broker can queue is cut off, and 
   const fresh: any[] = [];
   const c2 = b.broker.open({ send: (d) => void fresh.push(JSON.parse(d)), close: () => {}, ping: () => {} });
   await b.broker.message(c2, JSON.stringify({ type: "list_peers", id: "x" }));
-  expect(fresh).toEqual([{ type: "error", code: "not_authenticated", message: "send hello first", id: "x" }]);
+  expect(fresh).toEqual([
+    { type: "challenge", challenge: c2.challenge },
+    { type: "error", code: "not_authenticated", message: "send hello first", id: "x" },
+  ]);
 });

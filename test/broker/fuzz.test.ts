@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { generateSigningKeyPair, helloSigningString, sign } from "../../src/crypto/keys.ts";
 import { ClientFrame, ServerFrame } from "../../src/protocol/frames.ts";
-import { addMember, closeClients, createMesh, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { addMember, closeClients, createMesh, helloFrame, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { clientFrames } from "../protocol/arbitraries.ts";
@@ -63,10 +62,7 @@ describe("fuzzing a live broker", () => {
   async function fuzzSocket(authenticate: boolean) {
     const s = await rawSocket(b);
     if (authenticate) {
-      const session = generateSigningKeyPair();
-      const base = { meshId: fuzzMember.meshId, memberId: fuzzMember.memberId, pubkey: fuzzMember.pubkey, sessionPubkey: session.publicKey, timestamp: Date.now() };
-      const signed = helloSigningString(base);
-      s.ws.send(JSON.stringify({ type: "hello", id: "auth", ...base, signature: sign(signed, fuzzMember.secretKey), sessionSignature: sign(signed, session.secretKey) }));
+      s.ws.send(JSON.stringify({ ...helloFrame(fuzzMember, s.challenge), id: "auth" }));
       expect((await s.next((f) => f.id === "auth")).type).toBe("hello_ack");
     }
     return s;

@@ -5,6 +5,7 @@ import type { MeshConfig } from "../../src/client/config.ts";
 import { brokerRequest } from "../../src/client/http.ts";
 import { b64url } from "../../src/crypto/encoding.ts";
 import { generateRootKey, generateSigningKeyPair, type KeyPair } from "../../src/crypto/keys.ts";
+import { signHello, type UnsignedHello } from "../../src/meshes/hello-sign.ts";
 import { CreateMeshResponse, InviteResponse, JoinResponse } from "../../src/meshes/api.ts";
 import { WireError } from "../../src/protocol/wire-error.ts";
 import { LocalError } from "../../src/util/errors.ts";
@@ -12,6 +13,8 @@ import { type Backend, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir
 
 export interface TestBroker extends RunningBroker {
   backend: Backend;
+  /** the Postgres schema of this broker's store (undefined on SQLite) */
+  schema?: string;
   /** Stops the broker and removes its data. */
   destroy(): Promise<void>;
   /** Stops and starts a broker on the same data (and port 0 → a new port). */
@@ -34,6 +37,7 @@ export async function startTestBroker(backend: Backend, limits: Partial<BrokerLi
   const tb: TestBroker = {
     ...running,
     backend,
+    schema,
     async destroy() {
       await running.stop();
       if (schema) await dropSchema(schema);
@@ -159,8 +163,17 @@ export function closeClients(): void {
   for (const c of clients.splice(0)) c.close();
 }
 
+export interface RawSocket {
+  ws: WebSocket;
+  frames: any[];
+  /** the broker's challenge for this connection (its first frame, already consumed); "" when it refused the socket */
+  challenge: string;
+  next(pred?: (f: any) => boolean): Promise<any>;
+  closed: Promise<number>;
+}
+
 /** Raw WebSocket for protocol-level tests; `next` hands out each received frame once, in order. */
-export async function rawSocket(b: RunningBroker): Promise<{ ws: WebSocket; frames: any[]; next(pred?: (f: any) => boolean): Promise<any>; closed: Promise<number> }> {
+export async function rawSocket(b: Pick<RunningBroker, "wsUrl">): Promise<RawSocket> {
   const ws = new WebSocket(b.wsUrl);
   const frames: any[] = [];
   const consumed = new Set<number>();
@@ -179,17 +192,26 @@ export async function rawSocket(b: RunningBroker): Promise<{ ws: WebSocket; fram
     ws.onopen = () => resolve();
     ws.onerror = () => reject(new Error("ws error"));
   });
-  return {
-    ws,
-    frames,
-    closed,
-    next(pred = () => true) {
-      const idx = frames.findIndex((f, i) => !consumed.has(i) && pred(f));
-      if (idx >= 0) {
-        consumed.add(idx);
-        return Promise.resolve(frames[idx]);
-      }
-      return new Promise((resolve) => waiters.push({ pred, resolve }));
-    },
+  const next = (pred: (f: any) => boolean = () => true): Promise<any> => {
+    const idx = frames.findIndex((f, i) => !consumed.has(i) && pred(f));
+    if (idx >= 0) {
+      consumed.add(idx);
+      return Promise.resolve(frames[idx]);
+    }
+    return new Promise((resolve) => waiters.push({ pred, resolve }));
   };
+  // A socket the broker refuses at once (over an address budget) gets an error instead; it stays readable.
+  const first = await Promise.race([next(), closed.then(() => null)]);
+  if (first?.type === "challenge") return { ws, frames, closed, challenge: first.challenge, next };
+  consumed.clear();
+  return { ws, frames, closed, challenge: "", next };
+}
+
+/** A signed hello for `member` on a raw socket's challenge; `extra` adds (signed) fields. */
+export function helloFrame(member: MeshConfig, challenge: string, extra: Partial<UnsignedHello> = {}, session: KeyPair = generateSigningKeyPair()) {
+  return signHello(
+    { type: "hello", challenge, meshId: member.meshId, memberId: member.memberId, pubkey: member.pubkey, sessionPubkey: session.publicKey, timestamp: Date.now(), ...extra },
+    member.secretKey,
+    session.secretKey,
+  );
 }

@@ -1,7 +1,8 @@
 import type { Connection, Transport } from "../../src/broker/peer.ts";
 import type { RunningBroker } from "../../src/server/app.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
-import { generateSigningKeyPair, helloSigningString, sign } from "../../src/crypto/keys.ts";
+import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
+import { signHello, type UnsignedHello } from "../../src/meshes/hello-sign.ts";
 
 export interface RecordingTransport extends Transport {
   /** every frame the broker sent, parsed */
@@ -42,23 +43,33 @@ export interface InProcessSession {
 /**
  * A signed-in session driven in-process through the broker core, for frames a well-behaved client cannot
  * produce (malformed JSON, values too deep for JSON.stringify) and for what a socket would do by itself
- * (pings, pongs). Handling is awaited, so no waiting is needed. `hello` adds fields to the hello frame.
+ * (pings, pongs). Handling is awaited, so no waiting is needed. `hello` adds fields to the (signed) hello frame;
+ * the broker's challenge is taken off `frames`.
  */
 export async function inProcessSession(b: RunningBroker, m: MeshConfig, hello: Record<string, unknown> = {}): Promise<InProcessSession> {
   const transport = recordingTransport();
   const frames = transport.frames;
   const conn = b.broker.open(transport);
   const session = generateSigningKeyPair();
-  const base = { meshId: m.meshId, memberId: m.memberId, pubkey: m.pubkey, sessionPubkey: session.publicKey, timestamp: Date.now() };
-  const signed = helloSigningString(base);
+  const challenge = frames.shift();
+  if (challenge?.type !== "challenge") throw new Error(`expected a challenge first, got ${JSON.stringify(challenge)}`);
   const send = async (raw: string) => {
     const before = frames.length;
     await b.broker.message(conn, raw);
     return frames.slice(before);
   };
-  const [ack] = await send(
-    JSON.stringify({ type: "hello", ...base, displayName: m.displayName, ...hello, signature: sign(signed, m.secretKey), sessionSignature: sign(signed, session.secretKey) }),
-  );
+  const unsigned = {
+    type: "hello",
+    challenge: challenge.challenge,
+    meshId: m.meshId,
+    memberId: m.memberId,
+    pubkey: m.pubkey,
+    sessionPubkey: session.publicKey,
+    timestamp: Date.now(),
+    displayName: m.displayName,
+    ...hello,
+  } as UnsignedHello;
+  const [ack] = await send(JSON.stringify(signHello(unsigned, m.secretKey, session.secretKey)));
   if (ack?.type !== "hello_ack") throw new Error(`hello refused: ${JSON.stringify(ack)}`);
   return { frames, transport, conn, sessionPubkey: session.publicKey, send, close: () => b.broker.close(conn) };
 }

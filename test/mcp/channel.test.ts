@@ -10,6 +10,7 @@ const msg = (over: Partial<InboundMessage> = {}): InboundMessage => ({
   fromName: "Bob",
   fromSession: "A".repeat(43) + "=",
   fromMemberId: "mbr_1",
+  fromMemberName: "Bob",
   priority: "next",
   createdAt: Date.UTC(2030, 0, 1),
   text: "hello",

@@ -88,7 +88,7 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     const peer = await aliceOnBroker();
     expect(peer).toMatchObject({ name: "Alice", role: "dev", groups: [{ name: "frontend", role: "lead" }, { name: "reviewers", role: null }] });
     const listed = await alice.call("list_peers");
-    expect(listed.text).toContain("Alice (you)");
+    expect(listed.text).toContain("Alice (member alice-member) (you)"); // the session name, then its enrolled member name
     expect(listed.text).toContain("Bob");
     expect(listed.data.text).toBe(listed.text);
     expect(listed.data.peers.map((p: { name: string }) => p.name).sort()).toEqual(["Alice", "Bob"]);

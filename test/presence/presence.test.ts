@@ -33,6 +33,7 @@ describe.each(backends())("presence and groups on %s", (backend) => {
       summary: "Implementing auth UI",
       sessionPubkey: alice.sessionPubkey,
       memberId: aliceM.memberId,
+      memberName: "Alice",
       presenceId: alice.ack?.presenceId as string,
       connectedAt: expect.any(Number),
       self: false,

@@ -29,6 +29,7 @@ const push = fc.record({
   senderName: name,
   senderPubkey: key,
   senderMemberId: text(20),
+  senderMemberName: name,
   priority,
   kind: fc.constantFrom("direct" as const, "group" as const),
   to: text(30),
@@ -43,6 +44,7 @@ export const clientFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
     fc.record(
       {
         type: fc.constant("hello"),
+        challenge: key,
         meshId: text(30).filter((s) => s.length > 0),
         memberId: text(30).filter((s) => s.length > 0),
         pubkey: key,
@@ -58,7 +60,7 @@ export const clientFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
         signature: sig,
         sessionSignature: sig,
       },
-      { requiredKeys: ["type", "meshId", "memberId", "pubkey", "sessionPubkey", "timestamp", "signature", "sessionSignature"] },
+      { requiredKeys: ["type", "challenge", "meshId", "memberId", "pubkey", "sessionPubkey", "timestamp", "signature", "sessionSignature"] },
     ),
   ),
   list_peers: withId(fc.record({ type: fc.constant("list_peers"), group: groupName }, { requiredKeys: ["type"] })),
@@ -99,6 +101,7 @@ export const clientFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
 };
 
 export const serverFrames: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
+  challenge: fc.record({ type: fc.constant("challenge"), challenge: key }),
   hello_ack: withId(
     fc.record({
       type: fc.constant("hello_ack"),
@@ -125,6 +128,7 @@ export const serverFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
           summary: fc.option(text(100), { nil: null }),
           sessionPubkey: key,
           memberId: text(20),
+          memberName: name,
           presenceId: text(20),
           connectedAt: ts,
           self: fc.boolean(),

@@ -43,6 +43,7 @@ const revoke = withExamples(
       });
       if (args.json) return printJson(res);
       print(`Revoked ${res.revoked.join(", ")}; ${res.disconnected} live session(s) disconnected.`);
+      if (res.invitesRevoked.length) print(`Also revoked the invite(s) they joined with, so they cannot rejoin: ${res.invitesRevoked.join(", ")}`);
     },
   }),
   "claudemesh members revoke dev-team Alice",

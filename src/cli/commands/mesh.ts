@@ -7,6 +7,7 @@ import { brokerRequest } from "../../client/http.ts";
 import { b64url } from "../../crypto/encoding.ts";
 import { generateRootKey, generateSigningKeyPair } from "../../crypto/keys.ts";
 import { CreateMeshResponse } from "../../meshes/api.ts";
+import { InvalidArgument } from "../../util/errors.ts";
 import { print, printJson } from "../output.ts";
 import { withExamples } from "../usage.ts";
 
@@ -18,6 +19,7 @@ const create = withExamples(
       broker: { type: "string", required: true, description: "Broker URL, e.g. http://127.0.0.1:7900" },
       "admin-token": { type: "string", description: "The broker's admin token (or CLAUDEMESH_ADMIN_TOKEN)" },
       name: { type: "string", description: "Your display name in the mesh" },
+      uses: { type: "string", description: "Joins the printed invite allows (default 1)" },
       json: { type: "boolean", description: "Print JSON" },
     },
     async run({ args }) {
@@ -27,9 +29,11 @@ const create = withExamples(
       const rootKey = b64url.encode(generateRootKey());
       const displayName = args.name ?? userInfo().username;
       const brokerUrl = args.broker.replace(/\/+$/, "");
+      const inviteMaxUses = args.uses === undefined ? 1 : Number(args.uses);
+      if (!Number.isInteger(inviteMaxUses) || inviteMaxUses < 1) throw new InvalidArgument("--uses must be a positive whole number");
       const res = await brokerRequest(brokerUrl, "POST", "/admin/meshes", CreateMeshResponse, {
         auth: { kind: "admin", token: adminToken },
-        body: { slug: args.slug, ownerPubkey: owner.publicKey, ownerName: displayName },
+        body: { slug: args.slug, ownerPubkey: owner.publicKey, ownerName: displayName, inviteMaxUses },
       });
       saveConfig(
         upsertMesh(loadConfig(), {
@@ -48,7 +52,7 @@ const create = withExamples(
       const url = inviteUrl(brokerUrl, res.invite.token, rootKey);
       if (args.json) return printJson({ meshId: res.meshId, slug: res.slug, memberId: res.memberId, inviteUrl: url, expiresAt: res.invite.expiresAt });
       print(`Created mesh ${res.slug} (${res.meshId}); you are its owner, ${displayName}.`);
-      print("Invite others with (valid 7 days):");
+      print(`Invite others with (${res.invite.maxUses === 1 ? "one join" : `${res.invite.maxUses} joins`}, valid 7 days):`);
       print(url);
     },
   }),

@@ -1,0 +1,19 @@
+import type { z } from "zod";
+import { helloSigningString, sign } from "../crypto/keys.ts";
+import { describeIssues } from "../protocol/codec.ts";
+import { InvalidArgument } from "../util/errors.ts";
+import { HelloFrame } from "./frames.ts";
+
+const Unsigned = HelloFrame.omit({ signature: true, sessionSignature: true });
+export type UnsignedHello = z.input<typeof Unsigned>;
+
+/**
+ * Builds a signed hello. The fields go through the broker's own schema first, so both sides sign the
+ * same normalised values (trimmed names, parsed groups) and a bad name fails here with a clear error.
+ */
+export function signHello(unsigned: UnsignedHello, memberSecretKey: string, sessionSecretKey: string): z.infer<typeof HelloFrame> {
+  const parsed = Unsigned.safeParse(unsigned);
+  if (!parsed.success) throw new InvalidArgument(`invalid hello: ${describeIssues(parsed.error)}`);
+  const signed = helloSigningString(parsed.data);
+  return { ...parsed.data, signature: sign(signed, memberSecretKey), sessionSignature: sign(signed, sessionSecretKey) };
+}
