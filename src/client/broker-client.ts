@@ -22,6 +22,8 @@ export type ClientEvents = {
   frame: [frame: ServerFrame];
   /** The broker refused us for good (revoked, bad key); no more reconnects. */
   fatal: [error: WireError];
+  /** A reconnect was refused for now (our name is taken by another member's session); we keep trying. */
+  retrying: [error: WireError];
 };
 
 export interface BrokerClientOptions {
@@ -63,6 +65,8 @@ export class BrokerClient extends Emitter<ClientEvents> {
   private everConnected = false;
   /** the broker's hint from its last rate_limited refusal */
   private retryAfterMs = 0;
+  /** the last reconnect was refused only because another member's session holds our name */
+  private nameTaken = false;
   /** Latest hello_ack; null while disconnected. */
   ack: ServerFrameOf<"hello_ack"> | null = null;
   /** Session state re-applied on reconnect. */
@@ -160,6 +164,12 @@ export class BrokerClient extends Emitter<ClientEvents> {
             reject(err);
             // Over a budget is temporary: the broker closes and we come back once its hint has passed.
             if (frame.code === "rate_limited") this.retryAfterMs = frame.retryAfterMs ?? 0;
+            // Another member's session took our name while we were away: keep trying until it is free
+            // again, rather than letting a squatter end this session for good.
+            else if (frame.code === "name_taken" && this.everConnected) {
+              this.nameTaken = true;
+              this.emit("retrying", err);
+            }
             else {
               if (this.everConnected) this.emit("fatal", err);
               this.closedByUser = true;
@@ -183,7 +193,9 @@ export class BrokerClient extends Emitter<ClientEvents> {
           reject(new BrokerUnreachable(`cannot connect to the broker at ${this.opts.mesh.brokerUrl} (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`));
         }
         if (wasConnected) this.emit("disconnected", ev.code, ev.reason);
-        if (FATAL_CLOSES.has(ev.code) && this.everConnected && !this.closedByUser) {
+        const nameTaken = this.nameTaken;
+        this.nameTaken = false;
+        if (FATAL_CLOSES.has(ev.code) && this.everConnected && !this.closedByUser && !nameTaken) {
           this.emit("fatal", new WireError(ev.code === CLOSE.revoked ? "member_revoked" : "unauthorized", ev.reason || "refused by the broker"));
           this.closedByUser = true;
         }

@@ -111,6 +111,23 @@ describe.each(backends())("names on %s", (backend) => {
     expect((await connect(mallory, { displayName: "Lead" })).ack?.displayName).toBe("Lead");
   });
 
+  test("a name squatted while its session was away does not end that session: it retries and comes back", async () => {
+    const owner = await addMember(b, mesh, "Owner of Desk");
+    const squatter = await addMember(b, mesh, "Squatter");
+    const a = await connect(owner, { displayName: "Desk", backoff: { minMs: 2_000, maxMs: 2_000 } });
+    let fatal = false;
+    a.on("fatal", () => void (fatal = true));
+    a.dropConnection();
+    await waitUntil("the dropped session to end", () => (b.broker.peersOf(mesh.meshId).some((p) => p.displayName === "Desk") ? undefined : true));
+    const s = await connect(squatter, { displayName: "Desk" });
+    const [refusal] = await a.once("retrying");
+    expect(refusal.code).toBe("name_taken");
+    const back = a.once("connected");
+    s.close();
+    const [ack, reconnect] = await back;
+    expect({ name: ack.displayName, reconnect, fatal }).toEqual({ name: "Desk", reconnect: true, fatal: false });
+  });
+
   test("pushes and list_peers carry the sender's enrolled member name, whatever the session calls itself", async () => {
     const bob = await addMember(b, mesh, "Bob");
     const carol = await addMember(b, mesh, "Carol");
