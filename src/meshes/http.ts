@@ -118,8 +118,10 @@ export function meshRoutes({ host, repo, adminToken, quickStartRootKey }: MeshRo
     "/admin/meshes/:slug": {
       GET: async (req: Req) => {
         if (!isAdminToken(req, adminToken)) throw new WireError("unauthorized", "looking a mesh up by name needs the broker's admin token", 401);
-        const mesh = await repo.meshBySlug(req.params.slug ?? "");
-        if (!mesh) throw new WireError("unknown_mesh", `this broker has no mesh named "${req.params.slug ?? ""}"`, 404);
+        const slug = req.params.slug ?? "";
+        // No stored slug is that long or holds NUL (which Postgres refuses): no such mesh, without a query.
+        const mesh = slug.length > 256 || textProblem(slug) !== null ? null : await repo.meshBySlug(slug);
+        if (!mesh) throw new WireError("unknown_mesh", `this broker has no mesh named "${slug}"`, 404);
         return reply(AdminMeshResponse, { meshId: mesh.id, slug: mesh.slug, rootKey: quickStartRootKey?.(mesh.id) ?? null });
       },
     },
