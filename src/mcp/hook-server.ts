@@ -69,7 +69,7 @@ function serve(sock: Socket, handle: HookHandler): void {
       sock.end('{"ok":false}\n');
       return;
     }
-    handle(line.event, line.hook ?? null)
+    void handle(line.event, line.hook ?? null)
       .catch((err) => {
         log.warn("hook event failed", { event: line.event, error: String(err) });
         return false;

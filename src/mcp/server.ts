@@ -17,6 +17,7 @@ import { McpSession } from "./session.ts";
  * to stderr instead, where Claude Code keeps it in its MCP log.
  */
 function guardStdout(): void {
+  // biome-ignore lint/suspicious/noConsole: this guard is what sends stray console output to stderr
   const toStderr = (...args: unknown[]) => console.error(...args);
   console.log = toStderr;
   console.info = toStderr;

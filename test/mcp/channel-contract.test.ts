@@ -16,7 +16,7 @@ const CLIENT_INFO = { name: "claude-code", title: "Claude Code", version: "2.1.3
 
 function rpc(proc: Bun.Subprocess<"pipe", "pipe", "pipe">) {
   const pending = new Map<string | number, (m: any) => void>();
-  (async () => {
+  void (async () => {
     let buf = "";
     const dec = new TextDecoder();
     const reader = proc.stdout.getReader();
