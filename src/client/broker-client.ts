@@ -1,5 +1,5 @@
 import type { KeyPair } from "../crypto/keys.ts";
-import { signHello } from "../meshes/hello-sign.ts";
+import { signHello } from "./hello-sign.ts";
 import type { GroupMembership, Status } from "../protocol/common.ts";
 import type { ClientFrame, ServerFrame, ServerFrameOf, ServerFrameType } from "../protocol/frames.ts";
 import { ServerFrame as ServerFrameSchema } from "../protocol/frames.ts";

@@ -5,7 +5,7 @@ import type { MeshConfig } from "../../src/client/config.ts";
 import { brokerRequest } from "../../src/client/http.ts";
 import { b64url } from "../../src/crypto/encoding.ts";
 import { generateRootKey, generateSigningKeyPair, type KeyPair } from "../../src/crypto/keys.ts";
-import { signHello, type UnsignedHello } from "../../src/meshes/hello-sign.ts";
+import { signHello, type UnsignedHello } from "../../src/client/hello-sign.ts";
 import { CreateMeshResponse, InviteResponse, JoinResponse } from "../../src/meshes/api.ts";
 import { WireError } from "../../src/protocol/wire-error.ts";
 import { LocalError } from "../../src/util/errors.ts";

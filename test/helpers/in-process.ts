@@ -2,7 +2,7 @@ import type { Connection, Transport } from "../../src/broker/peer.ts";
 import type { RunningBroker } from "../../src/server/app.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
-import { signHello, type UnsignedHello } from "../../src/meshes/hello-sign.ts";
+import { signHello, type UnsignedHello } from "../../src/client/hello-sign.ts";
 
 export interface RecordingTransport extends Transport {
   /** every frame the broker sent, parsed */

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { brokerRequest } from "../../src/client/http.ts";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
-import { signHello, type UnsignedHello } from "../../src/meshes/hello-sign.ts";
+import { signHello, type UnsignedHello } from "../../src/client/hello-sign.ts";
 import { AdminMeshResponse, InviteResponse, JoinResponse, MembersResponse, RevokeResponse } from "../../src/meshes/api.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, connect, createMesh, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";

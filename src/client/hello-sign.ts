@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { helloSigningString, sign } from "../crypto/keys.ts";
 import { describeIssues } from "../protocol/codec.ts";
 import { InvalidArgument } from "../util/errors.ts";
-import { HelloFrame } from "./frames.ts";
+import { HelloFrame } from "../meshes/frames.ts";
 
 const Unsigned = HelloFrame.omit({ signature: true, sessionSignature: true });
 export type UnsignedHello = z.input<typeof Unsigned>;
