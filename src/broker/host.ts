@@ -69,8 +69,6 @@ export interface FeatureHost {
   peers: PeerRegistry;
   /** Session bearer tokens, member signatures and the mesh directory, for HTTP routes. */
   auth: MeshAccess;
-  /** Reserved for the blob store (#11); created lazily by the composition root once it exists. */
-  blobs?: unknown;
 }
 
 export interface HandlerContext {

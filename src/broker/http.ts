@@ -19,10 +19,26 @@ export function errorResponse(err: unknown): Response {
 
 /** Reads a body with a size cap, without parsing it: routes authenticate first. */
 export async function readText(req: Request, maxBytes: number): Promise<string> {
-  if (Number(req.headers.get("content-length") ?? 0) > maxBytes) throw new WireError("frame_too_large", `body exceeds ${maxBytes} bytes`, 413);
-  const text = await req.text();
-  if (Buffer.byteLength(text) > maxBytes) throw new WireError("frame_too_large", `body exceeds ${maxBytes} bytes`, 413);
-  return text;
+  const tooLarge = () => new WireError("frame_too_large", `body exceeds ${maxBytes} bytes`, 413);
+  if (Number(req.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
+  // Read chunk by chunk: a chunked body without a length must not be buffered past the cap (the server's
+  // own body limit is as large as an upload).
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (req.body) {
+    const reader = req.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 /** A bad body is a structured 400, never a crash; an empty one is `{}`. */

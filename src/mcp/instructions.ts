@@ -32,6 +32,7 @@ const TOOL_LINES: [string[], string][] = [
   [["join_group", "leave_group"], "- join_group(name, role?) / leave_group(name). Roles: lead gathers inputs and synthesizes, member contributes, observer watches and speaks only when asked."],
   [["set_state", "get_state", "list_state"], "- set_state(key, value) / get_state(key) / list_state(): live shared facts (current owner, status, votes); every change is pushed to all peers."],
   [["remember", "recall", "forget"], "- remember(content, tags?) / recall(query) / forget(id): lasting mesh knowledge (decisions, conventions, gotchas). recall before asking peers."],
+  [["share_file", "get_file", "list_files", "file_status", "delete_file"], "- share_file(path, tags?) for the whole mesh; send_message(…, file?/files?) for its recipients only; list_files(query?), get_file(id, save_to), file_status(id), delete_file(id). Files are not E2E encrypted."],
 ];
 
 /** Keeps a dynamic field from pushing the essentials past the 2 KB cut. */

@@ -1,5 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type FilesContext, fileTools } from "../files/tools.ts";
 import { groupTools } from "../groups/tools.ts";
 import { type MessagingContext, messagingTools } from "../messaging/tools.ts";
 import { memoryTools } from "../memory/tools.ts";
@@ -10,12 +11,12 @@ import type { McpTool, ToolResult } from "../client/tool.ts";
 import { printable, printableDeep } from "../util/printable.ts";
 
 /** Everything any tool may use; each feature's tools declare the part they need. */
-export type McpContext = MessagingContext;
+export type McpContext = MessagingContext & FilesContext;
 /** Tools differ in input shape; the SDK validates each call against the tool's own schema. */
 export type AnyTool = McpTool<any, McpContext>;
 
 /** Every feature's tools, in the order clients list them. A feature adds its array here. */
-const TOOL_SETS: readonly (readonly AnyTool[])[] = [messagingTools, presenceTools, groupTools, stateTools, memoryTools];
+const TOOL_SETS: readonly (readonly AnyTool[])[] = [messagingTools, presenceTools, groupTools, stateTools, memoryTools, fileTools];
 
 export function allTools(): AnyTool[] {
   const tools = TOOL_SETS.flat();

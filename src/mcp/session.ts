@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import { BrokerClient } from "../client/broker-client.ts";
+import { FilesClient, sessionTokenProvider } from "../files/client.ts";
 import { type InboundMessage, Messenger } from "../messaging/messenger.ts";
 import type { Status } from "../protocol/common.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
@@ -55,7 +56,12 @@ export class McpSession {
     });
     this.messenger = new Messenger(this.client, { rootKey: identity.mesh.rootKey, sessionSecretKey: identity.session.secretKey });
     this.inbox = new Inbox(this.messenger, (m) => this.pushMessage(m));
-    this.context = { client: this.client, messenger: this.messenger, inbox: this.inbox };
+    this.context = {
+      client: this.client,
+      messenger: this.messenger,
+      inbox: this.inbox,
+      files: new FilesClient(identity.mesh.brokerUrl, sessionTokenProvider(this.client, identity.mesh), identity.mesh.caFile),
+    };
     this.client.on("frame", (f) => this.onFrame(f));
     this.client.on("fatal", (err) => {
       this.fatal = err;

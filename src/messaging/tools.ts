@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { defineTool, type McpTool, type ToolContext } from "../client/tool.ts";
+import type { FileInfo } from "../files/api.ts";
+import { attachmentLine, type FilesContext } from "../files/tools.ts";
 import { MessageId, Priority } from "./frames.ts";
 import type { InboundMessage, Messenger } from "./messenger.ts";
 import { messageText } from "./text.ts";
@@ -35,24 +37,51 @@ export function parseTargets(to: string | string[]): string | string[] {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** Uploads each path as an attachment for `to`; on any failure the ones already stored are deleted. */
+async function attach(ctx: FilesContext, to: string | string[], paths: string[]): Promise<FileInfo[]> {
+  const done: FileInfo[] = [];
+  try {
+    for (const p of paths) done.push(await ctx.files.upload(p, { to }));
+    return done;
+  } catch (err) {
+    await discard(ctx, done);
+    throw err;
+  }
+}
+
+const discard = (ctx: FilesContext, files: FileInfo[]) => Promise.all(files.map((f) => ctx.files.remove(f.id).catch(() => {})));
+
 const sendMessage = defineTool({
   name: "send_message",
   description:
-    'Send a message to peers. to: a display name ("Alice"), a group ("@frontend"), everyone ("*" or "@all"), or a list of these; each peer gets it once. priority: "now" = urgent only (interrupts busy peers), "next" = normal (default; delivered when the peer is idle), "low" = FYI (waits until the peer checks).',
+    'Send a message to peers. to: a display name ("Alice"), a group ("@frontend"), everyone ("*" or "@all"), or a list of these; each peer gets it once. priority: "now" = urgent only (interrupts busy peers), "next" = normal (default; delivered when the peer is idle), "low" = FYI (waits until the peer checks). ' +
+    "file / files attach local files that only this message's recipients can download (for 24 hours); each appears in the message as a 📎 line with its get_file id.",
   input: {
     to: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(64)]).describe('"Alice", "@frontend", "*", or ["Alice", "@backend"]'),
     message: z.string().min(1).max(100_000),
     priority: Priority.optional().describe('"now" | "next" (default) | "low"'),
+    file: z.string().min(1).optional().describe('Attach one local file, e.g. "/tmp/screenshot.png"'),
+    files: z.array(z.string().min(1)).max(16).optional().describe('Attach several local files, e.g. ["/tmp/api.ts", "/tmp/test.ts"]'),
   },
-  async run(ctx: MessagingContext, args) {
+  async run(ctx: MessagingContext & FilesContext, args) {
     const to = parseTargets(args.to);
     const priority = args.priority ?? "next";
-    const res = await ctx.messenger.send(to, args.message, priority);
+    // Uploaded first, for the same targets: the broker lets exactly their members (and ours) read them.
+    const attached = await attach(ctx, to, [...(args.file ? [args.file] : []), ...(args.files ?? [])]);
+    const text = attached.length ? `${args.message}\n${attached.map(attachmentLine).join("\n")}` : args.message;
+    let res: Awaited<ReturnType<MessagingContext["messenger"]["send"]>>;
+    try {
+      res = await ctx.messenger.send(to, text, priority);
+    } catch (err) {
+      await discard(ctx, attached);
+      throw err;
+    }
     const names = res.recipients.map((r) => r.name);
     const who = names.length === 1 ? names[0] : `${names.length} peers (${[...new Set(names)].join(", ")})`;
+    const files = attached.map((f) => ({ id: f.id, name: f.name, size: f.size }));
     return {
-      text: `Sent ${res.messageId} to ${who}, priority ${priority}.${res.duplicate ? " (already sent before; not sent again)" : ""}`,
-      data: { messageId: res.messageId, to, priority, recipients: res.recipients, duplicate: res.duplicate },
+      text: `Sent ${res.messageId} to ${who}, priority ${priority}.${files.length ? ` Attached: ${attached.map((f) => `${f.name} (${f.id})`).join(", ")}.` : ""}${res.duplicate ? " (already sent before; not sent again)" : ""}`,
+      data: { messageId: res.messageId, to, priority, recipients: res.recipients, duplicate: res.duplicate, ...(files.length ? { files } : {}) },
     };
   },
 });
@@ -116,4 +145,4 @@ const messageStatus = defineTool({
   },
 });
 
-export const messagingTools: McpTool<any, MessagingContext>[] = [sendMessage, checkMessages, messageStatus];
+export const messagingTools: McpTool<any, MessagingContext & FilesContext>[] = [sendMessage, checkMessages, messageStatus];

@@ -41,6 +41,12 @@ export const ErrorCode = z.enum([
   // state / memory / values
   "value_too_large",
   "key_too_long",
+  // files
+  "file_too_large",
+  "storage_quota_exceeded",
+  "file_deleted",
+  "file_expired",
+  "bad_download_url",
   // catch-all
   "internal",
 ]);

@@ -1,10 +1,16 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import type { S3Config } from "../blob/config.ts";
+import { s3ConfigFromEnv } from "../blob/config.ts";
+import { openBlobStore } from "../blob/open.ts";
+import type { BlobStore } from "../blob/store.ts";
 import { Broker } from "../broker/broker.ts";
 import { type BrokerLimits, DEFAULT_LIMITS } from "../broker/config.ts";
 import type { FeatureFactory } from "../broker/host.ts";
 import { reply } from "../broker/http.ts";
+import { DEFAULT_FILES_LIMITS, type FilesLimits } from "../files/config.ts";
+import { filesFeature } from "../files/feature.ts";
 import { groupsFeature } from "../groups/feature.ts";
 import { HealthResponse } from "../meshes/api.ts";
 import { memoryFeature } from "../memory/feature.ts";
@@ -37,6 +43,12 @@ export interface BrokerOptions {
   tls?: { certFile: string; keyFile: string };
   /** Time as the features see it (tests move it instead of sleeping). */
   clock?: Clock;
+  /** S3-compatible file storage; undefined reads S3_* / MINIO_* from the environment, null is local disk. */
+  s3?: S3Config | null;
+  /** `--max-file-size`, `--mesh-storage-quota` and the files' lifetimes. */
+  files?: Partial<FilesLimits>;
+  /** The files' own clock, so a test can age attachments by a day without expiring its sessions. */
+  filesClock?: Clock;
 }
 
 export interface RunningBroker {
@@ -59,9 +71,25 @@ export interface RunningBroker {
 
 export const defaultDataDir = () => join(homedir(), ".claudemesh", "broker");
 
+interface Wiring {
+  adminToken: string;
+  dataDir: string;
+  blob: BlobStore;
+  files: FilesLimits;
+  filesClock: Clock | undefined;
+}
+
 /** Every broker feature, in the order their lifecycle hooks run (meshes first: it records presence). */
-function features(adminToken: string, dataDir: string): FeatureFactory[] {
-  return [meshesFeature({ adminToken, quickStartRootKey: (meshId) => quickStartRootKey(dataDir, meshId) }), presenceFeature, groupsFeature, messagingFeature, stateFeature, memoryFeature];
+function features(w: Wiring): FeatureFactory[] {
+  return [
+    meshesFeature({ adminToken: w.adminToken, quickStartRootKey: (meshId) => quickStartRootKey(w.dataDir, meshId) }),
+    presenceFeature,
+    groupsFeature,
+    messagingFeature,
+    stateFeature,
+    memoryFeature,
+    filesFeature({ dataDir: w.dataDir, blob: w.blob, limits: w.files, ...(w.filesClock ? { clock: w.filesClock } : {}) }),
+  ];
 }
 
 /** The composition root: picks the backends, lists the features, collects their migrations and routes. */
@@ -73,9 +101,12 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   const store = await openStore({ databaseUrl: opts.databaseUrl, schema: opts.dbSchema, dataDir });
   const { token: adminToken, created: adminTokenCreated, save: saveAdminToken } = loadAdminToken(dataDir);
   const clock = opts.clock ?? systemClock;
+  const files: FilesLimits = { ...DEFAULT_FILES_LIMITS, ...opts.files };
   let broker: Broker;
   try {
-    broker = new Broker({ store, limits, clock, features: features(adminToken, dataDir) });
+    // S3 only when configured: its SDK is imported here, lazily, so only a broker ever loads it.
+    const blob = await openBlobStore({ dataDir, s3: opts.s3 === undefined ? s3ConfigFromEnv(process.env) : opts.s3 });
+    broker = new Broker({ store, limits, clock, features: features({ adminToken, dataDir, blob, files, filesClock: opts.filesClock }) });
     await migrate(store, broker.migrations());
     await broker.start();
   } catch (err) {
@@ -91,6 +122,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       hostname: host,
       port: opts.port ?? 7900,
       maxFrameBytes: limits.maxFrameBytes,
+      maxUploadBytes: files.maxFileBytes,
       routes: { ...broker.routes(), "/healthz": { GET: () => reply(HealthResponse, { ok: true, version: VERSION, time: clock.now() }) } },
       tls,
     });

@@ -11,6 +11,8 @@ export interface BunServeOptions {
   port: number;
   /** Largest frame / JSON body the broker accepts. */
   maxFrameBytes: number;
+  /** Largest file upload (POST /upload streams it and enforces this limit itself, as the bytes arrive). */
+  maxUploadBytes: number;
   routes: Routes;
   /** PEM certificate chain and key: serve HTTPS and WSS. */
   tls?: { cert: string; key: string };
@@ -39,9 +41,10 @@ export function serveBun(broker: Broker, opts: BunServeOptions) {
   return Bun.serve<WsData>({
     hostname: opts.hostname,
     port: opts.port,
-    // Admin and join bodies are tiny: past 4x the limit Bun refuses them before buffering; between 1x and
-    // 4x our handlers answer with a structured frame_too_large.
-    maxRequestBodySize: opts.maxFrameBytes * 4,
+    // Uploads stream up to the file size limit (POST /upload checks it, structured, as the bytes arrive);
+    // every other route reads at most its own small cap (readJson) and answers frame_too_large past it.
+    // Past this, Bun itself refuses the body before buffering.
+    maxRequestBodySize: Math.max(opts.maxFrameBytes * 4, opts.maxUploadBytes + 1024 * 1024),
     ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     routes,
     fetch(req, srv) {

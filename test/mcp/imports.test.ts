@@ -63,6 +63,19 @@ describe("start-up weight", () => {
     expect(files.filter((f) => /^src\/server\/|\/(feature|repo|schema|hello|http|signed|tokens|bootstrap)\.ts$/.test(f))).toEqual([]);
   });
 
+  test("the S3 SDK is loaded by nothing but the broker's S3 blob store, and that only on demand", () => {
+    const { files, packages } = moduleGraph("src/cli/commands/broker.ts");
+    // the broker does reach it (through the dynamic import), so the check below covers the real path
+    expect([...packages].filter((p) => p.startsWith("@aws-sdk/"))).not.toEqual([]);
+    for (const file of files) {
+      if (!file.endsWith(".ts")) continue;
+      const imports = transpiler.scanImports(readFileSync(file, "utf8"));
+      const where = rel(new Set([file]))[0];
+      if (where !== "src/blob/s3.ts") expect([where, imports.filter((i) => i.path.startsWith("@aws-sdk/")).map((i) => i.path)]).toEqual([where, []]);
+      for (const i of imports.filter((i) => i.path.endsWith("/s3.ts") || i.path === "./s3.ts")) expect([where, i.kind]).toEqual([where, "dynamic-import"]);
+    }
+  });
+
   test("`claudemesh hook` loads almost nothing: no zod, no MCP SDK", () => {
     const { files, packages } = moduleGraph("src/cli/commands/hook.ts");
     // `hook context` also loads the guide text (dynamically, only for that event): plain text, no dependencies.

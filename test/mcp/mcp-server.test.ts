@@ -21,6 +21,11 @@ const ALL_TOOLS = [
   "remember",
   "recall",
   "forget",
+  "share_file",
+  "get_file",
+  "list_files",
+  "file_status",
+  "delete_file",
 ];
 
 /** Claude Code drops a channel event whose meta has a non-string value or a non-identifier key. */
@@ -73,7 +78,7 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     }
     const byName = new Map(tools.map((t) => [t.name, t.inputSchema]));
     expect(byName.get("send_message")?.required?.sort()).toEqual(["message", "to"]);
-    expect(Object.keys(byName.get("send_message")?.properties ?? {}).sort()).toEqual(["message", "priority", "to"]);
+    expect(Object.keys(byName.get("send_message")?.properties ?? {}).sort()).toEqual(["file", "files", "message", "priority", "to"]);
     expect(byName.get("join_group")?.required).toEqual(["name"]);
     expect(Object.keys(byName.get("list_peers")?.properties ?? {})).toEqual(["group"]);
     expect(byName.get("message_status")?.required).toEqual(["id"]);

@@ -7,6 +7,16 @@ import { InvalidArgument } from "../../util/errors.ts";
 import { print } from "../output.ts";
 import { withExamples } from "../usage.ts";
 
+const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** `100M`, `10G`, `512K`, `1048576`: binary units, as the defaults are written. */
+function parseSize(raw: string, flag: string): number {
+  const m = raw.trim().toUpperCase().match(/^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?$/);
+  const n = m ? Math.floor(Number(m[1]) * (UNITS[m[2] ?? ""] ?? 1)) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgument(`invalid ${flag} ${raw}: expected a size like 100M or 10G`);
+  return n;
+}
+
 export default withExamples(
   defineCommand({
     meta: { name: "broker", description: "Run the claudemesh broker (HTTP + WebSocket)" },
@@ -17,6 +27,8 @@ export default withExamples(
       "public-url": { type: "string", description: "Base URL peers reach this broker at (default http://host:port, https:// with TLS)" },
       "tls-cert": { type: "string", description: "PEM certificate (chain) file: serve HTTPS/WSS (needs --tls-key)" },
       "tls-key": { type: "string", description: "PEM private key file for --tls-cert" },
+      "max-file-size": { type: "string", description: "Largest shared file or attachment, e.g. 100M, 2G (default 100M)" },
+      "mesh-storage-quota": { type: "string", description: "Bytes of live files per mesh, e.g. 10G (default 10G)" },
     },
     async run({ args }) {
       const port = Number(args.port);
@@ -25,6 +37,9 @@ export default withExamples(
       if ((certFile === undefined) !== (keyFile === undefined)) throw new InvalidArgument("--tls-cert and --tls-key go together: give both or neither");
       const env = readEnv();
       const databaseUrl = env.DATABASE_URL || undefined;
+      const files: { maxFileBytes?: number; meshQuotaBytes?: number } = {};
+      if (args["max-file-size"] !== undefined) files.maxFileBytes = parseSize(args["max-file-size"], "--max-file-size");
+      if (args["mesh-storage-quota"] !== undefined) files.meshQuotaBytes = parseSize(args["mesh-storage-quota"], "--mesh-storage-quota");
       const b = await startBroker({
         host: args.host,
         port,
@@ -33,6 +48,7 @@ export default withExamples(
         dbSchema: env.CLAUDEMESH_DB_SCHEMA || undefined,
         publicUrl: args["public-url"],
         ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
+        files,
       });
       print(`claudemesh broker listening on ${b.listenUrl.replace(/^https?:\/\//, "")} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`);
       print(`Public URL (in invites, for clients): ${b.url}`);

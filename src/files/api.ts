@@ -1,0 +1,41 @@
+import { z } from "zod";
+
+/** One file as the HTTP routes describe it (list, upload answer, download answer). */
+export const FileInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** the sanitised name: the default file name on download */
+  storedName: z.string(),
+  size: z.number(),
+  mimeType: z.string(),
+  tags: z.array(z.string()),
+  persistent: z.boolean(),
+  uploadedBy: z.string(),
+  uploadedByMember: z.string(),
+  uploadedAt: z.number(),
+  expiresAt: z.number().nullable(),
+});
+export type FileInfo = z.infer<typeof FileInfo>;
+
+export const FileList = z.object({ files: z.array(FileInfo) });
+export const DownloadTicket = z.object({
+  file: FileInfo,
+  /** absolute (a presigned S3 URL) or a path on the broker, resolved against the broker URL */
+  url: z.string(),
+  urlExpiresAt: z.number(),
+});
+export type DownloadTicket = z.infer<typeof DownloadTicket>;
+export const FileAccess = z.object({ peerName: z.string(), sessionPubkey: z.string().nullable(), accessedAt: z.number() });
+export const FileStatus = z.object({ file: FileInfo, accesses: z.array(FileAccess) });
+export const FileDeleted = z.object({ id: z.string(), deleted: z.literal(true) });
+export const FileToken = z.object({ token: z.string(), expiresAt: z.number() });
+
+/** Query of POST /upload; the body is the raw bytes. */
+export const UploadQuery = z.object({
+  name: z.string().min(1).max(32_768),
+  /** comma-separated */
+  tags: z.string().max(4096).optional(),
+  /** attachments: the message's targets, JSON list or one target; absent = a shared file for the whole mesh */
+  to: z.string().max(8192).optional(),
+});
+export const ListQuery = z.object({ query: z.string().max(256).optional(), from: z.string().max(128).optional() });
