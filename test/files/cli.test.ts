@@ -26,8 +26,8 @@ describe("file commands (compiled binary)", () => {
     bin = await ensureBinary();
     pb = new ProcessBroker("sqlite");
     await pb.start();
-    await pb.waitForOutput(/claudemesh join \S+/);
-    const invite = pb.output.match(/claudemesh join (\S+)/)?.[1] as string;
+    await pb.waitForOutput(/claudemesh join '[^']+'/);
+    const invite = pb.output.match(/claudemesh join '([^']+)'/)?.[1] as string;
     expect((await cli(alice.path, "join", invite, "--name", "Alice")).code).toBe(0);
     expect((await cli(bob.path, "join", invite, "--name", "Bob")).code).toBe(0);
     // may build the binary first, and starts a broker process: slow on a busy machine
