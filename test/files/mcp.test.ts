@@ -46,7 +46,8 @@ describe("file tools through claudemesh mcp", () => {
     expect(sent.isError).toBe(false);
     const id = sent.data.files[0].id as string;
     const push = await mcp.Bob.nextChannel((n) => n.content.startsWith("look at this"));
-    expect(push.content).toBe(`look at this\n📎 screenshot.png (100 B) — use get_file("${id}")`);
+    // the message text, its attachment line, then the channel's own reply hint
+    expect(push.content.split("\n").slice(0, 2)).toEqual(["look at this", `📎 screenshot.png (100 B) — use get_file("${id}")`]);
     const got = await mcp.Bob.call("get_file", { id, save_to: join(work.path, "bob-shot.png") });
     expect(got.isError).toBe(false);
     const carol = await mcp.Carol.call("get_file", { id, save_to: join(work.path, "carol") + "/" });
