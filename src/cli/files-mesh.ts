@@ -10,5 +10,5 @@ export function cliFiles(meshSlug: string | undefined): FilesClient {
   return new FilesClient(mesh.brokerUrl, async () => {
     if (!token || token.expiresAt < Date.now() + 30_000) token = await brokerRequest(mesh.brokerUrl, "POST", "/files/token", FileToken, { auth: { kind: "member", mesh } });
     return token.token;
-  });
+  }, mesh.caFile);
 }

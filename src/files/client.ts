@@ -8,6 +8,7 @@ import { ErrorCode, WireError } from "../protocol/errors.ts";
 import { BrokerUnreachable, InvalidArgument, UnexpectedAnswer } from "../util/errors.ts";
 import type { MeshConfig } from "../client/config.ts";
 import { brokerRequest } from "../client/http.ts";
+import { tlsOptions } from "../client/tls.ts";
 import { DownloadTicket, FileDeleted, FileInfo, FileList, FileStatus, FileToken } from "./api.ts";
 
 /** Bytes moved so far of `total`; called as they move (the CLI draws a progress bar from it). */
@@ -52,14 +53,20 @@ export class FilesClient {
     private readonly brokerUrl: string,
     /** a bearer token for the file routes, fetched per request (a session's changes on reconnect) */
     private readonly token: () => Promise<string> | string,
+    /** the CA of a broker with a private certificate (`join --ca`, or CLAUDEMESH_CA) */
+    private readonly caFile?: string,
   ) {}
+
+  private get tls() {
+    return tlsOptions(this.caFile);
+  }
 
   private url(path: string): string {
     return this.brokerUrl.replace(/\/+$/, "") + path;
   }
 
   private async call<S extends z.ZodType>(method: string, path: string, schema: S): Promise<z.infer<S>> {
-    const res = await fetch(this.url(path), { method, headers: { authorization: `Bearer ${await this.token()}` }, signal: AbortSignal.timeout(30_000) }).catch((err) => {
+    const res = await fetch(this.url(path), { method, headers: { authorization: `Bearer ${await this.token()}` }, signal: AbortSignal.timeout(30_000), ...this.tls }).catch((err) => {
       throw new BrokerUnreachable(`cannot reach the broker at ${this.brokerUrl}: ${err instanceof Error ? err.message : String(err)}`);
     });
     if (!res.ok) throw await failure(res, `${method} ${path.split("?")[0]}`);
@@ -88,6 +95,7 @@ export class FilesClient {
       method: "POST",
       headers: { authorization: `Bearer ${await this.token()}`, "content-type": "application/octet-stream", "content-length": String(size) },
       body: opts.progress ? counted(file.stream(), size, opts.progress) : file,
+      ...this.tls,
     }).catch((err) => {
       throw new BrokerUnreachable(`upload to ${this.brokerUrl} failed: ${err instanceof Error ? err.message : String(err)}`);
     });
@@ -122,7 +130,9 @@ export class FilesClient {
     const dest = downloadTarget(saveTo, t.file.storedName);
     if (existsSync(dest) && !opts.overwrite) throw new InvalidArgument(`${dest} already exists; pass overwrite: true to replace it`);
     if (existsSync(dest) && statSync(dest).isDirectory()) throw new InvalidArgument(`${dest} is a directory`);
-    const res = await fetch(new URL(t.url, this.brokerUrl + "/")).catch((err) => {
+    const url = new URL(t.url, this.brokerUrl + "/");
+    // a presigned URL points at the store, whose certificate the broker's CA does not vouch for
+    const res = await fetch(url, url.origin === new URL(this.brokerUrl).origin ? this.tls : {}).catch((err) => {
       throw new BrokerUnreachable(`download failed: ${err instanceof Error ? err.message : String(err)}`);
     });
     if (!res.ok || !res.body) throw await failure(res, "the download");
@@ -152,7 +162,7 @@ export class FilesClient {
  */
 export function sessionTokenProvider(
   client: { ack: { token: string; tokenExpiresAt: number } | null },
-  mesh: Pick<MeshConfig, "brokerUrl" | "memberId" | "secretKey">,
+  mesh: Pick<MeshConfig, "brokerUrl" | "memberId" | "secretKey" | "caFile">,
 ): () => Promise<string> {
   let fallback: { token: string; expiresAt: number } | null = null;
   return async () => {
