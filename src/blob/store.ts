@@ -1,4 +1,4 @@
-import type { WireError } from "../protocol/errors.ts";
+import type { WireError } from "../protocol/wire-error.ts";
 
 /** Where a file's bytes live; metadata is in the database (src/files). */
 export interface BlobStore {

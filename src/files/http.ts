@@ -4,7 +4,7 @@ import { bearer, json, readText, sessionGrant } from "../broker/http.ts";
 import type { MeshRepo } from "../meshes/repo.ts";
 import { signedMember } from "../meshes/signed.ts";
 import { describeIssues } from "../protocol/codec.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import { ListQuery, UploadQuery } from "./api.ts";
 import type { Caller, FilesService } from "./service.ts";
 import { issueToken, verifyDownload, verifyToken } from "./signing.ts";

@@ -1,4 +1,4 @@
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import { charLength } from "../util/text.ts";
 
 /** Longest display name, in characters. */

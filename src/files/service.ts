@@ -3,7 +3,7 @@ import type { PeerState } from "../broker/peer.ts";
 import { type BlobStore, blobKey, bucketName } from "../blob/store.ts";
 import { MeshRepo } from "../meshes/repo.ts";
 import { resolveTargets } from "../messaging/targets.ts";
-import { WireError } from "../protocol/errors.ts";
+import { WireError } from "../protocol/wire-error.ts";
 import { newId } from "../util/ids.ts";
 import { charLength, textProblem } from "../util/text.ts";
 import type { DownloadTicket, FileInfo } from "./api.ts";

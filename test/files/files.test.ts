@@ -6,7 +6,7 @@ import type { MeshConfig } from "../../src/client/config.ts";
 import { brokerRequest } from "../../src/client/http.ts";
 import { FileToken } from "../../src/files/api.ts";
 import { FilesClient } from "../../src/files/client.ts";
-import type { WireError } from "../../src/protocol/errors.ts";
+import type { WireError } from "../../src/protocol/wire-error.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
 import { addMember, closeClients, connect, createMesh, outcome, type TestBroker } from "../helpers/broker.ts";
 import { type BlobKind, sessionFiles, startFilesBroker, startS3, storedKeys, type TestS3 } from "../helpers/files.ts";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { FilesClient, sessionTokenProvider } from "../../src/files/client.ts";
 import { fileTools, type FilesContext } from "../../src/files/tools.ts";
-import type { McpTool } from "../../src/mcp/tool.ts";
+import type { McpTool } from "../../src/client/tool.ts";
 import { type MessagingContext, messagingTools } from "../../src/messaging/tools.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
 import { addMember, closeClients, createMesh, outcome, type TestBroker } from "../helpers/broker.ts";
@@ -19,8 +19,6 @@ const { call } = toolbox([...fileTools, ...messagingTools] as McpTool[]);
 function context(b: TestBroker, m: MeshConfig, p: TestPeer): Ctx {
   return {
     client: p.client,
-    meshSlug: m.slug,
-    displayName: m.displayName,
     messenger: p.messenger,
     inbox: { check: async () => [] },
     files: new FilesClient(b.url, sessionTokenProvider(p.client, m)),
