@@ -1,6 +1,5 @@
 import type { FeatureFactory } from "../broker/host.ts";
 import type { BlobStore } from "../blob/store.ts";
-import { MeshRepo } from "../meshes/repo.ts";
 import type { Clock } from "../util/clock.ts";
 import type { FilesLimits } from "./config.ts";
 import { fileRoutes } from "./http.ts";
@@ -26,7 +25,7 @@ export const filesFeature =
     return {
       name: "files",
       migrations: [filesMigration],
-      routes: fileRoutes(host, new MeshRepo(host.store), files),
+      routes: fileRoutes(host, files),
       async sweep() {
         await files.sweep();
       },

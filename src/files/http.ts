@@ -1,8 +1,6 @@
 import type { z } from "zod";
 import type { FeatureHost, Routes } from "../broker/host.ts";
 import { bearer, json, readText, sessionGrant } from "../broker/http.ts";
-import type { MeshRepo } from "../meshes/repo.ts";
-import { signedMember } from "../meshes/signed.ts";
 import { describeIssues } from "../protocol/codec.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { ListQuery, UploadQuery } from "./api.ts";
@@ -18,7 +16,7 @@ function query<S extends z.ZodType>(req: Request, schema: S): z.infer<S> {
 }
 
 /** The session bearer token from hello_ack, or an upload token from POST /files/token; both scope to one mesh. */
-async function caller(req: Request, host: FeatureHost, meshes: MeshRepo, files: FilesService): Promise<Caller> {
+async function caller(req: Request, host: FeatureHost, files: FilesService): Promise<Caller> {
   const grant = sessionGrant(req, host.auth);
   if (grant) {
     const peer = host.peers.session(grant.sessionPubkey) ?? null;
@@ -27,7 +25,7 @@ async function caller(req: Request, host: FeatureHost, meshes: MeshRepo, files: 
   const token = bearer(req);
   const t = token ? verifyToken(files.signer, token, files.now()) : null;
   if (t) {
-    const member = await meshes.memberById(t.memberId);
+    const member = (await host.auth.members(t.meshId)).find((m) => m.id === t.memberId);
     if (member && member.meshId === t.meshId && member.revokedAt === null) return { meshId: t.meshId, memberId: member.id, name: member.displayName, sessionPubkey: null, peer: null };
   }
   throw new WireError("unauthorized", "file routes need a valid bearer token: the session's from hello_ack, or one from POST /files/token", 401);
@@ -40,9 +38,9 @@ const contentLength = (req: Request): number | null => {
 
 const disposition = (name: string) => `attachment; filename*=UTF-8''${encodeURIComponent(name)}`;
 
-export function fileRoutes(host: FeatureHost, meshes: MeshRepo, files: FilesService): Routes {
+export function fileRoutes(host: FeatureHost, files: FilesService): Routes {
   const small = Math.min(64 * 1024, host.limits.maxFrameBytes);
-  const who = (req: Request) => caller(req, host, meshes, files);
+  const who = (req: Request) => caller(req, host, files);
   return {
     "/upload": {
       POST: async (req: Request) => {
@@ -54,7 +52,7 @@ export function fileRoutes(host: FeatureHost, meshes: MeshRepo, files: FilesServ
     "/files/token": {
       POST: async (req: Request) => {
         const text = await readText(req, small);
-        const member = await signedMember(req, text, meshes, host.limits.skewMs, host.clock);
+        const member = await host.auth.signedMember(req, text);
         if (!member) throw new WireError("unauthorized", "sign the request with your member key", 401);
         const expiresAt = files.now() + files.limits.tokenTtlMs;
         return json({ token: issueToken(files.signer, member.meshId, member.id, expiresAt), expiresAt });

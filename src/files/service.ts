@@ -1,8 +1,6 @@
 import type { FeatureHost } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
 import { type BlobStore, blobKey, bucketName } from "../blob/store.ts";
-import { MeshRepo } from "../meshes/repo.ts";
-import { resolveTargets } from "../messaging/targets.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { newId } from "../util/ids.ts";
 import { charLength, textProblem } from "../util/text.ts";
@@ -52,6 +50,23 @@ function parseTo(raw: string): string[] {
   return targets;
 }
 
+/**
+ * The sessions a message to `targets` reaches, as messaging resolves them: names match display names,
+ * `@group`, `@all` and `*` exclude the sender; a target that matches nobody fails the upload.
+ */
+function audience(targets: string[], peers: PeerState[], sender: PeerState): PeerState[] {
+  const out = new Set<PeerState>();
+  const unmatched: string[] = [];
+  for (const t of targets) {
+    const matched =
+      t === "*" || t === "@all" ? peers.filter((p) => p !== sender) : t.startsWith("@") ? peers.filter((p) => p !== sender && p.groups.has(t.slice(1))) : peers.filter((p) => p.displayName === t);
+    if (matched.length === 0) unmatched.push(t);
+    for (const p of matched) out.add(p);
+  }
+  if (unmatched.length) throw new WireError("unknown_target", `no connected peer matches ${unmatched.map((t) => `"${t}"`).join(", ")}; nothing was stored`);
+  return [...out];
+}
+
 export const toInfo = (f: FileRow): FileInfo => ({
   id: f.id,
   name: f.name,
@@ -72,7 +87,6 @@ export const toInfo = (f: FileRow): FileInfo => ({
  */
 export class FilesService {
   readonly repo: FileRepo;
-  private readonly meshes: MeshRepo;
   /** bytes being uploaded right now, per mesh, so concurrent uploads cannot overshoot the quota together */
   private readonly reserved = new Map<string, number>();
 
@@ -84,7 +98,6 @@ export class FilesService {
     readonly now: () => number,
   ) {
     this.repo = new FileRepo(host.store);
-    this.meshes = new MeshRepo(host.store);
   }
 
   async upload(caller: Caller, input: { name: string; tags?: string; to?: string; contentLength: number | null; body: ReadableStream<Uint8Array> | null }): Promise<FileInfo> {
@@ -96,7 +109,7 @@ export class FilesService {
     if (!persistent) {
       if (!caller.peer) throw new WireError("unauthorized", "attachments are sent from a live session (its bearer token from hello_ack)", 401);
       const targets = parseTo(input.to as string);
-      for (const p of resolveTargets(targets, this.host.peers.peersOf(caller.meshId), caller.peer)) readers.push(p.memberId);
+      for (const p of audience(targets, this.host.peers.peersOf(caller.meshId), caller.peer)) readers.push(p.memberId);
       targetSpec = targets.join(", ");
     }
     const { maxFileBytes, meshQuotaBytes } = this.limits;
@@ -195,7 +208,7 @@ export class FilesService {
     if (query) files = files.filter((f) => f.name.toLowerCase().includes(query) || f.tags.some((t) => t.toLowerCase().includes(query)));
     const from = q.from?.trim().toLowerCase();
     if (from) {
-      const members = new Map((await this.meshes.listMembers(caller.meshId)).map((m) => [m.id, m.displayName.toLowerCase()]));
+      const members = new Map((await this.host.auth.members(caller.meshId)).map((m) => [m.id, m.displayName.toLowerCase()]));
       files = files.filter((f) => f.uploadedByName.toLowerCase() === from || members.get(f.uploadedByMember) === from);
     }
     return files.map(toInfo);
@@ -248,7 +261,7 @@ export class FilesService {
   async remove(caller: Caller, id: string): Promise<void> {
     const f = await this.readable(caller, id);
     if (f.uploadedByMember !== caller.memberId) {
-      const me = await this.meshes.memberById(caller.memberId);
+      const me = (await this.host.auth.members(caller.meshId)).find((m) => m.id === caller.memberId);
       if (me?.role !== "owner" && me?.role !== "admin") throw new WireError("forbidden", `only ${f.uploadedByName} (who uploaded it) or a mesh owner/admin may delete file ${id}`, 403);
     }
     if (!(await this.repo.markDeleted(f.meshId, f.id, this.now()))) throw new WireError("file_deleted", `file ${id} was deleted`, 410);

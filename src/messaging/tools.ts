@@ -1,7 +1,5 @@
 import { z } from "zod";
 import { defineTool, type McpTool, type ToolContext } from "../client/tool.ts";
-import type { FileInfo } from "../files/api.ts";
-import { attachmentLine, type FilesContext } from "../files/tools.ts";
 import { MessageId, Priority } from "./frames.ts";
 import type { InboundMessage, Messenger } from "./messenger.ts";
 import { messageText } from "./text.ts";
@@ -37,9 +35,25 @@ export function parseTargets(to: string | string[]): string | string[] {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** An uploaded attachment, as the file routes describe it. */
+interface Attached {
+  id: string;
+  name: string;
+  size: number;
+}
+
+/** The file routes as send_message needs them (the files feature's client provides them). */
+export interface FilesContext {
+  files: { upload(path: string, opts: { to: string | string[] }): Promise<Attached>; remove(id: string): Promise<unknown> };
+}
+
+const size = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`);
+/** The line a recipient sees for each attachment, inside the (encrypted) message text. */
+const attachmentLine = (f: Attached) => `📎 ${f.name} (${size(f.size)}) — use get_file("${f.id}")`;
+
 /** Uploads each path as an attachment for `to`; on any failure the ones already stored are deleted. */
-async function attach(ctx: FilesContext, to: string | string[], paths: string[]): Promise<FileInfo[]> {
-  const done: FileInfo[] = [];
+async function attach(ctx: FilesContext, to: string | string[], paths: string[]): Promise<Attached[]> {
+  const done: Attached[] = [];
   try {
     for (const p of paths) done.push(await ctx.files.upload(p, { to }));
     return done;
@@ -49,7 +63,7 @@ async function attach(ctx: FilesContext, to: string | string[], paths: string[])
   }
 }
 
-const discard = (ctx: FilesContext, files: FileInfo[]) => Promise.all(files.map((f) => ctx.files.remove(f.id).catch(() => {})));
+const discard = (ctx: FilesContext, files: Attached[]) => Promise.all(files.map((f) => ctx.files.remove(f.id).catch(() => {})));
 
 const sendMessage = defineTool({
   name: "send_message",
