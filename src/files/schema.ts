@@ -37,4 +37,4 @@ const tables = (bool: string) => `
   CREATE INDEX file_access_by_file ON file_access (file_id, accessed_at);
 `;
 
-export const filesMigration: Migration = { version: 5, name: "files and attachments", sqlite: tables("integer"), postgres: tables("boolean") };
+export const filesMigration: Migration = { version: 6, name: "files and attachments", sqlite: tables("integer"), postgres: tables("boolean") };
