@@ -1,5 +1,5 @@
 import type { BrokerLimits } from "../../src/broker/config.ts";
-import { type RunningBroker, startBroker } from "../../src/server/app.ts";
+import { type BrokerOptions, type RunningBroker, startBroker } from "../../src/server/app.ts";
 import { BrokerClient, type BrokerClientOptions } from "../../src/client/broker-client.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { brokerRequest } from "../../src/client/http.ts";
@@ -21,7 +21,15 @@ export interface TestBroker extends RunningBroker {
   restart(limits?: Partial<BrokerLimits>): Promise<TestBroker>;
 }
 
-export async function startTestBroker(backend: Backend, limits: Partial<BrokerLimits> = {}, reuse?: { dataDir: string; schema?: string; cleanup(): void }): Promise<TestBroker> {
+/** Options of startBroker that a suite may add (the files suites: the S3 store, file limits, a clock). */
+export type ExtraBrokerOptions = Pick<BrokerOptions, "s3" | "files" | "filesClock">;
+
+export async function startTestBroker(
+  backend: Backend,
+  limits: Partial<BrokerLimits> = {},
+  reuse?: { dataDir: string; schema?: string; cleanup(): void },
+  extra: ExtraBrokerOptions = {},
+): Promise<TestBroker> {
   // A restarted broker owns the same data dir, so its destroy() removes it.
   const dir = reuse ? { path: reuse.dataDir, cleanup: reuse.cleanup } : tempDir("cm-broker-");
   const schema = backend === "postgres" ? (reuse?.schema ?? freshSchema()) : undefined;
@@ -35,6 +43,7 @@ export async function startTestBroker(backend: Backend, limits: Partial<BrokerLi
     // Every test socket comes from 127.0.0.1: a suite that opens sockets fast on an idle machine would
     // meet the per-address connection budget (20/s) it is not about. The budget tests set their own.
     limits: { pingIntervalMs: 60_000, sweepIntervalMs: 60_000, connectRatePerAddress: 10_000, ...limits },
+    ...extra,
   });
   const tb: TestBroker = {
     ...running,
@@ -47,7 +56,7 @@ export async function startTestBroker(backend: Backend, limits: Partial<BrokerLi
     },
     async restart(l = limits) {
       await running.stop();
-      return startTestBroker(backend, l, { dataDir: dir.path, schema, cleanup: dir.cleanup });
+      return startTestBroker(backend, l, { dataDir: dir.path, schema, cleanup: dir.cleanup }, extra);
     },
   };
   return tb;

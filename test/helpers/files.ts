@@ -4,11 +4,11 @@ import { join } from "node:path";
 import S3rver from "s3rver";
 import type { S3Config } from "../../src/blob/config.ts";
 import type { BrokerLimits } from "../../src/broker/config.ts";
-import { type BrokerOptions, startBroker } from "../../src/server/app.ts";
+import type { BrokerOptions } from "../../src/server/app.ts";
 import type { BrokerClient } from "../../src/client/broker-client.ts";
 import { FilesClient } from "../../src/files/client.ts";
-import { type Backend, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "./backends.ts";
-import type { TestBroker } from "./broker.ts";
+import { type Backend, tempDir } from "./backends.ts";
+import { startTestBroker, type TestBroker } from "./broker.ts";
 
 export type BlobKind = "disk" | "s3";
 
@@ -67,31 +67,11 @@ export async function startFilesBroker(
   s3: TestS3 | null,
   opts: { limits?: Partial<BrokerLimits>; files?: BrokerOptions["files"]; clock?: () => number } = {},
 ): Promise<TestBroker> {
-  const dir = tempDir("cm-broker-");
-  const schema = backend === "postgres" ? freshSchema() : undefined;
-  if (backend === "postgres") markPostgresRan(new Error().stack?.split("\n").slice(2).find((f) => !f.includes("/test/helpers/"))?.trim() ?? "postgres");
-  const running = await startBroker({
-    port: 0,
-    dataDir: dir.path,
-    databaseUrl: backend === "postgres" ? PG_URL : undefined,
-    dbSchema: schema,
-    limits: { pingIntervalMs: 60_000, sweepIntervalMs: 60_000, ...opts.limits },
+  return startTestBroker(backend, opts.limits ?? {}, undefined, {
     s3: s3?.config ?? null,
     files: opts.files,
     ...(opts.clock ? { filesClock: { now: opts.clock } } : {}),
   });
-  return {
-    ...running,
-    backend,
-    async destroy() {
-      await running.stop();
-      if (schema) await dropSchema(schema);
-      dir.cleanup();
-    },
-    restart() {
-      throw new Error("not supported for files brokers");
-    },
-  };
 }
 
 /** The file routes as a session sees them: its bearer token from hello_ack. */
