@@ -22,7 +22,9 @@ function rss(pid: number): number {
   } catch {
     // not Linux
   }
-  const out = Bun.spawnSync(["ps", "-o", "rss=", "-p", String(pid)]).stdout.toString().trim();
+  const out = Bun.spawnSync(["ps", "-o", "rss=", "-p", String(pid)])
+    .stdout.toString()
+    .trim();
   return Number(out) * 1024;
 }
 
@@ -74,11 +76,24 @@ export async function run(): Promise<void> {
     })();
     const env = { ...process.env } as Record<string, string>;
     for (const k of ["DATABASE_URL", "S3_ENDPOINT", "MINIO_ENDPOINT"]) delete env[k];
-    proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/cli/main.ts"), "broker", "--port", String(port), "--data-dir", dataDir, "--max-file-size", `${SIZE_MB + 1}M`], {
-      env,
-      stdout: "pipe",
-      stderr: "inherit",
-    });
+    proc = Bun.spawn(
+      [
+        process.execPath,
+        join(import.meta.dir, "../../src/cli/main.ts"),
+        "broker",
+        "--port",
+        String(port),
+        "--data-dir",
+        dataDir,
+        "--max-file-size",
+        `${SIZE_MB + 1}M`,
+      ],
+      {
+        env,
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
     const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
     let banner = "";
     while (!banner.includes("listening on")) {

@@ -48,8 +48,22 @@ export interface BenchMesh {
 export async function createBenchMesh(b: RunningBroker, slug: string, ownerName: string): Promise<BenchMesh> {
   const rootKey = b64url.encode(generateRootKey());
   const keys = generateSigningKeyPair();
-  const res = await brokerRequest(b.url, "POST", "/admin/meshes", CreateMeshResponse, { auth: { kind: "admin", token: b.adminToken }, body: { slug, ownerPubkey: keys.publicKey, ownerName } });
-  const owner: MeshConfig = { slug, meshId: res.meshId, brokerUrl: b.url, memberId: res.memberId, displayName: ownerName, role: "owner", pubkey: keys.publicKey, secretKey: keys.secretKey, rootKey, joinedAt: Date.now() };
+  const res = await brokerRequest(b.url, "POST", "/admin/meshes", CreateMeshResponse, {
+    auth: { kind: "admin", token: b.adminToken },
+    body: { slug, ownerPubkey: keys.publicKey, ownerName },
+  });
+  const owner: MeshConfig = {
+    slug,
+    meshId: res.meshId,
+    brokerUrl: b.url,
+    memberId: res.memberId,
+    displayName: ownerName,
+    role: "owner",
+    pubkey: keys.publicKey,
+    secretKey: keys.secretKey,
+    rootKey,
+    joinedAt: Date.now(),
+  };
   return { meshId: res.meshId, rootKey, owner };
 }
 
@@ -58,7 +72,18 @@ export async function addBenchMember(b: RunningBroker, mesh: BenchMesh, name: st
   const keys = generateSigningKeyPair();
   const inv = await brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, { auth: { kind: "admin", token: b.adminToken }, body: {} });
   const j = await brokerRequest(b.url, "POST", "/join", JoinResponse, { body: { token: inv.token, pubkey: keys.publicKey, displayName: name } });
-  return { slug: j.slug, meshId: mesh.meshId, brokerUrl: b.url, memberId: j.memberId, displayName: name, role: j.role, pubkey: keys.publicKey, secretKey: keys.secretKey, rootKey: mesh.rootKey, joinedAt: Date.now() };
+  return {
+    slug: j.slug,
+    meshId: mesh.meshId,
+    brokerUrl: b.url,
+    memberId: j.memberId,
+    displayName: name,
+    role: j.role,
+    pubkey: keys.publicKey,
+    secretKey: keys.secretKey,
+    rootKey: mesh.rootKey,
+    joinedAt: Date.now(),
+  };
 }
 
 function pct(sorted: number[], p: number): number {

@@ -14,14 +14,16 @@ async function benchOne(label: string, databaseUrl?: string): Promise<void> {
   const { broker: b, stop } = await startBenchBroker(databaseUrl, { sendRatePerSec: 1e6, frameRatePerSec: 1e6 });
   try {
     const mesh = await createBenchMesh(b, "bench", "owner");
-    const peers = await Promise.all(["Alice", "Bob"].map(async (name) => {
-      const m = await addBenchMember(b, mesh, name);
-      const session = generateSigningKeyPair();
-      const client = new BrokerClient({ mesh: m, session, displayName: name });
-      await client.connect();
-      return { client, messenger: new Messenger(client, { rootKey: mesh.rootKey, sessionSecretKey: session.secretKey }) };
-    }));
-    const [alice, bob] = peers as [typeof peers[0], typeof peers[0]];
+    const peers = await Promise.all(
+      ["Alice", "Bob"].map(async (name) => {
+        const m = await addBenchMember(b, mesh, name);
+        const session = generateSigningKeyPair();
+        const client = new BrokerClient({ mesh: m, session, displayName: name });
+        await client.connect();
+        return { client, messenger: new Messenger(client, { rootKey: mesh.rootKey, sessionSecretKey: session.secretKey }) };
+      }),
+    );
+    const [alice, bob] = peers as [(typeof peers)[0], (typeof peers)[0]];
     let waiting: ((m: InboundMessage) => void) | null = null;
     bob.messenger.on("message", (m) => waiting?.(m));
 

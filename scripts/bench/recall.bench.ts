@@ -35,7 +35,32 @@ function prng(seed: number): () => number {
 }
 
 function makeVocabulary(rand: () => number): string[] {
-  const syl = ["ka", "lo", "mi", "ren", "tor", "vex", "su", "pla", "dri", "gon", "fe", "zu", "nar", "bel", "quo", "ti", "sha", "mor", "ek", "ul", "ast", "rin", "po", "dex"];
+  const syl = [
+    "ka",
+    "lo",
+    "mi",
+    "ren",
+    "tor",
+    "vex",
+    "su",
+    "pla",
+    "dri",
+    "gon",
+    "fe",
+    "zu",
+    "nar",
+    "bel",
+    "quo",
+    "ti",
+    "sha",
+    "mor",
+    "ek",
+    "ul",
+    "ast",
+    "rin",
+    "po",
+    "dex",
+  ];
   const words = new Set<string>();
   while (words.size < VOCABULARY) {
     const n = 2 + Math.floor(rand() * 3);
@@ -110,7 +135,10 @@ async function load(store: Store, meshId: string, memberId: string, n: number, c
           values.push(`(${ph(1)}, ${ph(2)}, ${ph(3)}, ${pg ? `${ph(4)}::text[]` : ph(4)}, ${ph(5)}, ${ph(6)}, ${ph(7)})`);
           params.push(newId("mem"), meshId, c.text(rand), pg ? `{${tags.join(",")}}` : JSON.stringify(tags), memberId, "Bench", now + done + i);
         }
-        await tx.unsafe(`INSERT INTO memory (id, mesh_id, content, tags, remembered_by, remembered_by_name, remembered_at) VALUES ${values.join(", ")}`, params);
+        await tx.unsafe(
+          `INSERT INTO memory (id, mesh_id, content, tags, remembered_by, remembered_by_name, remembered_at) VALUES ${values.join(", ")}`,
+          params,
+        );
         done += rows;
       }
     });
@@ -167,7 +195,9 @@ async function measure(label: string, s: Setup, c: Corpus): Promise<void> {
     hits += res.memories.length;
     db.push(await time(() => repo.recall({ meshId: s.meshId, words: searchWords(q.text), tags: [], limit: 10 })));
   }
-  console.log(`  ${label}  ws ${stats(ws)} | db ${stats(db)} | frequent-word queries ws ${stats(wsCommon)}  (avg ${(hits / c.queries.length).toFixed(1)} results)`);
+  console.log(
+    `  ${label}  ws ${stats(ws)} | db ${stats(db)} | frequent-word queries ws ${stats(wsCommon)}  (avg ${(hits / c.queries.length).toFixed(1)} results)`,
+  );
 }
 
 async function benchBackend(name: string, databaseUrl: string | undefined, c: Corpus): Promise<void> {
@@ -175,7 +205,9 @@ async function benchBackend(name: string, databaseUrl: string | undefined, c: Co
   const small = await setup(databaseUrl);
   try {
     const loadMs = await load(big.broker.store, big.meshId, big.client.ack?.memberId as string, N, c);
-    console.log(`  ${name} loaded ${N.toLocaleString("en")} memories in ${(loadMs / 1000).toFixed(1)} s (${Math.round(N / (loadMs / 1000)).toLocaleString("en")}/s)`);
+    console.log(
+      `  ${name} loaded ${N.toLocaleString("en")} memories in ${(loadMs / 1000).toFixed(1)} s (${Math.round(N / (loadMs / 1000)).toLocaleString("en")}/s)`,
+    );
     await load(small.broker.store, small.meshId, small.client.ack?.memberId as string, BASELINE_N, c);
     await measure(`${name} recall over ${N.toLocaleString("en").padStart(7)}`, big, c);
     await measure(`${name} recall over ${BASELINE_N.toLocaleString("en").padStart(7)}`, small, c);

@@ -27,7 +27,10 @@ export interface PutOptions {
 
 /** `mesh-{meshId}` as a valid S3 bucket name: lower case, `_` → `-`, 3-63 characters, no edge dashes. */
 export function bucketName(meshId: string): string {
-  let b = `mesh-${meshId}`.toLowerCase().replace(/[^a-z0-9.-]/g, "-").replace(/\.{2,}/g, ".");
+  let b = `mesh-${meshId}`
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, "-")
+    .replace(/\.{2,}/g, ".");
   b = b.slice(0, 63).replace(/[-.]+$/, "");
   return b.length >= 3 ? b : `${b}---`.slice(0, 3);
 }
@@ -45,7 +48,11 @@ export function blobKey(fileId: string, storedName: string, persistent: boolean,
  * Passes a stream through, counting bytes, and fails it with `tooLarge()` the moment it passes `maxBytes`,
  * so neither disk nor S3 ever receives more than the limit.
  */
-export function limitStream(body: ReadableStream<Uint8Array>, maxBytes: number, tooLarge: () => WireError): { stream: ReadableStream<Uint8Array>; size: () => number } {
+export function limitStream(
+  body: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  tooLarge: () => WireError,
+): { stream: ReadableStream<Uint8Array>; size: () => number } {
   let size = 0;
   const stream = body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({

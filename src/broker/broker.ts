@@ -157,12 +157,15 @@ export class Broker implements PeerRegistry {
     }
     conn.send({ type: "challenge", challenge: conn.challenge });
     // Its own timer, not the ping sweep: a sweep every 30 s would let a silent socket live up to 40 s.
-    conn.helloTimer = setTimeout(() => {
-      if (conn.peer || conn.closed) return;
-      conn.send({ type: "error", code: "not_authenticated", message: `no valid hello within ${this.limits.helloTimeoutMs} ms; connection closed` });
-      conn.close(CLOSE.helloTimeout, "no hello");
-      void this.close(conn);
-    }, Math.max(0, this.limits.helloTimeoutMs));
+    conn.helloTimer = setTimeout(
+      () => {
+        if (conn.peer || conn.closed) return;
+        conn.send({ type: "error", code: "not_authenticated", message: `no valid hello within ${this.limits.helloTimeoutMs} ms; connection closed` });
+        conn.close(CLOSE.helloTimeout, "no hello");
+        void this.close(conn);
+      },
+      Math.max(0, this.limits.helloTimeoutMs),
+    );
     // in-process connections that are never closed must not keep a process alive
     conn.helloTimer.unref?.();
     return conn;
@@ -227,7 +230,8 @@ export class Broker implements PeerRegistry {
         throw new WireError("not_authenticated", "send hello first");
       } else {
         const wait = this.memberFrames.take(conn.peer.memberId);
-        if (wait > 0) return this.refuse(conn, new WireError("rate_limited", `too many frames across this member's sessions; retry in ${wait} ms`, 429, wait), frame.id);
+        if (wait > 0)
+          return this.refuse(conn, new WireError("rate_limited", `too many frames across this member's sessions; retry in ${wait} ms`, 429, wait), frame.id);
       }
       const handler = this.handlers.get(frame.type);
       if (!handler) throw new WireError("unknown_type", `unknown frame type: ${frame.type}`);

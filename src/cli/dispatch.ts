@@ -110,7 +110,8 @@ export async function checkArgs(r: Resolved): Promise<void> {
     if (tok.startsWith("--")) {
       const [raw = "", ...value] = tok.slice(2).split("=");
       const hit = byLong.get(raw) ?? (raw.startsWith("no-") ? byLong.get(raw.slice(3)) : undefined);
-      if (!hit) await fail(`unknown flag --${raw}${suggest(raw, [...new Set(entries.filter(([, d]) => d.type !== "positional").map(([n]) => n))], (c) => `--${c}`)}`);
+      if (!hit)
+        await fail(`unknown flag --${raw}${suggest(raw, [...new Set(entries.filter(([, d]) => d.type !== "positional").map(([n]) => n))], (c) => `--${c}`)}`);
       const [name, d] = hit as [string, ArgDef];
       seen.add(name);
       if (takesValue(d) && value.length === 0 && !raw.startsWith("no-")) {

@@ -7,8 +7,13 @@ import { FilesClient } from "../files/client.ts";
 export function cliFiles(meshSlug: string | undefined): FilesClient {
   const mesh = findMesh(loadConfig(), meshSlug || process.env.CLAUDEMESH_MESH || undefined);
   let token: { token: string; expiresAt: number } | null = null;
-  return new FilesClient(mesh.brokerUrl, async () => {
-    if (!token || token.expiresAt < Date.now() + 30_000) token = await brokerRequest(mesh.brokerUrl, "POST", "/files/token", FileToken, { auth: { kind: "member", mesh } });
-    return token.token;
-  }, mesh.caFile);
+  return new FilesClient(
+    mesh.brokerUrl,
+    async () => {
+      if (!token || token.expiresAt < Date.now() + 30_000)
+        token = await brokerRequest(mesh.brokerUrl, "POST", "/files/token", FileToken, { auth: { kind: "member", mesh } });
+      return token.token;
+    },
+    mesh.caFile,
+  );
 }

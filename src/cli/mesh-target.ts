@@ -29,7 +29,8 @@ export async function meshTarget(slug: string, args: { "admin-token"?: string; b
   const { meshes } = loadConfig();
   const member = meshes.find((m) => (m.slug === slug || m.meshId === slug) && (brokerArg === undefined || m.brokerUrl === brokerArg));
   if (!token) {
-    if (member) return { slug: member.slug, meshId: member.meshId, brokerUrl: member.brokerUrl, rootKey: member.rootKey, auth: { kind: "member", mesh: member } };
+    if (member)
+      return { slug: member.slug, meshId: member.meshId, brokerUrl: member.brokerUrl, rootKey: member.rootKey, auth: { kind: "member", mesh: member } };
     const joined = meshes.map((m) => m.slug).join(", ") || "none";
     throw new NotFoundError(`you have not joined a mesh named "${slug}" (joined: ${joined}); the broker's operator can pass --admin-token and --broker`);
   }

@@ -169,8 +169,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
             else if (frame.code === "name_taken" && this.everConnected) {
               this.nameTaken = true;
               this.emit("retrying", err);
-            }
-            else {
+            } else {
               if (this.everConnected) this.emit("fatal", err);
               this.closedByUser = true;
             }
@@ -241,8 +240,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
       if (frame.type === "error") {
         if (frame.code === "rate_limited" && frame.retryAfterMs !== undefined) this.retryAfterMs = frame.retryAfterMs;
         p.reject(new WireError(frame.code, frame.message, undefined, frame.retryAfterMs));
-      }
-      else p.resolve(frame);
+      } else p.resolve(frame);
       return;
     }
     this.emit("frame", frame);
@@ -319,4 +317,3 @@ export class BrokerClient extends Emitter<ClientEvents> {
     this.ws?.close(4999, "dropped");
   }
 }
-

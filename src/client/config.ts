@@ -29,7 +29,6 @@ export const ClientConfig = z.object({
 });
 export type ClientConfig = z.infer<typeof ClientConfig>;
 
-
 export const configPath = () => join(claudemeshHome(), "config.json");
 
 export function loadConfig(): ClientConfig {

@@ -21,7 +21,16 @@ export interface MeshProbe {
 
 /** Checks one mesh: broker reachable, clock skew, and that our member key is still accepted. */
 export async function probeMesh(mesh: MeshConfig, timeoutMs = 5000): Promise<MeshProbe> {
-  const out: MeshProbe = { slug: mesh.slug, brokerUrl: mesh.brokerUrl, reachable: false, rttMs: null, skewMs: null, authenticated: false, peersOnline: null, error: null };
+  const out: MeshProbe = {
+    slug: mesh.slug,
+    brokerUrl: mesh.brokerUrl,
+    reachable: false,
+    rttMs: null,
+    skewMs: null,
+    authenticated: false,
+    peersOnline: null,
+    error: null,
+  };
   try {
     const t0 = Date.now();
     const health = await brokerRequest(mesh.brokerUrl, "GET", "/healthz", HealthResponse, { timeoutMs, caFile: mesh.caFile });
@@ -33,7 +42,13 @@ export async function probeMesh(mesh: MeshConfig, timeoutMs = 5000): Promise<Mes
     out.error = err instanceof Error ? err.message : String(err);
     return out;
   }
-  const client = new BrokerClient({ mesh, session: generateSigningKeyPair(), reconnect: false, requestTimeoutMs: timeoutMs, displayName: `${mesh.displayName}-probe` });
+  const client = new BrokerClient({
+    mesh,
+    session: generateSigningKeyPair(),
+    reconnect: false,
+    requestTimeoutMs: timeoutMs,
+    displayName: `${mesh.displayName}-probe`,
+  });
   try {
     await client.connect();
     out.authenticated = true;

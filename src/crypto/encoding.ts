@@ -12,4 +12,3 @@ export const utf8 = {
   encode: (s: string): Uint8Array => new TextEncoder().encode(s),
   decode: (b: Uint8Array): string => new TextDecoder().decode(b),
 };
-

@@ -60,11 +60,20 @@ export async function checkClaude(env: NodeJS.ProcessEnv = process.env): Promise
   if (!v) return fail(name, `cannot read a version from "${out.trim()}" (${path})`, install);
   const version = v.join(".");
   if (!versionAtLeast(v, MIN_CLAUDE_VERSION)) {
-    return fail(name, `${version} at ${path}: claudemesh needs Claude Code ${MIN_CLAUDE_VERSION} or newer`, "update Claude Code: npm install -g @anthropic-ai/claude-code@latest (or `claude update`)");
+    return fail(
+      name,
+      `${version} at ${path}: claudemesh needs Claude Code ${MIN_CLAUDE_VERSION} or newer`,
+      "update Claude Code: npm install -g @anthropic-ai/claude-code@latest (or `claude update`)",
+    );
   }
   const newer = version !== NEWEST_VERIFIED_CLAUDE_VERSION && versionAtLeast(v, NEWEST_VERIFIED_CLAUDE_VERSION);
   const range = `supported ${MIN_CLAUDE_VERSION}–${NEWEST_VERIFIED_CLAUDE_VERSION}`;
-  return pass(name, newer ? `${version} at ${path}: newer than the newest verified (${NEWEST_VERIFIED_CLAUDE_VERSION}); should work, not yet proven (${range})` : `${version} at ${path} (${range})`);
+  return pass(
+    name,
+    newer
+      ? `${version} at ${path}: newer than the newest verified (${NEWEST_VERIFIED_CLAUDE_VERSION}); should work, not yet proven (${range})`
+      : `${version} at ${path} (${range})`,
+  );
 }
 
 const PER_SESSION = "fine: `claudemesh launch` wires it per session; `claudemesh install` adds it for plain `claude`";
@@ -85,7 +94,11 @@ export function checkMcpRegistration(path = claudeJsonPath()): CheckResult {
   if (entry === undefined) return pass(name, `not registered in ${tildify(path)} — ${PER_SESSION}`);
   const command = isObject(entry) && typeof entry.command === "string" ? entry.command : "";
   if (!command || !commandExists(command)) {
-    return fail(name, `registered in ${tildify(path)}, but its command "${command}" does not exist`, "run `claudemesh install` again from the claudemesh you use now");
+    return fail(
+      name,
+      `registered in ${tildify(path)}, but its command "${command}" does not exist`,
+      "run `claudemesh install` again from the claudemesh you use now",
+    );
   }
   return pass(name, `registered in ${tildify(path)} (${command})`);
 }
@@ -101,7 +114,12 @@ export function checkHooksRegistration(path = claudeSettingsPath()): CheckResult
   const hooks = isObject(data.hooks) ? data.hooks : {};
   const hasOurs = (event: string) =>
     Array.isArray(hooks[event]) &&
-    (hooks[event] as unknown[]).some((g) => isObject(g) && Array.isArray(g.hooks) && g.hooks.some((h) => isObject(h) && typeof h.command === "string" && / hook (working|idle|context)$/.test(h.command)));
+    (hooks[event] as unknown[]).some(
+      (g) =>
+        isObject(g) &&
+        Array.isArray(g.hooks) &&
+        g.hooks.some((h) => isObject(h) && typeof h.command === "string" && / hook (working|idle|context)$/.test(h.command)),
+    );
   const events = Object.keys(HOOK_EVENTS);
   const present = events.filter(hasOurs);
   if (present.length === 0) return pass(name, `not registered in ${tildify(path)} — ${PER_SESSION}`);
@@ -116,7 +134,11 @@ export function checkPermissions(): CheckResult[] {
   const dir = claudemeshHome();
   if (existsSync(dir)) {
     const mode = statSync(dir).mode & 0o777;
-    out.push(mode === 0o700 ? pass("config dir permissions", `${tildify(dir)} is 0700`) : fail("config dir permissions", `${tildify(dir)} is 0${mode.toString(8)}, should be 0700`, `chmod 700 ${dir}`));
+    out.push(
+      mode === 0o700
+        ? pass("config dir permissions", `${tildify(dir)} is 0700`)
+        : fail("config dir permissions", `${tildify(dir)} is 0${mode.toString(8)}, should be 0700`, `chmod 700 ${dir}`),
+    );
   }
   const file = configPath();
   if (existsSync(file)) {
@@ -141,16 +163,27 @@ export function checkMeshKey(mesh: MeshConfig): CheckResult {
   const name = `mesh key for ${mesh.slug}`;
   return mesh.rootKey
     ? pass(name, "present")
-    : fail(name, "missing: group and broadcast messages cannot be read or sent", "run `claudemesh join` again with the whole invite URL in quotes: the part after # is the mesh key");
+    : fail(
+        name,
+        "missing: group and broadcast messages cannot be read or sent",
+        "run `claudemesh join` again with the whole invite URL in quotes: the part after # is the mesh key",
+      );
 }
 
 export async function checkBroker(mesh: MeshConfig, timeoutMs = 5000): Promise<CheckResult> {
   const name = `broker for ${mesh.slug}`;
   const p = await probeMesh(mesh, timeoutMs);
-  if (!p.reachable) return fail(name, `${mesh.brokerUrl} unreachable: ${p.error}`, "check that the broker is running and reachable from here (URL, network, firewall)");
+  if (!p.reachable)
+    return fail(name, `${mesh.brokerUrl} unreachable: ${p.error}`, "check that the broker is running and reachable from here (URL, network, firewall)");
   const skew = Math.round(p.skewMs ?? 0);
   const timing = `rtt ${p.rttMs}ms, clock skew ${skew >= 0 ? "+" : ""}${skew}ms`;
-  if (Math.abs(skew) > MAX_CLOCK_SKEW_MS) return fail(name, `${mesh.brokerUrl}: ${timing}; the broker refuses hellos more than ${MAX_CLOCK_SKEW_MS / 1000}s off`, "sync this machine's clock (e.g. `timedatectl set-ntp true`)");
-  if (!p.authenticated) return fail(name, `${mesh.brokerUrl} refused this member: ${p.error}`, "your membership may be revoked: ask for a new invite and `claudemesh join` it");
+  if (Math.abs(skew) > MAX_CLOCK_SKEW_MS)
+    return fail(
+      name,
+      `${mesh.brokerUrl}: ${timing}; the broker refuses hellos more than ${MAX_CLOCK_SKEW_MS / 1000}s off`,
+      "sync this machine's clock (e.g. `timedatectl set-ntp true`)",
+    );
+  if (!p.authenticated)
+    return fail(name, `${mesh.brokerUrl} refused this member: ${p.error}`, "your membership may be revoked: ask for a new invite and `claudemesh join` it");
   return pass(name, `${mesh.brokerUrl}: ${timing}, ${p.peersOnline} peer(s) online`);
 }

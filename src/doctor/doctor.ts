@@ -1,5 +1,14 @@
 import { loadConfig } from "../client/config.ts";
-import { checkBroker, checkClaude, checkHooksRegistration, checkMcpRegistration, checkMeshesJoined, checkMeshKey, checkPermissions, type CheckResult } from "./checks.ts";
+import {
+  checkBroker,
+  checkClaude,
+  checkHooksRegistration,
+  checkMcpRegistration,
+  checkMeshesJoined,
+  checkMeshKey,
+  checkPermissions,
+  type CheckResult,
+} from "./checks.ts";
 import { checkRoundTrip } from "./round-trip.ts";
 
 /** Runs every check in order; each mesh gets a broker check and, once that passes, a live round trip. */

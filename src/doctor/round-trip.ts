@@ -28,10 +28,16 @@ export async function checkRoundTrip(mesh: MeshConfig, timeoutMs = 10_000): Prom
     });
     await messenger.send(displayName, text, "now");
     const m = await received;
-    if (!m.authenticated) return { name, ok: false, detail: "the message came back but did not decrypt", hint: "report this: session keys or envelopes disagree" };
+    if (!m.authenticated)
+      return { name, ok: false, detail: "the message came back but did not decrypt", hint: "report this: session keys or envelopes disagree" };
     return { name, ok: true, detail: `sent to itself as ${displayName}, pushed back and decrypted in ${Date.now() - t0}ms` };
   } catch (e) {
-    return { name, ok: false, detail: e instanceof Error ? e.message : String(e), hint: "see the broker check above; if the broker is fine, look at the broker's log" };
+    return {
+      name,
+      ok: false,
+      detail: e instanceof Error ? e.message : String(e),
+      hint: "see the broker check above; if the broker is fine, look at the broker's log",
+    };
   } finally {
     clearTimeout(timer);
     client.close();

@@ -67,7 +67,12 @@ export class FilesClient {
   }
 
   private async call<S extends z.ZodType>(method: string, path: string, schema: S): Promise<z.infer<S>> {
-    const res = await fetch(this.url(path), { method, headers: { authorization: `Bearer ${await this.token()}` }, signal: AbortSignal.timeout(30_000), ...this.tls }).catch((err) => {
+    const res = await fetch(this.url(path), {
+      method,
+      headers: { authorization: `Bearer ${await this.token()}` },
+      signal: AbortSignal.timeout(30_000),
+      ...this.tls,
+    }).catch((err) => {
       throw new BrokerUnreachable(`cannot reach the broker at ${this.brokerUrl}: ${err instanceof Error ? err.message : String(err)}`);
     });
     if (!res.ok) throw await failure(res, `${method} ${path.split("?")[0]}`);
@@ -170,7 +175,8 @@ export function sessionTokenProvider(
     const now = Date.now();
     const ack = client.ack;
     if (ack && ack.tokenExpiresAt > now + 30_000) return ack.token;
-    if (!fallback || fallback.expiresAt <= now + 30_000) fallback = await brokerRequest(mesh.brokerUrl, "POST", "/files/token", FileToken, { auth: { kind: "member", mesh } });
+    if (!fallback || fallback.expiresAt <= now + 30_000)
+      fallback = await brokerRequest(mesh.brokerUrl, "POST", "/files/token", FileToken, { auth: { kind: "member", mesh } });
     return fallback.token;
   };
 }

@@ -26,7 +26,8 @@ async function caller(req: Request, host: FeatureHost, files: FilesService): Pro
   const t = token ? verifyToken(files.signer, token, files.now()) : null;
   if (t) {
     const member = (await host.auth.members(t.meshId)).find((m) => m.id === t.memberId);
-    if (member && member.meshId === t.meshId && member.revokedAt === null) return { meshId: t.meshId, memberId: member.id, name: member.displayName, sessionPubkey: null, peer: null };
+    if (member && member.meshId === t.meshId && member.revokedAt === null)
+      return { meshId: t.meshId, memberId: member.id, name: member.displayName, sessionPubkey: null, peer: null };
   }
   throw new WireError("unauthorized", "file routes need a valid bearer token: the session's from hello_ack, or one from POST /files/token", 401);
 }

@@ -32,7 +32,10 @@ export function storedName(display: string): string {
     .split(/[/\\]+/)
     .map((s) => s.trim())
     .filter((s) => s !== "" && s !== "." && s !== "..");
-  let name = segments.join("_").replace(/[:*?"<>|]/g, "_").replace(/^\.+/, "");
+  let name = segments
+    .join("_")
+    .replace(/[:*?"<>|]/g, "_")
+    .replace(/^\.+/, "");
   if (name === "") name = "file";
   if (Buffer.byteLength(name) > MAX_STORED_BYTES) {
     const dot = name.lastIndexOf(".");

@@ -105,7 +105,12 @@ export class FileRepo {
   }
 
   async accesses(fileId: string): Promise<AccessRow[]> {
-    const rows: Row[] = await this.store.sql`SELECT peer_name, peer_session_pubkey, accessed_at FROM file_access WHERE file_id = ${fileId} ORDER BY accessed_at, id`;
-    return rows.map((r) => ({ peerName: String(r.peer_name ?? ""), sessionPubkey: r.peer_session_pubkey === null ? null : String(r.peer_session_pubkey), accessedAt: num(r.accessed_at) }));
+    const rows: Row[] = await this.store
+      .sql`SELECT peer_name, peer_session_pubkey, accessed_at FROM file_access WHERE file_id = ${fileId} ORDER BY accessed_at, id`;
+    return rows.map((r) => ({
+      peerName: String(r.peer_name ?? ""),
+      sessionPubkey: r.peer_session_pubkey === null ? null : String(r.peer_session_pubkey),
+      accessedAt: num(r.accessed_at),
+    }));
   }
 }

@@ -26,7 +26,14 @@ const MAX_TAG_CHARS = 64;
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
 
 export function parseTags(raw: string | undefined): string[] {
-  const tags = [...new Set((raw ?? "").split(",").map((t) => t.trim()).filter(Boolean))];
+  const tags = [
+    ...new Set(
+      (raw ?? "")
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (tags.length > MAX_TAGS) throw new WireError("invalid_argument", `${tags.length} tags; the limit is ${MAX_TAGS}`);
   for (const t of tags) {
     const p = textProblem(t) ?? (/[\u0000-\u001f\u007f]/.test(t) ? "contains a control character" : null);
@@ -59,7 +66,11 @@ function audience(targets: string[], peers: PeerState[], sender: PeerState): Pee
   const unmatched: string[] = [];
   for (const t of targets) {
     const matched =
-      t === "*" || t === "@all" ? peers.filter((p) => p !== sender) : t.startsWith("@") ? peers.filter((p) => p !== sender && p.groups.has(t.slice(1))) : peers.filter((p) => p.displayName === t);
+      t === "*" || t === "@all"
+        ? peers.filter((p) => p !== sender)
+        : t.startsWith("@")
+          ? peers.filter((p) => p !== sender && p.groups.has(t.slice(1)))
+          : peers.filter((p) => p.displayName === t);
     if (matched.length === 0) unmatched.push(t);
     for (const p of matched) out.add(p);
   }
@@ -100,7 +111,10 @@ export class FilesService {
     this.repo = new FileRepo(host.store);
   }
 
-  async upload(caller: Caller, input: { name: string; tags?: string; to?: string; contentLength: number | null; body: ReadableStream<Uint8Array> | null }): Promise<FileInfo> {
+  async upload(
+    caller: Caller,
+    input: { name: string; tags?: string; to?: string; contentLength: number | null; body: ReadableStream<Uint8Array> | null },
+  ): Promise<FileInfo> {
     const name = displayName(input.name);
     const tags = parseTags(input.tags);
     const persistent = input.to === undefined;
@@ -175,7 +189,11 @@ export class FilesService {
   }
 
   private tooLarge(): WireError {
-    return new WireError("file_too_large", `the file is larger than this broker's limit of ${mib(this.limits.maxFileBytes)} (--max-file-size); nothing was stored`, 413);
+    return new WireError(
+      "file_too_large",
+      `the file is larger than this broker's limit of ${mib(this.limits.maxFileBytes)} (--max-file-size); nothing was stored`,
+      413,
+    );
   }
 
   private overQuota(remaining: number): WireError {
@@ -191,7 +209,8 @@ export class FilesService {
     const f = await this.repo.get(caller.meshId, id);
     // another mesh's file is indistinguishable from none at all
     if (!f) throw new WireError("not_found", `no file ${id} in this mesh`, 404);
-    if (f.deletedAt !== null && (f.expiresAt === null || f.deletedAt < f.expiresAt)) throw new WireError("file_deleted", `file ${id} ("${f.name}") was deleted`, 410);
+    if (f.deletedAt !== null && (f.expiresAt === null || f.deletedAt < f.expiresAt))
+      throw new WireError("file_deleted", `file ${id} ("${f.name}") was deleted`, 410);
     if (f.expiresAt !== null && f.expiresAt <= this.now()) {
       throw new WireError("file_expired", `file ${id} ("${f.name}") was a message attachment and expired ${new Date(f.expiresAt).toISOString()}`, 410);
     }
@@ -262,10 +281,13 @@ export class FilesService {
     const f = await this.readable(caller, id);
     if (f.uploadedByMember !== caller.memberId) {
       const me = (await this.host.auth.members(caller.meshId)).find((m) => m.id === caller.memberId);
-      if (me?.role !== "owner" && me?.role !== "admin") throw new WireError("forbidden", `only ${f.uploadedByName} (who uploaded it) or a mesh owner/admin may delete file ${id}`, 403);
+      if (me?.role !== "owner" && me?.role !== "admin")
+        throw new WireError("forbidden", `only ${f.uploadedByName} (who uploaded it) or a mesh owner/admin may delete file ${id}`, 403);
     }
     if (!(await this.repo.markDeleted(f.meshId, f.id, this.now()))) throw new WireError("file_deleted", `file ${id} was deleted`, 410);
-    await this.blob.delete(bucketName(f.meshId), f.key).catch((err) => this.host.log.warn("could not delete a file's bytes; the row is marked deleted", { file: f.id, err: String(err) }));
+    await this.blob
+      .delete(bucketName(f.meshId), f.key)
+      .catch((err) => this.host.log.warn("could not delete a file's bytes; the row is marked deleted", { file: f.id, err: String(err) }));
   }
 
   /** The broker's own expiry of attachments (S3 lifecycle rules are not everywhere). */

@@ -43,7 +43,7 @@ function fileLine(f: FileInfo): string {
   return `- ${parts.filter(Boolean).join(" · ")}`;
 }
 
-const fileId = z.string().min(1).max(128).describe('The file id (f_…), from share_file, list_files or a 📎 line');
+const fileId = z.string().min(1).max(128).describe("The file id (f_…), from share_file, list_files or a 📎 line");
 
 const shareFile = defineTool({
   name: "share_file",
@@ -99,7 +99,10 @@ const fileStatus = defineTool({
     const s = await ctx.files.status(args.id);
     const accesses = s.accesses.map((a) => ({ peer: a.peerName, read: true, readAt: iso(a.accessedAt) }));
     const head = `${s.file.name} (${s.file.id})`;
-    const text = accesses.length === 0 ? `${head}: nobody has downloaded it yet.` : `${head}, downloaded by:\n${accesses.map((a) => `- ${a.peer} at ${a.readAt}`).join("\n")}`;
+    const text =
+      accesses.length === 0
+        ? `${head}: nobody has downloaded it yet.`
+        : `${head}, downloaded by:\n${accesses.map((a) => `- ${a.peer} at ${a.readAt}`).join("\n")}`;
     return { text, data: { file: fileData(s.file), accesses } };
   },
 });

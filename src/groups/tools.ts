@@ -3,7 +3,6 @@ import { defineTool, type McpTool } from "../client/tool.ts";
 import { GroupRole } from "../protocol/common.ts";
 import { bareGroup, GroupArg } from "./frames.ts";
 
-
 const groupName = GroupArg.describe('Group name, e.g. "frontend"');
 const bare = bareGroup;
 

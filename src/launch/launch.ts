@@ -73,7 +73,14 @@ export async function launch(flags: LaunchFlags, passthrough: string[], io: Laun
   }
 
   const self = selfCommand();
-  const session = createSession({ meshSlug: plan.mesh.slug, displayName: plan.displayName, role: plan.role, groups: groupSpec(plan.groups), self, userSettings });
+  const session = createSession({
+    meshSlug: plan.mesh.slug,
+    displayName: plan.displayName,
+    role: plan.role,
+    groups: groupSpec(plan.groups),
+    self,
+    userSettings,
+  });
   try {
     const argv = buildClaudeArgv({ mcpConfigPath: session.mcpConfigPath, settingsPath: session.settingsPath, skipPermissions: true, passthrough });
     if (!flags.quiet) {

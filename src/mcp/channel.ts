@@ -28,8 +28,7 @@ export function channelMeta(fields: Record<string, unknown>): Record<string, str
   return out;
 }
 
-const lowNote = (n: number) =>
-  `(${n} low-priority message${n === 1 ? "" : "s"} waiting: call check_messages when convenient)`;
+const lowNote = (n: number) => `(${n} low-priority message${n === 1 ? "" : "s"} waiting: call check_messages when convenient)`;
 
 /** A display name or group as a JSON string literal, the way the model writes a tool argument. */
 const arg = (s: string) => JSON.stringify(s);

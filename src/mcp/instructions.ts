@@ -21,18 +21,39 @@ export interface InstructionsInput {
 
 /** Tool guide lines, each shown only when all its tools exist. Order = importance, since the tail may be cut. */
 const TOOL_LINES: [string[], string][] = [
-  [["send_message", "list_peers"], "Mesh peers are reached only with these claudemesh tools (mcp__claudemesh__*). Claude Code's own SendMessage / ListAgents reach other Claude sessions on this machine only, outside the mesh (no mesh names, groups, encryption or queue): never use them for mesh peers."],
-  [["send_message"], '- send_message(to, message, priority?): to = "Name", "@group", "*" (everyone) or a list. Prefer direct or @group; broadcast rarely. Different audiences need different details? Send each @group its own tailored message instead of one broadcast.'],
-  [["send_message"], '- priority: "now" = urgent only (interrupts a busy peer), "next" = normal (default; arrives when they are idle), "low" = FYI (waits until they check).'],
+  [
+    ["send_message", "list_peers"],
+    "Mesh peers are reached only with these claudemesh tools (mcp__claudemesh__*). Claude Code's own SendMessage / ListAgents reach other Claude sessions on this machine only, outside the mesh (no mesh names, groups, encryption or queue): never use them for mesh peers.",
+  ],
+  [
+    ["send_message"],
+    '- send_message(to, message, priority?): to = "Name", "@group", "*" (everyone) or a list. Prefer direct or @group; broadcast rarely. Different audiences need different details? Send each @group its own tailored message instead of one broadcast.',
+  ],
+  [
+    ["send_message"],
+    '- priority: "now" = urgent only (interrupts a busy peer), "next" = normal (default; arrives when they are idle), "low" = FYI (waits until they check).',
+  ],
   [["check_messages"], "- check_messages(): messages not yet shown to you, incl. low priority. Call it when told some are waiting."],
   [["list_peers"], "- list_peers(group?): who is online, status, role, groups, summary. Look before you delegate."],
   [["message_status"], "- message_status(id): per-recipient delivery: queued, delivered, surfaced (seen)."],
   [["set_summary"], "- set_summary(summary): 1-2 sentences on what you are doing; update it when your focus changes."],
   [["set_status"], "- set_status(status): idle | working | dnd. dnd holds everything but urgent messages."],
-  [["join_group", "leave_group"], "- join_group(name, role?) / leave_group(name). Roles: lead gathers inputs and synthesizes, member contributes, observer watches and speaks only when asked."],
-  [["set_state", "get_state", "list_state"], "- set_state(key, value) / get_state(key) / list_state(): live shared facts (current owner, status, votes); every change is pushed to all peers."],
-  [["remember", "recall", "forget"], "- remember(content, tags?) / recall(query) / forget(id): lasting mesh knowledge (decisions, conventions, gotchas). recall before asking peers."],
-  [["share_file", "get_file", "list_files", "file_status", "delete_file"], "- share_file(path, tags?) for the whole mesh; send_message(…, file?/files?) for its recipients only; list_files(query?), get_file(id, save_to), file_status(id), delete_file(id). Files are not E2E encrypted."],
+  [
+    ["join_group", "leave_group"],
+    "- join_group(name, role?) / leave_group(name). Roles: lead gathers inputs and synthesizes, member contributes, observer watches and speaks only when asked.",
+  ],
+  [
+    ["set_state", "get_state", "list_state"],
+    "- set_state(key, value) / get_state(key) / list_state(): live shared facts (current owner, status, votes); every change is pushed to all peers.",
+  ],
+  [
+    ["remember", "recall", "forget"],
+    "- remember(content, tags?) / recall(query) / forget(id): lasting mesh knowledge (decisions, conventions, gotchas). recall before asking peers.",
+  ],
+  [
+    ["share_file", "get_file", "list_files", "file_status", "delete_file"],
+    "- share_file(path, tags?) for the whole mesh; send_message(…, file?/files?) for its recipients only; list_files(query?), get_file(id, save_to), file_status(id), delete_file(id). Files are not E2E encrypted.",
+  ],
 ];
 
 /** Keeps a dynamic field from pushing the essentials past the 2 KB cut. */

@@ -58,10 +58,7 @@ export async function runMcpServer(): Promise<void> {
       })
     : unavailableInstructions(errorText(unavailable));
 
-  const server = new McpServer(
-    { name: "claudemesh", version: VERSION },
-    { capabilities: { tools: {}, experimental: { "claude/channel": {} } }, instructions },
-  );
+  const server = new McpServer({ name: "claudemesh", version: VERSION }, { capabilities: { tools: {}, experimental: { "claude/channel": {} } }, instructions });
   const notify = (e: ChannelEvent) =>
     // The SDK's types only know the standard notifications; Claude Code's channel is an extension.
     server.server.notification({ method: CHANNEL_METHOD, params: e } as unknown as ServerNotification);
@@ -82,7 +79,10 @@ export async function runMcpServer(): Promise<void> {
 
   await server.connect(new StdioServerTransport());
   await session?.start();
-  log.info("claudemesh mcp ready", identity ? { mesh: identity.mesh.slug, name: identity.displayName, sessionDir: identity.sessionDir } : { unavailable: errorText(unavailable) });
+  log.info(
+    "claudemesh mcp ready",
+    identity ? { mesh: identity.mesh.slug, name: identity.displayName, sessionDir: identity.sessionDir } : { unavailable: errorText(unavailable) },
+  );
 
   const why = await closed;
   log.info("claudemesh mcp stopping", { reason: why });

@@ -16,7 +16,16 @@ import { Inbox } from "./inbox.ts";
 import type { McpContext } from "./registry.ts";
 
 /** Hello refusals that no retry can fix. */
-const FATAL_HELLO = new Set(["unknown_mesh", "unknown_member", "member_revoked", "bad_member_signature", "bad_session_signature", "unauthorized", "forbidden", "wrong_mesh"]);
+const FATAL_HELLO = new Set([
+  "unknown_mesh",
+  "unknown_member",
+  "member_revoked",
+  "bad_member_signature",
+  "bad_session_signature",
+  "unauthorized",
+  "forbidden",
+  "wrong_mesh",
+]);
 
 /**
  * The mesh side of one `claudemesh mcp` process: the broker connection (retried until it works, then
@@ -67,7 +76,9 @@ export class McpSession {
       this.fatal = err;
       log.error("the broker refused this session for good", { code: err.code, message: err.message });
     });
-    this.client.on("connected", (_ack, reconnect) => log.info(reconnect ? "reconnected to the broker" : "connected to the broker", { mesh: identity.mesh.slug }));
+    this.client.on("connected", (_ack, reconnect) =>
+      log.info(reconnect ? "reconnected to the broker" : "connected to the broker", { mesh: identity.mesh.slug }),
+    );
     this.client.on("disconnected", (code) => log.warn("lost the broker connection; reconnecting", { code }));
   }
 

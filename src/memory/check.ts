@@ -18,7 +18,8 @@ export function normalizeTags(tags: string[] | undefined, limits: BrokerLimits):
     const tag = raw.trim().toLowerCase();
     if (!tag) throw new WireError("invalid_argument", "tags must not be empty");
     const len = charLength(tag);
-    if (len > limits.maxTagChars) throw new WireError("invalid_argument", `tag "${[...tag].slice(0, 20).join("")}…" is ${len} characters; the limit is ${limits.maxTagChars}`);
+    if (len > limits.maxTagChars)
+      throw new WireError("invalid_argument", `tag "${[...tag].slice(0, 20).join("")}…" is ${len} characters; the limit is ${limits.maxTagChars}`);
     const p = textProblem(tag);
     if (p) throw new WireError("invalid_argument", `a tag ${p}`);
     out.add(tag);

@@ -25,9 +25,7 @@ export const memoryFeature: FeatureFactory = (host) => {
         const tags = normalizeTags(f.tags, host.limits);
         const limit = f.limit ?? DEFAULT_RECALL_LIMIT;
         const { meshId } = ctx.peer;
-        const memories = f.query.trim()
-          ? await repo.recall({ meshId, words: searchWords(f.query), tags, limit })
-          : await repo.recent({ meshId, tags, limit });
+        const memories = f.query.trim() ? await repo.recall({ meshId, words: searchWords(f.query), tags, limit }) : await repo.recent({ meshId, tags, limit });
         ctx.reply({ type: "memory_results", memories });
       },
       async forget(ctx, f) {

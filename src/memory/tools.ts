@@ -31,7 +31,7 @@ const recall = defineTool({
   name: "recall",
   description:
     "Search the mesh's permanent memory (what any session ever remembered) by keywords, best matches first. " +
-    "A memory matches if it contains any of the words (stemmed: \"rate-limits\" finds \"rate limit\"). " +
+    'A memory matches if it contains any of the words (stemmed: "rate-limits" finds "rate limit"). ' +
     "Check it before starting unfamiliar work. An empty query lists the newest memories.",
   input: {
     query: z.string().max(4096).describe('Keywords, e.g. "payments rate limit"'),

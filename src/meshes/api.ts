@@ -24,9 +24,21 @@ export const CreateMeshRequest = z.object({
 export const CreateInviteRequest = z.object({
   role: InviteRole.default("member"),
   maxUses: MaxUses.nullable().default(null),
-  expiresInSeconds: z.number().int().positive().max(365 * 24 * 3600).nullable().default(7 * 24 * 3600),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(365 * 24 * 3600)
+    .nullable()
+    .default(7 * 24 * 3600),
 });
-export const InviteResponse = z.object({ inviteId: z.string(), token: z.string(), expiresAt: z.number().nullable(), role: z.string(), maxUses: z.number().nullable() });
+export const InviteResponse = z.object({
+  inviteId: z.string(),
+  token: z.string(),
+  expiresAt: z.number().nullable(),
+  role: z.string(),
+  maxUses: z.number().nullable(),
+});
 export const CreateMeshResponse = z.object({
   meshId: z.string(),
   slug: z.string(),

@@ -54,7 +54,13 @@ export const meshesFeature =
           GET: (req) => {
             const grant = sessionGrant(req, host.auth);
             if (!grant) return errorResponse(new WireError("unauthorized", "a valid session bearer token (from hello_ack) is required", 401));
-            return reply(SessionResponse, { meshId: grant.meshId, memberId: grant.memberId, presenceId: grant.presenceId, sessionPubkey: grant.sessionPubkey, expiresAt: grant.expiresAt });
+            return reply(SessionResponse, {
+              meshId: grant.meshId,
+              memberId: grant.memberId,
+              presenceId: grant.presenceId,
+              sessionPubkey: grant.sessionPubkey,
+              expiresAt: grant.expiresAt,
+            });
           },
         },
       },

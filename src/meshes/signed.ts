@@ -19,7 +19,8 @@ export async function signedMember(req: Request, bodyText: string, repo: MeshRep
   const nonce = req.headers.get(SIGNED_HEADERS.nonce);
   if (!memberId || !sig || !Number.isFinite(ts)) return null;
   if (memberId.length > 128) throw new WireError("unknown_member", "unknown member", 401);
-  if (!nonce || !NONCE.test(nonce)) throw new WireError("unauthorized", `a signed request needs a ${SIGNED_HEADERS.nonce} header (16-64 base64url characters)`, 401);
+  if (!nonce || !NONCE.test(nonce))
+    throw new WireError("unauthorized", `a signed request needs a ${SIGNED_HEADERS.nonce} header (16-64 base64url characters)`, 401);
   const member = await repo.memberById(memberId);
   if (!member) throw new WireError("unknown_member", "unknown member", 401);
   const url = new URL(req.url);

@@ -49,19 +49,21 @@ class Messaging implements Feature {
   /** Pushes every queued message this session may receive in its current status, in queue order. */
   deliver(peer: PeerState): Promise<void> {
     const d = this.delivery(peer);
-    d.chain = d.chain.then(async () => {
-      if (peer.conn.closed || this.host.peers.session(peer.sessionPubkey) !== peer) return;
-      const now = this.host.clock.now();
-      const due = (await this.repo.queuedFor(peer.sessionPubkey, pushablePriorities(peer.status), now)).filter((m) => !d.inflight.has(m.messageId));
-      if (due.length === 0) return;
-      const lowPending = await this.repo.countQueued(peer.sessionPubkey, "low", now);
-      for (const m of due) {
-        d.inflight.add(m.messageId);
-        peer.conn.send({ type: "push", ...m, lowPending });
-      }
-    }).catch(() => {
-      // a failed delivery stays queued and is retried on the next trigger
-    });
+    d.chain = d.chain
+      .then(async () => {
+        if (peer.conn.closed || this.host.peers.session(peer.sessionPubkey) !== peer) return;
+        const now = this.host.clock.now();
+        const due = (await this.repo.queuedFor(peer.sessionPubkey, pushablePriorities(peer.status), now)).filter((m) => !d.inflight.has(m.messageId));
+        if (due.length === 0) return;
+        const lowPending = await this.repo.countQueued(peer.sessionPubkey, "low", now);
+        for (const m of due) {
+          d.inflight.add(m.messageId);
+          peer.conn.send({ type: "push", ...m, lowPending });
+        }
+      })
+      .catch(() => {
+        // a failed delivery stays queued and is retried on the next trigger
+      });
     return d.chain;
   }
 
@@ -107,7 +109,12 @@ class Messaging implements Feature {
   private async send(ctx: HandlerContext, f: ClientFrameOf<"send">): Promise<void> {
     const { peer, conn } = ctx;
     if (!conn.sendRate.take()) {
-      throw new WireError("rate_limited", `send rate limit is ${this.host.limits.sendRatePerSec}/s per connection; retry shortly`, 429, conn.sendRate.retryAfterMs());
+      throw new WireError(
+        "rate_limited",
+        `send rate limit is ${this.host.limits.sendRatePerSec}/s per connection; retry shortly`,
+        429,
+        conn.sendRate.retryAfterMs(),
+      );
     }
     const max = this.host.limits.maxMessageBytes;
     const sizes = [f.group?.ciphertext.length ?? 0, ...(f.envelopes ?? []).map((e) => e.ciphertext.length)];
@@ -121,7 +128,7 @@ class Messaging implements Feature {
 
     const targets = Array.isArray(f.to) ? f.to : [f.to];
     if (f.kind === "group" && !f.group) throw new WireError("invalid_frame", "a group message needs `group` {nonce, ciphertext}");
-    if (f.kind === "direct" && targets.some(isGroupTarget)) throw new WireError("invalid_frame", "@group, @all and * targets need kind \"group\"");
+    if (f.kind === "direct" && targets.some(isGroupTarget)) throw new WireError("invalid_frame", '@group, @all and * targets need kind "group"');
     const recipients = resolveTargets(targets, this.host.peers.peersOf(peer.meshId), peer);
     let rows: NewRecipient[];
     if (f.kind === "group") {
@@ -130,7 +137,10 @@ class Messaging implements Feature {
       const byKey = new Map((f.envelopes ?? []).map((e) => [e.sessionPubkey, e]));
       const missing = recipients.filter((p) => !byKey.has(p.sessionPubkey));
       if (missing.length > 0) {
-        throw new WireError("missing_envelope", `no envelope for ${missing.map((p) => `${p.displayName} (${p.sessionPubkey})`).join(", ")}; refresh peers and retry`);
+        throw new WireError(
+          "missing_envelope",
+          `no envelope for ${missing.map((p) => `${p.displayName} (${p.sessionPubkey})`).join(", ")}; refresh peers and retry`,
+        );
       }
       rows = recipients.map((p) => {
         const e = byKey.get(p.sessionPubkey)!;

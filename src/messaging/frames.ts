@@ -25,7 +25,10 @@ export const SendFrame = z.object({
   priority: Priority.default("next"),
   kind: MessageKind,
   /** direct: one crypto_box per recipient session */
-  envelopes: z.array(EnvelopeSchema.extend({ sessionPubkey: Base64Key })).max(1024).optional(),
+  envelopes: z
+    .array(EnvelopeSchema.extend({ sessionPubkey: Base64Key }))
+    .max(1024)
+    .optional(),
   /** group / broadcast: one secretbox for everyone */
   group: EnvelopeSchema.optional(),
 });

@@ -66,8 +66,13 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
     let lastErr: unknown;
     for (let attempt = 0; attempt < 4; attempt++) {
       try {
-        const body = group ? { kind: "group" as const, group: this.sealForGroup(text) } : { kind: "direct" as const, envelopes: await this.sealForNames(targets, text, attempt > 0) };
-        const ack = await this.client.request({ type: "send", clientId, to: targets.length === 1 ? (targets[0] as string) : targets, priority, ...body }, "ack");
+        const body = group
+          ? { kind: "group" as const, group: this.sealForGroup(text) }
+          : { kind: "direct" as const, envelopes: await this.sealForNames(targets, text, attempt > 0) };
+        const ack = await this.client.request(
+          { type: "send", clientId, to: targets.length === 1 ? (targets[0] as string) : targets, priority, ...body },
+          "ack",
+        );
         return { messageId: ack.messageId, recipients: ack.recipients, duplicate: ack.duplicate };
       } catch (err) {
         lastErr = err;
@@ -84,7 +89,8 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
   }
 
   private sealForGroup(text: string): Envelope {
-    if (!this.groupKey) throw new ConfigError("this mesh's root key is missing from your config (re-join with the full invite URL, including the part after #)");
+    if (!this.groupKey)
+      throw new ConfigError("this mesh's root key is missing from your config (re-join with the full invite URL, including the part after #)");
     return sealGroup(text, this.groupKey);
   }
 

@@ -81,7 +81,11 @@ export class MessageRepo {
     return this.store.sql;
   }
 
-  async findByClientId(meshId: string, senderMemberId: string, clientId: string): Promise<{ id: string; recipients: { name: string; sessionPubkey: string }[] } | null> {
+  async findByClientId(
+    meshId: string,
+    senderMemberId: string,
+    clientId: string,
+  ): Promise<{ id: string; recipients: { name: string; sessionPubkey: string }[] } | null> {
     const [m] = await this.sql`SELECT id FROM message WHERE mesh_id = ${meshId} AND sender_member_id = ${senderMemberId} AND client_id = ${clientId}`;
     if (!m) return null;
     const rs = await this.sql`SELECT name, session_pubkey FROM message_recipient WHERE message_id = ${m.id} ORDER BY seq`;

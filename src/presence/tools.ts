@@ -22,9 +22,22 @@ const listPeers = defineTool({
   async run(ctx, args) {
     const group = args.group === undefined ? undefined : bareGroup(args.group);
     const res = await ctx.client.request({ type: "list_peers", ...(group ? { group } : {}) }, "peers_list");
-    const peers = res.peers.map(({ name, status, role, groups, summary, sessionPubkey, memberId, memberName, self }) => ({ name, status, role, groups, summary, sessionPubkey, memberId, memberName, self }));
+    const peers = res.peers.map(({ name, status, role, groups, summary, sessionPubkey, memberId, memberName, self }) => ({
+      name,
+      status,
+      role,
+      groups,
+      summary,
+      sessionPubkey,
+      memberId,
+      memberName,
+      self,
+    }));
     const scope = group ? ` in @${group}` : "";
-    const text = peers.length === 0 ? `No peers online${scope}.` : `${peers.length} peer${peers.length === 1 ? "" : "s"} online${scope}:\n${res.peers.map(peerLine).join("\n")}`;
+    const text =
+      peers.length === 0
+        ? `No peers online${scope}.`
+        : `${peers.length} peer${peers.length === 1 ? "" : "s"} online${scope}:\n${res.peers.map(peerLine).join("\n")}`;
     return { text, data: { peers } };
   },
 });
@@ -43,7 +56,7 @@ const setSummary = defineTool({
 const setStatus = defineTool({
   name: "set_status",
   description:
-    "Override your status: idle, working or dnd. Status normally follows your turns by itself; dnd (do not disturb) holds every message except priority \"now\" until you set idle or working.",
+    'Override your status: idle, working or dnd. Status normally follows your turns by itself; dnd (do not disturb) holds every message except priority "now" until you set idle or working.',
   input: { status: Status.describe("idle | working | dnd") },
   async run(ctx, args) {
     await ctx.client.request({ type: "set_status", status: args.status }, "ok");

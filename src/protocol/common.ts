@@ -5,12 +5,8 @@ import { hasUnprintable } from "../util/printable.ts";
 export const ReqId = z.string().min(1).max(128);
 export const optId = { id: ReqId.optional() };
 
-export const Base64Key = z
-  .string()
-  .regex(/^[A-Za-z0-9+/]{43}=$/, "must be a base64 32-byte key");
-export const Base64Sig = z
-  .string()
-  .regex(/^[A-Za-z0-9+/]{86}==$/, "must be a base64 64-byte signature");
+export const Base64Key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "must be a base64 32-byte key");
+export const Base64Sig = z.string().regex(/^[A-Za-z0-9+/]{86}==$/, "must be a base64 64-byte signature");
 
 const NO_UNPRINTABLE = "must not contain control characters (ESC, BEL, DEL, C0/C1), bidi overrides or isolates, or zero-width characters";
 
@@ -24,7 +20,12 @@ export const DisplayName = z
   .refine((s) => !s.startsWith("@") && s !== "*" && !s.includes(","), "must not start with @, be *, or contain commas");
 
 export const GroupName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 letters, digits, _ . or -");
-export const GroupRole = z.string().trim().min(1).max(64).refine((s) => !hasUnprintable(s), NO_UNPRINTABLE);
+export const GroupRole = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .refine((s) => !hasUnprintable(s), NO_UNPRINTABLE);
 export const Status = z.enum(["idle", "working", "dnd"]);
 export type Status = z.infer<typeof Status>;
 
@@ -46,13 +47,16 @@ export function parseGroupSpec(spec: string): GroupMembership[] {
 }
 
 export const GroupsField = z.union([
-  z.string().max(4096).transform((s, ctx) => {
-    try {
-      return parseGroupSpec(s);
-    } catch {
-      ctx.addIssue({ code: "custom", message: 'groups must look like "frontend:lead,reviewers"' });
-      return z.NEVER;
-    }
-  }),
+  z
+    .string()
+    .max(4096)
+    .transform((s, ctx) => {
+      try {
+        return parseGroupSpec(s);
+      } catch {
+        ctx.addIssue({ code: "custom", message: 'groups must look like "frontend:lead,reviewers"' });
+        return z.NEVER;
+      }
+    }),
   z.array(GroupMembership).max(64),
 ]);

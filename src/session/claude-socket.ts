@@ -57,7 +57,8 @@ export function isPrivateDir(dir: string): boolean {
  */
 export function preparePidSocketDir(sock: PidSocket): void {
   mkdirSync(sock.dir, { recursive: true, mode: 0o700 });
-  if (!isPrivateDir(sock.dir)) throw new Error(`${sock.dir} is not a private directory of this user (a directory, mode 0700, owned by uid ${process.getuid?.()})`);
+  if (!isPrivateDir(sock.dir))
+    throw new Error(`${sock.dir} is not a private directory of this user (a directory, mode 0700, owned by uid ${process.getuid?.()})`);
 }
 
 /** Removes sockets whose Claude Code is gone: an mcp process killed outright leaves its socket behind. */

@@ -12,16 +12,21 @@ const setState = defineTool({
   name: "set_state",
   description:
     "Write a live shared fact for the whole mesh: one JSON value per key, last write wins. Every other connected peer is notified at once. " +
-    'Use state for operational facts that change while you work (who owns a task, whether deploys are frozen, a PR queue, votes) instead of announcing them in messages. ' +
+    "Use state for operational facts that change while you work (who owns a task, whether deploys are frozen, a PR queue, votes) instead of announcing them in messages. " +
     "Use remember instead for lessons and decisions that should outlive the current work.",
   input: {
     key,
-    value: z.unknown().describe('Any JSON value (≤ 64 KiB): true, 3, "in-review", ["#142","#143"], {"owner":"alice"}, or null. Pass real JSON, not a JSON-encoded string.'),
+    value: z
+      .unknown()
+      .describe('Any JSON value (≤ 64 KiB): true, 3, "in-review", ["#142","#143"], {"owner":"alice"}, or null. Pass real JSON, not a JSON-encoded string.'),
   },
   async run(ctx, args) {
     // unknown → JsonValue: MCP arguments arrive as parsed JSON, and the broker checks the value anyway
     const r = await ctx.client.request({ type: "set_state", key: args.key, value: args.value as JsonValue }, "state_result");
-    return { text: `Set ${r.key} = ${show(r.value)}; every other peer was notified.`, data: { key: r.key, value: r.value, updatedBy: r.updatedBy, updatedAt: r.updatedAt } };
+    return {
+      text: `Set ${r.key} = ${show(r.value)}; every other peer was notified.`,
+      data: { key: r.key, value: r.value, updatedBy: r.updatedBy, updatedAt: r.updatedAt },
+    };
   },
 });
 
@@ -45,7 +50,10 @@ const listState = defineTool({
   input: {},
   async run(ctx) {
     const r = await ctx.client.request({ type: "list_state" }, "state_list");
-    const text = r.entries.length === 0 ? "No shared state is set in this mesh." : `${r.entries.length} state key${r.entries.length === 1 ? "" : "s"}:\n${r.entries.map(entryLine).join("\n")}`;
+    const text =
+      r.entries.length === 0
+        ? "No shared state is set in this mesh."
+        : `${r.entries.length} state key${r.entries.length === 1 ? "" : "s"}:\n${r.entries.map(entryLine).join("\n")}`;
     return { text, data: { entries: r.entries } };
   },
 });

@@ -4,9 +4,7 @@ import type { Dialect, Migration } from "./migration.ts";
 /** Applies every migration newer than the recorded version, each in its own transaction. */
 export async function migrate(store: { sql: SQL; dialect: Dialect }, migrations: readonly Migration[]): Promise<number[]> {
   const { sql } = store;
-  await sql.unsafe(
-    "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)",
-  );
+  await sql.unsafe("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)");
   const rows: { version: number }[] = await sql`SELECT version FROM schema_migrations`;
   const done = new Set(rows.map((r) => Number(r.version)));
   const applied: number[] = [];

@@ -13,7 +13,10 @@ const EnvSchema = z.object({
   /** Broker: the data dir (SQLite, admin token, default invite); `--data-dir` wins. */
   CLAUDEMESH_BROKER_DATA_DIR: z.string().optional(),
   /** Broker: the Postgres schema (created if missing). */
-  CLAUDEMESH_DB_SCHEMA: z.string().regex(/^([a-z_][a-z0-9_]{0,62})?$/, "a lowercase SQL identifier").optional(),
+  CLAUDEMESH_DB_SCHEMA: z
+    .string()
+    .regex(/^([a-z_][a-z0-9_]{0,62})?$/, "a lowercase SQL identifier")
+    .optional(),
   /** `mesh create`: the broker's admin token; `--admin-token` wins. */
   CLAUDEMESH_ADMIN_TOKEN: z.string().optional(),
   /** Clients: the PEM CA file that vouches for brokers with a private certificate (`join --ca` wins). */

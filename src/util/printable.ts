@@ -14,7 +14,9 @@ export const hasUnprintable = (s: string): boolean => UNPRINTABLE.test(s);
  * surrogates become U+FFFD. `keepLines` keeps newlines and tabs (for multi-line texts, not table cells).
  */
 export function printable(s: string, opts: { keepLines?: boolean } = {}): string {
-  return s.toWellFormed().replace(UNPRINTABLE_ALL, (c) => (opts.keepLines && (c === "\n" || c === "\t") ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+  return s
+    .toWellFormed()
+    .replace(UNPRINTABLE_ALL, (c) => (opts.keepLines && (c === "\n" || c === "\t") ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
 }
 
 /** `printable` applied to every string inside a JSON-like value (keys included). */

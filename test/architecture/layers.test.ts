@@ -39,7 +39,17 @@ describe("layers", () => {
     });
 
     test("imports down the ranking pass", () => {
-      expect(violations(map({ "cli/main.ts": ["server/app.ts"], "server/app.ts": ["broker/broker.ts", "meshes/feature.ts"], "meshes/feature.ts": ["broker/host.ts"], "broker/host.ts": [], "broker/broker.ts": [] }))).toEqual([]);
+      expect(
+        violations(
+          map({
+            "cli/main.ts": ["server/app.ts"],
+            "server/app.ts": ["broker/broker.ts", "meshes/feature.ts"],
+            "meshes/feature.ts": ["broker/host.ts"],
+            "broker/host.ts": [],
+            "broker/broker.ts": [],
+          }),
+        ),
+      ).toEqual([]);
     });
 
     test("a file in no layer is reported, not silently allowed", () => {

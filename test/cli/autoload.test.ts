@@ -20,7 +20,18 @@ beforeAll(async () => {
   bin = await ensureBinary();
   mkdirSync(evilHome.path, { recursive: true });
   const keys = generateSigningKeyPair();
-  const mesh = { slug: "evil", meshId: "m", brokerUrl: "http://127.0.0.1:9", memberId: "x", displayName: "Mallory", role: "member", pubkey: keys.publicKey, secretKey: keys.secretKey, rootKey: null, joinedAt: 0 };
+  const mesh = {
+    slug: "evil",
+    meshId: "m",
+    brokerUrl: "http://127.0.0.1:9",
+    memberId: "x",
+    displayName: "Mallory",
+    role: "member",
+    pubkey: keys.publicKey,
+    secretKey: keys.secretKey,
+    rootKey: null,
+    joinedAt: 0,
+  };
   writeFileSync(join(evilHome.path, "config.json"), JSON.stringify({ version: 1, meshes: [mesh] }), { mode: 0o600 });
   writeFileSync(join(project.path, ".env"), `CLAUDEMESH_HOME=${evilHome.path}\nDATABASE_URL=postgres://evil@127.0.0.1:9/evil\n`);
   writeFileSync(join(project.path, "evil.ts"), `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran");\n`);

@@ -95,7 +95,11 @@ describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) =>
     third.cleanup();
 
     const members = await cli(owner.path, "members", "dev-team", "--json");
-    expect(JSON.parse(members.out).map((m: { displayName: string }) => m.displayName).sort()).toEqual(["Dev", "Owner"]);
+    expect(
+      JSON.parse(members.out)
+        .map((m: { displayName: string }) => m.displayName)
+        .sort(),
+    ).toEqual(["Dev", "Owner"]);
     const notAdmin = await cli(joiner.path, "invite", "dev-team");
     expect(notAdmin.err.trim()).toBe("claudemesh: only mesh owners and admins may manage invites");
 
@@ -105,7 +109,10 @@ describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) =>
     const status = await cli(joiner.path, "status", "--json");
     expect(status.code).toBe(1); // revoked in dev-team, still fine in default
     const probes = JSON.parse(status.out);
-    expect(probes.find((p: { slug: string }) => p.slug === "dev-team")).toMatchObject({ authenticated: false, error: expect.stringContaining("member_revoked") });
+    expect(probes.find((p: { slug: string }) => p.slug === "dev-team")).toMatchObject({
+      authenticated: false,
+      error: expect.stringContaining("member_revoked"),
+    });
 
     // `invite revoke` is a subcommand of `invite`: the revoked invite lets nobody in
     const spare = JSON.parse((await cli(owner.path, "invite", "dev-team", "--json")).out);
@@ -121,7 +128,12 @@ describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) =>
   }, 30_000);
 
   test("bad input is a one-line error without wire codes, never a stack", async () => {
-    for (const args of [["join", "not-a-url"], ["invite", "nope"], ["invite", "dev-team", "--expires", "soon"], ["broker", "--port", "99999"]]) {
+    for (const args of [
+      ["join", "not-a-url"],
+      ["invite", "nope"],
+      ["invite", "dev-team", "--expires", "soon"],
+      ["broker", "--port", "99999"],
+    ]) {
       const r = await cli(owner.path, ...args);
       expect(r.code).toBe(1);
       expect(r.err.trim().split("\n")).toHaveLength(1);

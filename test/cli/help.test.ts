@@ -23,7 +23,12 @@ async function cli(args: string[], extra: Record<string, string> = {}) {
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** Runs the binary on a pseudo-terminal (util-linux `script`): stdin and stdout are a TTY, as for a human. */
 async function onTty(args: string[], extra: Record<string, string> = {}) {
-  const p = Bun.spawn(["script", "-qec", [bin, ...args].map(shellQuote).join(" "), "/dev/null"], { env: env(extra), stdout: "pipe", stderr: "pipe", stdin: "pipe" });
+  const p = Bun.spawn(["script", "-qec", [bin, ...args].map(shellQuote).join(" "), "/dev/null"], {
+    env: env(extra),
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "pipe",
+  });
   p.stdin.end();
   const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
   return { out: out.replace(/\r\n/g, "\n"), code };
@@ -42,7 +47,13 @@ async function leaves(cmd: AnyCommand, path: string[]): Promise<Leaf[]> {
     return out;
   }
   const args = Object.entries((cmd.args ?? {}) as ArgsDef);
-  return [{ path, flags: args.filter(([, d]) => d.type !== "positional").map(([n]) => n), positionals: args.filter(([, d]) => d.type === "positional").map(([n]) => n) }];
+  return [
+    {
+      path,
+      flags: args.filter(([, d]) => d.type !== "positional").map(([n]) => n),
+      positionals: args.filter(([, d]) => d.type === "positional").map(([n]) => n),
+    },
+  ];
 }
 
 let all: Leaf[] = [];
@@ -53,20 +64,24 @@ beforeAll(async () => {
 
 describe("help", () => {
   test("every command and subcommand has its own usage: its flags, its arguments, one example", async () => {
-    expect(all.map((l) => l.path.join(" "))).toEqual(expect.arrayContaining(["members list", "members revoke", "invite create", "invite list", "invite revoke", "mesh create", "launch"]));
+    expect(all.map((l) => l.path.join(" "))).toEqual(
+      expect.arrayContaining(["members list", "members revoke", "invite create", "invite list", "invite revoke", "mesh create", "launch"]),
+    );
     // one leaf at a time would take ~40 spawns in a row; they are independent
-    await Promise.all(all.map(async (leaf) => {
-      const r = await cli([...leaf.path, "--help"]);
-      expect(r.code).toBe(0);
-      expect(r.out).toContain(`USAGE claudemesh ${leaf.path.join(" ")}`);
-      for (const f of leaf.flags) expect(r.out).toMatch(new RegExp(`--${f}\\b`));
-      for (const p of leaf.positionals) expect(r.out).toContain(p.toUpperCase());
-      expect(r.out).toMatch(/EXAMPLE\n\n {2}claudemesh \S/);
-      // plain text off a terminal, and no padding at the ends of lines
-      expect(r.out).not.toContain("\u001B[");
-      expect(r.out.split("\n").filter((l) => l !== l.trimEnd())).toEqual([]);
-      if (leaf.path[0] !== "help") expect((await cli(["help", ...leaf.path])).out).toBe(r.out);
-    }));
+    await Promise.all(
+      all.map(async (leaf) => {
+        const r = await cli([...leaf.path, "--help"]);
+        expect(r.code).toBe(0);
+        expect(r.out).toContain(`USAGE claudemesh ${leaf.path.join(" ")}`);
+        for (const f of leaf.flags) expect(r.out).toMatch(new RegExp(`--${f}\\b`));
+        for (const p of leaf.positionals) expect(r.out).toContain(p.toUpperCase());
+        expect(r.out).toMatch(/EXAMPLE\n\n {2}claudemesh \S/);
+        // plain text off a terminal, and no padding at the ends of lines
+        expect(r.out).not.toContain("\u001B[");
+        expect(r.out.split("\n").filter((l) => l !== l.trimEnd())).toEqual([]);
+        if (leaf.path[0] !== "help") expect((await cli(["help", ...leaf.path])).out).toBe(r.out);
+      }),
+    );
   }, 60_000);
 
   test("defaults are shown; the overview lists every command and `help`", async () => {
@@ -74,7 +89,8 @@ describe("help", () => {
     expect((await cli(["invite", "create", "--help"])).out).toMatch(/--expires=<expires>\s+Lifetime: .+\(Default: 7d\)/);
     const overview = await cli([]);
     expect(overview.code).toBe(0);
-    for (const name of ["broker", "mesh", "invite", "members", "join", "launch", "doctor", "help"]) expect(overview.out).toMatch(new RegExp(`^ +${name} {2,}\\S`, "m"));
+    for (const name of ["broker", "mesh", "invite", "members", "join", "launch", "doctor", "help"])
+      expect(overview.out).toMatch(new RegExp(`^ +${name} {2,}\\S`, "m"));
     expect((await cli(["help"])).out).toBe(overview.out);
     expect((await cli(["--help"])).out).toBe(overview.out);
   }, 30_000);
@@ -104,10 +120,22 @@ describe("command-line mistakes: one line, the usage line, exit 2", () => {
     usageError(await cli(["join"]), "claudemesh join: missing <URL> (Invite URL, including the part after #)", "claudemesh join [OPTIONS] <URL>");
     usageError(await cli(["invite"]), "claudemesh invite create: missing <SLUG> (Mesh slug)", "claudemesh invite create [OPTIONS] <SLUG>");
     usageError(await cli(["members"]), "claudemesh members list: missing <SLUG> (Mesh slug)", "claudemesh members list [OPTIONS] <SLUG>");
-    usageError(await cli(["members", "revoke", "dev-team"]), "claudemesh members revoke: missing <MEMBER> (Member id or display name)", "claudemesh members revoke [OPTIONS] <SLUG> <MEMBER>");
-    usageError(await cli(["invite", "revoke", "dev-team"]), /^claudemesh invite revoke: missing <INVITE>/, "claudemesh invite revoke [OPTIONS] <SLUG> <INVITE>");
+    usageError(
+      await cli(["members", "revoke", "dev-team"]),
+      "claudemesh members revoke: missing <MEMBER> (Member id or display name)",
+      "claudemesh members revoke [OPTIONS] <SLUG> <MEMBER>",
+    );
+    usageError(
+      await cli(["invite", "revoke", "dev-team"]),
+      /^claudemesh invite revoke: missing <INVITE>/,
+      "claudemesh invite revoke [OPTIONS] <SLUG> <INVITE>",
+    );
     usageError(await cli(["leave"]), "claudemesh leave: missing <SLUG> (Mesh slug)", "claudemesh leave [OPTIONS] <SLUG>");
-    usageError(await cli(["mesh", "create"]), "claudemesh mesh create: missing <SLUG> (Short name, e.g. dev-team)", "claudemesh mesh create [OPTIONS] <SLUG> --broker=<broker>");
+    usageError(
+      await cli(["mesh", "create"]),
+      "claudemesh mesh create: missing <SLUG> (Short name, e.g. dev-team)",
+      "claudemesh mesh create [OPTIONS] <SLUG> --broker=<broker>",
+    );
     usageError(await cli(["mesh", "create", "t1"]), /^claudemesh mesh create: missing --broker/, "claudemesh mesh create [OPTIONS] <SLUG> --broker=<broker>");
   }, 30_000);
 
@@ -123,15 +151,26 @@ describe("command-line mistakes: one line, the usage line, exit 2", () => {
   }, 30_000);
 
   test("unknown or misspelt flags are refused before anything happens", async () => {
-    usageError(await cli(["invite", "t1", "--use", "3", "--expire", "1h"]), "claudemesh invite create: unknown flag --use; did you mean --uses?", "claudemesh invite create [OPTIONS] <SLUG>");
-    usageError(await cli(["invite", "t1", "--uses", "3", "--expire", "1h"]), "claudemesh invite create: unknown flag --expire; did you mean --expires?", "claudemesh invite create [OPTIONS] <SLUG>");
+    usageError(
+      await cli(["invite", "t1", "--use", "3", "--expire", "1h"]),
+      "claudemesh invite create: unknown flag --use; did you mean --uses?",
+      "claudemesh invite create [OPTIONS] <SLUG>",
+    );
+    usageError(
+      await cli(["invite", "t1", "--uses", "3", "--expire", "1h"]),
+      "claudemesh invite create: unknown flag --expire; did you mean --expires?",
+      "claudemesh invite create [OPTIONS] <SLUG>",
+    );
     usageError(await cli(["list", "--jsn"]), "claudemesh list: unknown flag --jsn; did you mean --json?", "claudemesh list [OPTIONS]");
     usageError(await cli(["status", "--frobnicate"]), "claudemesh status: unknown flag --frobnicate", "claudemesh status [OPTIONS]");
     usageError(await cli(["launch", "-q"]), "claudemesh launch: unknown flag -q", "claudemesh launch [OPTIONS]");
     usageError(await cli(["invite", "t1", "--uses"]), "claudemesh invite create: --uses needs a value", "claudemesh invite create [OPTIONS] <SLUG>");
     usageError(await cli(["list", "extra"]), 'claudemesh list: unexpected argument "extra"', "claudemesh list [OPTIONS]");
     // known flags in all their spellings pass the check (and then fail for the right reason: no such mesh)
-    for (const args of [["invite", "t1", "--uses=3", "--expires", "1h", "--no-json"], ["members", "t1", "--json"]]) {
+    for (const args of [
+      ["invite", "t1", "--uses=3", "--expires", "1h", "--no-json"],
+      ["members", "t1", "--json"],
+    ]) {
       const r = await cli(args);
       expect(r.code).toBe(1);
       expect(r.err).toContain('you have not joined a mesh named "t1"');

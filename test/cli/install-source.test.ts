@@ -15,7 +15,11 @@ beforeEach(() => {
 afterEach(() => t.cleanup());
 
 async function install(path: string) {
-  const p = Bun.spawn([BUN, MAIN, "install"], { env: { PATH: path, HOME: join(t.path, "home"), CLAUDEMESH_HOME: join(t.path, "cm") }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([BUN, MAIN, "install"], {
+    env: { PATH: path, HOME: join(t.path, "home"), CLAUDEMESH_HOME: join(t.path, "cm") },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [code, out] = await Promise.all([p.exited, new Response(p.stdout).text()]);
   const mcp = JSON.parse(readFileSync(join(t.path, "home", ".claude.json"), "utf8")).mcpServers.claudemesh;
   return { code, out, mcp };

@@ -40,7 +40,9 @@ describe.each(backends())("broker output and the operator's `default` mesh on %s
     expect(lines[0]).toStartWith(`claudemesh broker listening on 127.0.0.1:${pb.port} (store: ${backend}`);
     expect(lines[1]).toBe(`Public URL (in invites, for clients): ${pb.url}`);
     expect(pb.output).toContain(`Admin token (shown once; also in ${join(pb.dir.path, "admin-token")}, mode 0600):\n  ${pb.adminToken}\n`);
-    expect(pb.output).toMatch(/Join the default mesh from any Claude Code machine with \((one join|any number of joins), until \d{4}-\d\d-\d\dT[\d:.]+Z\):\n {2}claudemesh join '/);
+    expect(pb.output).toMatch(
+      /Join the default mesh from any Claude Code machine with \((one join|any number of joins), until \d{4}-\d\d-\d\dT[\d:.]+Z\):\n {2}claudemesh join '/,
+    );
     expect(inviteOf(pb.output)).toStartWith(`${pb.url}/join/`);
     expect(pb.output).toContain(`  claudemesh invite default --broker ${pb.url} --admin-token "$(cat ${join(pb.dir.path, "admin-token")})"\n`);
   });
@@ -51,7 +53,11 @@ describe.each(backends())("broker output and the operator's `default` mesh on %s
     const port = freePort();
     const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined };
     if (backend === "postgres") Object.assign(env, { DATABASE_URL: process.env.CLAUDEMESH_TEST_DATABASE_URL, CLAUDEMESH_DB_SCHEMA: pb.schema });
-    const p = Bun.spawn([bin, "broker", "--port", String(port), "--data-dir", pb.dir.path, "--public-url", "http://example.test:7911/"], { env, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([bin, "broker", "--port", String(port), "--data-dir", pb.dir.path, "--public-url", "http://example.test:7911/"], {
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     let out = "";
     const reader = p.stdout.getReader();
     while (!/--admin-token "\$\(cat .+\)"\n/.test(out)) {
@@ -136,7 +142,6 @@ describe.each(backends())("broker output and the operator's `default` mesh on %s
     const members = await cli(home(), ["members", "private", "--broker", pb.url, "--admin-token", pb.adminToken, "--json"]);
     expect(JSON.parse(members.out).map((m: { displayName: string }) => m.displayName)).toEqual(["Owner"]);
   }, 30_000);
-
 });
 
 test("a first start that fails (port taken) leaves no admin token behind; the next start shows it", async () => {

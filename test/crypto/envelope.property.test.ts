@@ -42,7 +42,7 @@ describe("envelopes (fast-check)", () => {
         const field = inNonce ? "nonce" : "ciphertext";
         const bytes = Buffer.from(env[field], "base64");
         const i = at % bytes.length;
-        bytes[i] = (bytes[i] ?? 0) ^ (1 << at % 8);
+        bytes[i] = (bytes[i] ?? 0) ^ (1 << (at % 8));
         expect(openDirect({ ...env, [field]: bytes.toString("base64") }, alice.publicKey, bob.secretKey)).toBeNull();
       }),
       { numRuns: 200 },

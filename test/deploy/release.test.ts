@@ -62,7 +62,12 @@ describe("release binaries and install.sh", () => {
       "claudemesh-windows-x64.exe": "PE x64",
     };
     expect(readdirSync(out).sort()).toEqual([...Object.keys(expected), "SHA256SUMS", "install.sh"].sort());
-    const sums = new Map(readFileSync(join(out, "SHA256SUMS"), "utf8").trim().split("\n").map((l) => l.split("  ").reverse() as [string, string]));
+    const sums = new Map(
+      readFileSync(join(out, "SHA256SUMS"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => l.split("  ").reverse() as [string, string]),
+    );
     for (const [name, kind] of Object.entries(expected)) {
       expect(identify(join(out, name))).toBe(kind);
       expect(sums.get(name)).toBe(new Bun.CryptoHasher("sha256").update(readFileSync(join(out, name))).digest("hex"));
@@ -73,7 +78,11 @@ describe("release binaries and install.sh", () => {
     const home = tempDir("cm-install-home-");
     try {
       // the base URL baked in by --base-url is the default download location
-      const p = Bun.spawn(["sh", join(out, "install.sh")], { env: { HOME: home.path, PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn(["sh", join(out, "install.sh")], {
+        env: { HOME: home.path, PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const [o, e, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
       expect(e).toBe("");
       expect(code).toBe(0);
@@ -91,10 +100,16 @@ describe("release binaries and install.sh", () => {
     const home = tempDir("cm-install-bad-");
     tamper = true;
     try {
-      const p = Bun.spawn(["sh", join(out, "install.sh")], { env: { HOME: home.path, PATH: process.env.PATH ?? "/usr/bin:/bin", CLAUDEMESH_RELEASE_URL: base }, stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn(["sh", join(out, "install.sh")], {
+        env: { HOME: home.path, PATH: process.env.PATH ?? "/usr/bin:/bin", CLAUDEMESH_RELEASE_URL: base },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const [e, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
       expect(code).toBe(1);
-      expect(e).toMatch(/^claudemesh install: checksum mismatch for claudemesh-linux-(x64|arm64) \(expected [0-9a-f]{64}, got [0-9a-f]{64}\); nothing was installed\n$/);
+      expect(e).toMatch(
+        /^claudemesh install: checksum mismatch for claudemesh-linux-(x64|arm64) \(expected [0-9a-f]{64}, got [0-9a-f]{64}\); nothing was installed\n$/,
+      );
       expect(existsSync(join(home.path, ".local/bin/claudemesh"))).toBe(false);
     } finally {
       tamper = false;

@@ -2,7 +2,17 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
-import { checkBroker, checkClaude, checkHooksRegistration, checkMcpRegistration, checkPermissions, MIN_CLAUDE_VERSION, NEWEST_VERIFIED_CLAUDE_VERSION, parseVersion, versionAtLeast } from "../../src/doctor/checks.ts";
+import {
+  checkBroker,
+  checkClaude,
+  checkHooksRegistration,
+  checkMcpRegistration,
+  checkPermissions,
+  MIN_CLAUDE_VERSION,
+  NEWEST_VERIFIED_CLAUDE_VERSION,
+  parseVersion,
+  versionAtLeast,
+} from "../../src/doctor/checks.ts";
 import { checkRoundTrip } from "../../src/doctor/round-trip.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
 import { tempDir } from "../helpers/backends.ts";
@@ -153,7 +163,10 @@ describe("doctor checks (functions)", () => {
   });
 
   test("a registration whose command no longer exists fails with a reinstall hint", () => {
-    writeFileSync(join(home, ".claude.json"), JSON.stringify({ mcpServers: { claudemesh: { type: "stdio", command: "/gone/claudemesh", args: ["mcp"], env: {} } } }));
+    writeFileSync(
+      join(home, ".claude.json"),
+      JSON.stringify({ mcpServers: { claudemesh: { type: "stdio", command: "/gone/claudemesh", args: ["mcp"], env: {} } } }),
+    );
     const r = checkMcpRegistration(join(home, ".claude.json"));
     expect(r.ok).toBe(false);
     expect(r.hint).toContain("claudemesh install");
@@ -161,7 +174,10 @@ describe("doctor checks (functions)", () => {
 
   test("hooks registered for only some events fail", () => {
     mkdirSync(join(home, ".claude"));
-    writeFileSync(join(home, ".claude", "settings.json"), JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: "command", command: "/x/claudemesh hook idle" }] }] } }));
+    writeFileSync(
+      join(home, ".claude", "settings.json"),
+      JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: "command", command: "/x/claudemesh hook idle" }] }] } }),
+    );
     const r = checkHooksRegistration(join(home, ".claude", "settings.json"));
     expect(r.ok).toBe(false);
     expect(r.detail).toContain("only Stop");

@@ -26,7 +26,11 @@ export function claudeVersion(): string {
   if (versionCache) return versionCache;
   const bin = claudeBin();
   if (!bin) throw new Error("no claude binary");
-  const p = Bun.spawnSync([bin, "--version"], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", DISABLE_AUTOUPDATER: "1" } });
+  const p = Bun.spawnSync([bin, "--version"], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", DISABLE_AUTOUPDATER: "1" },
+  });
   const v = /(\d+\.\d+\.\d+)/.exec(p.stdout.toString())?.[1];
   if (!v) throw new Error(`cannot read a version from \`${bin} --version\`: ${p.stdout.toString()}${p.stderr.toString()}`);
   versionCache = v;
@@ -47,7 +51,12 @@ export function claudeAtLeast(min: string): boolean {
  */
 export function missingPrerequisites(): string | null {
   const missing: string[] = [];
-  if (!claudeBin()) missing.push(process.env[CLAUDE_BIN_ENV] ? `the claude CLI at ${CLAUDE_BIN_ENV}=${process.env[CLAUDE_BIN_ENV]}` : `the claude CLI (${CLAUDE_BIN_LINK}; run npm install)`);
+  if (!claudeBin())
+    missing.push(
+      process.env[CLAUDE_BIN_ENV]
+        ? `the claude CLI at ${CLAUDE_BIN_ENV}=${process.env[CLAUDE_BIN_ENV]}`
+        : `the claude CLI (${CLAUDE_BIN_LINK}; run npm install)`,
+    );
   if (!hasTmux()) missing.push("tmux (apt-get install tmux)");
   return missing.length ? `missing ${missing.join(" and ")}` : null;
 }
@@ -242,7 +251,13 @@ export interface ClaudeRun {
  * requests the fake recorded go to stderr; with CLAUDEMESH_E2E_ARTIFACTS set, the full request bodies and
  * debug logs are saved there (passed or not) for a post-mortem.
  */
-export function reportClaudeRuns(opts: { failed: boolean; runs: ClaudeRun[]; fake: FakeAnthropic | undefined; details?: (run: ClaudeRun) => string | null; notes?: string[] }): void {
+export function reportClaudeRuns(opts: {
+  failed: boolean;
+  runs: ClaudeRun[];
+  fake: FakeAnthropic | undefined;
+  details?: (run: ClaudeRun) => string | null;
+  notes?: string[];
+}): void {
   const { runs, fake } = opts;
   if (opts.failed) {
     for (const r of runs) {

@@ -125,7 +125,8 @@ describe("debug log", () => {
   });
 
   test("channel notifications in both formats", () => {
-    const old = "2026-12-01T10:00:00.000Z [DEBUG] MCP server \"claudemesh\": notifications/claude/channel: hi Bob\nsecond line\n2026-12-01T10:00:00.001Z [DEBUG] next";
+    const old =
+      '2026-12-01T10:00:00.000Z [DEBUG] MCP server "claudemesh": notifications/claude/channel: hi Bob\nsecond line\n2026-12-01T10:00:00.001Z [DEBUG] next';
     expect(channelNotifications(old)).toEqual([{ chars: "hi Bob\nsecond line".length, text: "hi Bob\nsecond line" }]);
     const now = '2026-12-01T10:00:00.000Z [DEBUG] MCP server "claudemesh": notifications/claude/channel (31 chars)';
     expect(channelNotifications(now)).toEqual([{ chars: 31, text: null }]);

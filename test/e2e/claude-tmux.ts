@@ -80,7 +80,10 @@ export function dialogOptions(screen: string): DialogOption[] {
     }
     const head = line.slice(0, col + 2);
     const m = /^\s*(❯)?\s*$/.exec(head);
-    const label = line.slice(col + 2).replace(/^\d+\.\s/, "").trimEnd();
+    const label = line
+      .slice(col + 2)
+      .replace(/^\d+\.\s/, "")
+      .trimEnd();
     if (!m || !/^\S/.test(line.slice(col + 2))) break;
     opts.unshift({ label, selected: m[1] === "❯" });
   }
@@ -92,9 +95,11 @@ const fail = (s: TmuxSession, why: string, screen = s.screen()) => new Error(`${
 /** Answers the selection on screen (a permission prompt, say) with the option matching `want`, once it has settled. */
 export async function chooseOption(s: TmuxSession, d: Dialog): Promise<void> {
   const { name, want } = d;
-  await waitUntil(`options of "${name}" on screen`, () => (dialogOptions(s.screen()).some((o) => want.test(o.label)) ? true : undefined), 10_000).catch((err) => {
-    throw fail(s, (err as Error).message);
-  });
+  await waitUntil(`options of "${name}" on screen`, () => (dialogOptions(s.screen()).some((o) => want.test(o.label)) ? true : undefined), 10_000).catch(
+    (err) => {
+      throw fail(s, (err as Error).message);
+    },
+  );
   await Bun.sleep(SETTLE_MS);
   await choose(s, d);
 }
@@ -106,12 +111,17 @@ async function choose(s: TmuxSession, d: Dialog): Promise<void> {
     const opts = dialogOptions(screen);
     const at = opts.findIndex((o) => o.selected);
     const to = opts.findIndex((o) => d.want.test(o.label));
-    if (at < 0 || to < 0) throw fail(s, `dialog "${d.name}": cannot find ${at < 0 ? "the highlighted option" : `an option ${d.want}`} among ${JSON.stringify(opts)}`, screen);
+    if (at < 0 || to < 0)
+      throw fail(s, `dialog "${d.name}": cannot find ${at < 0 ? "the highlighted option" : `an option ${d.want}`} among ${JSON.stringify(opts)}`, screen);
     if (at === to) break;
     if (moves > opts.length) throw fail(s, `dialog "${d.name}": the highlight does not reach ${d.want}`, screen);
     s.press(to > at ? "Down" : "Up");
     const next = to > at ? at + 1 : at - 1;
-    await waitUntil(`dialog "${d.name}": highlight on option ${next + 1}`, () => (dialogOptions(s.screen()).findIndex((o) => o.selected) === next ? true : undefined), 5_000).catch((err) => {
+    await waitUntil(
+      `dialog "${d.name}": highlight on option ${next + 1}`,
+      () => (dialogOptions(s.screen()).findIndex((o) => o.selected) === next ? true : undefined),
+      5_000,
+    ).catch((err) => {
       throw fail(s, (err as Error).message);
     });
   }
@@ -150,7 +160,8 @@ export async function passClaudeDialogs(s: TmuxSession, timeoutMs = 45_000): Pro
     }
     if (ANY_DIALOG.test(screen)) {
       unknownSince ||= Date.now();
-      if (Date.now() - unknownSince > 3_000) throw fail(s, `claude shows a dialog the test driver does not know (answered so far: ${answered.join(", ") || "none"})`, screen);
+      if (Date.now() - unknownSince > 3_000)
+        throw fail(s, `claude shows a dialog the test driver does not know (answered so far: ${answered.join(", ") || "none"})`, screen);
     } else {
       unknownSince = 0;
       if (READY.test(screen) && /❯/.test(screen)) return answered;

@@ -29,7 +29,7 @@ export interface RecordedRequest {
 export type Reply =
   | { type: "text"; text: string }
   /** a tool call, streamed as input_json_delta chunks, with stop_reason "tool_use" */
-  | { type: "tool_use"; name: string; input: Json; id?: string; /** optional text block before the call */ text?: string };
+  | { type: "tool_use"; name: string; input: Json; id?: string /** optional text block before the call */; text?: string };
 
 export const text = (t: string): Reply => ({ type: "text", text: t });
 export const toolUse = (name: string, input: Json, preface?: string): Reply => ({ type: "tool_use", name, input, ...(preface ? { text: preface } : {}) });
@@ -72,7 +72,12 @@ export function isMainRequest(body: Json): boolean {
  * where Claude Code 2.1.x puts "# MCP Server Instructions" (mid-conversation system messages).
  */
 export function systemText(body: Json): string {
-  const sys = typeof body?.system === "string" ? body.system : blocksOf(body?.system).map((b) => b.text ?? "").join("\n");
+  const sys =
+    typeof body?.system === "string"
+      ? body.system
+      : blocksOf(body?.system)
+          .map((b) => b.text ?? "")
+          .join("\n");
   const sysMsgs = (body?.messages ?? []).filter((m: Json) => m.role === "system").flatMap((m: Json) => blocksOf(m.content).map((b) => b.text ?? ""));
   return [sys, ...sysMsgs].join("\n");
 }
@@ -98,7 +103,7 @@ export const sessionApiKey = (name: string) => `sk-ant-e2e-${name.toLowerCase()}
 
 /** `identify` for claudemesh sessions: the name in the MCP instructions, else the one in the API key (capitalised). */
 export function identifyMeshSession(body: Json, headers: Record<string, string>): string | null {
-  return nameInInstructions(body) ?? (/^sk-ant-e2e-(\w+)-0000$/.exec(headers["x-api-key"] ?? "")?.[1]?.replace(/^./, (c) => c.toUpperCase()) ?? null);
+  return nameInInstructions(body) ?? /^sk-ant-e2e-(\w+)-0000$/.exec(headers["x-api-key"] ?? "")?.[1]?.replace(/^./, (c) => c.toUpperCase()) ?? null;
 }
 
 /** How often `text` occurs anywhere in a request (system prompt, system messages, turns), as sent. */
@@ -124,7 +129,14 @@ export function userText(body: Json): string {
     if (m.role !== "user") continue;
     for (const b of blocksOf(m.content)) {
       if (b.type === "text") parts.push(b.text ?? "");
-      if (b.type === "tool_result") parts.push(typeof b.content === "string" ? b.content : blocksOf(b.content).map((x) => x.text ?? "").join("\n"));
+      if (b.type === "tool_result")
+        parts.push(
+          typeof b.content === "string"
+            ? b.content
+            : blocksOf(b.content)
+                .map((x) => x.text ?? "")
+                .join("\n"),
+        );
     }
   }
   return parts.join("\n");
@@ -165,7 +177,12 @@ export const newChannelBlocks = (body: Json) =>
 export function lastToolResult(body: Json): { toolUseId: string; text: string; isError: boolean } | null {
   const b = lastUserBlocks(body).find((x) => x.type === "tool_result");
   if (!b) return null;
-  const t = typeof b.content === "string" ? b.content : blocksOf(b.content).map((x) => x.text ?? "").join("\n");
+  const t =
+    typeof b.content === "string"
+      ? b.content
+      : blocksOf(b.content)
+          .map((x) => x.text ?? "")
+          .join("\n");
   return { toolUseId: String(b.tool_use_id), text: t, isError: Boolean(b.is_error) };
 }
 
@@ -201,7 +218,9 @@ const usage = (output: number) => ({ input_tokens: 50, output_tokens: output, ca
 export function streamOf(reply: Reply, model: string): string {
   const content = contentOf(reply);
   const stop = reply.type === "tool_use" ? "tool_use" : "end_turn";
-  let s = sse("message_start", { message: { id: nextId("msg"), type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: usage(1) } });
+  let s = sse("message_start", {
+    message: { id: nextId("msg"), type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: usage(1) },
+  });
   content.forEach((block, index) => {
     if (block.type === "text") {
       s += sse("content_block_start", { index, content_block: { type: "text", text: "" } });
@@ -320,7 +339,13 @@ export class FakeAnthropic {
     }
     const isMessages = req.method === "POST" && url.pathname === "/v1/messages";
     const kind: RecordedRequest["kind"] =
-      req.method === "POST" && url.pathname === "/v1/messages/count_tokens" ? "count_tokens" : isMessages ? ((this.opts.isMain ?? isMainRequest)(body) ? "main" : "side") : "other";
+      req.method === "POST" && url.pathname === "/v1/messages/count_tokens"
+        ? "count_tokens"
+        : isMessages
+          ? (this.opts.isMain ?? isMainRequest)(body)
+            ? "main"
+            : "side"
+          : "other";
     const headers = headersOf(req.headers);
     const rec: RecordedRequest = {
       seq: ++this.seq,

@@ -26,7 +26,25 @@ import { addMember, closeClients, createMesh, startTestBroker, type TestBroker }
 import { messagingPeer, peersOf, type TestPeer, waitForPeer } from "../helpers/messaging.ts";
 import { descendants, waitAllGone } from "../helpers/procs.ts";
 import { type Deferred, deferred, waitUntil } from "../helpers/wait.ts";
-import { type ClaudeRun, claudeAtLeast, claudeBin, claudeEnv, claudeVersion, describeRealClaude, expectToolSearch, GUIDE, hookMatches, makeClaudeHome, markE2ERan, readDebugLog, readText, reportClaudeRuns, toolSearchOn, waitForText, writeMeshConfig } from "./claude-env.ts";
+import {
+  type ClaudeRun,
+  claudeAtLeast,
+  claudeBin,
+  claudeEnv,
+  claudeVersion,
+  describeRealClaude,
+  expectToolSearch,
+  GUIDE,
+  hookMatches,
+  makeClaudeHome,
+  markE2ERan,
+  readDebugLog,
+  readText,
+  reportClaudeRuns,
+  toolSearchOn,
+  waitForText,
+  writeMeshConfig,
+} from "./claude-env.ts";
 import { answerToolPrompts, passClaudeDialogs, startClaude } from "./claude-tmux.ts";
 import type { TmuxSession } from "../helpers/tmux.ts";
 import {
@@ -63,7 +81,6 @@ const PING = (name: string) => `Carol here: ${name}, which branch are you on?`;
 const PONG = (name: string) => `${name} here: on main.`;
 const CHANNEL_READY = /MCP server "claudemesh": Channel notifications registered/;
 const STATUS_HOOKS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "Stop"];
-
 
 describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudemesh launch` in the real CLI", () => {
   let root: ReturnType<typeof tempDir>;
@@ -111,7 +128,12 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
 
   /** `claudemesh install` as a user runs it; `via` is how that claudemesh is started. */
   function install(via: string[]): void {
-    const p = Bun.spawnSync([...via, "install"], { cwd: project, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CLAUDEMESH_HOME: cmHome }, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawnSync([...via, "install"], {
+      cwd: project,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CLAUDEMESH_HOME: cmHome },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     if (p.exitCode !== 0) throw new Error(`install failed (${p.exitCode}): ${p.stderr.toString()}${p.stdout.toString()}`);
   }
 
@@ -121,7 +143,12 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
   async function start(name: string, argv: (debugFile: string) => string[], extra: Record<string, string> = {}): Promise<ClaudeRun> {
     const run: ClaudeRun = { name, debugFile: join(root.path, `${name.toLowerCase()}-debug.log`), pane: null };
     runs.push(run);
-    const env = claudeEnv({ home, apiUrl: fake.url, apiKey: sessionApiKey(name), extra: { CLAUDE_CODE_DEBUG_LOG_LEVEL: "verbose", ...toolSearchOn(), ...extra } });
+    const env = claudeEnv({
+      home,
+      apiUrl: fake.url,
+      apiKey: sessionApiKey(name),
+      extra: { CLAUDE_CODE_DEBUG_LOG_LEVEL: "verbose", ...toolSearchOn(), ...extra },
+    });
     run.pane = startClaude(name.toLowerCase(), argv(run.debugFile), { env, cwd: project, dir: root.path });
     await passClaudeDialogs(run.pane);
     await waitForText(run.debugFile, CHANNEL_READY);
@@ -164,7 +191,10 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
         const first = fake?.main(r.name)[0];
         return `===== ${r.name}: hook runs =====\n${JSON.stringify(hookMatches(r.debugFile))}\n===== ${r.name}: MCP instructions in its first request =====\n${(first && mcpInstructions(first.body)) ?? "(none)"}`;
       },
-      notes: [`===== user-scope files =====\n${readText(join(home ?? "", ".claude.json"))}\n${readText(join(home ?? "", ".claude", "settings.json"))}`, ...(unscripted.length ? [`===== unscripted: ${unscripted.map((r) => `#${r.seq} [${r.session}]`).join(", ")}`] : [])],
+      notes: [
+        `===== user-scope files =====\n${readText(join(home ?? "", ".claude.json"))}\n${readText(join(home ?? "", ".claude", "settings.json"))}`,
+        ...(unscripted.length ? [`===== unscripted: ${unscripted.map((r) => `#${r.seq} [${r.session}]`).join(", ")}`] : []),
+      ],
     });
     for (const d of [...thinking.values(), ...Object.values(plainThinking)]) d.resolve();
     await Promise.all(runs.map((r) => r.pane?.stop()));
@@ -195,7 +225,15 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       // Permission mode "default": 2.1.332 starts plain claude in auto mode, whose classifier cannot run
       // against a non-Anthropic API URL (the tool call is "Not run · auto mode's check had no usable
       // answer"); in default mode the user is asked, as 2.1.197 always asks.
-      const dana = await start(MEMBER, (debugFile) => [claudeBin() as string, "--dangerously-load-development-channels", "server:claudemesh", "--permission-mode", "default", "--debug-file", debugFile]);
+      const dana = await start(MEMBER, (debugFile) => [
+        claudeBin() as string,
+        "--dangerously-load-development-channels",
+        "server:claudemesh",
+        "--permission-mode",
+        "default",
+        "--debug-file",
+        debugFile,
+      ]);
       // No session dir: the mcp process joins as the member itself…
       await waitForPeer(carol, MEMBER, "idle");
       expect(await others()).toEqual([MEMBER]);
@@ -206,7 +244,10 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       expect(lstatSync(socket).isSocket()).toBe(true);
 
       const hello = await carol.messenger.send(MEMBER, HELLO, "next");
-      const first = await fake.waitFor("Dana's turn with Carol's message", (r) => r.session === MEMBER && newChannelBlocks(r.body).some((c) => c.text.includes(HELLO)));
+      const first = await fake.waitFor(
+        "Dana's turn with Carol's message",
+        (r) => r.session === MEMBER && newChannelBlocks(r.body).some((c) => c.text.includes(HELLO)),
+      );
       // The idle session started this turn by itself, and it is the first thing its model ever saw.
       expect(fake.main(MEMBER)[0]?.seq).toBe(first.seq);
       expect(lastPrompt(first.body)).toBeNull();
@@ -233,7 +274,11 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
       console.log(`[e2e install] claude ${claudeVersion()}: around the tool call the user answered: ${prompts.join(", ") || "nothing"}`);
       const answer = await answering;
       expect(answer).toMatchObject({ fromName: MEMBER, text: ANSWER, kind: "direct", authenticated: true });
-      await waitUntil("Carol's message surfaced", async () => ((await carol.messenger.status(hello.messageId)).recipients[0]?.status === "surfaced" ? true : undefined), 10_000);
+      await waitUntil(
+        "Carol's message surfaced",
+        async () => ((await carol.messenger.status(hello.messageId)).recipients[0]?.status === "surfaced" ? true : undefined),
+        10_000,
+      );
       await dana.pane?.waitFor(`${MEMBER}: answered Carol.`, 10_000);
       // Stop → idle, through the pid-named socket.
       await waitForPeer(carol, MEMBER, "idle");
@@ -251,7 +296,10 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
 
       // Stop → idle lets the broker deliver; the push starts a turn of its own, and (the hooks having shown
       // up) marks the session working while that turn's model thinks.
-      const lateTurn = await fake.waitFor(`${MEMBER}'s turn with Carol's late message`, (r) => r.session === MEMBER && newChannelBlocks(r.body).some((c) => c.text.includes(LATE)));
+      const lateTurn = await fake.waitFor(
+        `${MEMBER}'s turn with Carol's late message`,
+        (r) => r.session === MEMBER && newChannelBlocks(r.body).some((c) => c.text.includes(LATE)),
+      );
       await waitForPeer(carol, MEMBER, "working");
       plainThinking.late.resolve();
       await dana.pane?.waitFor(NOTED, 10_000);
@@ -283,7 +331,9 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
     for (const r of runs) await stop(r);
     expect(await others()).toEqual([]);
     thinking.set(name, deferred());
-    const run = await start(name, (debugFile) => [bin, "launch", "--name", name, "-y", "--", "--debug-file", debugFile], { CLAUDEMESH_CLAUDE_BIN: claudeBin() as string });
+    const run = await start(name, (debugFile) => [bin, "launch", "--name", name, "-y", "--", "--debug-file", debugFile], {
+      CLAUDEMESH_CLAUDE_BIN: claudeBin() as string,
+    });
     await waitForPeer(carol, name, "idle");
 
     // One claudemesh mcp for the session: the one launch configured, with the session dir.
@@ -309,8 +359,13 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
     // Carol asks: the push starts a turn whose request, tool search on, lists send_message; the answer is
     // made with it.
     await carol.messenger.send(name, PING(name), "next");
-    const asked = await fake.waitFor(`${name}'s turn with Carol's question`, (r) => r.session === name && newChannelBlocks(r.body).some((c) => c.text.includes(PING(name))));
-    expect(newChannelBlocks(asked.body).find((c) => c.text.includes(PING(name)))?.text).toBe(`${PING(name)}\n↩ reply with claudemesh's send_message(to: "Carol")`);
+    const asked = await fake.waitFor(
+      `${name}'s turn with Carol's question`,
+      (r) => r.session === name && newChannelBlocks(r.body).some((c) => c.text.includes(PING(name))),
+    );
+    expect(newChannelBlocks(asked.body).find((c) => c.text.includes(PING(name)))?.text).toBe(
+      `${PING(name)}\n↩ reply with claudemesh's send_message(to: "Carol")`,
+    );
     expectToolSearch(asked.body);
     expect(await carol.next()).toMatchObject({ fromName: name, text: PONG(name), kind: "direct" });
     await waitForPeer(carol, name, "idle");
@@ -319,8 +374,13 @@ describeRealClaude("e2e: `claudemesh install`, then plain `claude` and `claudeme
     expect(fake.main(name)[0]?.seq).toBe(first.seq);
     expect(timesIn(first.body, GUIDE)).toBe(1);
     // …put there by the launching claudemesh's own hook.
-    expect(readDebugLog(run.debugFile).match(/Hook SessionStart \(.*\) provided additionalContext/g)).toEqual([expect.stringContaining(`(${bin} hook context)`)]);
-    const names = fake.main(name).map((r) => nameInInstructions(r.body)).filter((n) => n !== null);
+    expect(readDebugLog(run.debugFile).match(/Hook SessionStart \(.*\) provided additionalContext/g)).toEqual([
+      expect.stringContaining(`(${bin} hook context)`),
+    ]);
+    const names = fake
+      .main(name)
+      .map((r) => nameInInstructions(r.body))
+      .filter((n) => n !== null);
     expect(names.length).toBeGreaterThan(0);
     expect(new Set(names)).toEqual(new Set([name]));
 

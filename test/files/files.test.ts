@@ -75,7 +75,15 @@ describe.each(cases)("files on %s", (name, blob) => {
     // over S3's 5 MiB part size, so the S3 run is a real multipart upload
     const bytes = random(6 * 1024 * 1024 + 123);
     const shared = await files.Alice.upload(write("api-contract.yaml", bytes), { tags: ["api", "auth"], name: "Auth v2 Contract.yaml" });
-    expect(shared).toMatchObject({ name: "Auth v2 Contract.yaml", storedName: "Auth v2 Contract.yaml", size: bytes.length, tags: ["api", "auth"], persistent: true, uploadedBy: "Alice", expiresAt: null });
+    expect(shared).toMatchObject({
+      name: "Auth v2 Contract.yaml",
+      storedName: "Auth v2 Contract.yaml",
+      size: bytes.length,
+      tags: ["api", "auth"],
+      persistent: true,
+      uploadedBy: "Alice",
+      expiresAt: null,
+    });
     expect(shared.id).toMatch(/^f_/);
     expect(shared.mimeType).toContain("yaml");
     expect(await storedKeys(b, s3)).toContainEqual(expect.stringContaining(`shared/${shared.id}/Auth v2 Contract.yaml`));
@@ -131,7 +139,9 @@ describe.each(cases)("files on %s", (name, blob) => {
     const a = await files.Alice.upload(write("screenshot.png", bytes), { to: "Bob" });
     expect(a).toMatchObject({ persistent: false, mimeType: "image/png" });
     expect(a.expiresAt).toBe(a.uploadedAt + DAY);
-    expect(await storedKeys(b, s3)).toContainEqual(expect.stringContaining(`ephemeral/${new Date(a.uploadedAt).toISOString().slice(0, 10)}/${a.id}/screenshot.png`));
+    expect(await storedKeys(b, s3)).toContainEqual(
+      expect.stringContaining(`ephemeral/${new Date(a.uploadedAt).toISOString().slice(0, 10)}/${a.id}/screenshot.png`),
+    );
 
     // Bob, and another session of Bob's member, read it
     const bob2 = sessionFiles(b, await connect(members.Bob));

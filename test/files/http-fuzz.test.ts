@@ -40,7 +40,10 @@ describe.each(backends())("file routes under fuzzed requests on %s", (backend) =
       method: fc.constantFrom("GET", "POST", "DELETE", "PUT", "PATCH"),
       route: fc.constantFrom(...ROUTES),
       id: fc.oneof(fc.constant("OTHER"), fc.string({ maxLength: 40 }), fc.constant("../../etc/passwd")),
-      query: fc.dictionary(fc.constantFrom("name", "tags", "to", "query", "from", "exp", "sig", "mesh", "member", "session", "__proto__"), fc.string({ maxLength: 300 })),
+      query: fc.dictionary(
+        fc.constantFrom("name", "tags", "to", "query", "from", "exp", "sig", "mesh", "member", "session", "__proto__"),
+        fc.string({ maxLength: 300 }),
+      ),
       token,
       body: fc.oneof(fc.constant(null), fc.uint8Array({ maxLength: 6000 }), fc.string({ maxLength: 500 })),
     });

@@ -19,7 +19,11 @@ describe("presigned S3 downloads (S3_PUBLIC_URL)", () => {
     b = await startFilesBroker("sqlite", s3);
     work = tempDir("cm-presign-");
     const mesh = await createMesh(b, "presign");
-    [alice, bob, carol] = (await Promise.all(["Alice", "Bob", "Carol"].map(async (n) => sessionFiles(b, await connect(await addMember(b, mesh, n)))))) as [FilesClient, FilesClient, FilesClient];
+    [alice, bob, carol] = (await Promise.all(["Alice", "Bob", "Carol"].map(async (n) => sessionFiles(b, await connect(await addMember(b, mesh, n)))))) as [
+      FilesClient,
+      FilesClient,
+      FilesClient,
+    ];
   });
   afterAll(async () => {
     closeClients();

@@ -19,7 +19,9 @@ let building: Promise<string> | null = null;
 /** The compiled binary, rebuilt first if it is missing or older than any source file. */
 export function ensureBinary(): Promise<string> {
   building ??= (async () => {
-    const stale = !existsSync(BIN) || statSync(BIN).mtimeMs < Math.max(newestSource(join(ROOT, "src")), statSync(join(ROOT, "CLAUDEMESH.md"), { throwIfNoEntry: false })?.mtimeMs ?? 0);
+    const stale =
+      !existsSync(BIN) ||
+      statSync(BIN).mtimeMs < Math.max(newestSource(join(ROOT, "src")), statSync(join(ROOT, "CLAUDEMESH.md"), { throwIfNoEntry: false })?.mtimeMs ?? 0);
     if (stale) {
       const p = Bun.spawn([BUN, join(ROOT, "scripts/build.ts")], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
       if ((await p.exited) !== 0) throw new Error(`build failed: ${await new Response(p.stderr).text()}`);

@@ -34,7 +34,14 @@ export async function startTestBroker(
   const dir = reuse ? { path: reuse.dataDir, cleanup: reuse.cleanup } : tempDir("cm-broker-");
   const schema = backend === "postgres" ? (reuse?.schema ?? freshSchema()) : undefined;
   // The marker names the suite: the first caller outside these helpers (twoMeshes calls from here too).
-  if (backend === "postgres") markPostgresRan(new Error().stack?.split("\n").slice(2).find((f) => !f.includes("/test/helpers/"))?.trim() ?? "postgres");
+  if (backend === "postgres")
+    markPostgresRan(
+      new Error().stack
+        ?.split("\n")
+        .slice(2)
+        .find((f) => !f.includes("/test/helpers/"))
+        ?.trim() ?? "postgres",
+    );
   const running = await startBroker({
     port: 0,
     dataDir: dir.path,
@@ -221,7 +228,16 @@ export async function rawSocket(b: Pick<RunningBroker, "wsUrl">): Promise<RawSoc
 /** A signed hello for `member` on a raw socket's challenge; `extra` adds (signed) fields. */
 export function helloFrame(member: MeshConfig, challenge: string, extra: Partial<UnsignedHello> = {}, session: KeyPair = generateSigningKeyPair()) {
   return signHello(
-    { type: "hello", challenge, meshId: member.meshId, memberId: member.memberId, pubkey: member.pubkey, sessionPubkey: session.publicKey, timestamp: Date.now(), ...extra },
+    {
+      type: "hello",
+      challenge,
+      meshId: member.meshId,
+      memberId: member.memberId,
+      pubkey: member.pubkey,
+      sessionPubkey: session.publicKey,
+      timestamp: Date.now(),
+      ...extra,
+    },
     member.secretKey,
     session.secretKey,
   );

@@ -132,10 +132,14 @@ export class TmuxSession {
   /** Polls the screen until `pattern` shows; returns the screen. */
   waitFor(pattern: string | RegExp, timeoutMs = 15_000): Promise<string> {
     return this.withScreen(
-      waitUntil(`${pattern} on screen`, () => {
-        const s = this.screen();
-        return matches(s, pattern) ? s : undefined;
-      }, timeoutMs),
+      waitUntil(
+        `${pattern} on screen`,
+        () => {
+          const s = this.screen();
+          return matches(s, pattern) ? s : undefined;
+        },
+        timeoutMs,
+      ),
     );
   }
 
@@ -149,13 +153,17 @@ export class TmuxSession {
     const file = this.exitFile;
     if (!file) throw new Error(`tmux ${this.name}: started with run: "exec", no exit status is recorded`);
     return this.withScreen(
-      waitUntil(`exit of ${this.name}`, () => {
-        try {
-          return Number(readFileSync(file, "utf8").trim());
-        } catch {
-          return undefined;
-        }
-      }, timeoutMs),
+      waitUntil(
+        `exit of ${this.name}`,
+        () => {
+          try {
+            return Number(readFileSync(file, "utf8").trim());
+          } catch {
+            return undefined;
+          }
+        },
+        timeoutMs,
+      ),
     );
   }
 

@@ -31,7 +31,12 @@ const read = (p: string) => readFileSync(p, "utf8");
 const backups = (p: string) => readdirSync(join(p, "..")).filter((f) => f.startsWith(`${p.split("/").pop()}.claudemesh-backup-`));
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = Bun.spawn([BUN, MAIN, ...args], { cwd: REPO, env: { PATH: process.env.PATH ?? "", HOME: home, CLAUDEMESH_HOME: cmHome }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([BUN, MAIN, ...args], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? "", HOME: home, CLAUDEMESH_HOME: cmHome },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [code, stdout, stderr] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   return { code, stdout, stderr };
 }
@@ -148,7 +153,23 @@ describe("install / uninstall", () => {
     const old = (s: string) => `/old/place/claudemesh hook ${s}`;
     writeFileSync(
       settingsJson(),
-      JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: "command", command: "say done" }, { type: "command", command: old("idle") }] }], PreToolUse: [{ hooks: [{ type: "command", command: old("working") }] }] } }, null, 2),
+      JSON.stringify(
+        {
+          hooks: {
+            Stop: [
+              {
+                hooks: [
+                  { type: "command", command: "say done" },
+                  { type: "command", command: old("idle") },
+                ],
+              },
+            ],
+            PreToolUse: [{ hooks: [{ type: "command", command: old("working") }] }],
+          },
+        },
+        null,
+        2,
+      ),
     );
     expect((await cli("install")).code).toBe(0);
     const st = JSON.parse(read(settingsJson()));

@@ -71,7 +71,12 @@ describe("buildClaudeArgv", () => {
 
 describe("stripDangerousFlags", () => {
   test("the channels flag swallows values up to the next flag, like commander", () => {
-    expect(stripDangerousFlags([CHANNELS_FLAG, "server:a", "server:b", "-p", "x"])).toEqual({ rest: ["-p", "x"], channels: ["server:a", "server:b"], skipPermissions: false, settings: [] });
+    expect(stripDangerousFlags([CHANNELS_FLAG, "server:a", "server:b", "-p", "x"])).toEqual({
+      rest: ["-p", "x"],
+      channels: ["server:a", "server:b"],
+      skipPermissions: false,
+      settings: [],
+    });
   });
   test("=value forms", () => {
     expect(stripDangerousFlags([`${SKIP_PERMISSIONS_FLAG}=true`, `${CHANNELS_FLAG}=server:a`, "positional"])).toEqual({
@@ -92,7 +97,10 @@ describe("stripDangerousFlags", () => {
 describe("mergeSettings", () => {
   test("user keys win; hooks from both run, ours last", () => {
     const ours = { hooks: { Stop: [{ hooks: [{ type: "command" as const, command: "cm hook idle" }] }] } };
-    const user = { model: "opus", hooks: { Stop: [{ hooks: [{ type: "command", command: "say done" }] }], Notification: [{ hooks: [{ type: "command", command: "n" }] }] } };
+    const user = {
+      model: "opus",
+      hooks: { Stop: [{ hooks: [{ type: "command", command: "say done" }] }], Notification: [{ hooks: [{ type: "command", command: "n" }] }] },
+    };
     expect(mergeSettings(ours, [user])).toEqual({
       model: "opus",
       hooks: {

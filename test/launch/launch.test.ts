@@ -42,11 +42,16 @@ describe("launch without a terminal", () => {
     const rec = e.record();
     const dir = rec.sessionDirEnv as string;
     expect(rec.argv).toEqual([
-      "--mcp-config", join(dir, "mcp-config.json"),
-      "--dangerously-load-development-channels", "server:claudemesh",
-      "--settings", join(dir, "settings.json"),
+      "--mcp-config",
+      join(dir, "mcp-config.json"),
+      "--dangerously-load-development-channels",
+      "server:claudemesh",
+      "--settings",
+      join(dir, "settings.json"),
       "--dangerously-skip-permissions",
-      "--append-system-prompt", "be brief", "fix it",
+      "--append-system-prompt",
+      "be brief",
+      "fix it",
     ]);
     expect(rec.sessionDirMode).toBe(0o700);
     expect(rec.session).toMatchObject({ displayName: "Alice", role: null, groups: "frontend:lead", launcherPid: expect.any(Number) });
@@ -74,7 +79,16 @@ describe("launch without a terminal", () => {
 
   test("the user's own --settings is merged into ours (claude keeps only one), so status hooks survive", async () => {
     const e = setup([suite.devTeam]);
-    const r = await runLaunch(e, ["--name", "A", "-y", "--quiet", "--", "--settings", '{"model":"opus","hooks":{"Stop":[{"hooks":[{"type":"command","command":"say done"}]}]}}', "go"]);
+    const r = await runLaunch(e, [
+      "--name",
+      "A",
+      "-y",
+      "--quiet",
+      "--",
+      "--settings",
+      '{"model":"opus","hooks":{"Stop":[{"hooks":[{"type":"command","command":"say done"}]}]}}',
+      "go",
+    ]);
     expect(r.code).toBe(0);
     const rec = e.record();
     expect(rec.argv.filter((a) => a === "--settings")).toHaveLength(1);
@@ -89,7 +103,13 @@ describe("launch without a terminal", () => {
 
   test("piped stdin reaches claude untouched (scripted `-- -p` use)", async () => {
     const e = setup([suite.devTeam], { FAKE_CLAUDE_READ_LINE: "1" });
-    const p = Bun.spawn([BUN, MAIN, "launch", "--name", "A", "-y", "--quiet"], { cwd: REPO, env: e.env, stdin: new Blob(["hello piped\n"]), stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([BUN, MAIN, "launch", "--name", "A", "-y", "--quiet"], {
+      cwd: REPO,
+      env: e.env,
+      stdin: new Blob(["hello piped\n"]),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(await p.exited).toBe(0);
     expect(e.record().line).toBe("hello piped");
   });

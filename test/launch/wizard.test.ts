@@ -11,7 +11,8 @@ import { BUN, fileExists, type LaunchEnv, launchSuite, MAIN, REPO } from "./help
  * types the answers, and reads the screen. Every wait is for something to appear, never a fixed delay.
  */
 
-const NOTICE = "Autonomous mode Claude will send and receive peer messages without asking you first. Peers exchange text only — no file access, no tool calls, no code execution.";
+const NOTICE =
+  "Autonomous mode Claude will send and receive peer messages without asking you first. Peers exchange text only — no file access, no tool calls, no code execution.";
 const squash = (s: string) => s.replace(/\s+/g, " ");
 
 /** The argv launch must hand to claude, spelled out independently of the code under test. */
@@ -78,7 +79,13 @@ describe("launch wizard (tmux)", () => {
 
     const screen = pane.history();
     const lines = screen.split("\n").map((l) => l.trimEnd());
-    for (const line of ["Name: Alice", "Mesh: dev-team (2 peers online)", "Role (optional): dev", "Groups (optional): frontend:lead, reviewers", "Continue? [Y/n] yes"]) {
+    for (const line of [
+      "Name: Alice",
+      "Mesh: dev-team (2 peers online)",
+      "Role (optional): dev",
+      "Groups (optional): frontend:lead, reviewers",
+      "Continue? [Y/n] yes",
+    ]) {
       expect(lines).toContain(line);
     }
     expect(squash(screen)).toContain(NOTICE);
@@ -96,7 +103,9 @@ describe("launch wizard (tmux)", () => {
       mcpServers: { claudemesh: { command: BUN, args: [MAIN, "mcp"], env: { CLAUDEMESH_SESSION_DIR: dir, CLAUDEMESH_HOME: e.cmHome } } },
     });
     const hook = (state: string) => [{ hooks: [{ type: "command", command: `${BUN} ${MAIN} hook ${state}` }] }];
-    expect(rec.settings).toEqual({ hooks: { SessionStart: hook("context"), UserPromptSubmit: hook("working"), PreToolUse: hook("working"), Stop: hook("idle") } });
+    expect(rec.settings).toEqual({
+      hooks: { SessionStart: hook("context"), UserPromptSubmit: hook("working"), PreToolUse: hook("working"), Stop: hook("idle") },
+    });
     expectSessionCleanedUp(e, dir);
   });
 
@@ -128,7 +137,9 @@ describe("launch wizard (tmux)", () => {
     expect(await pane.exitCode()).toBe(0);
     const screen = pane.history();
     expect(screen).toContain(`Name: ${own}\n`);
-    expect(squash(screen)).toContain("Claude Code itself runs with permission prompts skipped (--dangerously-skip-permissions): it uses its tools without asking you.");
+    expect(squash(screen)).toContain(
+      "Claude Code itself runs with permission prompts skipped (--dangerously-skip-permissions): it uses its tools without asking you.",
+    );
     expect(e.record().session).toMatchObject({ displayName: own });
   });
 
@@ -148,8 +159,20 @@ describe("launch wizard (tmux)", () => {
   test("-y with every flag: no question at all, pass-through args after ours, user's dangerous flags not doubled", async () => {
     const e = setup([suite.devTeam], { FAKE_CLAUDE_EXIT: "3" });
     const pane = start(e, [
-      "--name", "Carol", "--role", "pm", "--groups", "dealers:lead,all", "-y",
-      "--", "--append-system-prompt", "You are Carol, a PM.", "--dangerously-skip-permissions", "--dangerously-load-development-channels", "server:claudemesh", "--verbose",
+      "--name",
+      "Carol",
+      "--role",
+      "pm",
+      "--groups",
+      "dealers:lead,all",
+      "-y",
+      "--",
+      "--append-system-prompt",
+      "You are Carol, a PM.",
+      "--dangerously-skip-permissions",
+      "--dangerously-load-development-channels",
+      "server:claudemesh",
+      "--verbose",
     ]);
     expect(await pane.exitCode()).toBe(3);
     const screen = pane.history();

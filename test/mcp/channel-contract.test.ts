@@ -12,7 +12,13 @@ import { baseEnv, configHome, mcpSuite, sessionDir } from "./helpers.ts";
 
 /** The newest revision Claude Code pushes channels under; anything later is "modern". */
 const LAST_LEGACY_REVISION = "2025-11-25";
-const CLIENT_INFO = { name: "claude-code", title: "Claude Code", version: "2.1.332", description: "Anthropic's agentic coding tool", websiteUrl: "https://claude.com/claude-code" };
+const CLIENT_INFO = {
+  name: "claude-code",
+  title: "Claude Code",
+  version: "2.1.332",
+  description: "Anthropic's agentic coding tool",
+  websiteUrl: "https://claude.com/claude-code",
+};
 
 function rpc(proc: Bun.Subprocess<"pipe", "pipe", "pipe">) {
   const pending = new Map<string | number, (m: any) => void>();
@@ -59,7 +65,11 @@ describe("channel contract with Claude Code", () => {
           _meta: {
             "io.modelcontextprotocol/protocolVersion": "2026-07-28",
             "io.modelcontextprotocol/clientInfo": CLIENT_INFO,
-            "io.modelcontextprotocol/clientCapabilities": { roots: { listChanged: true }, elicitation: { form: {}, url: {} }, extensions: { "io.modelcontextprotocol/tasks": {} } },
+            "io.modelcontextprotocol/clientCapabilities": {
+              roots: { listChanged: true },
+              elicitation: { form: {}, url: {} },
+              extensions: { "io.modelcontextprotocol/tasks": {} },
+            },
           },
         },
       });
@@ -81,7 +91,11 @@ describe("channel contract with Claude Code", () => {
       const oldEnv = baseEnv({ CLAUDEMESH_HOME: home, CLAUDEMESH_SESSION_DIR: sessionDir("contract", "Bob", null, "") });
       const old = Bun.spawn([suite.bin, "mcp"], { env: oldEnv, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
       try {
-        const r = await rpc(old).request({ id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { ...CLIENT_INFO, version: "2.1.0" } } });
+        const r = await rpc(old).request({
+          id: 0,
+          method: "initialize",
+          params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { ...CLIENT_INFO, version: "2.1.0" } },
+        });
         expect(r.result.protocolVersion).toBe("2025-06-18");
         expect(r.result.capabilities.experimental).toEqual({ "claude/channel": {} });
       } finally {

@@ -33,7 +33,15 @@ describe("channel notifications", () => {
 
   test("a message event carries the spec's meta and mentions waiting low-priority messages", () => {
     const e = messageEvent(msg({ lowPending: 2 }), "team");
-    expect(e.meta).toMatchObject({ from_name: "Bob", from_session: "A".repeat(43) + "=", priority: "next", message_id: "msg_1", mesh: "team", kind: "direct", to: "Alice" });
+    expect(e.meta).toMatchObject({
+      from_name: "Bob",
+      from_session: "A".repeat(43) + "=",
+      priority: "next",
+      message_id: "msg_1",
+      mesh: "team",
+      kind: "direct",
+      to: "Alice",
+    });
     expect(e.content).toBe('hello\n(2 low-priority messages waiting: call check_messages when convenient)\n↩ reply with claudemesh\'s send_message(to: "Bob")');
     expect(messageEvent(msg(), "team").content).toBe('hello\n↩ reply with claudemesh\'s send_message(to: "Bob")');
   });
@@ -41,8 +49,12 @@ describe("channel notifications", () => {
   test("every push ends with one line saying how to answer it: which tool, which `to`", () => {
     const last = (m: Partial<InboundMessage>) => messageEvent(msg(m), "team").content.split("\n").at(-1);
     expect(last({})).toBe('↩ reply with claudemesh\'s send_message(to: "Bob")');
-    expect(last({ kind: "group", to: "@frontend" })).toBe('↩ reply to the sender with claudemesh\'s send_message(to: "Bob") or the whole group with send_message(to: "@frontend")');
-    expect(last({ kind: "group", to: "Carol, @backend" })).toBe('↩ reply to the sender with claudemesh\'s send_message(to: "Bob") or the whole group with send_message(to: "@backend")');
+    expect(last({ kind: "group", to: "@frontend" })).toBe(
+      '↩ reply to the sender with claudemesh\'s send_message(to: "Bob") or the whole group with send_message(to: "@frontend")',
+    );
+    expect(last({ kind: "group", to: "Carol, @backend" })).toBe(
+      '↩ reply to the sender with claudemesh\'s send_message(to: "Bob") or the whole group with send_message(to: "@backend")',
+    );
     expect(last({ kind: "group", to: "*" })).toBe('↩ sent to everyone; reply to the sender with claudemesh\'s send_message(to: "Bob")');
     expect(last({ kind: "group", to: "@all" })).toBe('↩ sent to everyone; reply to the sender with claudemesh\'s send_message(to: "Bob")');
     // A name with quotes stays one valid string argument; one shaped like a channel tag is defused.

@@ -139,7 +139,11 @@ export async function startMcp(bin: string, env: Record<string, string>, argv: s
       return new Promise((resolve) => waiters.push({ pred, resolve }));
     },
     async call(name, args = {}) {
-      const r = (await client.callTool({ name, arguments: args })) as { content: { type: string; text: string }[]; structuredContent?: unknown; isError?: boolean };
+      const r = (await client.callTool({ name, arguments: args })) as {
+        content: { type: string; text: string }[];
+        structuredContent?: unknown;
+        isError?: boolean;
+      };
       return { text: r.content.map((c) => c.text).join("\n"), data: r.structuredContent, isError: r.isError === true };
     },
   };

@@ -60,7 +60,9 @@ describe("start-up weight", () => {
     // the client halves it needs (messenger, tools, frames) are there; the broker halves are not
     expect(files).toContain("src/messaging/messenger.ts");
     expect(files).toContain("src/client/tool.ts");
-    expect(files.filter((f) => !f.startsWith("src/client/") && /^src\/server\/|\/(feature|repo|schema|hello|http|signed|tokens|bootstrap)\.ts$/.test(f))).toEqual([]);
+    expect(
+      files.filter((f) => !f.startsWith("src/client/") && /^src\/server\/|\/(feature|repo|schema|hello|http|signed|tokens|bootstrap)\.ts$/.test(f)),
+    ).toEqual([]);
   });
 
   test("the S3 SDK is loaded by nothing but the broker's S3 blob store, and that only on demand", () => {

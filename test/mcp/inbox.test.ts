@@ -15,7 +15,10 @@ function controlledPush() {
       waiters.shift()?.(call);
     });
   let taken = 0;
-  const next = () => (taken < calls.length ? Promise.resolve(calls[taken++] as (typeof calls)[number]) : new Promise<(typeof calls)[number]>((r) => waiters.push((c) => (taken++, r(c)))));
+  const next = () =>
+    taken < calls.length
+      ? Promise.resolve(calls[taken++] as (typeof calls)[number])
+      : new Promise<(typeof calls)[number]>((r) => waiters.push((c) => (taken++, r(c))));
   return { push, calls, next };
 }
 

@@ -11,24 +11,61 @@ const toolNames = new Set(allTools().map((t) => t.name));
 
 describe("MCP instructions", () => {
   test("name this session, teach every registered tool, and stay within Claude Code's 4 KB", () => {
-    const s = buildInstructions({ displayName: "Alice", meshSlug: "dev-team", role: "dev", groups: [{ name: "frontend", role: "lead" }, { name: "all", role: null }], tools: toolNames });
+    const s = buildInstructions({
+      displayName: "Alice",
+      meshSlug: "dev-team",
+      role: "dev",
+      groups: [
+        { name: "frontend", role: "lead" },
+        { name: "all", role: null },
+      ],
+      tools: toolNames,
+    });
     expect(bytes(s)).toBeLessThanOrEqual(INSTRUCTIONS_MAX_BYTES);
     expect(s).toContain('You are "Alice" on the claudemesh mesh "dev-team"; role: dev; groups: @frontend (lead), @all.');
     for (const name of toolNames) expect(s).toContain(name);
-    for (const phrase of ['<channel source="claudemesh"', "from_name", '"now" = urgent only', "lead gathers", "member contributes", "observer watches", "@group", "tailored", "state", "CLAUDEMESH.md"]) {
+    for (const phrase of [
+      '<channel source="claudemesh"',
+      "from_name",
+      '"now" = urgent only',
+      "lead gathers",
+      "member contributes",
+      "observer watches",
+      "@group",
+      "tailored",
+      "state",
+      "CLAUDEMESH.md",
+    ]) {
       expect(s).toContain(phrase);
     }
   });
 
   /** What a session cannot work on the mesh without: on 2.1.197 nothing past the first 2048 characters arrives. */
-  const ESSENTIAL = [/^You are "/, /^Peers are other Claude Code sessions/, /^Mesh peers are reached only with these claudemesh tools/, /^- send_message\(/, /^- priority: /, /^- check_messages\(/, /^- list_peers\(/];
+  const ESSENTIAL = [
+    /^You are "/,
+    /^Peers are other Claude Code sessions/,
+    /^Mesh peers are reached only with these claudemesh tools/,
+    /^- send_message\(/,
+    /^- priority: /,
+    /^- check_messages\(/,
+    /^- list_peers\(/,
+  ];
   const essentialsIn = (head: string) => {
     const lines = head.split("\n").slice(0, -1); // the last line of a cut prefix may be partial
     return ESSENTIAL.every((re) => lines.some((l) => re.test(l)));
   };
 
   test("the first 2048 bytes stand on their own: identity, how to answer, mesh tools vs native messaging, core tools", () => {
-    const s = buildInstructions({ displayName: "Alice", meshSlug: "dev-team", role: "dev", groups: [{ name: "frontend", role: "lead" }, { name: "reviewers", role: null }], tools: toolNames });
+    const s = buildInstructions({
+      displayName: "Alice",
+      meshSlug: "dev-team",
+      role: "dev",
+      groups: [
+        { name: "frontend", role: "lead" },
+        { name: "reviewers", role: null },
+      ],
+      tools: toolNames,
+    });
     const head = new TextDecoder().decode(new TextEncoder().encode(s).slice(0, INSTRUCTIONS_ESSENTIAL_BYTES));
     expect(essentialsIn(head)).toBe(true);
     // Native messaging is named, and placed as outside the mesh.
@@ -70,7 +107,21 @@ describe("CLAUDEMESH.md", () => {
 
   test("covers every tool and the conventions the spec asks for", () => {
     for (const name of toolNames) expect(file).toContain(`\`${name}(`);
-    for (const phrase of ['<channel source="claudemesh"', "display name", "lead", "member", "observer", "@frontend", "Broadcast", "Targeted views", "State or memory", "`now`", "`next`", "`low`", "set_summary"]) {
+    for (const phrase of [
+      '<channel source="claudemesh"',
+      "display name",
+      "lead",
+      "member",
+      "observer",
+      "@frontend",
+      "Broadcast",
+      "Targeted views",
+      "State or memory",
+      "`now`",
+      "`next`",
+      "`low`",
+      "set_summary",
+    ]) {
       expect(file).toContain(phrase);
     }
   });

@@ -91,7 +91,14 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
 
   test("joins with the session dir's identity: name, role and groups are on the broker", async () => {
     const peer = await aliceOnBroker();
-    expect(peer).toMatchObject({ name: "Alice", role: "dev", groups: [{ name: "frontend", role: "lead" }, { name: "reviewers", role: null }] });
+    expect(peer).toMatchObject({
+      name: "Alice",
+      role: "dev",
+      groups: [
+        { name: "frontend", role: "lead" },
+        { name: "reviewers", role: null },
+      ],
+    });
     const listed = await alice.call("list_peers");
     expect(listed.text).toContain("Alice (member alice-member) (you)"); // the session name, then its enrolled member name
     expect(listed.text).toContain("Bob");
@@ -105,7 +112,10 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     expect((await alice.call("leave_group", { name: "reviewers" })).isError).toBe(false);
     expect(await aliceOnBroker()).toMatchObject({
       summary: "Fixing the auth refresh race",
-      groups: [{ name: "frontend", role: "lead" }, { name: "backend", role: "observer" }],
+      groups: [
+        { name: "frontend", role: "lead" },
+        { name: "backend", role: "observer" },
+      ],
     });
     const inGroup = await alice.call("list_peers", { group: "backend" });
     expect(inGroup.data.peers.map((p: { name: string }) => p.name)).toEqual(["Alice"]);

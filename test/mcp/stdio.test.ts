@@ -60,7 +60,12 @@ describe("claudemesh mcp over raw stdio", () => {
       proc.stdin.flush();
     };
 
-    send({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+    send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+    });
     const init = await out.next((m) => m.id === 1);
     const startupMs = performance.now() - started;
     expect(init.result.capabilities.experimental).toEqual({ "claude/channel": {} });
@@ -90,7 +95,9 @@ describe("claudemesh mcp over raw stdio", () => {
   test("SIGTERM ends it with exit code 0", async () => {
     const proc = Bun.spawn([suite.bin, "mcp"], { env: baseEnv({ CLAUDEMESH_HOME: configHome([]) }), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     const out = lineReader(proc.stdout);
-    proc.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } })}\n`);
+    proc.stdin.write(
+      `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } })}\n`,
+    );
     proc.stdin.flush();
     await out.next((m) => m.id === 1);
     proc.kill("SIGTERM");

@@ -57,7 +57,12 @@ describe.each(backends())("memory on %s", (backend) => {
     (await c.request({ type: "remember", content, ...(tags ? { tags } : {}) }, "memory_stored")).memoryId;
 
   beforeAll(async () => {
-    ({ broker: b, mesh, other, members: { Alice: aliceM, Bob: bobM, Eve: eveM } } = await twoMeshes(backend, "memory", ["Alice", "Bob"], ["Eve"]));
+    ({
+      broker: b,
+      mesh,
+      other,
+      members: { Alice: aliceM, Bob: bobM, Eve: eveM },
+    } = await twoMeshes(backend, "memory", ["Alice", "Bob"], ["Eve"]));
     alice = await connect(aliceM);
     bob = await connect(bobM);
     for (const [doc, content] of Object.entries(CORPUS) as [Doc, string][]) ids.set(doc, await remember(alice, content, ["golden"]));
@@ -72,7 +77,14 @@ describe.each(backends())("memory on %s", (backend) => {
     const id = await remember(bob, "Staging database password rotation happens every Friday.", ["Ops", " security ", "ops"]);
     expect(id).toMatch(/^mem_[a-z0-9]{16}$/);
     const [hit] = await recall(alice, "staging password rotation");
-    expect(hit).toEqual({ id, content: "Staging database password rotation happens every Friday.", tags: ["ops", "security"], rememberedBy: "Bob", rememberedAt: expect.any(Number), score: expect.any(Number) });
+    expect(hit).toEqual({
+      id,
+      content: "Staging database password rotation happens every Friday.",
+      tags: ["ops", "security"],
+      rememberedBy: "Bob",
+      rememberedAt: expect.any(Number),
+      score: expect.any(Number),
+    });
     expect(hit?.rememberedAt).toBeGreaterThanOrEqual(before);
     expect(hit?.score).toBeGreaterThan(0);
   });
@@ -113,7 +125,8 @@ describe.each(backends())("memory on %s", (backend) => {
     const a = await remember(alice, "Tagged note about the login flow.", ["auth", "frontend"]);
     const c = await remember(alice, "Another note about the login flow.", ["auth"]);
     const d = await remember(alice, "A login note with no tags.");
-    const hit = async (query: string, tags?: string[]) => (await recall(bob, query, tags ? { tags } : {})).map((m) => m.id).filter((id) => [a, c, d].includes(id));
+    const hit = async (query: string, tags?: string[]) =>
+      (await recall(bob, query, tags ? { tags } : {})).map((m) => m.id).filter((id) => [a, c, d].includes(id));
     expect((await hit("login")).sort()).toEqual([a, c, d].sort());
     expect((await hit("login", ["auth"])).sort()).toEqual([a, c].sort());
     expect(await hit("login", ["AUTH", "Frontend"])).toEqual([a]);
@@ -138,7 +151,12 @@ describe.each(backends())("memory on %s", (backend) => {
     expect((await recall(bob, "kraken")).map((m) => m.id).sort()).toEqual([gone, kept].sort());
 
     expect((await bob.request({ type: "forget", memoryId: gone }, "ok")).type).toBe("ok");
-    const visible = async () => [...(await recall(bob, "kraken port 8081 obsolete")), ...(await recall(bob, "", { tags: ["kraken"], limit: 50 })), ...(await recall(bob, "", { limit: 50 }))].map((m) => m.id);
+    const visible = async () =>
+      [
+        ...(await recall(bob, "kraken port 8081 obsolete")),
+        ...(await recall(bob, "", { tags: ["kraken"], limit: 50 })),
+        ...(await recall(bob, "", { limit: 50 })),
+      ].map((m) => m.id);
     expect(await visible()).not.toContain(gone);
     expect(await visible()).toContain(kept);
     expect(await outcome(bob.request({ type: "forget", memoryId: gone }, "ok"))).toBe("not_found");
@@ -181,7 +199,13 @@ describe.each(backends())("memory on %s", (backend) => {
     expect(await outcome(recall(bob, "x".repeat(5000)))).toBe("invalid_frame");
     expect(await count()).toBe(3);
     const s = await inProcessSession(b, aliceM);
-    for (const raw of ['{"type":"remember","id":"a"}', '{"type":"remember","id":"b","content":7}', '{"type":"remember","id":"c","content":"x","tags":"limits"}', '{"type":"recall","id":"d"}', '{"type":"forget","id":"e","memoryId":""}']) {
+    for (const raw of [
+      '{"type":"remember","id":"a"}',
+      '{"type":"remember","id":"b","content":7}',
+      '{"type":"remember","id":"c","content":"x","tags":"limits"}',
+      '{"type":"recall","id":"d"}',
+      '{"type":"forget","id":"e","memoryId":""}',
+    ]) {
       expect((await s.send(raw)).map((f) => f.code)).toEqual(["invalid_frame"]);
     }
     await s.close();
@@ -190,9 +214,54 @@ describe.each(backends())("memory on %s", (backend) => {
 
   test("fuzzed queries (quotes, FTS operators, SQL) give results or structured errors, never a crash", async () => {
     const fragment = fc.constantFrom(
-      "AND", "OR", "NOT", "NEAR", "NEAR(a b, 2)", "*", "\"", "'", "(", ")", "^", "-", "+", ":", "{", "}", "[", "]", "|", "&", "!", "<->", "<2>", ":*",
-      "content:", "memory_fts:", "rank:", "\\", "%", "_", "$1", "?", ";", "--", "/*", "*/", "' OR 1=1 --", "'); DROP TABLE memory; --",
-      "\"; DELETE FROM memory_fts; --", "UNION SELECT * FROM member", "payments", "rate-limits", "deploy", "the", "é", "🎉", "\u0000", "\ud800",
+      "AND",
+      "OR",
+      "NOT",
+      "NEAR",
+      "NEAR(a b, 2)",
+      "*",
+      '"',
+      "'",
+      "(",
+      ")",
+      "^",
+      "-",
+      "+",
+      ":",
+      "{",
+      "}",
+      "[",
+      "]",
+      "|",
+      "&",
+      "!",
+      "<->",
+      "<2>",
+      ":*",
+      "content:",
+      "memory_fts:",
+      "rank:",
+      "\\",
+      "%",
+      "_",
+      "$1",
+      "?",
+      ";",
+      "--",
+      "/*",
+      "*/",
+      "' OR 1=1 --",
+      "'); DROP TABLE memory; --",
+      '"; DELETE FROM memory_fts; --',
+      "UNION SELECT * FROM member",
+      "payments",
+      "rate-limits",
+      "deploy",
+      "the",
+      "é",
+      "🎉",
+      "\u0000",
+      "\ud800",
     );
     const query = fc.oneof(
       fc.array(fragment, { maxLength: 8 }).map((a) => a.join(" ")),
@@ -221,7 +290,7 @@ describe.each(backends())("memory on %s", (backend) => {
     const content = fc.oneof(
       fc.string({ unit: "binary", minLength: 1, maxLength: 300 }),
       fc.string({ unit: "grapheme", minLength: 1, maxLength: 300 }),
-      fc.constantFrom("'); DROP TABLE memory; --", "\" OR \"\"=\"", "NEAR(\"a\" \"b\")", "x' || (SELECT pubkey FROM member) || '"),
+      fc.constantFrom("'); DROP TABLE memory; --", '" OR ""="', 'NEAR("a" "b")', "x' || (SELECT pubkey FROM member) || '"),
     );
     await fc.assert(
       fc.asyncProperty(content, async (text) => {

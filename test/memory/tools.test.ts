@@ -33,7 +33,9 @@ describe.each(backends())("memory MCP tools on %s", (backend) => {
     await call(ctx, "remember", { content: "Unrelated: lunch is at noon." });
 
     const found = await call(ctx, "recall", { query: "payments rate limit" });
-    expect(found.text).toMatch(new RegExp(`^1 memory:\\n1\\. \\[${memoryId} · by Alice · \\d{4}-[^\\]]* · tags: payments, incident · score [\\d.]+\\]\\nPayments API rate-limits`));
+    expect(found.text).toMatch(
+      new RegExp(`^1 memory:\\n1\\. \\[${memoryId} · by Alice · \\d{4}-[^\\]]* · tags: payments, incident · score [\\d.]+\\]\\nPayments API rate-limits`),
+    );
     expect((found.data as { memories: { id: string }[] }).memories.map((m) => m.id)).toEqual([memoryId]);
     expect((await call(ctx, "recall", { query: "", tags: ["incident"] })).text).toContain(memoryId);
     expect((await call(ctx, "recall", { query: "", limit: 1 })).text).toMatch(/^1 memory:\n1\. \[mem_\w+ · by Alice · [^\]]+\]\nUnrelated: lunch/);

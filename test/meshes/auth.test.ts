@@ -20,11 +20,24 @@ describe.each(backends())("authentication and invites on %s", (backend) => {
   afterEach(() => closeClients());
 
   /** A hand-built hello so each field can be broken on purpose. */
-  async function hello(overrides: Record<string, unknown> = {}, opts: { memberKey?: string; sessionKey?: string; member?: Awaited<ReturnType<typeof addMember>> } = {}) {
+  async function hello(
+    overrides: Record<string, unknown> = {},
+    opts: { memberKey?: string; sessionKey?: string; member?: Awaited<ReturnType<typeof addMember>> } = {},
+  ) {
     const member = opts.member ?? (await addMember(b, mesh, `m${Math.random().toString(36).slice(2, 8)}`));
     const session = generateSigningKeyPair();
     const s = await rawSocket(b);
-    const unsigned = { type: "hello", id: "h1", challenge: s.challenge, meshId: member.meshId, memberId: member.memberId, pubkey: member.pubkey, sessionPubkey: session.publicKey, timestamp: Date.now(), ...overrides } as UnsignedHello;
+    const unsigned = {
+      type: "hello",
+      id: "h1",
+      challenge: s.challenge,
+      meshId: member.meshId,
+      memberId: member.memberId,
+      pubkey: member.pubkey,
+      sessionPubkey: session.publicKey,
+      timestamp: Date.now(),
+      ...overrides,
+    } as UnsignedHello;
     const frame = signHello(unsigned, opts.memberKey ?? member.secretKey, opts.sessionKey ?? session.secretKey);
     s.ws.send(JSON.stringify(frame));
     const reply = await s.next();
@@ -76,7 +89,9 @@ describe.each(backends())("authentication and invites on %s", (backend) => {
     const c1 = await connect(member, { displayName: "Revokee-1" });
     const c2 = await connect(member, { displayName: "Revokee-2" });
     const fatal = Promise.all([c1.once("fatal"), c2.once("fatal")]);
-    const res = await brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/members/${member.memberId}/revoke`, RevokeResponse, { auth: { kind: "admin", token: b.adminToken } });
+    const res = await brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/members/${member.memberId}/revoke`, RevokeResponse, {
+      auth: { kind: "admin", token: b.adminToken },
+    });
     expect(res).toMatchObject({ revoked: [member.memberId], disconnected: 2 });
     expect(res.invitesRevoked).toHaveLength(1); // its own unlimited invite could have let it back in
     const [[e1], [e2]] = await fatal;
@@ -112,37 +127,62 @@ describe.each(backends())("authentication and invites on %s", (backend) => {
     await expect(join(revoked.token)).rejects.toMatchObject({ code: "invite_revoked" });
 
     await expect(join("no-such-token")).rejects.toMatchObject({ code: "invite_not_found" });
-    await expect(brokerRequest(b.url, "POST", "/join", JoinResponse, { body: { token: limited.token, pubkey: "short", displayName: "x" } })).rejects.toMatchObject({ code: "invalid_frame" });
+    await expect(
+      brokerRequest(b.url, "POST", "/join", JoinResponse, { body: { token: limited.token, pubkey: "short", displayName: "x" } }),
+    ).rejects.toMatchObject({ code: "invalid_frame" });
   });
 
   test("admin routes need the admin token or an admin member's signature", async () => {
     const member = await addMember(b, mesh, "Plain");
-    await expect(brokerRequest(b.url, "POST", "/admin/meshes", JoinResponse, { body: { slug: "x", ownerPubkey: member.pubkey, ownerName: "x" } })).rejects.toMatchObject({ code: "unauthorized" });
-    await expect(brokerRequest(b.url, "POST", "/admin/meshes", JoinResponse, { auth: { kind: "admin", token: "wrong" }, body: {} })).rejects.toMatchObject({ code: "unauthorized" });
-    await expect(brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, { auth: { kind: "member", mesh: member }, body: {} })).rejects.toMatchObject({ code: "forbidden" });
+    await expect(
+      brokerRequest(b.url, "POST", "/admin/meshes", JoinResponse, { body: { slug: "x", ownerPubkey: member.pubkey, ownerName: "x" } }),
+    ).rejects.toMatchObject({ code: "unauthorized" });
+    await expect(brokerRequest(b.url, "POST", "/admin/meshes", JoinResponse, { auth: { kind: "admin", token: "wrong" }, body: {} })).rejects.toMatchObject({
+      code: "unauthorized",
+    });
+    await expect(
+      brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, { auth: { kind: "member", mesh: member }, body: {} }),
+    ).rejects.toMatchObject({ code: "forbidden" });
     // The owner (admin role) may invite and list.
-    const inv = await brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, { auth: { kind: "member", mesh: mesh.owner }, body: { role: "admin" } });
+    const inv = await brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, {
+      auth: { kind: "member", mesh: mesh.owner },
+      body: { role: "admin" },
+    });
     expect(inv.role).toBe("admin");
     const list = await brokerRequest(b.url, "GET", `/meshes/${mesh.meshId}/members`, MembersResponse, { auth: { kind: "member", mesh: member } });
     expect(list.members.some((m) => m.id === member.memberId)).toBe(true);
     // A forged member header without a valid signature is not trusted.
     const forged = { ...member, secretKey: generateSigningKeyPair().secretKey };
-    await expect(brokerRequest(b.url, "GET", `/meshes/${mesh.meshId}/members`, MembersResponse, { auth: { kind: "member", mesh: forged } })).rejects.toMatchObject({ code: "bad_member_signature" });
-    await expect(brokerRequest(b.url, "POST", "/admin/meshes", JoinResponse, { auth: { kind: "admin", token: b.adminToken }, body: { slug: "auth", ownerPubkey: member.pubkey, ownerName: "dup" } })).rejects.toMatchObject({ code: "slug_taken" });
+    await expect(
+      brokerRequest(b.url, "GET", `/meshes/${mesh.meshId}/members`, MembersResponse, { auth: { kind: "member", mesh: forged } }),
+    ).rejects.toMatchObject({ code: "bad_member_signature" });
+    await expect(
+      brokerRequest(b.url, "POST", "/admin/meshes", JoinResponse, {
+        auth: { kind: "admin", token: b.adminToken },
+        body: { slug: "auth", ownerPubkey: member.pubkey, ownerName: "dup" },
+      }),
+    ).rejects.toMatchObject({ code: "slug_taken" });
   });
 
   test("the operator looks a mesh up by slug with the admin token only; only the quick-start mesh's key is at the broker", async () => {
     const member = await addMember(b, mesh, "Snoop");
     const path = `/admin/meshes/${mesh.slug}`;
     await expect(brokerRequest(b.url, "GET", path, AdminMeshResponse)).rejects.toMatchObject({ code: "unauthorized", httpStatus: 401 });
-    await expect(brokerRequest(b.url, "GET", path, AdminMeshResponse, { auth: { kind: "admin", token: "wrong" } })).rejects.toMatchObject({ code: "unauthorized" });
-    await expect(brokerRequest(b.url, "GET", path, AdminMeshResponse, { auth: { kind: "member", mesh: member } })).rejects.toMatchObject({ code: "unauthorized" });
+    await expect(brokerRequest(b.url, "GET", path, AdminMeshResponse, { auth: { kind: "admin", token: "wrong" } })).rejects.toMatchObject({
+      code: "unauthorized",
+    });
+    await expect(brokerRequest(b.url, "GET", path, AdminMeshResponse, { auth: { kind: "member", mesh: member } })).rejects.toMatchObject({
+      code: "unauthorized",
+    });
     const admin = { kind: "admin", token: b.adminToken } as const;
     expect(await brokerRequest(b.url, "GET", path, AdminMeshResponse, { auth: admin })).toEqual({ meshId: mesh.meshId, slug: mesh.slug, rootKey: null });
     const quick = await brokerRequest(b.url, "GET", "/admin/meshes/default", AdminMeshResponse, { auth: admin });
     expect(quick.rootKey).toBe(new URL(b.quickStart?.invite?.url as string).hash.slice(1));
     for (const slug of ["nope", "50%25%20off", "%E2%80%AE", "..%2F..%2Fetc", "x".repeat(300)]) {
-      await expect(brokerRequest(b.url, "GET", `/admin/meshes/${slug}`, AdminMeshResponse, { auth: admin })).rejects.toMatchObject({ code: "unknown_mesh", httpStatus: 404 });
+      await expect(brokerRequest(b.url, "GET", `/admin/meshes/${slug}`, AdminMeshResponse, { auth: admin })).rejects.toMatchObject({
+        code: "unknown_mesh",
+        httpStatus: 404,
+      });
     }
     expect((await fetch(`${b.url}/admin/meshes/50%off`, { headers: { authorization: `Bearer ${b.adminToken}` } })).status).toBeLessThan(500);
   });

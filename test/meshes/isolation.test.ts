@@ -45,12 +45,18 @@ describe.each(backends())("cross-mesh isolation on %s", (backend) => {
     const auth = { kind: "member" as const, mesh: mallory };
     await expect(brokerRequest(b.url, "GET", `/meshes/${B.meshId}/members`, MembersResponse, { auth })).rejects.toMatchObject({ code: "wrong_mesh" });
     await expect(brokerRequest(b.url, "POST", `/meshes/${B.meshId}/invites`, InviteResponse, { auth, body: {} })).rejects.toMatchObject({ code: "wrong_mesh" });
-    await expect(brokerRequest(b.url, "POST", `/meshes/${B.meshId}/members/${bobMember.memberId}/revoke`, RevokeResponse, { auth })).rejects.toMatchObject({ code: "wrong_mesh" });
+    await expect(brokerRequest(b.url, "POST", `/meshes/${B.meshId}/members/${bobMember.memberId}/revoke`, RevokeResponse, { auth })).rejects.toMatchObject({
+      code: "wrong_mesh",
+    });
     // even A's owner cannot touch B
     const ownerAuth = { kind: "member" as const, mesh: A.owner };
-    await expect(brokerRequest(b.url, "POST", `/meshes/${B.meshId}/members/${bobMember.memberId}/revoke`, RevokeResponse, { auth: ownerAuth })).rejects.toMatchObject({ code: "wrong_mesh" });
+    await expect(
+      brokerRequest(b.url, "POST", `/meshes/${B.meshId}/members/${bobMember.memberId}/revoke`, RevokeResponse, { auth: ownerAuth }),
+    ).rejects.toMatchObject({ code: "wrong_mesh" });
     // revoking B's member through A's id space finds nobody
-    await expect(brokerRequest(b.url, "POST", `/meshes/${A.meshId}/members/${bobMember.memberId}/revoke`, RevokeResponse, { auth: ownerAuth })).rejects.toMatchObject({ code: "not_found" });
+    await expect(
+      brokerRequest(b.url, "POST", `/meshes/${A.meshId}/members/${bobMember.memberId}/revoke`, RevokeResponse, { auth: ownerAuth }),
+    ).rejects.toMatchObject({ code: "not_found" });
     expect(bob.client.connected).toBe(true);
 
     // hello into B with A's member is refused

@@ -34,7 +34,14 @@ describe.each(backends())("message integrity, status and limits on %s", (backend
   test("replaying a send with the same client id creates nothing new", async () => {
     const { alice, bob, bobName, aliceSession } = await pair();
     const env = sealDirect("replayed", bob.client.sessionPubkey, aliceSession.secretKey);
-    const frame = { type: "send" as const, clientId: "cmsg_fixed", to: bobName, priority: "now" as const, kind: "direct" as const, envelopes: [{ sessionPubkey: bob.client.sessionPubkey, ...env }] };
+    const frame = {
+      type: "send" as const,
+      clientId: "cmsg_fixed",
+      to: bobName,
+      priority: "now" as const,
+      kind: "direct" as const,
+      envelopes: [{ sessionPubkey: bob.client.sessionPubkey, ...env }],
+    };
     const first = await alice.client.request(frame, "ack");
     const [m0, r0] = [await count(b, "message"), await count(b, "message_recipient")];
     const second = await alice.client.request(frame, "ack");
@@ -59,7 +66,17 @@ describe.each(backends())("message integrity, status and limits on %s", (backend
       { ...good, nonce: nonce.toString("base64") },
     ];
     for (const [i, v] of variants.entries()) {
-      await alice.client.request({ type: "send", clientId: `cmsg_t${n}_${i}`, to: bobName, priority: "now", kind: "direct", envelopes: [{ sessionPubkey: bob.client.sessionPubkey, ...v }] }, "ack");
+      await alice.client.request(
+        {
+          type: "send",
+          clientId: `cmsg_t${n}_${i}`,
+          to: bobName,
+          priority: "now",
+          kind: "direct",
+          envelopes: [{ sessionPubkey: bob.client.sessionPubkey, ...v }],
+        },
+        "ack",
+      );
       const m = await bob.next();
       expect(m.authenticated).toBe(false);
       expect(m.text).not.toBe("original text");
@@ -69,14 +86,28 @@ describe.each(backends())("message integrity, status and limits on %s", (backend
   test("the spec's base64 fallback decodes, flagged unauthenticated", async () => {
     const { alice, bob, bobName } = await pair();
     const plain = Buffer.from("legacy plaintext").toString("base64");
-    await alice.client.request({ type: "send", clientId: `cmsg_b64_${n}`, to: bobName, priority: "now", kind: "direct", envelopes: [{ sessionPubkey: bob.client.sessionPubkey, nonce: Buffer.alloc(24).toString("base64"), ciphertext: plain }] }, "ack");
+    await alice.client.request(
+      {
+        type: "send",
+        clientId: `cmsg_b64_${n}`,
+        to: bobName,
+        priority: "now",
+        kind: "direct",
+        envelopes: [{ sessionPubkey: bob.client.sessionPubkey, nonce: Buffer.alloc(24).toString("base64"), ciphertext: plain }],
+      },
+      "ack",
+    );
     expect(await bob.next()).toMatchObject({ text: "legacy plaintext", authenticated: false });
   });
 
   test("a direct send must carry an envelope for every recipient session", async () => {
     const { alice, bobName } = await pair();
-    await expect(alice.client.request({ type: "send", clientId: "cmsg_noenv", to: bobName, priority: "now", kind: "direct", envelopes: [] })).rejects.toMatchObject({ code: "missing_envelope" });
-    await expect(alice.client.request({ type: "send", clientId: "cmsg_grp", to: "@x", priority: "now", kind: "direct", envelopes: [] })).rejects.toMatchObject({ code: "invalid_frame" });
+    await expect(
+      alice.client.request({ type: "send", clientId: "cmsg_noenv", to: bobName, priority: "now", kind: "direct", envelopes: [] }),
+    ).rejects.toMatchObject({ code: "missing_envelope" });
+    await expect(alice.client.request({ type: "send", clientId: "cmsg_grp", to: "@x", priority: "now", kind: "direct", envelopes: [] })).rejects.toMatchObject({
+      code: "invalid_frame",
+    });
   });
 
   test("message_status goes queued → delivered → surfaced, and only the sender's member may ask", async () => {
@@ -110,7 +141,10 @@ describe.each(backends())("message integrity, status and limits on %s", (backend
   test("messages over the size limit are refused with a clear error and not stored", async () => {
     const { alice, bobName } = await pair();
     const before = await count(b, "message");
-    await expect(alice.messenger.send(bobName, "x".repeat(5000), "now")).rejects.toMatchObject({ code: "message_too_large", message: expect.stringContaining("4096") });
+    await expect(alice.messenger.send(bobName, "x".repeat(5000), "now")).rejects.toMatchObject({
+      code: "message_too_large",
+      message: expect.stringContaining("4096"),
+    });
     expect(await count(b, "message")).toBe(before);
   });
 

@@ -5,7 +5,13 @@ test("receipts arriving together are written in one batch; each caller learns wh
   const writes: { sessionPubkey: string; ids: string[] }[][] = [];
   const b = new ReceiptBatcher(async (batch) => void writes.push(batch));
   await Promise.all([b.add("s1", ["m1"]), b.add("s2", ["m1", "m2"]), b.add("s3", ["m3"])]);
-  expect(writes).toEqual([[{ sessionPubkey: "s1", ids: ["m1"] }, { sessionPubkey: "s2", ids: ["m1", "m2"] }, { sessionPubkey: "s3", ids: ["m3"] }]]);
+  expect(writes).toEqual([
+    [
+      { sessionPubkey: "s1", ids: ["m1"] },
+      { sessionPubkey: "s2", ids: ["m1", "m2"] },
+      { sessionPubkey: "s3", ids: ["m3"] },
+    ],
+  ]);
   await b.add("s4", ["m4"]); // a later receipt starts a new batch
   expect(writes).toHaveLength(2);
 });

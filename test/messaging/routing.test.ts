@@ -20,7 +20,12 @@ describe.each(backends())("message routing on %s", (backend) => {
   // A fresh set of sessions per test keeps each test's inbox to itself.
   const setup = async () => {
     alice = await messagingPeer(await addMember(b, mesh, "Alice"), { groups: [{ name: "frontend", role: "lead" }] });
-    bob = await messagingPeer(await addMember(b, mesh, "Bob"), { groups: [{ name: "frontend", role: null }, { name: "backend", role: null }] });
+    bob = await messagingPeer(await addMember(b, mesh, "Bob"), {
+      groups: [
+        { name: "frontend", role: null },
+        { name: "backend", role: null },
+      ],
+    });
     carol = await messagingPeer(await addMember(b, mesh, "Carol"), { groups: [{ name: "backend", role: "lead" }] });
     dave = await messagingPeer(await addMember(b, mesh, "Dave"));
   };
@@ -51,7 +56,7 @@ describe.each(backends())("message routing on %s", (backend) => {
     await setup();
     const res = await carol.messenger.send(target, "standup", "now");
     expect(res.recipients.map((r) => r.name).sort()).toEqual(["Alice", "Bob", "Dave"]);
-    for (const p of [alice, bob, dave]) expect((await p.next())).toMatchObject({ text: "standup", kind: "group", authenticated: true });
+    for (const p of [alice, bob, dave]) expect(await p.next()).toMatchObject({ text: "standup", kind: "group", authenticated: true });
     await flush(alice, carol);
     expect(texts(carol)).toEqual([]);
   });

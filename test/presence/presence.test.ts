@@ -19,7 +19,13 @@ describe.each(backends())("presence and groups on %s", (backend) => {
 
   test("peers_list has the spec's shape plus session key and member id; groups from hello and at runtime", async () => {
     const aliceM = await addMember(b, mesh, "Alice");
-    const alice = await connect(aliceM, { role: "dev", groups: [{ name: "frontend", role: "lead" }, { name: "reviewers", role: null }] });
+    const alice = await connect(aliceM, {
+      role: "dev",
+      groups: [
+        { name: "frontend", role: "lead" },
+        { name: "reviewers", role: null },
+      ],
+    });
     const bob = await connect(await addMember(b, mesh, "Bob"));
     await alice.request({ type: "set_summary", summary: "Implementing auth UI" });
     await alice.request({ type: "set_status", status: "working" });
@@ -29,7 +35,10 @@ describe.each(backends())("presence and groups on %s", (backend) => {
       name: "Alice",
       status: "working",
       role: "dev",
-      groups: [{ name: "frontend", role: "lead" }, { name: "reviewers", role: null }],
+      groups: [
+        { name: "frontend", role: "lead" },
+        { name: "reviewers", role: null },
+      ],
       summary: "Implementing auth UI",
       sessionPubkey: alice.sessionPubkey,
       memberId: aliceM.memberId,
@@ -57,7 +66,10 @@ describe.each(backends())("presence and groups on %s", (backend) => {
     const s = await inProcessSession(b, await addMember(b, mesh, "Spec"), { groups: "frontend:lead, reviewers" });
     await s.send(JSON.stringify({ type: "list_peers", id: "l", group: "reviewers" }));
     const me = s.frames.find((f) => f.id === "l").peers.find((p: any) => p.name === "Spec");
-    expect(me.groups).toEqual([{ name: "frontend", role: "lead" }, { name: "reviewers", role: null }]);
+    expect(me.groups).toEqual([
+      { name: "frontend", role: "lead" },
+      { name: "reviewers", role: null },
+    ]);
     await s.close();
   });
 
@@ -91,7 +103,14 @@ describe.each(backends())("presence and groups on %s", (backend) => {
     expect(ack.presenceId).not.toBe("");
     const other = await connect(await addMember(b, mesh, "Watcher"));
     const me = (await other.request({ type: "list_peers" }, "peers_list")).peers.find((p) => p.name === "Phoenix");
-    expect(me).toMatchObject({ status: "dnd", summary: "on call", groups: [{ name: "ops", role: "lead" }, { name: "sre", role: null }] });
+    expect(me).toMatchObject({
+      status: "dnd",
+      summary: "on call",
+      groups: [
+        { name: "ops", role: "lead" },
+        { name: "sre", role: null },
+      ],
+    });
     expect(b.broker.peersOf(mesh.meshId).filter((p) => p.sessionPubkey === session.publicKey)).toHaveLength(1);
   });
 });

@@ -16,12 +16,23 @@ const status = fc.constantFrom("idle" as const, "working" as const, "dnd" as con
 const priority = fc.constantFrom("now" as const, "next" as const, "low" as const);
 const ts = fc.integer({ min: 0, max: 2 ** 45 });
 const membership = fc.record({ name: groupName, role: fc.option(role, { nil: null }) });
-const target = fc.oneof(name, groupName.map((g) => `@${g}`), fc.constantFrom("*", "@all"));
+const target = fc.oneof(
+  name,
+  groupName.map((g) => `@${g}`),
+  fc.constantFrom("*", "@all"),
+);
 const errorCode = fc.constantFrom("bad_json" as const, "unknown_target" as const, "internal" as const, "rate_limited" as const);
 /** Any JSON value, normalised through JSON (so -0 is 0, as it is on the wire). */
 const json = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
 const stateEntry = fc.record({ key: text(40).filter((s) => s.length > 0), value: json, updatedBy: name, updatedAt: ts });
-const memory = fc.record({ id: text(20), content: text(200), tags: fc.array(role, { maxLength: 4 }), rememberedBy: name, rememberedAt: ts, score: fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).map((x) => JSON.parse(JSON.stringify(x)) as number) });
+const memory = fc.record({
+  id: text(20),
+  content: text(200),
+  tags: fc.array(role, { maxLength: 4 }),
+  rememberedBy: name,
+  rememberedAt: ts,
+  score: fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).map((x) => JSON.parse(JSON.stringify(x)) as number),
+});
 const withId = <T extends object>(arb: fc.Arbitrary<T>) => fc.tuple(arb, id).map(([f, i]) => (i === undefined ? f : { ...f, id: i }));
 const push = fc.record({
   messageId: text(20),
@@ -51,7 +62,10 @@ export const clientFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
         sessionPubkey: key,
         displayName: name,
         role,
-        groups: fc.oneof(fc.array(membership, { maxLength: 5 }), fc.array(fc.tuple(groupName, fc.option(role)), { maxLength: 4 }).map((gs) => gs.map(([g, r]) => (r ? `${g}:${r}` : g)).join(","))),
+        groups: fc.oneof(
+          fc.array(membership, { maxLength: 5 }),
+          fc.array(fc.tuple(groupName, fc.option(role)), { maxLength: 4 }).map((gs) => gs.map(([g, r]) => (r ? `${g}:${r}` : g)).join(",")),
+        ),
         status,
         sessionId: text(30),
         pid: fc.nat(100000),
@@ -88,15 +102,38 @@ export const clientFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
       }),
     ),
   ),
-  received: withId(fc.record({ type: fc.constant("received"), messageIds: fc.array(text(20).filter((s) => s.length > 0), { minLength: 1, maxLength: 5 }) })),
-  surfaced: withId(fc.record({ type: fc.constant("surfaced"), messageIds: fc.array(text(20).filter((s) => s.length > 0), { minLength: 1, maxLength: 5 }) })),
+  received: withId(
+    fc.record({
+      type: fc.constant("received"),
+      messageIds: fc.array(
+        text(20).filter((s) => s.length > 0),
+        { minLength: 1, maxLength: 5 },
+      ),
+    }),
+  ),
+  surfaced: withId(
+    fc.record({
+      type: fc.constant("surfaced"),
+      messageIds: fc.array(
+        text(20).filter((s) => s.length > 0),
+        { minLength: 1, maxLength: 5 },
+      ),
+    }),
+  ),
   fetch_queued: withId(fc.record({ type: fc.constant("fetch_queued") })),
   message_status: withId(fc.record({ type: fc.constant("message_status"), messageId: text(20).filter((s) => s.length > 0) })),
   set_state: withId(fc.record({ type: fc.constant("set_state"), key: text(40).filter((s) => s.length > 0), value: json })),
   get_state: withId(fc.record({ type: fc.constant("get_state"), key: text(40).filter((s) => s.length > 0) })),
   list_state: withId(fc.record({ type: fc.constant("list_state") })),
-  remember: withId(fc.record({ type: fc.constant("remember"), content: text(200), tags: fc.array(role, { maxLength: 4 }) }, { requiredKeys: ["type", "content"] })),
-  recall: withId(fc.record({ type: fc.constant("recall"), query: text(100), tags: fc.array(role, { maxLength: 3 }), limit: fc.integer({ min: 1, max: 50 }) }, { requiredKeys: ["type", "query"] })),
+  remember: withId(
+    fc.record({ type: fc.constant("remember"), content: text(200), tags: fc.array(role, { maxLength: 4 }) }, { requiredKeys: ["type", "content"] }),
+  ),
+  recall: withId(
+    fc.record(
+      { type: fc.constant("recall"), query: text(100), tags: fc.array(role, { maxLength: 3 }), limit: fc.integer({ min: 1, max: 50 }) },
+      { requiredKeys: ["type", "query"] },
+    ),
+  ),
   forget: withId(fc.record({ type: fc.constant("forget"), memoryId: text(20).filter((s) => s.length > 0) })),
 };
 
@@ -138,7 +175,10 @@ export const serverFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
     }),
   ),
   error: withId(
-    fc.record({ type: fc.constant("error"), code: errorCode, message: text(80), retryAfterMs: fc.nat({ max: 3_600_000 }) }, { requiredKeys: ["type", "code", "message"] }),
+    fc.record(
+      { type: fc.constant("error"), code: errorCode, message: text(80), retryAfterMs: fc.nat({ max: 3_600_000 }) },
+      { requiredKeys: ["type", "code", "message"] },
+    ),
   ),
   ok: withId(fc.record({ type: fc.constant("ok") })),
   ack: withId(
@@ -171,7 +211,16 @@ export const serverFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
       ),
     }),
   ),
-  state_result: withId(fc.record({ type: fc.constant("state_result"), key: text(40), value: json, found: fc.boolean(), updatedBy: fc.option(name, { nil: null }), updatedAt: fc.option(ts, { nil: null }) })),
+  state_result: withId(
+    fc.record({
+      type: fc.constant("state_result"),
+      key: text(40),
+      value: json,
+      found: fc.boolean(),
+      updatedBy: fc.option(name, { nil: null }),
+      updatedAt: fc.option(ts, { nil: null }),
+    }),
+  ),
   state_list: withId(fc.record({ type: fc.constant("state_list"), entries: fc.array(stateEntry, { maxLength: 4 }) })),
   state_change: stateEntry.map((e) => ({ type: "state_change", ...e })),
   memory_stored: withId(fc.record({ type: fc.constant("memory_stored"), memoryId: text(20) })),

@@ -44,7 +44,16 @@ describe.each(backends())("per-member and per-address budgets on %s", (backend) 
     await inProcessSession(b, m);
     const t = recordingTransport();
     const conn = b.broker.open(t);
-    const forged = { type: "hello", id: "h3", challenge: t.frames[0]?.challenge, meshId: m.meshId, memberId: m.memberId, pubkey: m.pubkey, sessionPubkey: generateSigningKeyPair().publicKey, timestamp: Date.now() };
+    const forged = {
+      type: "hello",
+      id: "h3",
+      challenge: t.frames[0]?.challenge,
+      meshId: m.meshId,
+      memberId: m.memberId,
+      pubkey: m.pubkey,
+      sessionPubkey: generateSigningKeyPair().publicKey,
+      timestamp: Date.now(),
+    };
     await b.broker.message(conn, JSON.stringify({ ...forged, signature: `${"A".repeat(86)}==`, sessionSignature: `${"A".repeat(86)}==` }));
     expect(t.frames.at(-1)).toMatchObject({ type: "error", code: "rate_limited", id: "h3" });
     expect(t.frames.at(-1).retryAfterMs).toBeGreaterThan(0);

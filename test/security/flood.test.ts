@@ -54,7 +54,13 @@ async function brokerProcess(backend: Backend, limits: Partial<BrokerLimits>): P
   const schema = backend === "postgres" ? freshSchema() : undefined;
   if (backend === "postgres") markPostgresRan("security/flood");
   const proc = Bun.spawn([process.execPath, join(FIXTURES, "broker-process.ts")], {
-    env: { ...process.env, CM_DATA_DIR: dir.path, CM_DATABASE_URL: backend === "postgres" ? PG_URL : "", CM_DB_SCHEMA: schema ?? "", CM_LIMITS: JSON.stringify(limits) },
+    env: {
+      ...process.env,
+      CM_DATA_DIR: dir.path,
+      CM_DATABASE_URL: backend === "postgres" ? PG_URL : "",
+      CM_DB_SCHEMA: schema ?? "",
+      CM_LIMITS: JSON.stringify(limits),
+    },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -156,7 +162,11 @@ describe.each(backends())("one member flooding the broker on %s", (backend) => {
           await out.line((l) => l.startsWith("progress ") && Number(l.slice(9)) > stoppedAt + 20);
           await measure(b, a, c, SAMPLES / PHASES, during);
           // With only the member budget in force, another member still gets in while the flood goes on.
-          if (phase === 0 && Object.keys(limits).length > 0) lateJoin = await connect(bystander).then(() => "ok", (e) => String(e.code));
+          if (phase === 0 && Object.keys(limits).length > 0)
+            lateJoin = await connect(bystander).then(
+              () => "ok",
+              (e) => String(e.code),
+            );
         }
         flooder.kill("SIGTERM");
         const summary = JSON.parse(await out.line((l) => l.startsWith("{"))) as { attempts: number; outcomes: Record<string, number> };

@@ -22,7 +22,10 @@ describe.each(backends())("hello replay and tampering on %s", (backend) => {
   async function victim(name: string) {
     const member = await addMember(b, mesh, name);
     const s = await rawSocket(b);
-    const frame = { ...helloFrame(member, s.challenge, { displayName: name, groups: [{ name: "ops", role: "lead" }], status: "working", cwd: "/home/v", pid: 42 }), id: "v" };
+    const frame = {
+      ...helloFrame(member, s.challenge, { displayName: name, groups: [{ name: "ops", role: "lead" }], status: "working", cwd: "/home/v", pid: 42 }),
+      id: "v",
+    };
     s.ws.send(JSON.stringify(frame));
     expect(await s.next()).toMatchObject({ type: "hello_ack", id: "v" });
     return { member, s, frame };
@@ -79,7 +82,13 @@ describe.each(backends())("hello replay and tampering on %s", (backend) => {
   test.each([
     ["displayName", "Impostor"],
     ["role", "admin"],
-    ["groups", [{ name: "ops", role: "lead" }, { name: "secret", role: null }]],
+    [
+      "groups",
+      [
+        { name: "ops", role: "lead" },
+        { name: "secret", role: null },
+      ],
+    ],
     ["status", "idle"],
     ["sessionId", "other-session"],
     ["pid", 43],
@@ -88,7 +97,15 @@ describe.each(backends())("hello replay and tampering on %s", (backend) => {
   ] as const)("changing %s of a freshly signed hello is refused (bad_member_signature)", async (field, value) => {
     const member = await addMember(b, mesh, `T-${field}`);
     const s = await rawSocket(b);
-    const frame: Record<string, unknown> = helloFrame(member, s.challenge, { displayName: `T-${field}`, role: "dev", groups: [{ name: "ops", role: "lead" }], status: "working", sessionId: "s1", pid: 42, cwd: "/home/t" });
+    const frame: Record<string, unknown> = helloFrame(member, s.challenge, {
+      displayName: `T-${field}`,
+      role: "dev",
+      groups: [{ name: "ops", role: "lead" }],
+      status: "working",
+      sessionId: "s1",
+      pid: 42,
+      cwd: "/home/t",
+    });
     frame[field] = value === "+1" ? (frame.timestamp as number) + 1 : value;
     s.ws.send(JSON.stringify(frame));
     expect(await s.next()).toMatchObject({ type: "error", code: "bad_member_signature" });
@@ -111,7 +128,13 @@ describe.each(backends())("hello replay and tampering on %s", (backend) => {
 
   test("the real client waits for the challenge and authenticates", async () => {
     const member = await addMember(b, mesh, "Client");
-    const c = await connect(member, { groups: [{ name: "b", role: null }, { name: "a", role: "x" }], role: "dev" });
+    const c = await connect(member, {
+      groups: [
+        { name: "b", role: null },
+        { name: "a", role: "x" },
+      ],
+      role: "dev",
+    });
     expect(c.ack?.displayName).toBe("Client");
   });
 });

@@ -28,7 +28,26 @@ const ROUTES = [
 ];
 
 const percent = fc.oneof(
-  fc.constantFrom("%", "%%", "%2", "%ZZ", "%00", "%FF", "%E0%A4%A", "%C0%AF", "%2F", "%2e%2e", "%25", "50%25%20off", "%2525", "%25E0%25A4", "%u0041", "%ED%A0%80", "%F4%90%80%80", "50% off"),
+  fc.constantFrom(
+    "%",
+    "%%",
+    "%2",
+    "%ZZ",
+    "%00",
+    "%FF",
+    "%E0%A4%A",
+    "%C0%AF",
+    "%2F",
+    "%2e%2e",
+    "%25",
+    "50%25%20off",
+    "%2525",
+    "%25E0%25A4",
+    "%u0041",
+    "%ED%A0%80",
+    "%F4%90%80%80",
+    "50% off",
+  ),
   fc.uint8Array({ minLength: 1, maxLength: 6 }).map((b) => [...b].map((x) => `%${x.toString(16).padStart(2, "0")}`).join("")),
 );
 const segment = fc.oneof(
@@ -44,12 +63,22 @@ const body = fc.oneof(
   fc.string({ maxLength: 200 }),
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
   fc.record({ token: fc.string(), pubkey: fc.string(), displayName: fc.string() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
-  fc.record({ role: fc.oneof(fc.string(), fc.constantFrom("member", "admin", "owner")), maxUses: fc.anything(), expiresInSeconds: fc.anything() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
-  fc.record({ slug: fc.string(), ownerPubkey: fc.string(), ownerName: fc.string(), inviteMaxUses: fc.anything() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc
+    .record(
+      { role: fc.oneof(fc.string(), fc.constantFrom("member", "admin", "owner")), maxUses: fc.anything(), expiresInSeconds: fc.anything() },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
+  fc
+    .record({ slug: fc.string(), ownerPubkey: fc.string(), ownerName: fc.string(), inviteMaxUses: fc.anything() }, { requiredKeys: [] })
+    .map((v) => JSON.stringify(v)),
   fc.constantFrom("{", "null", "[]", '{"__proto__":{"admin":true}}', "\u0000", "\ud800"),
 );
 const method = fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS");
-const headerValue = fc.oneof(fc.stringMatching(/^[\x21-\x7e]{0,80}$/), fc.constantFrom("", "Bearer", "Bearer ", "Bearer x y", "NaN", "1e309", "-1", "9".repeat(40)));
+const headerValue = fc.oneof(
+  fc.stringMatching(/^[\x21-\x7e]{0,80}$/),
+  fc.constantFrom("", "Bearer", "Bearer ", "Bearer x y", "NaN", "1e309", "-1", "9".repeat(40)),
+);
 
 type Auth = "none" | "admin" | "bearer-junk" | "signed" | "signed-junk";
 const auth = fc.constantFrom<Auth>("none", "admin", "bearer-junk", "signed", "signed-junk");
@@ -75,11 +104,17 @@ describe.each(backends())("HTTP fuzz on %s", (backend) => {
         method,
         body,
         auth,
-        fc.dictionary(fc.constantFrom(SIGNED_HEADERS.member, SIGNED_HEADERS.timestamp, SIGNED_HEADERS.signature, SIGNED_HEADERS.nonce, "content-type", "content-length"), headerValue, { maxKeys: 3 }),
+        fc.dictionary(
+          fc.constantFrom(SIGNED_HEADERS.member, SIGNED_HEADERS.timestamp, SIGNED_HEADERS.signature, SIGNED_HEADERS.nonce, "content-type", "content-length"),
+          headerValue,
+          { maxKeys: 3 },
+        ),
         fc.option(fc.string({ maxLength: 20 }).map(encodeURIComponent), { nil: undefined }),
         async (template, segs, realMesh, m, text, how, junkHeaders, query) => {
           let i = 0;
-          const path = template.replace(/:(\w+)/g, (_, name) => (name === "meshId" && realMesh ? mesh.meshId : (segs[i++] ?? "x"))) + (query === undefined ? "" : `?q=${query}`);
+          const path =
+            template.replace(/:(\w+)/g, (_, name) => (name === "meshId" && realMesh ? mesh.meshId : (segs[i++] ?? "x"))) +
+            (query === undefined ? "" : `?q=${query}`);
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(junkHeaders)) if (k !== "content-length") headers[k] = v;
           if (how === "admin") headers.authorization = `Bearer ${b.adminToken}`;
@@ -92,7 +127,10 @@ describe.each(backends())("HTTP fuzz on %s", (backend) => {
             headers[SIGNED_HEADERS.member] = member.memberId;
             headers[SIGNED_HEADERS.timestamp] = String(timestamp);
             headers[SIGNED_HEADERS.nonce] = nonce;
-            headers[SIGNED_HEADERS.signature] = sign(requestSigningString({ method: m, path: signedPath, timestamp, nonce, bodySha256: sha256Hex(bodyText) }), member.secretKey);
+            headers[SIGNED_HEADERS.signature] = sign(
+              requestSigningString({ method: m, path: signedPath, timestamp, nonce, bodySha256: sha256Hex(bodyText) }),
+              member.secretKey,
+            );
             if (how === "signed-junk") Object.assign(headers, junkHeaders);
           }
           let res: Response;

@@ -8,7 +8,18 @@ import { presenceTools } from "../../src/presence/tools.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
-import { addMember, closeClients, connect, createMesh, helloFrame, outcome, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import {
+  addMember,
+  closeClients,
+  connect,
+  createMesh,
+  helloFrame,
+  outcome,
+  rawSocket,
+  startTestBroker,
+  type TestBroker,
+  type TestMesh,
+} from "../helpers/broker.ts";
 import { recordFrames } from "../helpers/frames.ts";
 import { toolbox } from "../helpers/tools.ts";
 import { waitUntil } from "../helpers/wait.ts";
@@ -41,7 +52,8 @@ describe.each(backends())("names on %s", (backend) => {
   beforeAll(async () => {
     b = await startTestBroker(backend);
     mesh = await createMesh(b, "names");
-    token = (await brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, { auth: { kind: "admin", token: b.adminToken }, body: {} })).token;
+    token = (await brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, { auth: { kind: "admin", token: b.adminToken }, body: {} }))
+      .token;
   });
   afterAll(async () => {
     closeClients();
@@ -167,7 +179,12 @@ describe.each(backends())("names on %s", (backend) => {
     try {
       writeSecretFile(join(home.path, "config.json"), JSON.stringify({ version: 1, meshes: [mesh.owner] }));
       const bin = await ensureBinary();
-      const p = Bun.spawn([bin, "members", mesh.slug], { env: { ...process.env, CLAUDEMESH_HOME: home.path }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+      const p = Bun.spawn([bin, "members", mesh.slug], {
+        env: { ...process.env, CLAUDEMESH_HOME: home.path },
+        stdout: "pipe",
+        stderr: "pipe",
+        stdin: "ignore",
+      });
       const [stdout, code] = await Promise.all([new Response(p.stdout).arrayBuffer(), p.exited]);
       const text = new TextDecoder().decode(stdout);
       expect(code).toBe(0);

@@ -79,7 +79,11 @@ describe.each(backends())("ciphertext deletion and pruning on %s", (backend) => 
   const ciphertexts = async (messageId: string) => {
     const [m] = await b.store.sql`SELECT ciphertext, purged_at FROM message WHERE id = ${messageId}`;
     const rs = await b.store.sql`SELECT ciphertext FROM message_recipient WHERE message_id = ${messageId}`;
-    return { message: m?.ciphertext ?? null, purged: m?.purged_at !== null && m?.purged_at !== undefined, recipients: rs.map((r: Record<string, unknown>) => r.ciphertext) as unknown[] };
+    return {
+      message: m?.ciphertext ?? null,
+      purged: m?.purged_at !== null && m?.purged_at !== undefined,
+      recipients: rs.map((r: Record<string, unknown>) => r.ciphertext) as unknown[],
+    };
   };
 
   test("a message's ciphertext is deleted once every recipient surfaced it; its status stays until the TTL", async () => {
@@ -98,11 +102,15 @@ describe.each(backends())("ciphertext deletion and pruning on %s", (backend) => 
 
     // Bob alone surfacing is not enough: Carol may still need hers.
     bob.messenger.markSurfaced([direct.messageId, group.messageId]);
-    await waitUntil("Bob's surfaced receipt", async () => ((await alice.messenger.status(direct.messageId)).recipients.some((r) => r.status === "surfaced") ? true : undefined));
+    await waitUntil("Bob's surfaced receipt", async () =>
+      (await alice.messenger.status(direct.messageId)).recipients.some((r) => r.status === "surfaced") ? true : undefined,
+    );
     expect((await ciphertexts(direct.messageId)).purged).toBe(false);
 
     carol.messenger.markSurfaced([direct.messageId, group.messageId]);
-    await waitUntil("both purged", async () => ((await ciphertexts(direct.messageId)).purged && (await ciphertexts(group.messageId)).purged ? true : undefined));
+    await waitUntil("both purged", async () =>
+      (await ciphertexts(direct.messageId)).purged && (await ciphertexts(group.messageId)).purged ? true : undefined,
+    );
     for (const id of [direct.messageId, group.messageId]) {
       const c = await ciphertexts(id);
       expect(c.message).toBeNull();
@@ -188,7 +196,9 @@ describe.each(backends())("usage per mesh on %s", (backend) => {
     const other = await createMesh(b, `usage-other-${backend}`);
     expect(await outcome(brokerRequest(b.url, "GET", path, UsageResponse, { auth: { kind: "member", mesh: other.owner } }))).toBe("wrong_mesh");
     expect(await outcome(brokerRequest(b.url, "GET", path, UsageResponse))).toBe("unauthorized");
-    expect(await outcome(brokerRequest(b.url, "GET", "/meshes/%00/usage", UsageResponse, { auth: { kind: "admin", token: b.adminToken } }))).toBe("invalid_argument");
+    expect(await outcome(brokerRequest(b.url, "GET", "/meshes/%00/usage", UsageResponse, { auth: { kind: "admin", token: b.adminToken } }))).toBe(
+      "invalid_argument",
+    );
   });
 
   test("`claudemesh usage <slug>` prints it (compiled binary)", async () => {

@@ -2,7 +2,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import type { MeshConfig } from "../../src/client/config.ts";
 import { brokerRequest } from "../../src/client/http.ts";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
-import { CreateMeshResponse, InviteResponse, InvitesResponse, JoinResponse, MembersResponse, RevokeInviteResponse, RevokeResponse } from "../../src/meshes/api.ts";
+import {
+  CreateMeshResponse,
+  InviteResponse,
+  InvitesResponse,
+  JoinResponse,
+  MembersResponse,
+  RevokeInviteResponse,
+  RevokeResponse,
+} from "../../src/meshes/api.ts";
 import { PeersListFrame } from "../../src/presence/frames.ts";
 import { backends } from "../helpers/backends.ts";
 import { closeClients, connect, createMesh, outcome, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
@@ -40,7 +48,9 @@ describe.each(backends())("roles, revocation and invites on %s", (backend) => {
   }
 
   const revoke = (mesh: TestMesh, by: MeshConfig | "operator", target: string) =>
-    brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/members/${encodeURIComponent(target)}/revoke`, RevokeResponse, { auth: by === "operator" ? operator() : as(by) });
+    brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/members/${encodeURIComponent(target)}/revoke`, RevokeResponse, {
+      auth: by === "operator" ? operator() : as(by),
+    });
 
   const roles: Role[] = ["owner", "admin", "member"];
   const allowed: Record<Role, Record<Role, boolean>> = {
@@ -88,7 +98,11 @@ describe.each(backends())("roles, revocation and invites on %s", (backend) => {
     const a = await connect(alice);
     await connect(admin);
     const peers = await a.request({ type: "list_peers" }, "peers_list");
-    expect(PeersListFrame.parse(peers).peers.map((p) => p.name).sort()).toEqual(["Alice", "Keeper"]);
+    expect(
+      PeersListFrame.parse(peers)
+        .peers.map((p) => p.name)
+        .sort(),
+    ).toEqual(["Alice", "Keeper"]);
     // the admin still administers: mints a member invite that works
     const inv = await brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, { auth: as(admin), body: {} });
     expect((await join(mesh, inv.token, "Newcomer")).role).toBe("member");
@@ -98,7 +112,8 @@ describe.each(backends())("roles, revocation and invites on %s", (backend) => {
     const mesh = await createMesh(b, `roles-inv-${backend}`);
     const admin = await enrol(mesh, "admin", "Adm");
     const member = await enrol(mesh, "member", "Mem");
-    const mint = (who: MeshConfig, role: string) => outcome(brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, { auth: as(who), body: { role } }));
+    const mint = (who: MeshConfig, role: string) =>
+      outcome(brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, { auth: as(who), body: { role } }));
     expect(await mint(mesh.owner, "admin")).toBe("ok");
     expect(await mint(admin, "member")).toBe("ok");
     expect(await mint(admin, "admin")).toBe("forbidden");
@@ -111,7 +126,8 @@ describe.each(backends())("roles, revocation and invites on %s", (backend) => {
     const memberInvite = invites.find((i) => i.role === "member" && i.createdBy === admin.memberId);
     expect(adminInvite).toMatchObject({ createdByName: mesh.owner.displayName, uses: 0, maxUses: null, usable: true, revokedAt: null });
     expect(memberInvite?.createdByName).toBe("Adm");
-    const revokeInv = (who: MeshConfig, id: string) => outcome(brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites/${id}/revoke`, RevokeInviteResponse, { auth: as(who) }));
+    const revokeInv = (who: MeshConfig, id: string) =>
+      outcome(brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites/${id}/revoke`, RevokeInviteResponse, { auth: as(who) }));
     expect(await revokeInv(member, memberInvite!.id)).toBe("forbidden");
     expect(await revokeInv(admin, adminInvite!.id)).toBe("forbidden");
     expect(await revokeInv(admin, memberInvite!.id)).toBe("ok");

@@ -75,7 +75,13 @@ describe.each(backends())("signed request replay on %s", (backend) => {
   if (backend === "postgres") {
     test("two brokers on one Postgres store agree: a request replayed to the other broker is refused", async () => {
       const dir = tempDir("cm-broker2-");
-      const second = await startBroker({ port: 0, dataDir: dir.path, databaseUrl: PG_URL, dbSchema: b.schema, limits: { pingIntervalMs: 60_000, sweepIntervalMs: 60_000 } });
+      const second = await startBroker({
+        port: 0,
+        dataDir: dir.path,
+        databaseUrl: PG_URL,
+        dbSchema: b.schema,
+        limits: { pingIntervalMs: 60_000, sweepIntervalMs: 60_000 },
+      });
       try {
         const req = captured(mesh.owner, "POST", `/meshes/${mesh.meshId}/invites`, "{}");
         const [r1, r2] = await Promise.all([send(b.url, req), send(second.url, req)]);

@@ -17,7 +17,26 @@ async function selfSigned(dir: string): Promise<{ cert: string; key: string }> {
   const cert = join(dir, "cert.pem");
   const key = join(dir, "key.pem");
   const p = Bun.spawn(
-    ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+    [
+      "openssl",
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ],
     { stdout: "pipe", stderr: "pipe" },
   );
   if ((await p.exited) !== 0) throw new Error(`openssl failed: ${await new Response(p.stderr).text()}`);
@@ -76,7 +95,12 @@ describe.each(backends())("TLS on %s", (backend: Backend) => {
   });
 
   test("the client verifies the certificate: refused without the CA, accepted with --ca or CLAUDEMESH_CA", async () => {
-    const unverified = await withCaEnv(undefined, () => brokerRequest(b.url, "GET", "/healthz", HealthResponse).then(() => "ok", (e) => String(e.message)));
+    const unverified = await withCaEnv(undefined, () =>
+      brokerRequest(b.url, "GET", "/healthz", HealthResponse).then(
+        () => "ok",
+        (e) => String(e.message),
+      ),
+    );
     expect(unverified).toContain("cannot reach the broker");
     expect((await withCaEnv(undefined, () => brokerRequest(b.url, "GET", "/healthz", HealthResponse, { caFile: pem.cert }))).ok).toBe(true);
     expect((await withCaEnv(pem.cert, () => brokerRequest(b.url, "GET", "/healthz", HealthResponse))).ok).toBe(true);

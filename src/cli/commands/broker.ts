@@ -11,7 +11,10 @@ const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 **
 
 /** `100M`, `10G`, `512K`, `1048576`: binary units, as the defaults are written. */
 function parseSize(raw: string, flag: string): number {
-  const m = raw.trim().toUpperCase().match(/^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?$/);
+  const m = raw
+    .trim()
+    .toUpperCase()
+    .match(/^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?$/);
   const n = m ? Math.floor(Number(m[1]) * (UNITS[m[2] ?? ""] ?? 1)) : NaN;
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgument(`invalid ${flag} ${raw}: expected a size like 100M or 10G`);
   return n;
@@ -50,7 +53,9 @@ export default withExamples(
         ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
         files,
       });
-      print(`claudemesh broker listening on ${b.listenUrl.replace(/^https?:\/\//, "")} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`);
+      print(
+        `claudemesh broker listening on ${b.listenUrl.replace(/^https?:\/\//, "")} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`,
+      );
       print(`Public URL (in invites, for clients): ${b.url}`);
       const tokenFile = join(b.dataDir, ADMIN_TOKEN_FILE);
       if (b.adminTokenCreated) {
@@ -62,7 +67,9 @@ export default withExamples(
         const { url, maxUses, expiresAt } = b.quickStart.invite;
         const uses = maxUses === null ? "any number of joins" : maxUses === 1 ? "one join" : `${maxUses} joins`;
         print("");
-        print(`Join the default mesh from any Claude Code machine with (${uses}, ${expiresAt === null ? "never expires" : `until ${new Date(expiresAt).toISOString()}`}):`);
+        print(
+          `Join the default mesh from any Claude Code machine with (${uses}, ${expiresAt === null ? "never expires" : `until ${new Date(expiresAt).toISOString()}`}):`,
+        );
         print(`  claudemesh join '${url}'`);
       }
       if (b.quickStart) {

@@ -19,7 +19,15 @@ export default withExamples(
       if (files.length === 0) return print("No files.");
       const rows = [["ID", "NAME", "SIZE", "TAGS", "FROM", "UPLOADED", "KIND"]];
       for (const f of files) {
-        rows.push([f.id, f.name, humanSize(f.size), f.tags.join(","), f.uploadedBy, new Date(f.uploadedAt).toISOString().slice(0, 16).replace("T", " "), f.persistent ? "shared" : "attachment"]);
+        rows.push([
+          f.id,
+          f.name,
+          humanSize(f.size),
+          f.tags.join(","),
+          f.uploadedBy,
+          new Date(f.uploadedAt).toISOString().slice(0, 16).replace("T", " "),
+          f.persistent ? "shared" : "attachment",
+        ]);
       }
       print(table(rows));
     },

@@ -30,7 +30,10 @@ async function readStdin(timeoutMs: number): Promise<string> {
  * at a terminal gets a failing exit for an unknown event (main.ts: hook mistakes exit 0 under Claude).
  */
 const command = defineCommand({
-  meta: { name: "hook", description: "Report a Claude Code hook event (working | idle) to this session's claudemesh mcp process; `context` prints the mesh guide for SessionStart" },
+  meta: {
+    name: "hook",
+    description: "Report a Claude Code hook event (working | idle) to this session's claudemesh mcp process; `context` prints the mesh guide for SessionStart",
+  },
   args: { event: { type: "positional", required: true, description: "working | idle | context" } },
   async run({ args }) {
     if (args.event !== "context" && !isHookEvent(args.event)) {

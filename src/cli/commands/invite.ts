@@ -27,7 +27,10 @@ const create = withExamples(
       const mesh = await meshTarget(args.slug, args);
       // Checked before minting: an invite without the root key could never be used, so none is made.
       const { rootKey } = mesh;
-      if (!rootKey) throw new ConfigError(`the key of mesh ${mesh.slug} is neither in your config nor at its broker (only the quick-start mesh's is), so no usable invite can be built; ask its owner to invite instead`);
+      if (!rootKey)
+        throw new ConfigError(
+          `the key of mesh ${mesh.slug} is neither in your config nor at its broker (only the quick-start mesh's is), so no usable invite can be built; ask its owner to invite instead`,
+        );
       const res = await brokerRequest(mesh.brokerUrl, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, {
         auth: mesh.auth,
         body: { role: role.data, maxUses, expiresInSeconds: ms === null ? null : Math.max(1, Math.round(ms / 1000)) },
@@ -59,7 +62,14 @@ const list = withExamples(
       const rows = [["ID", "ROLE", "USES", "EXPIRES", "BY", "STATE"]];
       for (const i of res.invites) {
         const state = i.usable ? "usable" : i.revokedAt ? "revoked" : i.expiresAt !== null && i.expiresAt <= now ? "expired" : "used up";
-        rows.push([i.id, i.role, `${i.uses}/${i.maxUses ?? "unlimited"}`, i.expiresAt ? new Date(i.expiresAt).toISOString() : "never", i.createdByName ?? "operator", state]);
+        rows.push([
+          i.id,
+          i.role,
+          `${i.uses}/${i.maxUses ?? "unlimited"}`,
+          i.expiresAt ? new Date(i.expiresAt).toISOString() : "never",
+          i.createdByName ?? "operator",
+          state,
+        ]);
       }
       print(table(rows));
     },

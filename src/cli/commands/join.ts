@@ -16,7 +16,11 @@ export default withExamples(
     async run({ args }) {
       const { mesh, created } = await joinMesh(args.url, args.name ?? userInfo().username, { caFile: args.ca });
       if (args.json) return printJson({ slug: mesh.slug, meshId: mesh.meshId, memberId: mesh.memberId, displayName: mesh.displayName, created });
-      print(created ? `Joined mesh ${mesh.slug} as ${mesh.displayName} (${mesh.memberId}).` : `Already a member of ${mesh.slug} as ${mesh.displayName} (${mesh.memberId}).`);
+      print(
+        created
+          ? `Joined mesh ${mesh.slug} as ${mesh.displayName} (${mesh.memberId}).`
+          : `Already a member of ${mesh.slug} as ${mesh.displayName} (${mesh.memberId}).`,
+      );
       print("Next: `claudemesh launch` starts a Claude Code session in this mesh.");
     },
   }),

@@ -14,7 +14,9 @@ export default withExamples(
       const mesh = findMesh(config, args.slug);
       let note = "";
       try {
-        await brokerRequest(mesh.brokerUrl, "POST", `/meshes/${mesh.meshId}/members/${mesh.memberId}/revoke`, RevokeResponse, { auth: { kind: "member", mesh } });
+        await brokerRequest(mesh.brokerUrl, "POST", `/meshes/${mesh.meshId}/members/${mesh.memberId}/revoke`, RevokeResponse, {
+          auth: { kind: "member", mesh },
+        });
       } catch (err) {
         // Leaving must work offline too: the key is deleted either way, so it can never be used again.
         note = ` (the broker could not be told: ${err instanceof Error ? err.message : String(err)})`;

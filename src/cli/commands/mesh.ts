@@ -56,7 +56,7 @@ const create = withExamples(
       print(url);
     },
   }),
-  "claudemesh mesh create dev-team --broker http://127.0.0.1:7900 --admin-token \"$(cat ~/.claudemesh/broker/admin-token)\"",
+  'claudemesh mesh create dev-team --broker http://127.0.0.1:7900 --admin-token "$(cat ~/.claudemesh/broker/admin-token)"',
 );
 
 export default withExamples(

@@ -18,7 +18,10 @@ export default withExamples(
     async run({ args }) {
       const bar = args.json ? null : progressBar("uploading");
       let moved = 0;
-      const tags = args.tags?.split(",").map((t) => t.trim()).filter(Boolean);
+      const tags = args.tags
+        ?.split(",")
+        .map((t) => t.trim())
+        .filter(Boolean);
       const f = await cliFiles(args.mesh).upload(args.path, {
         ...(tags?.length ? { tags } : {}),
         ...(args.name ? { name: args.name } : {}),
@@ -30,5 +33,5 @@ export default withExamples(
       print(`Get it with: claudemesh get ${f.id}`);
     },
   }),
-  "claudemesh share ./api-contract.yaml --tags api,auth --name \"Auth v2 Contract\"",
+  'claudemesh share ./api-contract.yaml --tags api,auth --name "Auth v2 Contract"',
 );

@@ -19,7 +19,14 @@ export default withExamples(
         const rows = [["MESH", "BROKER", "STATE", "RTT", "SKEW", "PEERS"]];
         for (const p of probes) {
           const state = p.authenticated ? "ok" : p.reachable ? `refused: ${p.error}` : `unreachable: ${p.error}`;
-          rows.push([p.slug, p.brokerUrl, state, p.rttMs === null ? "-" : `${p.rttMs}ms`, p.skewMs === null ? "-" : `${Math.round(p.skewMs)}ms`, p.peersOnline === null ? "-" : String(p.peersOnline)]);
+          rows.push([
+            p.slug,
+            p.brokerUrl,
+            state,
+            p.rttMs === null ? "-" : `${p.rttMs}ms`,
+            p.skewMs === null ? "-" : `${Math.round(p.skewMs)}ms`,
+            p.peersOnline === null ? "-" : String(p.peersOnline),
+          ]);
         }
         print(table(rows));
       }

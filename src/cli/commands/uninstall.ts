@@ -5,7 +5,9 @@ import { print, printJson } from "../output.ts";
 import { withExamples } from "../usage.ts";
 
 const describe = (c: Change) =>
-  c.action === "removed" ? `- ${c.what}: removed from ${tildify(c.path)}${c.backup ? ` (backup: ${tildify(c.backup)})` : ""}` : `= ${c.what}: not in ${tildify(c.path)}`;
+  c.action === "removed"
+    ? `- ${c.what}: removed from ${tildify(c.path)}${c.backup ? ` (backup: ${tildify(c.backup)})` : ""}`
+    : `= ${c.what}: not in ${tildify(c.path)}`;
 
 export default withExamples(
   defineCommand({

@@ -33,7 +33,9 @@ export default withExamples(
       });
       if (args.json) return printJson(res);
       const { perMember, perMesh } = res.limits;
-      print(`${res.slug}: ${res.stored.messages} undelivered message(s), ${size(res.stored.bytes)} stored (quota ${perMesh.messages} messages / ${size(perMesh.bytes)})`);
+      print(
+        `${res.slug}: ${res.stored.messages} undelivered message(s), ${size(res.stored.bytes)} stored (quota ${perMesh.messages} messages / ${size(perMesh.bytes)})`,
+      );
       const rows = [["MEMBER", "ID", "SESSIONS", "MESSAGES", "STORED"]];
       for (const m of res.members) rows.push([m.displayName, m.memberId, String(m.online), String(m.stored.messages), size(m.stored.bytes)]);
       print(table(rows));
