@@ -56,7 +56,7 @@ export class Broker implements PeerRegistry {
   private timers: ReturnType<typeof setInterval>[] = [];
   /**
    * Budgets that per-connection limits cannot give: one member or one address opening many connections.
-   * (The per-member hello budget is the meshes feature's: it is charged before the hello is verified.)
+   * (The per-member hello budget is the meshes feature's: it is charged once the member's signature verifies.)
    */
   private readonly addressConnects: KeyedRateLimiter;
   private readonly memberFrames: KeyedRateLimiter;
@@ -148,7 +148,7 @@ export class Broker implements PeerRegistry {
 
   /** `address` is the remote address; in-process transports (tests) have none and no address budget. */
   open(transport: Transport, address?: string): Connection {
-    const conn = new Connection(transport, this.limits.frameRatePerSec, this.limits.sendRatePerSec);
+    const conn = new Connection(transport, this.limits.frameRatePerSec, this.limits.sendRatePerSec, address);
     this.connections.add(conn);
     const wait = address === undefined ? 0 : this.addressConnects.take(address);
     if (wait > 0) {

@@ -49,6 +49,8 @@ export class Connection {
     readonly transport: Transport,
     frameRatePerSec: number,
     sendRatePerSec: number,
+    /** the remote address; in-process transports (tests) have none */
+    readonly address?: string,
   ) {
     this.frameRate = new RateLimiter(frameRatePerSec);
     this.sendRate = new RateLimiter(sendRatePerSec);

@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { InboundMessage } from "../messaging/messenger.ts";
 import { defuseChannelTags, messageText } from "../messaging/text.ts";
 import type { StateChangeFrame } from "../state/frames.ts";
+import { printable } from "../util/printable.ts";
 
 /** What Claude Code accepts as `notifications/claude/channel` params. */
 export interface ChannelEvent {
@@ -23,7 +24,8 @@ export function channelMeta(fields: Record<string, unknown>): Record<string, str
     if (v === undefined || v === null) continue;
     let key = rawKey.replace(/[^A-Za-z0-9_]/g, "_");
     if (!META_KEY.test(key)) key = `_${key}`;
-    out[key] = typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
+    // Values come from other members (names, targets, keys): shown, never performed by a terminal.
+    out[key] = printable(typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v));
   }
   return out;
 }
@@ -56,7 +58,7 @@ export function messageEvent(m: InboundMessage, mesh: string): ChannelEvent {
   if (m.lowPending > 0) lines.push(lowNote(m.lowPending));
   lines.push(defuseChannelTags(replyHint(m)));
   return {
-    content: lines.join("\n"),
+    content: printable(lines.join("\n"), { keepLines: true }),
     meta: channelMeta({
       from_name: m.fromName,
       from_member: m.fromMemberName,
@@ -82,7 +84,12 @@ export function stateChangeEvent(c: StateChange, mesh: string): ChannelEvent {
   let value = c.value === undefined ? "null" : JSON.stringify(c.value);
   if (value.length > MAX_STATE_PREVIEW) value = `${value.slice(0, MAX_STATE_PREVIEW)}… (truncated; get_state("${c.key}") for all of it)`;
   return {
-    content: defuseChannelTags(`Shared state "${c.key}" was set by ${who} to: ${value}\n(a shared-state change on the mesh, not a message: no reply needed)`),
+    content: printable(
+      defuseChannelTags(`Shared state "${c.key}" was set by ${who} to: ${value}\n(a shared-state change on the mesh, not a message: no reply needed)`),
+      {
+        keepLines: true,
+      },
+    ),
     meta: channelMeta({ kind: "state_change", key: c.key, from_name: who, mesh }),
   };
 }

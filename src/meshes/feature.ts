@@ -26,17 +26,20 @@ export const meshesFeature =
   (host) => {
     const repo = new MeshRepo(host.store);
     const tokens = new TokenBook(host.limits.tokenTtlMs, host.clock);
-    // A hello costs two ed25519 verifications (~7 ms each in tweetnacl), so it is charged before any.
+    // Two budgets. `hellos` is the member's, charged once its signature verifies, so only the key holder
+    // spends it: knowing a member id does not let a forger lock that member out. `tries` is charged before
+    // any verification (~7 ms each in tweetnacl) and keyed by member AND address, so a flood of hellos is
+    // refused cheaply while a forger elsewhere spends only its own address's share.
     const hellos = new KeyedRateLimiter(host.limits.helloRatePerMember);
+    const tries = new KeyedRateLimiter(host.limits.helloRatePerMember);
     return {
       name: "meshes",
       migrations: [meshesMigration, requestNonceMigration],
       handlers: {
         hello(ctx, f) {
-          // Charged before any signature is checked and never refunded: verifying is the cost being capped.
-          const wait = hellos.take(f.memberId);
+          const wait = ctx.conn.address === undefined ? 0 : tries.take(`${f.memberId} ${ctx.conn.address}`);
           if (wait > 0) return ctx.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
-          return handleHello({ host, repo, tokens }, ctx, f);
+          return handleHello({ host, repo, tokens, hellos }, ctx, f);
         },
       },
       unauthenticated: ["hello"],
@@ -68,6 +71,7 @@ export const meshesFeature =
       start: () => repo.closeAllPresence(),
       async sweep() {
         hellos.prune();
+        tries.prune();
         // Session history is for operators looking back, not for routing; old rows only cost disk.
         await repo.prunePresence(host.clock.now() - host.limits.presenceRetentionMs);
         await repo.pruneNonces(host.clock.now());

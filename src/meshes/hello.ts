@@ -1,5 +1,6 @@
 import type { FeatureHost, HandlerContext } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
+import type { KeyedRateLimiter } from "../broker/rate.ts";
 import { helloSigningString, verify } from "../crypto/keys.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
@@ -11,13 +12,15 @@ export interface HelloDeps {
   host: FeatureHost;
   repo: MeshRepo;
   tokens: TokenBook;
+  /** hellos per member, charged once the member signature verifies */
+  hellos: KeyedRateLimiter;
 }
 
 /**
  * Authenticates a session. Checks run in an order that never tells an unauthenticated caller more than
  * it proves: signatures are checked before revocation is disclosed.
  */
-export async function handleHello({ host, repo, tokens }: HelloDeps, ctx: HandlerContext, f: ClientFrameOf<"hello">): Promise<void> {
+export async function handleHello({ host, repo, tokens, hellos }: HelloDeps, ctx: HandlerContext, f: ClientFrameOf<"hello">): Promise<void> {
   const { conn } = ctx;
   // A hello captured on another socket carries that socket's challenge: refused before any lookup.
   if (f.challenge !== conn.challenge) throw new WireError("bad_challenge", "this hello was not signed for this connection's challenge");
@@ -30,6 +33,8 @@ export async function handleHello({ host, repo, tokens }: HelloDeps, ctx: Handle
   if (member.pubkey !== f.pubkey || !verify(signed, f.signature, member.pubkey)) {
     throw new WireError("bad_member_signature", "hello signature does not verify against the member's key");
   }
+  const wait = hellos.take(member.id);
+  if (wait > 0) return ctx.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
   if (!verify(signed, f.sessionSignature, f.sessionPubkey)) {
     throw new WireError("bad_session_signature", "hello session signature does not verify against the session key");
   }

@@ -78,6 +78,17 @@ describe("channel notifications", () => {
     expect(defuseChannelTags("<CHANNEL x>")).toBe("‹CHANNEL x>");
   });
 
+  test("escape sequences, bidi overrides and zero-width characters from other members are shown, never performed", () => {
+    const evil = "\u001b]0;pwned\u0007\u202eevil\u200b";
+    const e = messageEvent(msg({ text: `line one\n${evil}`, fromName: evil, fromMemberName: evil, to: evil }), "team");
+    const s = stateChangeEvent({ key: evil, value: evil, updatedBy: evil }, "team");
+    for (const text of [e.content, ...Object.values(e.meta), s.content, ...Object.values(s.meta)]) {
+      expect(text).not.toMatch(/[\u001b\u0007\u202e\u200b]/);
+    }
+    expect(e.content).toStartWith("line one\n\\u001b]0;pwned\\u0007\\u202eevil\\u200b");
+    expect(e.meta.from_name).toBe("\\u001b]0;pwned\\u0007\\u202eevil\\u200b");
+  });
+
   test("state changes", () => {
     const e = stateChangeEvent({ key: "deploy:frozen", value: true, updatedBy: "Bob" }, "team");
     expect(e.meta).toEqual({ kind: "state_change", key: "deploy:frozen", from_name: "Bob", mesh: "team" });

@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { backends } from "../helpers/backends.ts";
+import { signHello, type UnsignedHello } from "../../src/client/hello-sign.ts";
 import { addMember, closeClients, connect, createMesh, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import type { MeshConfig } from "../../src/client/config.ts";
 import { inProcessSession, recordingTransport } from "../helpers/in-process.ts";
 
 describe.each(backends())("per-member and per-address budgets on %s", (backend) => {
@@ -37,29 +39,69 @@ describe.each(backends())("per-member and per-address budgets on %s", (backend) 
     expect((await other.send(JSON.stringify({ type: "list_peers", id: "o" })))[0]).toMatchObject({ type: "peers_list" });
   });
 
-  test("hellos are budgeted per member before any signature is checked", async () => {
-    const m = await addMember(b, mesh, "Restless");
-    // burst of 2: two hellos verify, the third is refused without its (forged) signatures ever being checked
-    await inProcessSession(b, m);
-    await inProcessSession(b, m);
+  /** A hello on a fresh in-process connection, signed with the member's key unless `forge` is set. */
+  async function helloOn(m: MeshConfig, forge = false, address?: string, on: TestBroker = b) {
     const t = recordingTransport();
-    const conn = b.broker.open(t);
-    const forged = {
+    const conn = on.broker.open(t, address);
+    const session = generateSigningKeyPair();
+    const unsigned = {
       type: "hello",
-      id: "h3",
+      id: "h",
       challenge: t.frames[0]?.challenge,
       meshId: m.meshId,
       memberId: m.memberId,
       pubkey: m.pubkey,
-      sessionPubkey: generateSigningKeyPair().publicKey,
+      sessionPubkey: session.publicKey,
       timestamp: Date.now(),
-    };
-    await b.broker.message(conn, JSON.stringify({ ...forged, signature: `${"A".repeat(86)}==`, sessionSignature: `${"A".repeat(86)}==` }));
-    expect(t.frames.at(-1)).toMatchObject({ type: "error", code: "rate_limited", id: "h3" });
-    expect(t.frames.at(-1).retryAfterMs).toBeGreaterThan(0);
-    expect(t.closedWith()).toBe(4029);
+    } as UnsignedHello;
+    const signed = signHello(unsigned, forge ? generateSigningKeyPair().secretKey : m.secretKey, session.secretKey);
+    await on.broker.message(conn, JSON.stringify(signed));
+    return { answer: t.frames.at(-1), closedWith: t.closedWith(), close: () => on.broker.close(conn) };
+  }
+
+  test("hellos are budgeted per member: over the budget a valid hello is rate_limited with a retry hint", async () => {
+    const m = await addMember(b, mesh, "Restless");
+    // burst of 2: two hellos get in, the third is refused
+    const open = [await helloOn(m), await helloOn(m)];
+    for (const h of open) expect(h.answer).toMatchObject({ type: "hello_ack" });
+    const third = await helloOn(m);
+    expect(third.answer).toMatchObject({ type: "error", code: "rate_limited", id: "h" });
+    expect(third.answer.retryAfterMs).toBeGreaterThan(0);
+    expect(third.closedWith).toBe(4029);
     // another member still gets in
     await inProcessSession(b, await addMember(b, mesh, "Calm"));
+    for (const h of open) await h.close();
+  });
+
+  test("forged hellos do not spend the member's budget, so knowing a member id cannot lock that member out", async () => {
+    const m = await addMember(b, mesh, "Targeted");
+    for (let i = 0; i < 6; i++) {
+      const forged = await helloOn(m, true);
+      expect(forged.answer).toMatchObject({ type: "error", code: "bad_member_signature" });
+      expect(forged.closedWith).toBe(4001);
+    }
+    // the member's whole burst is still there (each forged hello ended its socket; sockets are budgeted per address)
+    const open = [await helloOn(m), await helloOn(m)];
+    for (const h of open) expect(h.answer).toMatchObject({ type: "hello_ack" });
+    for (const h of open) await h.close();
+  });
+
+  test("a flood of hellos from one address is refused before verifying; the member gets in from its own address", async () => {
+    // the address budget lifted, so only the hello budgets are in play
+    const wide = await startTestBroker(backend, { helloRatePerMember: 1 });
+    try {
+      const m = await addMember(wide, await createMesh(wide, "wide"), "Elsewhere");
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push((await helloOn(m, true, "10.0.0.66", wide)).answer);
+      // the first two forged hellos were verified (and failed); the rest were refused without verifying
+      expect(answers.map((a) => a.code)).toEqual(["bad_member_signature", "bad_member_signature", "rate_limited", "rate_limited"]);
+      expect(answers[2].message).toContain("too many hellos");
+      const home = await helloOn(m, false, "10.0.0.7", wide);
+      expect(home.answer).toMatchObject({ type: "hello_ack" });
+      await home.close();
+    } finally {
+      await wide.destroy();
+    }
   });
 
   test("connections are budgeted per address; a client over it backs off by the hint and comes back", async () => {
