@@ -78,3 +78,23 @@ export function sessionGrant(req: Request, auth: Pick<MeshAccess, "grant">): Bea
   const t = bearer(req);
   return t ? auth.grant(t) : null;
 }
+
+const MESH_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * A route parameter that must be a mesh id, checked for a request by the operator (admin token) or by an
+ * owner/admin of that mesh (member-signed, empty body). Authentication comes before anything reads the
+ * store for the mesh. `what` finishes "only mesh owners and admins may …".
+ */
+export async function meshAdminRequest(auth: MeshAccess, req: Request & { params: Record<string, string> }, what: string): Promise<string> {
+  const meshId = req.params.meshId ?? "";
+  // ids are short printable ASCII; anything else (NUL, which Postgres refuses) can match no mesh
+  if (!MESH_ID.test(meshId)) throw new WireError("invalid_argument", "invalid mesh id in the path");
+  if (!auth.isAdmin(req)) {
+    const member = await auth.signedMember(req, "");
+    if (!member) throw new WireError("unauthorized", "sign the request with your member key or pass the admin token", 401);
+    if (member.meshId !== meshId) throw new WireError("wrong_mesh", "you are not a member of this mesh", 403);
+    if (member.role !== "owner" && member.role !== "admin") throw new WireError("forbidden", `only mesh owners and admins may ${what}`, 403);
+  }
+  return meshId;
+}

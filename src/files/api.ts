@@ -30,6 +30,15 @@ export const FileStatus = z.object({ file: FileInfo, accesses: z.array(FileAcces
 export const FileDeleted = z.object({ id: z.string(), deleted: z.literal(true) });
 export const FileToken = z.object({ token: z.string(), expiresAt: z.number() });
 
+const Stored = z.object({ files: z.number(), bytes: z.number() });
+/** GET /meshes/:meshId/files/usage: what the mesh's files hold against the storage quota. */
+export const FilesUsageResponse = z.object({
+  meshId: z.string(),
+  stored: Stored,
+  limits: z.object({ meshBytes: z.number(), fileBytes: z.number() }),
+  members: z.array(Stored.extend({ memberId: z.string() })),
+});
+
 /** Query of POST /upload; the body is the raw bytes. */
 export const UploadQuery = z.object({
   name: z.string().min(1).max(32_768),

@@ -1,9 +1,9 @@
 import type { z } from "zod";
 import type { FeatureHost, Routes } from "../broker/host.ts";
-import { bearer, json, readText, sessionGrant } from "../broker/http.ts";
+import { bearer, json, meshAdminRequest, readText, reply, sessionGrant } from "../broker/http.ts";
 import { describeIssues } from "../protocol/codec.ts";
 import { WireError } from "../protocol/wire-error.ts";
-import { ListQuery, UploadQuery } from "./api.ts";
+import { FilesUsageResponse, ListQuery, UploadQuery } from "./api.ts";
 import type { Caller, FilesService } from "./service.ts";
 import { issueToken, verifyDownload, verifyToken } from "./signing.ts";
 
@@ -74,6 +74,21 @@ export function fileRoutes(host: FeatureHost, files: FilesService): Routes {
     },
     "/files/:id/status": {
       GET: async (req: Req) => json(await files.status(await who(req), req.params.id ?? "")),
+    },
+    // Beside the message usage of /meshes/:meshId/usage, for the same people: the operator, owners, admins.
+    "/meshes/:meshId/files/usage": {
+      GET: async (req: Req) => {
+        const meshId = await meshAdminRequest(host.auth, req, "see its usage");
+        if (!(await host.auth.mesh(meshId))) throw new WireError("unknown_mesh", "no such mesh", 404);
+        const members = await files.repo.usageByMember(meshId);
+        const stored = members.reduce((t, m) => ({ files: t.files + m.files, bytes: t.bytes + m.bytes }), { files: 0, bytes: 0 });
+        return reply(FilesUsageResponse, {
+          meshId,
+          stored,
+          limits: { meshBytes: files.limits.meshQuotaBytes, fileBytes: files.limits.maxFileBytes },
+          members,
+        });
+      },
     },
     // The broker-signed download URL: the signature is the credential, so a plain fetch (or a browser) works.
     "/files/:id/content": {

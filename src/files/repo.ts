@@ -86,6 +86,14 @@ export class FileRepo {
     return num(row?.n);
   }
 
+  /** Files and bytes the mesh holds, per uploading member (what counts against the storage quota). */
+  async usageByMember(meshId: string): Promise<{ memberId: string; files: number; bytes: number }[]> {
+    const rows: Row[] = await this.store.sql`
+      SELECT uploaded_by_member AS member_id, COUNT(*) AS files, COALESCE(SUM(size_bytes), 0) AS bytes
+      FROM file WHERE mesh_id = ${meshId} AND deleted_at IS NULL GROUP BY uploaded_by_member`;
+    return rows.map((r) => ({ memberId: String(r.member_id), files: num(r.files), bytes: num(r.bytes) }));
+  }
+
   /** Marks deleted; false when it already was. */
   async markDeleted(meshId: string, id: string, now: number): Promise<boolean> {
     const rows: Row[] = await this.store.sql`UPDATE file SET deleted_at = ${now} WHERE mesh_id = ${meshId} AND id = ${id} AND deleted_at IS NULL RETURNING id`;

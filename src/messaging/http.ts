@@ -1,5 +1,5 @@
 import type { FeatureHost, Routes } from "../broker/host.ts";
-import { json } from "../broker/http.ts";
+import { json, meshAdminRequest } from "../broker/http.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import type { UsageResponse } from "./api.ts";
 import type { MessageRetention } from "./retention.ts";
@@ -11,16 +11,7 @@ export function usageRoutes(host: FeatureHost, retention: MessageRetention): Rou
   return {
     "/meshes/:meshId/usage": {
       GET: async (req) => {
-        const meshId = req.params.meshId ?? "";
-        // ids are short printable ASCII; anything else (NUL, which Postgres refuses) can match no mesh
-        if (!/^[\x21-\x7e]{1,128}$/.test(meshId)) throw new WireError("invalid_argument", "invalid mesh id in the path");
-        // authenticated before anything reads the store for this mesh
-        if (!meshes.isAdmin(req)) {
-          const member = await meshes.signedMember(req, "");
-          if (!member) throw new WireError("unauthorized", "sign the request with your member key or pass the admin token", 401);
-          if (member.meshId !== meshId) throw new WireError("wrong_mesh", "you are not a member of this mesh", 403);
-          if (member.role !== "owner" && member.role !== "admin") throw new WireError("forbidden", "only mesh owners and admins may see its usage", 403);
-        }
+        const meshId = await meshAdminRequest(meshes, req, "see its usage");
         const mesh = await meshes.mesh(meshId);
         if (!mesh) throw new WireError("unknown_mesh", "no such mesh", 404);
         const usage = await retention.usage(meshId);

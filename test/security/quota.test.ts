@@ -2,7 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { brokerRequest } from "../../src/client/http.ts";
+import { FilesUsageResponse } from "../../src/files/api.ts";
 import { UsageResponse } from "../../src/messaging/api.ts";
+import { sessionFiles } from "../helpers/files.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, closeClients, createMesh, outcome, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
@@ -184,6 +186,10 @@ describe.each(backends())("usage per mesh on %s", (backend) => {
     const alice = await messagingPeer(await addMember(b, mesh, "Alice"));
     await messagingPeer(await addMember(b, mesh, "Bob"), { status: "working" });
     await alice.messenger.send("Bob", "waiting", "next");
+    const work = tempDir("cm-usage-files-");
+    writeFileSync(join(work.path, "notes.md"), "x".repeat(1000));
+    await sessionFiles(b, alice.client).upload(join(work.path, "notes.md"), {});
+    work.cleanup();
     const path = `/meshes/${mesh.meshId}/usage`;
     const asOwner = await brokerRequest(b.url, "GET", path, UsageResponse, { auth: { kind: "member", mesh: mesh.owner } });
     expect(asOwner.stored.messages).toBe(1);
@@ -199,6 +205,19 @@ describe.each(backends())("usage per mesh on %s", (backend) => {
     expect(await outcome(brokerRequest(b.url, "GET", "/meshes/%00/usage", UsageResponse, { auth: { kind: "admin", token: b.adminToken } }))).toBe(
       "invalid_argument",
     );
+
+    // files, beside messages, for the same people
+    const files = `/meshes/${mesh.meshId}/files/usage`;
+    const filesAsOwner = await brokerRequest(b.url, "GET", files, FilesUsageResponse, { auth: { kind: "member", mesh: mesh.owner } });
+    expect(filesAsOwner.stored).toEqual({ files: 1, bytes: 1000 });
+    expect(filesAsOwner.members).toEqual([{ memberId: alice.client.ack?.memberId as string, files: 1, bytes: 1000 }]);
+    expect(filesAsOwner.limits.meshBytes).toBeGreaterThan(0);
+    expect((await brokerRequest(b.url, "GET", files, FilesUsageResponse, { auth: { kind: "admin", token: b.adminToken } })).stored).toEqual(
+      filesAsOwner.stored,
+    );
+    expect(await outcome(brokerRequest(b.url, "GET", files, FilesUsageResponse, { auth: { kind: "member", mesh: member } }))).toBe("forbidden");
+    expect(await outcome(brokerRequest(b.url, "GET", files, FilesUsageResponse, { auth: { kind: "member", mesh: other.owner } }))).toBe("wrong_mesh");
+    expect(await outcome(brokerRequest(b.url, "GET", files, FilesUsageResponse))).toBe("unauthorized");
   });
 
   test("`claudemesh usage <slug>` prints it (compiled binary)", async () => {
@@ -216,8 +235,11 @@ describe.each(backends())("usage per mesh on %s", (backend) => {
       expect(text.code).toBe(0);
       expect(text.out).toContain("usage: 1 undelivered message(s)");
       expect(text.out).toMatch(/Alice\s+mbr_\S+\s+1\s+1\s+\d/);
+      expect(text.out).toContain("files: 1 file(s), 1000 B stored (quota 10 GiB per mesh)");
+      expect(text.out).toMatch(/Alice\s+mbr_\S+\s+1\s+1\s+\S+ \S+\s+1\s+1000 B/);
       const json = await run("usage", "--json");
       expect(UsageResponse.parse(JSON.parse(json.out)).stored.messages).toBe(1);
+      expect(FilesUsageResponse.parse(JSON.parse(json.out).files).stored).toEqual({ files: 1, bytes: 1000 });
     } finally {
       home.cleanup();
     }

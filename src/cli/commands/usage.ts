@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { findMesh, loadConfig } from "../../client/config.ts";
 import { brokerRequest } from "../../client/http.ts";
+import { FilesUsageResponse } from "../../files/api.ts";
 import { UsageResponse } from "../../messaging/api.ts";
 import { print, printJson, table } from "../output.ts";
 import { withExamples } from "../usage.ts";
@@ -28,18 +29,25 @@ export default withExamples(
     async run({ args }) {
       const mesh = findMesh(loadConfig(), args.slug);
       const token = args["admin-token"];
-      const res = await brokerRequest(mesh.brokerUrl, "GET", `/meshes/${mesh.meshId}/usage`, UsageResponse, {
-        auth: token ? { kind: "admin", token } : { kind: "member", mesh },
-      });
-      if (args.json) return printJson(res);
+      const auth = token ? ({ kind: "admin", token } as const) : ({ kind: "member", mesh } as const);
+      const [res, files] = await Promise.all([
+        brokerRequest(mesh.brokerUrl, "GET", `/meshes/${mesh.meshId}/usage`, UsageResponse, { auth }),
+        brokerRequest(mesh.brokerUrl, "GET", `/meshes/${mesh.meshId}/files/usage`, FilesUsageResponse, { auth }),
+      ]);
+      if (args.json) return printJson({ ...res, files });
       const { perMember, perMesh } = res.limits;
       print(
         `${res.slug}: ${res.stored.messages} undelivered message(s), ${size(res.stored.bytes)} stored (quota ${perMesh.messages} messages / ${size(perMesh.bytes)})`,
       );
-      const rows = [["MEMBER", "ID", "SESSIONS", "MESSAGES", "STORED"]];
-      for (const m of res.members) rows.push([m.displayName, m.memberId, String(m.online), String(m.stored.messages), size(m.stored.bytes)]);
+      print(`files: ${files.stored.files} file(s), ${size(files.stored.bytes)} stored (quota ${size(files.limits.meshBytes)} per mesh)`);
+      const rows = [["MEMBER", "ID", "SESSIONS", "MESSAGES", "STORED", "FILES", "FILE BYTES"]];
+      for (const m of res.members) {
+        const f = files.members.find((x) => x.memberId === m.memberId);
+        rows.push([m.displayName, m.memberId, String(m.online), String(m.stored.messages), size(m.stored.bytes), String(f?.files ?? 0), size(f?.bytes ?? 0)]);
+      }
       print(table(rows));
       print(`Each member may keep ${perMember.messages} messages / ${size(perMember.bytes)} stored until its recipients read them or they expire.`);
+      print(`Files stay until deleted (attachments: until they expire); one file may be up to ${size(files.limits.fileBytes)}.`);
     },
   }),
   "claudemesh usage dev-team",
