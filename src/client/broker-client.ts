@@ -26,6 +26,26 @@ export type ClientEvents = {
   retrying: [error: WireError];
 };
 
+/** What a session declares about itself; the hello carries it, so a reconnect restores it. */
+export interface SessionState {
+  groups: Map<string, string | null>;
+  status: Status;
+  summary: string | null;
+  displayName?: string;
+  role?: string;
+}
+
+/**
+ * A feature's part in reconnects: how a request the broker accepted changes the session's state, and
+ * which requests restore what a hello cannot carry. The transport knows no feature frame; each feature's
+ * client half registers one of these (the list is in mcp/registry.ts).
+ */
+export interface SessionTracker {
+  track(frame: Request, state: SessionState): void;
+  /** sent right after a reconnect's hello, before anyone hears the session is back */
+  restore?(state: SessionState): Request[];
+}
+
 export interface BrokerClientOptions {
   mesh: Pick<MeshConfig, "brokerUrl" | "meshId" | "memberId" | "pubkey" | "secretKey" | "caFile">;
   session: KeyPair;
@@ -38,6 +58,8 @@ export interface BrokerClientOptions {
   reconnect?: boolean;
   requestTimeoutMs?: number;
   backoff?: { minMs: number; maxMs: number };
+  /** the features whose state a reconnect restores; none for one-shot clients */
+  trackers?: readonly SessionTracker[];
 }
 
 /** Close codes after which reconnecting can never help. */
@@ -70,7 +92,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
   /** Latest hello_ack; null while disconnected. */
   ack: ServerFrameOf<"hello_ack"> | null = null;
   /** Session state re-applied on reconnect. */
-  readonly state: { groups: Map<string, string | null>; status: Status; summary: string | null; displayName?: string; role?: string };
+  readonly state: SessionState;
 
   constructor(private readonly opts: BrokerClientOptions) {
     super();
@@ -207,7 +229,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
   }
 
   private async afterHello(): Promise<void> {
-    if (this.state.summary) await this.transmit({ type: "set_summary", summary: this.state.summary }).catch(() => {});
+    for (const t of this.opts.trackers ?? []) for (const frame of t.restore?.(this.state) ?? []) await this.transmit(frame).catch(() => {});
   }
 
   private scheduleReconnect(): void {
@@ -291,10 +313,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
 
   /** Remembers what must be re-applied after a reconnect. */
   private track(frame: Request): void {
-    if (frame.type === "join_group") this.state.groups.set(frame.name, frame.role ?? null);
-    else if (frame.type === "leave_group") this.state.groups.delete(frame.name);
-    else if (frame.type === "set_status") this.state.status = frame.status;
-    else if (frame.type === "set_summary") this.state.summary = frame.summary;
+    for (const t of this.opts.trackers ?? []) t.track(frame, this.state);
   }
 
   /** Sends a frame that has no response (e.g. receipts). Dropped silently while disconnected. */

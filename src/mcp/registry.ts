@@ -2,12 +2,15 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { type FilesContext, fileTools } from "../files/tools.ts";
 import { groupTools } from "../groups/tools.ts";
+import { groupsTracker } from "../groups/tracker.ts";
 import { type MessagingContext, messagingTools } from "../messaging/tools.ts";
 import { memoryTools } from "../memory/tools.ts";
 import { presenceTools } from "../presence/tools.ts";
+import { presenceTracker } from "../presence/tracker.ts";
 import { stateTools } from "../state/tools.ts";
 import { errorText } from "../protocol/wire-error.ts";
 import type { McpTool, ToolResult } from "../client/tool.ts";
+import type { SessionTracker } from "../client/broker-client.ts";
 import { printable, printableDeep } from "../util/printable.ts";
 
 /** Everything any tool may use; each feature's tools declare the part they need. */
@@ -17,6 +20,9 @@ export type AnyTool = McpTool<any, McpContext>;
 
 /** Every feature's tools, in the order clients list them. A feature adds its array here. */
 const TOOL_SETS: readonly (readonly AnyTool[])[] = [messagingTools, presenceTools, groupTools, stateTools, memoryTools, fileTools];
+
+/** Every feature whose session state a reconnect restores. A feature adds its tracker here. */
+export const SESSION_TRACKERS: readonly SessionTracker[] = [groupsTracker, presenceTracker];
 
 export function allTools(): AnyTool[] {
   const tools = TOOL_SETS.flat();

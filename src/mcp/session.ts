@@ -13,7 +13,7 @@ import type { HookEventName } from "./hook-protocol.ts";
 import { type HookServer, startHookServer } from "./hook-server.ts";
 import type { McpIdentity } from "./identity.ts";
 import { Inbox } from "./inbox.ts";
-import type { McpContext } from "./registry.ts";
+import { type McpContext, SESSION_TRACKERS } from "./registry.ts";
 
 /** Hello refusals that no retry can fix. */
 const FATAL_HELLO = new Set([
@@ -59,6 +59,7 @@ export class McpSession {
       displayName: identity.displayName,
       ...(identity.role ? { role: identity.role } : {}),
       groups: identity.groups,
+      trackers: SESSION_TRACKERS,
       ...(identity.sessionDir ? { sessionId: basename(identity.sessionDir) } : {}),
       // Tools wait for a reconnect this long before answering with an error.
       requestTimeoutMs: 10_000,

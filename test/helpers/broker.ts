@@ -1,6 +1,7 @@
 import type { BrokerLimits } from "../../src/broker/config.ts";
 import { type BrokerOptions, type RunningBroker, startBroker } from "../../src/server/app.ts";
 import { BrokerClient, type BrokerClientOptions } from "../../src/client/broker-client.ts";
+import { SESSION_TRACKERS } from "../../src/mcp/registry.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { brokerRequest } from "../../src/client/http.ts";
 import { b64url } from "../../src/crypto/encoding.ts";
@@ -170,6 +171,7 @@ export async function connect(member: MeshConfig, opts: Partial<BrokerClientOpti
     session: opts.session ?? generateSigningKeyPair(),
     displayName: member.displayName,
     backoff: { minMs: 20, maxMs: 200 },
+    trackers: SESSION_TRACKERS,
     ...opts,
   });
   clients.push(c);
