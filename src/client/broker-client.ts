@@ -6,6 +6,7 @@ import { ServerFrame as ServerFrameSchema } from "../protocol/frames.ts";
 import { CLOSE } from "../protocol/close-codes.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { BrokerUnreachable, ConnectionLost, UnexpectedAnswer } from "../util/errors.ts";
+import { retry } from "../util/retry.ts";
 import type { MeshConfig } from "./config.ts";
 import { Emitter } from "./emitter.ts";
 import { wsUrlOf } from "./invite.ts";
@@ -82,13 +83,11 @@ export class BrokerClient extends Emitter<ClientEvents> {
   private waiters: (() => void)[] = [];
   private seq = 0;
   private closedByUser = false;
-  private attempt = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  /** the running reconnect loop; aborting it ends the waiting */
+  private reconnecting: AbortController | null = null;
   private everConnected = false;
   /** the broker's hint from its last rate_limited refusal */
   private retryAfterMs = 0;
-  /** the last reconnect was refused only because another member's session holds our name */
-  private nameTaken = false;
   /** Latest hello_ack; null while disconnected. */
   ack: ServerFrameOf<"hello_ack"> | null = null;
   /** Session state re-applied on reconnect. */
@@ -126,6 +125,8 @@ export class BrokerClient extends Emitter<ClientEvents> {
       let settled = false;
       const helloId = this.nextId();
       let helloSent = false;
+      /** this try was refused only because another member's session holds our name */
+      let nameTaken = false;
       // The broker speaks first: its challenge is what the hello signs.
       const sendHello = (challenge: string) => {
         const hello = signHello(
@@ -161,7 +162,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
             sendHello(frame.challenge);
           } catch (err) {
             settled = true;
-            this.closedByUser = true;
+            this.giveUp();
             reject(err);
             ws.close(1000, "invalid hello");
           }
@@ -173,7 +174,6 @@ export class BrokerClient extends Emitter<ClientEvents> {
           if (frame.type === "hello_ack") {
             const reconnect = this.everConnected;
             this.everConnected = true;
-            this.attempt = 0;
             this.ack = frame;
             // Restore the summary before anyone hears we are back, so peers never see a half-restored session.
             void this.afterHello().then(() => {
@@ -184,16 +184,16 @@ export class BrokerClient extends Emitter<ClientEvents> {
           } else if (frame.type === "error") {
             const err = new WireError(frame.code, frame.message, undefined, frame.retryAfterMs);
             reject(err);
-            // Over a budget is temporary: the broker closes and we come back once its hint has passed.
-            if (frame.code === "rate_limited") this.retryAfterMs = frame.retryAfterMs ?? 0;
+            // Over a budget is temporary: the broker closes and the reconnect loop waits out the error's hint.
+            if (frame.code === "rate_limited") return;
             // Another member's session took our name while we were away: keep trying until it is free
             // again, rather than letting a squatter end this session for good.
-            else if (frame.code === "name_taken" && this.everConnected) {
-              this.nameTaken = true;
+            if (frame.code === "name_taken" && this.everConnected) {
+              nameTaken = true;
               this.emit("retrying", err);
             } else {
               if (this.everConnected) this.emit("fatal", err);
-              this.closedByUser = true;
+              this.giveUp();
             }
           }
           return;
@@ -201,6 +201,14 @@ export class BrokerClient extends Emitter<ClientEvents> {
         this.dispatch(frame);
       };
       ws.onclose = (ev) => {
+        const unreachable = () =>
+          new BrokerUnreachable(`cannot connect to the broker at ${this.opts.mesh.brokerUrl} (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`);
+        // A refused try's socket can close after the next try opened its own: it owns nothing any more.
+        if (this.ws !== ws) {
+          if (!settled) reject(unreachable());
+          settled = true;
+          return;
+        }
         this.ws = null;
         const wasConnected = this.ack !== null;
         this.ack = null;
@@ -211,14 +219,12 @@ export class BrokerClient extends Emitter<ClientEvents> {
         this.pending.clear();
         if (!settled) {
           settled = true;
-          reject(new BrokerUnreachable(`cannot connect to the broker at ${this.opts.mesh.brokerUrl} (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`));
+          reject(unreachable());
         }
         if (wasConnected) this.emit("disconnected", ev.code, ev.reason);
-        const nameTaken = this.nameTaken;
-        this.nameTaken = false;
         if (FATAL_CLOSES.has(ev.code) && this.everConnected && !this.closedByUser && !nameTaken) {
           this.emit("fatal", new WireError(ev.code === CLOSE.revoked ? "member_revoked" : "unauthorized", ev.reason || "refused by the broker"));
-          this.closedByUser = true;
+          this.giveUp();
         }
         this.scheduleReconnect();
       };
@@ -232,16 +238,35 @@ export class BrokerClient extends Emitter<ClientEvents> {
     for (const t of this.opts.trackers ?? []) for (const frame of t.restore?.(this.state) ?? []) await this.transmit(frame).catch(() => {});
   }
 
+  /** No more reconnects: the user closed us, or the broker refused us for good. */
+  private giveUp(): void {
+    this.closedByUser = true;
+    this.reconnecting?.abort();
+  }
+
+  /** Called on every close; one loop runs at a time, and the closes of its own failed tries land here too. */
   private scheduleReconnect(): void {
-    if (this.closedByUser || this.opts.reconnect === false || !this.everConnected || this.reconnectTimer) return;
+    if (this.closedByUser || this.opts.reconnect === false || !this.everConnected || this.reconnecting) return;
+    const abort = new AbortController();
+    this.reconnecting = abort;
     const { minMs, maxMs } = this.opts.backoff ?? { minMs: 200, maxMs: 10_000 };
-    const delay = Math.max(this.retryAfterMs, Math.min(maxMs, minMs * 2 ** this.attempt) * (0.75 + Math.random() * 0.5));
+    const hint = this.retryAfterMs;
     this.retryAfterMs = 0;
-    this.attempt++;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.open().catch(() => this.scheduleReconnect());
-    }, delay);
+    retry(() => this.open(), {
+      baseMs: minMs,
+      capMs: maxMs,
+      signal: abort.signal,
+      delayFirst: { atLeastMs: hint },
+      // Every failed try is worth another: the refusals no retry can fix end the loop through giveUp().
+      retryable: () => true,
+      retryAfterMs: (err) => (err instanceof WireError ? err.retryAfterMs : undefined),
+    })
+      .catch(() => {})
+      .finally(() => {
+        if (this.reconnecting === abort) this.reconnecting = null;
+        // dropped again while restoring the session, after the loop's last try had already succeeded
+        if (!this.connected) this.scheduleReconnect();
+      });
   }
 
   private parse(data: unknown): ServerFrame | null {
@@ -325,9 +350,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
   }
 
   close(): void {
-    this.closedByUser = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
+    this.giveUp();
     this.ws?.close(1000, "bye");
   }
 

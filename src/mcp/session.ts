@@ -8,6 +8,7 @@ import { pidSocket, preparePidSocketDir, sweepDeadSockets } from "../session/cla
 import { hookSocketPath } from "../session/paths.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { log } from "../util/log.ts";
+import { retry } from "../util/retry.ts";
 import { type ChannelEvent, messageEvent, stateChangeEvent } from "./channel.ts";
 import type { HookEventName } from "./hook-protocol.ts";
 import { type HookServer, startHookServer } from "./hook-server.ts";
@@ -44,9 +45,7 @@ export class McpSession {
    */
   private hooksSeen = false;
   private fatal: WireError | null = null;
-  private stopped = false;
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly identity: McpIdentity,
@@ -124,25 +123,20 @@ export class McpSession {
 
   /** The first connect is retried here; once connected, BrokerClient reconnects by itself. */
   private async connectLoop(): Promise<void> {
-    let delay = 250;
-    while (!this.stopped) {
-      try {
-        await this.client.connect();
-        return;
-      } catch (err) {
-        if (this.stopped) return;
-        if (err instanceof WireError && FATAL_HELLO.has(err.code)) {
-          this.fatal = err;
-          log.error("the broker refused this session", { code: err.code, message: err.message });
-          return;
-        }
-        log.warn("cannot reach the broker; retrying", { error: err instanceof Error ? err.message : String(err), retryInMs: delay });
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          this.retryTimer = setTimeout(resolve, delay);
-        });
-        delay = Math.min(delay * 2, 10_000);
-      }
+    const fatal = (err: unknown): err is WireError => err instanceof WireError && FATAL_HELLO.has(err.code);
+    try {
+      await retry(() => this.client.connect(), {
+        baseMs: 250,
+        capMs: 10_000,
+        signal: this.stopping.signal,
+        retryable: (err) => !fatal(err),
+        retryAfterMs: (err) => (err instanceof WireError ? err.retryAfterMs : undefined),
+        onRetry: (err, delay) => log.warn("cannot reach the broker; retrying", { error: err instanceof Error ? err.message : String(err), retryInMs: delay }),
+      });
+    } catch (err) {
+      if (this.stopping.signal.aborted || !fatal(err)) return;
+      this.fatal = err;
+      log.error("the broker refused this session", { code: err.code, message: err.message });
     }
   }
 
@@ -193,9 +187,7 @@ export class McpSession {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.wake?.();
+    this.stopping.abort();
     await this.hooks?.close();
     this.client.close();
   }

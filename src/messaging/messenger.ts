@@ -4,6 +4,7 @@ import type { ServerFrameOf } from "../protocol/frames.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { ConfigError, ConnectionLost, InvalidArgument } from "../util/errors.ts";
 import { newId } from "../util/ids.ts";
+import { retry } from "../util/retry.ts";
 import { Emitter } from "../client/emitter.ts";
 import type { MessageKind, Priority, PushBody } from "./frames.ts";
 import { PeerCache } from "./peer-cache.ts";
@@ -63,9 +64,9 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
     if (targets.length === 0) throw new InvalidArgument("say who to send to: a name, @group, @all or *");
     const clientId = newId("cmsg");
     const group = targets.some(isGroupTarget);
-    let lastErr: unknown;
-    for (let attempt = 0; attempt < 4; attempt++) {
-      try {
+    const staleCache = (err: unknown) => err instanceof WireError && err.code === "missing_envelope";
+    return retry(
+      async (attempt) => {
         const body = group
           ? { kind: "group" as const, group: this.sealForGroup(text) }
           : { kind: "direct" as const, envelopes: await this.sealForNames(targets, text, attempt > 0) };
@@ -74,18 +75,19 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
           "ack",
         );
         return { messageId: ack.messageId, recipients: ack.recipients, duplicate: ack.duplicate };
-      } catch (err) {
-        lastErr = err;
-        // A stale peer cache shows up as a missing envelope; a dropped connection as ConnectionLost. Both are retried.
-        if (err instanceof WireError && err.code === "missing_envelope") {
-          this.peers.invalidate();
-          continue;
-        }
-        if (err instanceof ConnectionLost) continue;
-        throw err;
-      }
-    }
-    throw lastErr;
+      },
+      {
+        attempts: 4,
+        // request() itself waits for a reconnect, so these waits only keep a failing send from spinning
+        baseMs: 50,
+        capMs: 1_000,
+        // A stale peer cache shows up as a missing envelope; a dropped connection as ConnectionLost.
+        retryable: (err) => staleCache(err) || err instanceof ConnectionLost,
+        onRetry: (err) => {
+          if (staleCache(err)) this.peers.invalidate();
+        },
+      },
+    );
   }
 
   private sealForGroup(text: string): Envelope {
