@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { b64url } from "../crypto/encoding.ts";
 import { generateRootKey, generateSigningKeyPair } from "../crypto/keys.ts";
 import { inviteUrl } from "../protocol/invite-url.ts";
+import type { Clock } from "../util/clock.ts";
 import { writeSecretFile } from "../util/fs.ts";
 import { newSecret } from "../util/ids.ts";
 import { inviteUsable, type MeshRepo } from "./repo.ts";
@@ -46,7 +47,7 @@ export function quickStartRootKey(dataDir: string, meshId: string): string | nul
  * Every start rebuilds that URL from its token and key with the current public URL (a restart on
  * another port or host must not print the old address) and rewrites the file when it changed.
  */
-export async function ensureDefaultMesh(repo: MeshRepo, dataDir: string, publicUrl: string): Promise<QuickStart | null> {
+export async function ensureDefaultMesh(repo: MeshRepo, dataDir: string, publicUrl: string, clock: Clock): Promise<QuickStart | null> {
   const file = join(dataDir, DEFAULT_INVITE_FILE);
   if ((await repo.countMeshes()) === 0) {
     const owner = generateSigningKeyPair();
@@ -57,7 +58,7 @@ export async function ensureDefaultMesh(repo: MeshRepo, dataDir: string, publicU
       role: "member",
       // One join: an invite printed to a terminal or left in a file should not admit a crowd.
       maxUses: 1,
-      expiresAt: Date.now() + 30 * 24 * 3600_000,
+      expiresAt: clock.now() + 30 * 24 * 3600_000,
       createdBy: null,
     });
     const url = inviteUrl(publicUrl, token, b64url.encode(rootKey));
@@ -70,7 +71,7 @@ export async function ensureDefaultMesh(repo: MeshRepo, dataDir: string, publicU
   const token = stored.pathname.split("/").pop() ?? "";
   const invite = await repo.inviteByToken(token);
   if (!invite) return null;
-  if (!inviteUsable(invite)) return { meshId: invite.meshId, invite: null };
+  if (!inviteUsable(invite, clock.now())) return { meshId: invite.meshId, invite: null };
   const url = inviteUrl(publicUrl, token, stored.hash.slice(1));
   if (url !== stored.href) writeSecretFile(file, url + "\n");
   return { meshId: invite.meshId, invite: { url, expiresAt: invite.expiresAt, maxUses: invite.maxUses, uses: invite.uses } };

@@ -24,7 +24,7 @@ export interface MeshesOptions {
 export const meshesFeature =
   ({ adminToken, quickStartRootKey }: MeshesOptions): FeatureFactory =>
   (host) => {
-    const repo = new MeshRepo(host.store);
+    const repo = new MeshRepo(host.store, host.clock);
     const tokens = new TokenBook(host.limits.tokenTtlMs, host.clock);
     // Two budgets. `hellos` is the member's, charged once its signature verifies, so only the key holder
     // spends it: knowing a member id does not let a forger lock that member out. `tries` is charged before

@@ -1,11 +1,12 @@
 import type { Store } from "../store/db.ts";
+import type { Clock } from "../util/clock.ts";
 import { num, numOrNull } from "../store/db.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { newId, newSecret, sha256Hex } from "../util/ids.ts";
 import type { Invite, Member, MemberRole, Mesh } from "./model.ts";
 
 /** An invite that can still let someone in. */
-export const inviteUsable = (i: Invite, now = Date.now()): boolean =>
+export const inviteUsable = (i: Invite, now: number): boolean =>
   i.revokedAt === null && (i.expiresAt === null || i.expiresAt > now) && (i.maxUses === null || i.uses < i.maxUses);
 
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -40,7 +41,11 @@ const toInvite = (r: Row): Invite => ({
 });
 
 export class MeshRepo {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** the host's: tests move it to expire invites */
+    private readonly clock: Clock,
+  ) {}
 
   private get sql() {
     return this.store.sql;
@@ -64,7 +69,7 @@ export class MeshRepo {
   /** Creates the mesh and, when an owner name is given, its owner as the first member (role owner). */
   async createMesh(input: { slug: string; ownerPubkey: string; ownerName?: string }): Promise<{ mesh: Mesh; owner: Member | null }> {
     if (!SLUG.test(input.slug)) throw new WireError("invalid_frame", "slug must be 1-63 lowercase letters, digits or dashes");
-    const now = Date.now();
+    const now = this.clock.now();
     const mesh: Mesh = { id: newId("mesh"), slug: input.slug, ownerPubkey: input.ownerPubkey, createdAt: now };
     let owner: Member | null = null;
     await this.sql.begin(async (tx) => {
@@ -106,7 +111,7 @@ export class MeshRepo {
       uses: 0,
       expiresAt: input.expiresAt,
       revokedAt: null,
-      createdAt: Date.now(),
+      createdAt: this.clock.now(),
       createdBy: input.createdBy,
     };
     await this.sql`INSERT INTO invite (id, mesh_id, token_hash, role, max_uses, uses, expires_at, created_by, created_at)
@@ -130,7 +135,7 @@ export class MeshRepo {
   }
 
   async revokeInvite(meshId: string, inviteId: string): Promise<boolean> {
-    const r = await this.sql`UPDATE invite SET revoked_at = ${Date.now()} WHERE id = ${inviteId} AND mesh_id = ${meshId} AND revoked_at IS NULL`;
+    const r = await this.sql`UPDATE invite SET revoked_at = ${this.clock.now()} WHERE id = ${inviteId} AND mesh_id = ${meshId} AND revoked_at IS NULL`;
     return r.count > 0;
   }
 
@@ -139,7 +144,7 @@ export class MeshRepo {
    * the use counter is bumped by one conditional UPDATE, so concurrent joins can never exceed max uses.
    */
   async redeemInvite(input: { token: string; pubkey: string; displayName: string }): Promise<{ member: Member; mesh: Mesh; created: boolean }> {
-    const now = Date.now();
+    const now = this.clock.now();
     return await this.sql.begin(async (tx) => {
       const [ir] = await tx`SELECT * FROM invite WHERE token_hash = ${sha256Hex(input.token)}`;
       if (!ir) throw new WireError("invite_not_found", "this invite does not exist", 404);
@@ -196,7 +201,7 @@ export class MeshRepo {
    * so a revoked member cannot simply rejoin with a fresh key through the invite it came in with.
    */
   async revokeMembers(meshId: string, members: Member[]): Promise<{ revoked: string[]; invitesRevoked: string[] }> {
-    const now = Date.now();
+    const now = this.clock.now();
     const revoked: string[] = [];
     const invitesRevoked: string[] = [];
     await this.sql.begin(async (tx) => {
@@ -231,7 +236,7 @@ export class MeshRepo {
   }
 
   async endPresence(id: string): Promise<void> {
-    await this.sql`UPDATE presence SET disconnected_at = ${Date.now()} WHERE id = ${id} AND disconnected_at IS NULL`;
+    await this.sql`UPDATE presence SET disconnected_at = ${this.clock.now()} WHERE id = ${id} AND disconnected_at IS NULL`;
   }
 
   /** Forgets sessions that ended before `before`. */
@@ -241,6 +246,6 @@ export class MeshRepo {
 
   /** Presence rows left open by a crash are closed at start: nobody is connected to a broker that just started. */
   async closeAllPresence(): Promise<void> {
-    await this.sql`UPDATE presence SET disconnected_at = ${Date.now()} WHERE disconnected_at IS NULL`;
+    await this.sql`UPDATE presence SET disconnected_at = ${this.clock.now()} WHERE disconnected_at IS NULL`;
   }
 }

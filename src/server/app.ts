@@ -145,7 +145,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     );
   }
   const url = opts.publicUrl?.replace(/\/+$/, "") ?? listenUrl;
-  const quickStart = await ensureDefaultMesh(new MeshRepo(store), dataDir, url);
+  const quickStart = await ensureDefaultMesh(new MeshRepo(store, clock), dataDir, url, clock);
 
   let stopped = false;
   return {

@@ -22,8 +22,8 @@ export interface TestBroker extends RunningBroker {
   restart(limits?: Partial<BrokerLimits>): Promise<TestBroker>;
 }
 
-/** Options of startBroker that a suite may add (the files suites: the S3 store, file limits, a clock). */
-export type ExtraBrokerOptions = Pick<BrokerOptions, "s3" | "files" | "filesClock">;
+/** Options of startBroker that a suite may add: the broker's clock (a ManualClock, for TTLs), the files' S3 store, limits and clock. */
+export type ExtraBrokerOptions = Pick<BrokerOptions, "clock" | "s3" | "files" | "filesClock">;
 
 export async function startTestBroker(
   backend: Backend,

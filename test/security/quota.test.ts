@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { brokerRequest } from "../../src/client/http.ts";
 import { FilesUsageResponse } from "../../src/files/api.ts";
 import { UsageResponse } from "../../src/messaging/api.ts";
+import { ManualClock } from "../../src/util/clock.ts";
 import { sessionFiles } from "../helpers/files.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
@@ -68,8 +69,9 @@ describe.each(backends())("message quotas on %s", (backend) => {
 describe.each(backends())("ciphertext deletion and pruning on %s", (backend) => {
   let b: TestBroker;
   let mesh: TestMesh;
+  const clock = new ManualClock();
   beforeAll(async () => {
-    b = await startTestBroker(backend, { messageTtlMs: 400, statusRetentionMs: 400, presenceRetentionMs: 0 });
+    b = await startTestBroker(backend, { messageTtlMs: 400, statusRetentionMs: 400, presenceRetentionMs: 0 }, undefined, { clock });
     mesh = await createMesh(b, "retention");
   });
   afterAll(async () => {
@@ -124,8 +126,7 @@ describe.each(backends())("ciphertext deletion and pruning on %s", (backend) => 
     expect(st.recipients.map((r) => r.status)).toEqual(["surfaced", "surfaced"]);
 
     // After the TTL and the status retention, the sweep removes the rows too.
-    const gone = Date.now() + 400 + 400 + 50;
-    while (Date.now() < gone) await Bun.sleep(25); // the retention time itself is under test
+    clock.advance(400 + 400 + 50);
     await b.broker.housekeeping();
     expect(await outcome(alice.messenger.status(direct.messageId))).toBe("not_found");
     expect(Number((await b.store.sql`SELECT count(*) AS n FROM message_recipient WHERE message_id = ${direct.messageId}`)[0].n)).toBe(0);
@@ -137,14 +138,12 @@ describe.each(backends())("ciphertext deletion and pruning on %s", (backend) => 
     const sent = await alice.messenger.send("Ben", "never read", "next");
     const memberId = alice.client.ack!.memberId;
     expect((await usageRow(b, mesh.meshId, memberId)).messages).toBe(1);
-    const expired = Date.now() + 450;
-    while (Date.now() < expired) await Bun.sleep(25); // the TTL itself is under test
+    clock.advance(450); // past the TTL
     await b.broker.housekeeping();
     expect((await alice.messenger.status(sent.messageId)).recipients[0]).toMatchObject({ status: "expired" });
     expect(await ciphertexts(sent.messageId)).toMatchObject({ message: null, purged: true, recipients: [null] });
     expect(await usageRow(b, mesh.meshId, memberId)).toEqual({ messages: 0, bytes: 0 });
-    const pruned = Date.now() + 450;
-    while (Date.now() < pruned) await Bun.sleep(25); // the status retention itself is under test
+    clock.advance(450); // past the status retention
     await b.broker.housekeeping();
     expect(await outcome(alice.messenger.status(sent.messageId))).toBe("not_found");
   });

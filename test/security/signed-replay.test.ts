@@ -4,6 +4,7 @@ import { requestSigningString, sign } from "../../src/crypto/keys.ts";
 import { MeshRepo } from "../../src/meshes/repo.ts";
 import { SIGNED_HEADERS } from "../../src/protocol/http-headers.ts";
 import { newSecret, sha256Hex } from "../../src/util/ids.ts";
+import { systemClock } from "../../src/util/clock.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { backends, PG_URL, tempDir } from "../helpers/backends.ts";
 import { createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
@@ -64,7 +65,7 @@ describe.each(backends())("signed request replay on %s", (backend) => {
   });
 
   test("the sweep prunes nonces whose skew window has passed", async () => {
-    const repo = new MeshRepo(b.store);
+    const repo = new MeshRepo(b.store, systemClock);
     await repo.useNonce(mesh.owner.memberId, "old-nonce-0123456789", Date.now() - 1);
     await repo.useNonce(mesh.owner.memberId, "live-nonce-0123456789", Date.now() + 60_000);
     await b.broker.housekeeping();
