@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 
 let b: TestBroker;
-beforeAll(async () => {
-  b = await startTestBroker("sqlite");
+suiteFixture(async (stack) => {
+  b = stack.use(await startTestBroker("sqlite"));
 });
-afterAll(() => b.destroy());
 
 test("a client pipelining more frames than the broker can queue is cut off, and nothing else is affected", async () => {
   const frames: any[] = [];

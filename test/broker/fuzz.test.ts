@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { ClientFrame, ServerFrame } from "../../src/protocol/frames.ts";
-import { addMember, closeClients, createMesh, helloFrame, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { addMember, createMesh, helloFrame, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { clientFrames } from "../protocol/arbitraries.ts";
@@ -47,16 +48,14 @@ describe("fuzzing a live broker", () => {
   let good: TestPeer;
   let partner: TestPeer;
 
-  beforeAll(async () => {
-    b = await startTestBroker("sqlite", { frameRatePerSec: 100_000, memberFrameRatePerSec: 100_000, sendRatePerSec: 100_000, maxFrameBytes: 64 * 1024 });
+  suiteFixture(async (stack) => {
+    b = stack.use(
+      await startTestBroker("sqlite", { frameRatePerSec: 100_000, memberFrameRatePerSec: 100_000, sendRatePerSec: 100_000, maxFrameBytes: 64 * 1024 }),
+    );
     mesh = await createMesh(b, "fuzz");
     fuzzMember = await addMember(b, mesh, "Fuzzer");
     good = await messagingPeer(await addMember(b, mesh, "Good"));
     partner = await messagingPeer(await addMember(b, mesh, "Partner"));
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
 
   async function fuzzSocket(authenticate: boolean) {

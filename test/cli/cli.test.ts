@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { backends, tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
 import { ProcessBroker } from "../helpers/process-broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 
 /** The newcomer's path through the compiled binary: broker, join, list, status, and mesh administration. */
 describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) => {
@@ -18,15 +19,12 @@ describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) =>
     return { out, err, code };
   }
 
-  beforeAll(async () => {
+  suiteFixture(async (stack) => {
+    stack.use(owner);
+    stack.use(joiner);
     bin = await ensureBinary();
-    pb = new ProcessBroker(backend);
+    pb = stack.use(new ProcessBroker(backend));
     await pb.start();
-  });
-  afterAll(async () => {
-    await pb.destroy();
-    owner.cleanup();
-    joiner.cleanup();
   });
 
   test("--version", async () => {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { backends, tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
 import { freePort, ProcessBroker } from "../helpers/process-broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 
 /** The quick-start mesh as its operator and a newcomer meet it, through the compiled binary. */
 describe.each(backends())("broker output and the operator's `default` mesh on %s", (backend) => {
@@ -24,15 +25,14 @@ describe.each(backends())("broker output and the operator's `default` mesh on %s
   }
   const inviteOf = (output: string) => output.match(/claudemesh join '([^']+)'/)?.[1] as string;
 
-  beforeAll(async () => {
+  suiteFixture(async (stack) => {
+    stack.defer(() => {
+      for (const h of homes) h.cleanup();
+    });
     bin = await ensureBinary();
-    pb = new ProcessBroker(backend);
+    pb = stack.use(new ProcessBroker(backend));
     await pb.start();
     await pb.waitForOutput(/--admin-token "\$\(cat .+\)"\n/);
-  });
-  afterAll(async () => {
-    await pb.destroy();
-    for (const h of homes) h.cleanup();
   });
 
   test("the first start prints where it listens, its public URL, the token, the invite with its limits and how to mint more", () => {

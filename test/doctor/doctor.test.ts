@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
@@ -17,6 +17,7 @@ import { checkRoundTrip } from "../../src/doctor/round-trip.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
 import { tempDir } from "../helpers/backends.ts";
 import { createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 
 const REPO = join(import.meta.dir, "../..");
 const MAIN = join(REPO, "src/cli/main.ts");
@@ -26,12 +27,9 @@ const REAL_CLAUDE = join(REPO, "node_modules/.bin/claude");
 
 let broker: TestBroker;
 let mesh: TestMesh;
-beforeAll(async () => {
-  broker = await startTestBroker("sqlite");
+suiteFixture(async (stack) => {
+  broker = stack.use(await startTestBroker("sqlite"));
   mesh = await createMesh(broker, "dev-team");
-});
-afterAll(async () => {
-  await broker.destroy();
 });
 
 let t: { path: string; cleanup(): void };

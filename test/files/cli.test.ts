@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { progressBar } from "../../src/cli/progress.ts";
 import { tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
 import { ProcessBroker } from "../helpers/process-broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 
 /** `claudemesh share`, `files` and `get` through the compiled binary against a broker process. */
 describe("file commands (compiled binary)", () => {
@@ -22,9 +23,10 @@ describe("file commands (compiled binary)", () => {
     return { out, err, code };
   }
 
-  beforeAll(async () => {
+  suiteFixture(async (stack) => {
+    for (const d of [alice, bob, work]) stack.use(d);
     bin = await ensureBinary();
-    pb = new ProcessBroker("sqlite");
+    pb = stack.use(new ProcessBroker("sqlite"));
     await pb.start();
     await pb.waitForOutput(/claudemesh join '[^']+'/);
     const invite = pb.output.match(/claudemesh join '([^']+)'/)?.[1] as string;
@@ -36,10 +38,6 @@ describe("file commands (compiled binary)", () => {
     expect((await cli(bob.path, "join", bobInvite, "--name", "Bob")).code).toBe(0);
     // may build the binary first, and starts a broker process: slow on a busy machine
   }, 120_000);
-  afterAll(async () => {
-    await pb.destroy();
-    for (const d of [alice, bob, work]) d.cleanup();
-  });
 
   test("share with tags and a name, files finds it, get downloads the same bytes; --json throughout", async () => {
     const bytes = crypto.getRandomValues(new Uint8Array(300_000));

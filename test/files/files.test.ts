@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BrokerClient } from "../../src/client/broker-client.ts";
@@ -8,7 +8,8 @@ import { FileToken } from "../../src/files/api.ts";
 import { FilesClient } from "../../src/files/client.ts";
 import type { WireError } from "../../src/protocol/wire-error.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
-import { addMember, closeClients, connect, createMesh, outcome, type TestBroker } from "../helpers/broker.ts";
+import { addMember, connect, createMesh, outcome, type TestBroker } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { type BlobKind, sessionFiles, startFilesBroker, startS3, storedKeys, type TestS3 } from "../helpers/files.ts";
 
 const DAY = 24 * 60 * 60_000;
@@ -45,10 +46,10 @@ describe.each(cases)("files on %s", (name, blob) => {
     return path(n);
   };
 
-  beforeAll(async () => {
-    if (blob === "s3") s3 = await startS3();
-    b = await startFilesBroker(dbOf(name), s3, { clock: () => clock });
-    work = tempDir("cm-files-");
+  suiteFixture(async (stack) => {
+    if (blob === "s3") s3 = stack.use(await startS3());
+    b = stack.use(await startFilesBroker(dbOf(name), s3, { clock: () => clock }));
+    work = stack.use(tempDir("cm-files-"));
     const mesh = await createMesh(b, "files");
     const other = await createMesh(b, "files-other");
     members = {
@@ -63,12 +64,6 @@ describe.each(cases)("files on %s", (name, blob) => {
       sessions[n] = await connect(m);
       files[n] = sessionFiles(b, sessions[n]);
     }
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
-    await s3?.stop();
-    work.cleanup();
   });
 
   test("share, list, get (bytes identical), status, delete", async () => {
@@ -301,19 +296,13 @@ describe.each(cases)("file size limit and mesh quota on %s", (name, blob) => {
   let work: ReturnType<typeof tempDir>;
   let alice: FilesClient;
   let aliceSession: BrokerClient;
-  beforeAll(async () => {
-    if (blob === "s3") s3 = await startS3();
-    b = await startFilesBroker(dbOf(name), s3, { files: { maxFileBytes: 1000, meshQuotaBytes: 2500 } });
-    work = tempDir("cm-files-");
+  suiteFixture(async (stack) => {
+    if (blob === "s3") s3 = stack.use(await startS3());
+    b = stack.use(await startFilesBroker(dbOf(name), s3, { files: { maxFileBytes: 1000, meshQuotaBytes: 2500 } }));
+    work = stack.use(tempDir("cm-files-"));
     const mesh = await createMesh(b, "quota");
     aliceSession = await connect(await addMember(b, mesh, "Alice"));
     alice = sessionFiles(b, aliceSession);
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
-    await s3?.stop();
-    work.cleanup();
   });
   const file = (n: number) => {
     const p = join(work.path, `f${n}-${Math.random()}`);

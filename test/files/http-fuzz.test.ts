@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -6,7 +6,8 @@ import type { BrokerClient } from "../../src/client/broker-client.ts";
 import type { FileInfo } from "../../src/files/api.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
-import { addMember, closeClients, connect, createMesh, type TestBroker } from "../helpers/broker.ts";
+import { addMember, connect, createMesh, type TestBroker } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { sessionFiles, startFilesBroker } from "../helpers/files.ts";
 
 const ROUTES = ["/upload", "/files", "/files/token", "/files/ID", "/files/ID/status", "/files/ID/content"];
@@ -17,9 +18,9 @@ describe.each(backends())("file routes under fuzzed requests on %s", (backend) =
   let alice: BrokerClient;
   let outsiderFile: FileInfo;
   const outsiderBytes = "the other mesh's file";
-  beforeAll(async () => {
-    b = await startFilesBroker(backend, null, { files: { maxFileBytes: 4096 } });
-    work = tempDir("cm-files-fuzz-");
+  suiteFixture(async (stack) => {
+    b = stack.use(await startFilesBroker(backend, null, { files: { maxFileBytes: 4096 } }));
+    work = stack.use(tempDir("cm-files-fuzz-"));
     const mesh = await createMesh(b, "fuzz");
     const other = await createMesh(b, "fuzz-other");
     alice = await connect(await addMember(b, mesh, "Alice"));
@@ -27,11 +28,6 @@ describe.each(backends())("file routes under fuzzed requests on %s", (backend) =
     const p = join(work.path, "theirs.txt");
     writeFileSync(p, outsiderBytes);
     outsiderFile = await dave.upload(p, {});
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
-    work.cleanup();
   });
 
   test("any method, path, query, token and body: a structured answer, never a crash, never another mesh's file", async () => {

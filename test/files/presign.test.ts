@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FilesClient } from "../../src/files/client.ts";
 import { tempDir } from "../helpers/backends.ts";
-import { addMember, closeClients, connect, createMesh, outcome, type TestBroker } from "../helpers/broker.ts";
+import { addMember, connect, createMesh, outcome, type TestBroker } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { sessionFiles, startFilesBroker, startS3, type TestS3 } from "../helpers/files.ts";
 
 /** With S3_PUBLIC_URL, clients fetch from the store itself: a presigned GET, issued only after the access check. */
@@ -14,22 +15,16 @@ describe("presigned S3 downloads (S3_PUBLIC_URL)", () => {
   let alice: FilesClient;
   let bob: FilesClient;
   let carol: FilesClient;
-  beforeAll(async () => {
-    s3 = await startS3({ publicUrl: true });
-    b = await startFilesBroker("sqlite", s3);
-    work = tempDir("cm-presign-");
+  suiteFixture(async (stack) => {
+    s3 = stack.use(await startS3({ publicUrl: true }));
+    b = stack.use(await startFilesBroker("sqlite", s3));
+    work = stack.use(tempDir("cm-presign-"));
     const mesh = await createMesh(b, "presign");
     [alice, bob, carol] = (await Promise.all(["Alice", "Bob", "Carol"].map(async (n) => sessionFiles(b, await connect(await addMember(b, mesh, n)))))) as [
       FilesClient,
       FilesClient,
       FilesClient,
     ];
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
-    await s3.stop();
-    work.cleanup();
   });
 
   test("the URL points at the store, downloads the same bytes, and is recorded when issued", async () => {

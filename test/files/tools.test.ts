@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
@@ -7,7 +7,8 @@ import { fileTools, type FilesContext } from "../../src/files/tools.ts";
 import type { McpTool } from "../../src/client/tool.ts";
 import { type MessagingContext, messagingTools } from "../../src/messaging/tools.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
-import { addMember, closeClients, createMesh, outcome, type TestBroker } from "../helpers/broker.ts";
+import { addMember, createMesh, outcome, type TestBroker } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { startFilesBroker } from "../helpers/files.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
 import { toolbox } from "../helpers/tools.ts";
@@ -30,9 +31,9 @@ describe.each(backends())("file MCP tools on %s", (backend) => {
   let work: ReturnType<typeof tempDir>;
   let peers: Record<"Alice" | "Bob" | "Carol", TestPeer>;
   let ctx: Record<"Alice" | "Bob" | "Carol", Ctx>;
-  beforeAll(async () => {
-    b = await startFilesBroker(backend, null);
-    work = tempDir("cm-file-tools-");
+  suiteFixture(async (stack) => {
+    b = stack.use(await startFilesBroker(backend, null));
+    work = stack.use(tempDir("cm-file-tools-"));
     const mesh = await createMesh(b, "file-tools");
     peers = {} as typeof peers;
     ctx = {} as typeof ctx;
@@ -41,11 +42,6 @@ describe.each(backends())("file MCP tools on %s", (backend) => {
       peers[name] = await messagingPeer(m);
       ctx[name] = context(b, m, peers[name]);
     }
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
-    work.cleanup();
   });
 
   test("five file tools, each described", () => {

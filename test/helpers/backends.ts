@@ -17,9 +17,11 @@ export function backends(): Backend[] {
   return PG_URL ? ["sqlite", "postgres"] : ["sqlite"];
 }
 
-export function tempDir(prefix = "cm-test-"): { path: string; cleanup(): void } {
+/** A fresh temp dir; `using` (or a suiteFixture's stack) removes it. */
+export function tempDir(prefix = "cm-test-"): { path: string; cleanup(): void } & Disposable {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  const cleanup = () => rmSync(path, { recursive: true, force: true });
+  return { path, cleanup, [Symbol.dispose]: cleanup };
 }
 
 /** A fresh Postgres schema per broker, so suites never see each other's rows. */

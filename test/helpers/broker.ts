@@ -12,11 +12,12 @@ import { WireError } from "../../src/protocol/wire-error.ts";
 import { LocalError } from "../../src/util/errors.ts";
 import { type Backend, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "./backends.ts";
 
-export interface TestBroker extends RunningBroker {
+/** Disposing it (`await using`, or a suiteFixture's stack) is destroy(). */
+export interface TestBroker extends RunningBroker, AsyncDisposable {
   backend: Backend;
   /** the Postgres schema of this broker's store (undefined on SQLite) */
   schema?: string;
-  /** Stops the broker and removes its data. */
+  /** Closes the test clients connected to it, stops the broker and removes its data. */
   destroy(): Promise<void>;
   /** Stops and starts a broker on the same data (and port 0 → a new port). */
   restart(limits?: Partial<BrokerLimits>): Promise<TestBroker>;
@@ -53,15 +54,18 @@ export async function startTestBroker(
     limits: { pingIntervalMs: 60_000, sweepIntervalMs: 60_000, connectRatePerAddress: 10_000, ...limits },
     ...extra,
   });
+  const destroy = async () => {
+    closeClients(running.url);
+    await running.stop();
+    if (schema) await dropSchema(schema);
+    dir.cleanup();
+  };
   const tb: TestBroker = {
     ...running,
     backend,
     schema,
-    async destroy() {
-      await running.stop();
-      if (schema) await dropSchema(schema);
-      dir.cleanup();
-    },
+    destroy,
+    [Symbol.asyncDispose]: destroy,
     async restart(l = limits) {
       await running.stop();
       return startTestBroker(backend, l, { dataDir: dir.path, schema, cleanup: dir.cleanup }, extra);
@@ -162,7 +166,7 @@ export async function outcome(p: Promise<unknown>): Promise<string> {
   }
 }
 
-const clients: BrokerClient[] = [];
+const clients: { client: BrokerClient; brokerUrl: string }[] = [];
 
 /** Connects a session for a member; closed automatically by `closeClients`. */
 export async function connect(member: MeshConfig, opts: Partial<BrokerClientOptions> = {}): Promise<BrokerClient> {
@@ -174,13 +178,19 @@ export async function connect(member: MeshConfig, opts: Partial<BrokerClientOpti
     trackers: SESSION_TRACKERS,
     ...opts,
   });
-  clients.push(c);
+  clients.push({ client: c, brokerUrl: member.brokerUrl });
   await c.connect();
   return c;
 }
 
-export function closeClients(): void {
-  for (const c of clients.splice(0)) c.close();
+/** Closes the test clients (only those of the broker at `brokerUrl`, when given). */
+export function closeClients(brokerUrl?: string): void {
+  for (let i = clients.length - 1; i >= 0; i--) {
+    const entry = clients[i];
+    if (!entry || (brokerUrl !== undefined && entry.brokerUrl !== brokerUrl)) continue;
+    clients.splice(i, 1);
+    entry.client.close();
+  }
 }
 
 export interface RawSocket {

@@ -12,8 +12,8 @@ import { startTestBroker, type TestBroker } from "./broker.ts";
 
 export type BlobKind = "disk" | "s3";
 
-/** A real S3-compatible server (s3rver) on a loopback port 0, its data in a temp dir. */
-export interface TestS3 {
+/** A real S3-compatible server (s3rver) on a loopback port 0, its data in a temp dir; disposing it is stop(). */
+export interface TestS3 extends AsyncDisposable {
   config: S3Config;
   client: S3Client;
   stop(): Promise<void>;
@@ -27,15 +27,12 @@ export async function startS3(opts: { publicUrl?: boolean } = {}): Promise<TestS
   // s3rver's fixed credentials
   const config: S3Config = { endpoint, accessKey: "S3RVER", secretKey: "S3RVER", region: "us-east-1", publicUrl: opts.publicUrl ? endpoint : null };
   const client = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
-  return {
-    config,
-    client,
-    async stop() {
-      client.destroy();
-      await server.close();
-      dir.cleanup();
-    },
+  const stop = async () => {
+    client.destroy();
+    await server.close();
+    dir.cleanup();
   };
+  return { config, client, stop, [Symbol.asyncDispose]: stop };
 }
 
 /** Every object key the store holds for this broker, whatever the backend (to prove nothing was left behind). */

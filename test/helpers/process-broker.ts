@@ -2,6 +2,7 @@ import type { Subprocess } from "bun";
 import type { Backend } from "./backends.ts";
 import { dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "./backends.ts";
 import { ensureBinary } from "./binary.ts";
+import { closeClients } from "./broker.ts";
 
 /** A free loopback port (bind to 0, read it, release it). */
 export function freePort(): number {
@@ -11,8 +12,11 @@ export function freePort(): number {
   return port;
 }
 
-/** The compiled binary running `claudemesh broker` as a real process; restartable on the same port and data. */
-export class ProcessBroker {
+/**
+ * The compiled binary running `claudemesh broker` as a real process; restartable on the same port and data.
+ * Disposing it closes the test clients connected to it, then destroys it.
+ */
+export class ProcessBroker implements AsyncDisposable {
   proc: Subprocess<"ignore", "pipe", "pipe"> | null = null;
   readonly port = freePort();
   readonly dir = tempDir("cm-pbroker-");
@@ -87,5 +91,10 @@ export class ProcessBroker {
     await this.stop();
     if (this.schema) await dropSchema(this.schema);
     this.dir.cleanup();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    closeClients(this.url);
+    await this.destroy();
   }
 }

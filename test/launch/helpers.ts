@@ -1,10 +1,11 @@
-import { afterAll, afterEach, beforeAll } from "bun:test";
+import { afterEach } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
 import { tempDir } from "../helpers/backends.ts";
-import { closeClients, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 export const MAIN = join(REPO, "src/cli/main.ts");
@@ -139,7 +140,7 @@ export interface LaunchSuite {
 }
 
 /**
- * For a launch test file: a SQLite broker with the meshes dev-team and ops (ready in beforeAll), and launch
+ * For a launch test file: a SQLite broker with the meshes dev-team and ops (ready before the first test), and launch
  * envs made per test and removed after it.
  */
 export function launchSuite(): LaunchSuite {
@@ -155,17 +156,13 @@ export function launchSuite(): LaunchSuite {
       return e;
     },
   } as LaunchSuite;
-  beforeAll(async () => {
-    suite.broker = await startTestBroker("sqlite");
+  suiteFixture(async (stack) => {
+    suite.broker = stack.use(await startTestBroker("sqlite"));
     suite.devTeam = await createMesh(suite.broker, "dev-team");
     suite.ops = await createMesh(suite.broker, "ops");
   });
   afterEach(async () => {
     for (const fn of teardown.splice(0).reverse()) await fn();
-  });
-  afterAll(async () => {
-    closeClients();
-    await suite.broker.destroy();
   });
   return suite;
 }

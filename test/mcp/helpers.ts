@@ -1,4 +1,3 @@
-import { afterAll, beforeAll } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -9,7 +8,8 @@ import { writeSessionInfo } from "../../src/session/session-dir.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
 import { tempDir } from "../helpers/backends.ts";
 import { BUN, ensureBinary } from "../helpers/binary.ts";
-import { closeClients, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -31,14 +31,11 @@ export interface McpSuite {
  */
 export function mcpSuite(): McpSuite {
   const suite = {} as McpSuite;
-  beforeAll(async () => {
+  suiteFixture(async (stack) => {
     suite.bin = await ensureBinary();
-    suite.broker = await startTestBroker("sqlite");
-  });
-  afterAll(async () => {
-    await cleanupMcp();
-    closeClients();
-    await suite.broker.destroy();
+    suite.broker = stack.use(await startTestBroker("sqlite"));
+    // the MCP processes go first: they are clients of the broker
+    stack.defer(cleanupMcp);
   });
   return suite;
 }

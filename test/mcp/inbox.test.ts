@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Inbox } from "../../src/mcp/inbox.ts";
 import type { InboundMessage } from "../../src/messaging/messenger.ts";
-import { addMember, closeClients, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { addMember, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { messagingPeer } from "../helpers/messaging.ts";
 
 /** A push whose outcome the test decides, so the race between a push and check_messages can be staged. */
@@ -26,13 +27,9 @@ describe("Inbox: every message reaches Claude exactly once", () => {
   let b: TestBroker;
   let mesh: TestMesh;
   let n = 0;
-  beforeAll(async () => {
-    b = await startTestBroker("sqlite");
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker("sqlite"));
     mesh = await createMesh(b, "inbox");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
 
   async function pair() {

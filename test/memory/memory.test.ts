@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { BrokerClient } from "../../src/client/broker-client.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
@@ -6,6 +6,7 @@ import type { Memory } from "../../src/memory/frames.ts";
 import { WireError } from "../../src/protocol/wire-error.ts";
 import { backends } from "../helpers/backends.ts";
 import { closeClients, connect, outcome, type TestBroker, type TestMesh, twoMeshes } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { inProcessSession } from "../helpers/in-process.ts";
 
 /**
@@ -56,20 +57,17 @@ describe.each(backends())("memory on %s", (backend) => {
   const remember = async (c: BrokerClient, content: string, tags?: string[]) =>
     (await c.request({ type: "remember", content, ...(tags ? { tags } : {}) }, "memory_stored")).memoryId;
 
-  beforeAll(async () => {
+  suiteFixture(async (stack) => {
     ({
       broker: b,
       mesh,
       other,
       members: { Alice: aliceM, Bob: bobM, Eve: eveM },
     } = await twoMeshes(backend, "memory", ["Alice", "Bob"], ["Eve"]));
+    stack.use(b);
     alice = await connect(aliceM);
     bob = await connect(bobM);
     for (const [doc, content] of Object.entries(CORPUS) as [Doc, string][]) ids.set(doc, await remember(alice, content, ["golden"]));
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
 
   test("remember returns an id; recall returns id, content, tags, author name, time and score", async () => {

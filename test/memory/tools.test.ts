@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { ToolContext } from "../../src/client/tool.ts";
 import { memoryTools } from "../../src/memory/tools.ts";
 import { WireError } from "../../src/protocol/wire-error.ts";
 import { backends } from "../helpers/backends.ts";
-import { closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { toolbox, toolContext } from "../helpers/tools.ts";
 
 const { tool, call } = toolbox(memoryTools);
@@ -11,13 +12,9 @@ const { tool, call } = toolbox(memoryTools);
 describe.each(backends())("memory MCP tools on %s", (backend) => {
   let b: TestBroker;
   let ctx: ToolContext;
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
     ctx = await toolContext(b, await createMesh(b, "memory-tools"), "Alice");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
 
   test("three tools with descriptions that tell memory from state", () => {

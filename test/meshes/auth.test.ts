@@ -1,21 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { brokerRequest } from "../../src/client/http.ts";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { signHello, type UnsignedHello } from "../../src/client/hello-sign.ts";
 import { AdminMeshResponse, InviteResponse, JoinResponse, MembersResponse, RevokeResponse } from "../../src/meshes/api.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, connect, createMesh, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 
 describe.each(backends())("authentication and invites on %s", (backend) => {
   let b: TestBroker;
   let mesh: TestMesh;
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
     mesh = await createMesh(b, "auth");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
   afterEach(() => closeClients());
 
@@ -190,21 +187,17 @@ describe.each(backends())("authentication and invites on %s", (backend) => {
 
 describe("HTTP bodies", () => {
   test("oversized and malformed bodies get structured errors", async () => {
-    const b = await startTestBroker("sqlite", { maxFrameBytes: 4096 });
-    try {
-      const big = await fetch(`${b.url}/join`, { method: "POST", body: "x".repeat(10_000) });
-      expect(big.status).toBe(413);
-      expect((await big.json()).error.code).toBe("frame_too_large");
-      const huge = await fetch(`${b.url}/join`, { method: "POST", body: "x".repeat(100_000) });
-      expect(huge.status).toBe(413); // refused by the server before buffering
-      const bad = await fetch(`${b.url}/join`, { method: "POST", body: "{nope" });
-      expect(bad.status).toBe(400);
-      expect(await bad.json()).toEqual({ error: { code: "bad_json", message: "body is not valid JSON" } });
-      const missing = await fetch(`${b.url}/nope`);
-      expect(missing.status).toBe(404);
-      expect((await missing.json()).error.code).toBe("not_found");
-    } finally {
-      await b.destroy();
-    }
+    await using b = await startTestBroker("sqlite", { maxFrameBytes: 4096 });
+    const big = await fetch(`${b.url}/join`, { method: "POST", body: "x".repeat(10_000) });
+    expect(big.status).toBe(413);
+    expect((await big.json()).error.code).toBe("frame_too_large");
+    const huge = await fetch(`${b.url}/join`, { method: "POST", body: "x".repeat(100_000) });
+    expect(huge.status).toBe(413); // refused by the server before buffering
+    const bad = await fetch(`${b.url}/join`, { method: "POST", body: "{nope" });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: { code: "bad_json", message: "body is not valid JSON" } });
+    const missing = await fetch(`${b.url}/nope`);
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).error.code).toBe("not_found");
   });
 });

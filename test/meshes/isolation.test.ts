@@ -1,18 +1,15 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { brokerRequest } from "../../src/client/http.ts";
 import { InviteResponse, MembersResponse, RevokeResponse } from "../../src/meshes/api.ts";
 import { backends } from "../helpers/backends.ts";
-import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { flush, messagingPeer, texts } from "../helpers/messaging.ts";
 
 describe.each(backends())("cross-mesh isolation on %s", (backend) => {
   let b: TestBroker;
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
   });
 
   test("a member of mesh A cannot list, join or affect anything of mesh B", async () => {

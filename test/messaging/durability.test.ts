@@ -1,4 +1,4 @@
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { backends, PG_URL } from "../helpers/backends.ts";
@@ -8,15 +8,10 @@ import { ProcessBroker } from "../helpers/process-broker.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
 describe.each(backends())("durable delivery on %s", (backend) => {
-  const brokers: ProcessBroker[] = [];
   afterEach(() => closeClients());
-  afterAll(async () => {
-    for (const b of brokers) await b.destroy();
-  });
 
   test("kill -9 after ack and before delivery: the message arrives exactly once after restart", async () => {
-    const pb = new ProcessBroker(backend);
-    brokers.push(pb);
+    await using pb = new ProcessBroker(backend);
     await pb.start();
     const mesh = await createMesh(pb, "durable");
     const alice = await messagingPeer(await addMember(pb, mesh, "Alice"));
@@ -41,47 +36,41 @@ describe.each(backends())("durable delivery on %s", (backend) => {
   });
 
   test("a message pushed but never acknowledged is pushed again after reconnect, and surfaces once", async () => {
-    const b = await startTestBroker(backend);
-    try {
-      const mesh = await createMesh(b, "redeliver");
-      const alice = await messagingPeer(await addMember(b, mesh, "Alice"));
-      const bobMember = await addMember(b, mesh, "Bob");
-      const session = generateSigningKeyPair();
-      // Bob's first session receives the push on a bare client that crashes before acknowledging it.
-      const bare = await connect(bobMember, { session, reconnect: false });
-      const pushed = new Promise((resolve) => bare.on("frame", (f) => f.type === "push" && resolve(f)));
-      const sent = await alice.messenger.send("Bob", "again", "now");
-      await pushed;
-      const gone = b.broker.peersOf(mesh.meshId).length;
-      bare.close();
-      await waitUntil("the broker to see the close", () => (b.broker.peersOf(mesh.meshId).length < gone ? true : undefined));
-      expect((await alice.messenger.status(sent.messageId)).recipients[0]?.status).toBe("queued");
+    await using b = await startTestBroker(backend);
+    const mesh = await createMesh(b, "redeliver");
+    const alice = await messagingPeer(await addMember(b, mesh, "Alice"));
+    const bobMember = await addMember(b, mesh, "Bob");
+    const session = generateSigningKeyPair();
+    // Bob's first session receives the push on a bare client that crashes before acknowledging it.
+    const bare = await connect(bobMember, { session, reconnect: false });
+    const pushed = new Promise((resolve) => bare.on("frame", (f) => f.type === "push" && resolve(f)));
+    const sent = await alice.messenger.send("Bob", "again", "now");
+    await pushed;
+    const gone = b.broker.peersOf(mesh.meshId).length;
+    bare.close();
+    await waitUntil("the broker to see the close", () => (b.broker.peersOf(mesh.meshId).length < gone ? true : undefined));
+    expect((await alice.messenger.status(sent.messageId)).recipients[0]?.status).toBe("queued");
 
-      // Same session key reconnects: the queued message is pushed again, once.
-      const bob = await messagingPeer(bobMember, { session });
-      expect((await bob.next()).messageId).toBe(sent.messageId);
-      await flush(alice, bob);
-      expect(texts(bob)).toEqual(["again"]);
+    // Same session key reconnects: the queued message is pushed again, once.
+    const bob = await messagingPeer(bobMember, { session });
+    expect((await bob.next()).messageId).toBe(sent.messageId);
+    await flush(alice, bob);
+    expect(texts(bob)).toEqual(["again"]);
 
-      // A lost receipt (row back to queued) leads to a duplicate push, which the client drops.
-      await b.store.sql`UPDATE message_recipient SET status = 'queued', delivered_at = NULL WHERE message_id = ${sent.messageId}`;
-      const back = bob.client.once("connected");
-      bob.client.dropConnection();
-      await back;
-      await flush(alice, bob);
-      expect(texts(bob)).toEqual(["again"]);
-      await bob.client.request({ type: "list_peers" }); // Bob's frames are handled in order: his receipt is stored
-      const st = await alice.messenger.status(sent.messageId);
-      expect(st.recipients[0]?.status).toBe("delivered");
-    } finally {
-      closeClients();
-      await b.destroy();
-    }
+    // A lost receipt (row back to queued) leads to a duplicate push, which the client drops.
+    await b.store.sql`UPDATE message_recipient SET status = 'queued', delivered_at = NULL WHERE message_id = ${sent.messageId}`;
+    const back = bob.client.once("connected");
+    bob.client.dropConnection();
+    await back;
+    await flush(alice, bob);
+    expect(texts(bob)).toEqual(["again"]);
+    await bob.client.request({ type: "list_peers" }); // Bob's frames are handled in order: his receipt is stored
+    const st = await alice.messenger.status(sent.messageId);
+    expect(st.recipients[0]?.status).toBe("delivered");
   });
 
   test("the database never holds message plaintext", async () => {
-    const pb = new ProcessBroker(backend);
-    brokers.push(pb);
+    await using pb = new ProcessBroker(backend);
     await pb.start();
     const mesh = await createMesh(pb, "secret");
     const alice = await messagingPeer(await addMember(pb, mesh, "Alice"), { groups: [{ name: "ops", role: null }] });

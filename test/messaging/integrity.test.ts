@@ -1,9 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { sealDirect } from "../../src/crypto/envelope.ts";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { ManualClock } from "../../src/util/clock.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { flush, messagingPeer, texts } from "../helpers/messaging.ts";
 
 const count = async (b: TestBroker, table: "message" | "message_recipient") => Number((await b.store.sql.unsafe(`SELECT count(*) AS n FROM ${table}`))[0].n);
@@ -12,13 +13,9 @@ describe.each(backends())("message integrity, status and limits on %s", (backend
   let b: TestBroker;
   let mesh: TestMesh;
   let n = 0;
-  beforeAll(async () => {
-    b = await startTestBroker(backend, { maxMessageBytes: 4096, sendRatePerSec: 5 });
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend, { maxMessageBytes: 4096, sendRatePerSec: 5 }));
     mesh = await createMesh(b, "integrity");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
   afterEach(() => closeClients());
 
@@ -162,22 +159,17 @@ describe.each(backends())("message integrity, status and limits on %s", (backend
 
   test("undelivered messages expire after the TTL", async () => {
     const clock = new ManualClock();
-    const short = await startTestBroker(backend, { messageTtlMs: 50 }, undefined, { clock });
-    try {
-      const m = await createMesh(short, "ttl");
-      const alice = await messagingPeer(await addMember(short, m, "Alice"));
-      const bob = await messagingPeer(await addMember(short, m, "Bob"), { status: "working" });
-      const sent = await alice.messenger.send("Bob", "too late", "next");
-      clock.advance(60); // past the TTL
-      await short.broker.housekeeping();
-      const st = await alice.messenger.status(sent.messageId);
-      expect(st.recipients[0]).toMatchObject({ status: "expired" });
-      expect(st.recipients[0]?.expiredAt).toBeNumber();
-      await bob.client.request({ type: "set_status", status: "idle" });
-      expect(await bob.messenger.drain()).toEqual([]);
-    } finally {
-      closeClients();
-      await short.destroy();
-    }
+    await using short = await startTestBroker(backend, { messageTtlMs: 50 }, undefined, { clock });
+    const m = await createMesh(short, "ttl");
+    const alice = await messagingPeer(await addMember(short, m, "Alice"));
+    const bob = await messagingPeer(await addMember(short, m, "Bob"), { status: "working" });
+    const sent = await alice.messenger.send("Bob", "too late", "next");
+    clock.advance(60); // past the TTL
+    await short.broker.housekeeping();
+    const st = await alice.messenger.status(sent.messageId);
+    expect(st.recipients[0]).toMatchObject({ status: "expired" });
+    expect(st.recipients[0]?.expiredAt).toBeNumber();
+    await bob.client.request({ type: "set_status", status: "idle" });
+    expect(await bob.messenger.drain()).toEqual([]);
   });
 });

@@ -1,14 +1,11 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { PeerCache } from "../../src/messaging/peer-cache.ts";
-import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 
 let b: TestBroker;
-beforeAll(async () => {
-  b = await startTestBroker("sqlite");
-});
-afterAll(async () => {
-  closeClients();
-  await b.destroy();
+suiteFixture(async (stack) => {
+  b = stack.use(await startTestBroker("sqlite"));
 });
 
 test("peer names are cached for the TTL, refreshed after it, on demand, and shared by concurrent callers", async () => {

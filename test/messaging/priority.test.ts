@@ -1,7 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import type { Status } from "../../src/protocol/common.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { flush, messagingPeer, texts } from "../helpers/messaging.ts";
 
 describe.each(backends())("priority × status on %s", (backend) => {
@@ -9,13 +10,9 @@ describe.each(backends())("priority × status on %s", (backend) => {
   let mesh: TestMesh;
   let n = 0;
 
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
     mesh = await createMesh(b, "prio");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
   afterEach(() => closeClients());
 

@@ -1,6 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { flush, messagingPeer, texts, type TestPeer } from "../helpers/messaging.ts";
 
 describe.each(backends())("message routing on %s", (backend) => {
@@ -8,13 +9,9 @@ describe.each(backends())("message routing on %s", (backend) => {
   let mesh: TestMesh;
   let alice: TestPeer, bob: TestPeer, carol: TestPeer, dave: TestPeer;
 
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
     mesh = await createMesh(b, "routing");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
 
   // A fresh set of sessions per test keeps each test's inbox to itself.

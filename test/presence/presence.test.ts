@@ -1,20 +1,17 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { backends } from "../helpers/backends.ts";
-import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { addMember, connect, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { inProcessSession } from "../helpers/in-process.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
 describe.each(backends())("presence and groups on %s", (backend) => {
   let b: TestBroker;
   let mesh: TestMesh;
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
     mesh = await createMesh(b, "presence");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
 
   test("peers_list has the spec's shape plus session key and member id; groups from hello and at runtime", async () => {
@@ -117,47 +114,37 @@ describe.each(backends())("presence and groups on %s", (backend) => {
 
 describe("the session bearer token", () => {
   test("identifies its live session over HTTP and dies with it", async () => {
-    const b = await startTestBroker("sqlite");
-    try {
-      const mesh = await createMesh(b, "bearer");
-      const m = await addMember(b, mesh, "Token");
-      const c = await connect(m, { reconnect: false });
-      const token = c.ack?.token as string;
-      const who = await fetch(`${b.url}/session`, { headers: { authorization: `Bearer ${token}` } });
-      expect(await who.json()).toMatchObject({ meshId: mesh.meshId, memberId: m.memberId, presenceId: c.ack?.presenceId, sessionPubkey: c.sessionPubkey });
-      for (const auth of [undefined, "Bearer nope", `Basic ${token}`]) {
-        const r = await fetch(`${b.url}/session`, { headers: auth ? { authorization: auth } : {} });
-        expect(r.status).toBe(401);
-        expect((await r.json()).error.code).toBe("unauthorized");
-      }
-      const gone = b.broker.peersOf(mesh.meshId).length;
-      c.close();
-      await waitUntil("the broker to see the close", () => (b.broker.peersOf(mesh.meshId).length < gone ? true : undefined));
-      expect((await fetch(`${b.url}/session`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
-    } finally {
-      closeClients();
-      await b.destroy();
+    await using b = await startTestBroker("sqlite");
+    const mesh = await createMesh(b, "bearer");
+    const m = await addMember(b, mesh, "Token");
+    const c = await connect(m, { reconnect: false });
+    const token = c.ack?.token as string;
+    const who = await fetch(`${b.url}/session`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await who.json()).toMatchObject({ meshId: mesh.meshId, memberId: m.memberId, presenceId: c.ack?.presenceId, sessionPubkey: c.sessionPubkey });
+    for (const auth of [undefined, "Bearer nope", `Basic ${token}`]) {
+      const r = await fetch(`${b.url}/session`, { headers: auth ? { authorization: auth } : {} });
+      expect(r.status).toBe(401);
+      expect((await r.json()).error.code).toBe("unauthorized");
     }
+    const gone = b.broker.peersOf(mesh.meshId).length;
+    c.close();
+    await waitUntil("the broker to see the close", () => (b.broker.peersOf(mesh.meshId).length < gone ? true : undefined));
+    expect((await fetch(`${b.url}/session`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
   });
 });
 
 describe("real WebSocket pings", () => {
   test("a live client answers the broker's pings, so the stale sweep never drops it", async () => {
-    const b = await startTestBroker("sqlite");
-    try {
-      const mesh = await createMesh(b, "pings");
-      const c = await connect(await addMember(b, mesh, "Alive"));
-      const conn = b.broker.session(c.sessionPubkey)?.conn;
-      if (!conn) throw new Error("session not registered");
-      for (let i = 0; i < 6; i++) {
-        await b.broker.pingSweep(); // more sweeps than maxMissedPings: only pongs keep it alive
-        await waitUntil("the client's pong", () => (conn.missedPings === 0 ? true : undefined), 5000);
-      }
-      expect(c.connected).toBe(true);
-      expect(b.broker.peersOf(mesh.meshId)).toHaveLength(1);
-    } finally {
-      closeClients();
-      await b.destroy();
+    await using b = await startTestBroker("sqlite");
+    const mesh = await createMesh(b, "pings");
+    const c = await connect(await addMember(b, mesh, "Alive"));
+    const conn = b.broker.session(c.sessionPubkey)?.conn;
+    if (!conn) throw new Error("session not registered");
+    for (let i = 0; i < 6; i++) {
+      await b.broker.pingSweep(); // more sweeps than maxMissedPings: only pongs keep it alive
+      await waitUntil("the client's pong", () => (conn.missedPings === 0 ? true : undefined), 5000);
     }
+    expect(c.connected).toBe(true);
+    expect(b.broker.peersOf(mesh.meshId)).toHaveLength(1);
   });
 });

@@ -1,21 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { backends } from "../helpers/backends.ts";
 import { signHello, type UnsignedHello } from "../../src/client/hello-sign.ts";
 import { addMember, closeClients, connect, createMesh, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { inProcessSession, recordingTransport } from "../helpers/in-process.ts";
 
 describe.each(backends())("per-member and per-address budgets on %s", (backend) => {
   let b: TestBroker;
   let mesh: TestMesh;
-  beforeAll(async () => {
-    b = await startTestBroker(backend, { frameRatePerSec: 100_000, memberFrameRatePerSec: 10, helloRatePerMember: 1, connectRatePerAddress: 1 });
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend, { frameRatePerSec: 100_000, memberFrameRatePerSec: 10, helloRatePerMember: 1, connectRatePerAddress: 1 }));
     mesh = await createMesh(b, "budgets");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
   afterEach(() => closeClients());
 

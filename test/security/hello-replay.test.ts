@@ -1,20 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { backends } from "../helpers/backends.ts";
 import { waitUntil } from "../helpers/wait.ts";
 import { addMember, closeClients, connect, createMesh, helloFrame, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 
 /** What an attacker who captured one hello off the wire can do with it: nothing. */
 describe.each(backends())("hello replay and tampering on %s", (backend) => {
   let b: TestBroker;
   let mesh: TestMesh;
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
     mesh = await createMesh(b, "replay");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
   afterEach(() => closeClients());
 

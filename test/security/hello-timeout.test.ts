@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { DEFAULT_LIMITS } from "../../src/broker/config.ts";
 import { backends } from "../helpers/backends.ts";
-import { addMember, closeClients, connect, createMesh, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { addMember, connect, createMesh, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 
 const TIMEOUT = 400;
 
@@ -12,14 +13,10 @@ test("the default hello timeout is 10 s", () => {
 describe.each(backends())("hello timeout per connection on %s", (backend) => {
   let b: TestBroker;
   let mesh: TestMesh;
-  beforeAll(async () => {
+  suiteFixture(async (stack) => {
     // The ping sweep is far away, so only the per-socket timer can close anything within the test.
-    b = await startTestBroker(backend, { helloTimeoutMs: TIMEOUT, pingIntervalMs: 600_000 });
+    b = stack.use(await startTestBroker(backend, { helloTimeoutMs: TIMEOUT, pingIntervalMs: 600_000 }));
     mesh = await createMesh(b, "hello-timeout");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
 
   test("a socket that never says hello is closed with 4004 within the timeout (+1 s)", async () => {

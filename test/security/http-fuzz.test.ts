@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { requestSigningString, sign } from "../../src/crypto/keys.ts";
 import { SIGNED_HEADERS } from "../../src/protocol/http-headers.ts";
 import { newSecret, sha256Hex } from "../../src/util/ids.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 
 /**
@@ -94,12 +95,11 @@ describe.each(backends())("HTTP fuzz on %s", (backend) => {
   let b: TestBroker;
   let mesh: TestMesh;
   let member: MeshConfig;
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
     mesh = await createMesh(b, "httpfuzz");
     member = await addMember(b, mesh, "Fuzzy");
   });
-  afterAll(() => b.destroy());
 
   test("the fuzzed routes are every route the broker serves", () => {
     expect(Object.keys(b.broker.routes()).filter((r) => !ROUTES.includes(r))).toEqual([]);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { brokerRequest } from "../../src/client/http.ts";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
@@ -20,6 +20,7 @@ import {
   type TestBroker,
   type TestMesh,
 } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { recordFrames } from "../helpers/frames.ts";
 import { toolbox } from "../helpers/tools.ts";
 import { waitUntil } from "../helpers/wait.ts";
@@ -49,15 +50,11 @@ describe.each(backends())("names on %s", (backend) => {
   let b: TestBroker;
   let mesh: TestMesh;
   let token: string;
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
     mesh = await createMesh(b, "names");
     token = (await brokerRequest(b.url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, { auth: { kind: "admin", token: b.adminToken }, body: {} }))
       .token;
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
   afterEach(() => closeClients());
 

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { brokerRequest } from "../../src/client/http.ts";
@@ -9,6 +9,7 @@ import { sessionFiles } from "../helpers/files.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, closeClients, createMesh, outcome, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { messagingPeer } from "../helpers/messaging.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
@@ -22,13 +23,11 @@ const usageRow = async (b: TestBroker, meshId: string, memberId: string) => {
 describe.each(backends())("message quotas on %s", (backend) => {
   let b: TestBroker;
   let mesh: TestMesh;
-  beforeAll(async () => {
-    b = await startTestBroker(backend, { maxQueuedMessagesPerMember: 3, maxQueuedMessagesPerMesh: 5, maxQueuedBytesPerMember: 4000, sendRatePerSec: 1000 });
+  suiteFixture(async (stack) => {
+    b = stack.use(
+      await startTestBroker(backend, { maxQueuedMessagesPerMember: 3, maxQueuedMessagesPerMesh: 5, maxQueuedBytesPerMember: 4000, sendRatePerSec: 1000 }),
+    );
     mesh = await createMesh(b, "quota");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
   afterEach(() => closeClients());
 
@@ -70,13 +69,9 @@ describe.each(backends())("ciphertext deletion and pruning on %s", (backend) => 
   let b: TestBroker;
   let mesh: TestMesh;
   const clock = new ManualClock();
-  beforeAll(async () => {
-    b = await startTestBroker(backend, { messageTtlMs: 400, statusRetentionMs: 400, presenceRetentionMs: 0 }, undefined, { clock });
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend, { messageTtlMs: 400, statusRetentionMs: 400, presenceRetentionMs: 0 }, undefined, { clock }));
     mesh = await createMesh(b, "retention");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
   afterEach(() => closeClients());
 
@@ -149,36 +144,27 @@ describe.each(backends())("ciphertext deletion and pruning on %s", (backend) => 
   });
 
   test("the sweep runs on its own timer and prunes ended sessions from the presence history", async () => {
-    const timed = await startTestBroker(backend, { sweepIntervalMs: 100, presenceRetentionMs: 0 });
-    try {
-      const m = await createMesh(timed, "presence-prune");
-      const gone = await messagingPeer(await addMember(timed, m, "Gone"));
-      const stays = await messagingPeer(await addMember(timed, m, "Stays"));
-      const goneKey = gone.client.sessionPubkey;
-      gone.client.close();
-      await waitUntil("the ended session's presence row pruned", async () => {
-        const r = await timed.store.sql`SELECT count(*) AS n FROM presence WHERE session_pubkey = ${goneKey}`;
-        return Number(r[0].n) === 0 ? true : undefined;
-      });
-      const live = await timed.store.sql`SELECT count(*) AS n FROM presence WHERE session_pubkey = ${stays.client.sessionPubkey}`;
-      expect(Number(live[0].n)).toBe(1);
-    } finally {
-      closeClients();
-      await timed.destroy();
-    }
+    await using timed = await startTestBroker(backend, { sweepIntervalMs: 100, presenceRetentionMs: 0 });
+    const m = await createMesh(timed, "presence-prune");
+    const gone = await messagingPeer(await addMember(timed, m, "Gone"));
+    const stays = await messagingPeer(await addMember(timed, m, "Stays"));
+    const goneKey = gone.client.sessionPubkey;
+    gone.client.close();
+    await waitUntil("the ended session's presence row pruned", async () => {
+      const r = await timed.store.sql`SELECT count(*) AS n FROM presence WHERE session_pubkey = ${goneKey}`;
+      return Number(r[0].n) === 0 ? true : undefined;
+    });
+    const live = await timed.store.sql`SELECT count(*) AS n FROM presence WHERE session_pubkey = ${stays.client.sessionPubkey}`;
+    expect(Number(live[0].n)).toBe(1);
   });
 });
 
 describe.each(backends())("usage per mesh on %s", (backend) => {
   let b: TestBroker;
   let mesh: TestMesh;
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
     mesh = await createMesh(b, "usage");
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
 
   test("owners, admins and the operator see it; plain members and other meshes do not", async () => {

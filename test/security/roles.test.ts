@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { brokerRequest } from "../../src/client/http.ts";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
@@ -14,18 +14,15 @@ import {
 import { PeersListFrame } from "../../src/presence/frames.ts";
 import { backends } from "../helpers/backends.ts";
 import { closeClients, connect, createMesh, outcome, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 
 type Role = "owner" | "admin" | "member";
 
 describe.each(backends())("roles, revocation and invites on %s", (backend) => {
   let b: TestBroker;
   let n = 0;
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
   });
   afterEach(() => closeClients());
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { startBroker } from "../../src/server/app.ts";
 import { requestSigningString, sign } from "../../src/crypto/keys.ts";
 import { MeshRepo } from "../../src/meshes/repo.ts";
@@ -8,6 +8,7 @@ import { systemClock } from "../../src/util/clock.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { backends, PG_URL, tempDir } from "../helpers/backends.ts";
 import { createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 
 /** A member-signed request as it crosses the wire, so the test can send the very same bytes twice. */
 function captured(member: MeshConfig, method: string, path: string, body: string, nonce: string | null = newSecret()) {
@@ -30,11 +31,10 @@ const send = async (url: string, r: ReturnType<typeof captured>) => {
 describe.each(backends())("signed request replay on %s", (backend) => {
   let b: TestBroker;
   let mesh: TestMesh;
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
     mesh = await createMesh(b, "signed");
   });
-  afterAll(() => b.destroy());
 
   const invites = async () => Number((await b.store.sql`SELECT count(*) AS n FROM invite WHERE mesh_id = ${mesh.meshId}`)[0]?.n);
 

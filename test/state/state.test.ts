@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { BrokerClient } from "../../src/client/broker-client.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
@@ -6,6 +6,7 @@ import type { JsonValue } from "../../src/state/frames.ts";
 import { MAX_JSON_DEPTH } from "../../src/state/check.ts";
 import { backends } from "../helpers/backends.ts";
 import { closeClients, connect, outcome, type TestBroker, type TestMesh, twoMeshes } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { recordFrames } from "../helpers/frames.ts";
 import { inProcessSession } from "../helpers/in-process.ts";
 
@@ -21,17 +22,14 @@ describe.each(backends())("shared state on %s", (backend) => {
   let bobM: MeshConfig;
   let carolM: MeshConfig;
   let daveM: MeshConfig;
-  beforeAll(async () => {
+  suiteFixture(async (stack) => {
     ({
       broker: b,
       mesh,
       other,
       members: { Alice: aliceM, Bob: bobM, Carol: carolM, Dave: daveM },
     } = await twoMeshes(backend, "state", ["Alice", "Bob", "Carol"], ["Dave"]));
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
+    stack.use(b);
   });
 
   test("a write is pushed to every other peer of the mesh, not to the writer, not to another mesh", async () => {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { ToolContext } from "../../src/client/tool.ts";
 import { stateTools } from "../../src/state/tools.ts";
 import { WireError } from "../../src/protocol/wire-error.ts";
 import { backends } from "../helpers/backends.ts";
-import { addMember, closeClients, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, connect, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { recordFrames } from "../helpers/frames.ts";
 import { toolbox, toolContext } from "../helpers/tools.ts";
 
@@ -13,15 +14,11 @@ describe.each(backends())("state MCP tools on %s", (backend) => {
   let b: TestBroker;
   let ctx: ToolContext;
   let bobLog: ReturnType<typeof recordFrames>;
-  beforeAll(async () => {
-    b = await startTestBroker(backend);
+  suiteFixture(async (stack) => {
+    b = stack.use(await startTestBroker(backend));
     const mesh = await createMesh(b, "state-tools");
     ctx = await toolContext(b, mesh, "Alice");
     bobLog = recordFrames(await connect(await addMember(b, mesh, "Bob")));
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
   });
 
   test("three tools with descriptions that tell state from memory", () => {
