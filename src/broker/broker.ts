@@ -307,6 +307,10 @@ export class Broker implements PeerRegistry {
     return this.sessions.get(sessionPubkey);
   }
 
+  sessionCount(): number {
+    return this.sessions.size;
+  }
+
   broadcast(meshId: string, frame: ServerFrame, except?: PeerState): void {
     for (const p of this.peersOf(meshId)) if (p !== except) p.conn.send(frame);
   }

@@ -46,6 +46,8 @@ export interface MeshAccess {
 export interface PeerRegistry {
   peersOf(meshId: string): PeerState[];
   session(sessionPubkey: string): PeerState | undefined;
+  /** How many sessions this broker holds, over every mesh. */
+  sessionCount(): number;
   /** Sends to every connected session of a mesh except `except`. */
   broadcast(meshId: string, frame: ServerFrame, except?: PeerState): void;
   /** Disconnects every live session of a member (after revocation); resolves with how many. */

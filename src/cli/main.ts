@@ -17,6 +17,7 @@ export const main: CommandDef = {
     invite: lazy(() => import("./commands/invite.ts")),
     members: lazy(() => import("./commands/members.ts")),
     usage: lazy(() => import("./commands/usage.ts")),
+    nodes: lazy(() => import("./commands/nodes.ts")),
     join: lazy(() => import("./commands/join.ts")),
     leave: lazy(() => import("./commands/leave.ts")),
     list: lazy(() => import("./commands/list.ts")),

@@ -1,5 +1,5 @@
 import { generateSigningKeyPair } from "../crypto/keys.ts";
-import { HealthResponse } from "../meshes/api.ts";
+import { HealthResponse } from "../nodes/api.ts";
 import { errorText } from "../protocol/wire-error.ts";
 import { BrokerClient } from "./broker-client.ts";
 import type { MeshConfig } from "./config.ts";

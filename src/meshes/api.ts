@@ -84,7 +84,6 @@ export const AdminMeshResponse = z.object({
   /** only for the quick-start mesh, whose key the broker made and keeps; other meshes' keys never reach it */
   rootKey: z.string().nullable(),
 });
-export const HealthResponse = z.object({ ok: z.literal(true), version: z.string(), time: z.number() });
 export const InviteInfoResponse = z.object({ meshId: z.string(), slug: z.string(), role: z.string(), expiresAt: z.number().nullable() });
 /** `GET /session`: what a session bearer token from hello_ack stands for. */
 export const SessionResponse = z.object({ meshId: z.string(), memberId: z.string(), presenceId: z.string(), sessionPubkey: z.string(), expiresAt: z.number() });

@@ -1,3 +1,4 @@
+import { WireError } from "../protocol/wire-error.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { b64url } from "../crypto/encoding.ts";
@@ -52,7 +53,14 @@ export async function ensureDefaultMesh(repo: MeshRepo, dataDir: string, publicU
   if ((await repo.countMeshes()) === 0) {
     const owner = generateSigningKeyPair();
     const rootKey = generateRootKey();
-    const { mesh } = await repo.createMesh({ slug: "default", ownerPubkey: owner.publicKey });
+    let mesh: { id: string };
+    try {
+      ({ mesh } = await repo.createMesh({ slug: "default", ownerPubkey: owner.publicKey }));
+    } catch (err) {
+      // another broker node of this store, starting at the same moment, made it (and holds its keys)
+      if (err instanceof WireError && err.code === "slug_taken") return null;
+      throw err;
+    }
     const { token, invite } = await repo.createInvite({
       meshId: mesh.id,
       role: "member",

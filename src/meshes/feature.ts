@@ -2,11 +2,12 @@ import type { FeatureFactory } from "../broker/host.ts";
 import { errorResponse, isAdminToken, reply, sessionGrant } from "../broker/http.ts";
 import { KeyedRateLimiter } from "../broker/rate.ts";
 import { WireError } from "../protocol/wire-error.ts";
+import { NODE_DEAD, NodeDead } from "../nodes/api.ts";
 import { SessionResponse } from "./api.ts";
 import { handleHello } from "./hello.ts";
 import { meshRoutes } from "./http.ts";
 import { MeshRepo } from "./repo.ts";
-import { meshesMigration, requestNonceMigration } from "./schema.ts";
+import { meshesMigration, presenceNodeMigration, requestNonceMigration } from "./schema.ts";
 import { signedMember } from "./signed.ts";
 import { TokenBook } from "./tokens.ts";
 
@@ -15,6 +16,8 @@ export interface MeshesOptions {
   adminToken: string;
   /** the quick-start mesh's root key, for the operator's lookup route */
   quickStartRootKey?: (meshId: string) => string | null;
+  /** the broker node this process is: presence rows carry it */
+  nodeId: string;
 }
 
 /**
@@ -22,7 +25,7 @@ export interface MeshesOptions {
  * other features' HTTP routes check through `host.auth`.
  */
 export const meshesFeature =
-  ({ adminToken, quickStartRootKey }: MeshesOptions): FeatureFactory =>
+  ({ adminToken, quickStartRootKey, nodeId }: MeshesOptions): FeatureFactory =>
   (host) => {
     const repo = new MeshRepo(host.store, host.clock);
     const tokens = new TokenBook(host.limits.tokenTtlMs, host.clock);
@@ -34,12 +37,12 @@ export const meshesFeature =
     const tries = new KeyedRateLimiter(host.limits.helloRatePerMember);
     return {
       name: "meshes",
-      migrations: [meshesMigration, requestNonceMigration],
+      migrations: [meshesMigration, requestNonceMigration, presenceNodeMigration],
       handlers: {
         hello(ctx, f) {
           const wait = ctx.conn.address === undefined ? 0 : tries.take(`${f.memberId} ${ctx.conn.address}`);
           if (wait > 0) return ctx.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
-          return handleHello({ host, repo, tokens, hellos }, ctx, f);
+          return handleHello({ host, repo, tokens, hellos, nodeId }, ctx, f);
         },
       },
       unauthenticated: ["hello"],
@@ -67,8 +70,17 @@ export const meshesFeature =
           },
         },
       },
-      // Presence rows left open by a crash are closed: nobody is connected to a broker that just started.
-      start: () => repo.closeAllPresence(),
+      // This node's presence rows left open by a crash are closed: nobody is connected to a broker that just
+      // started. A dead node's are closed by the survivor that declares it dead.
+      start() {
+        host.bus.subscribe(NODE_DEAD, (payload) => {
+          const { nodeId: dead } = NodeDead.parse(payload);
+          repo
+            .closeNodePresence(dead, { andLegacy: false })
+            .catch((err) => host.log.warn("could not close a dead node's sessions", { node: dead, err: String(err) }));
+        });
+        return repo.closeNodePresence(nodeId, { andLegacy: true });
+      },
       async sweep() {
         hellos.prune();
         tries.prune();

@@ -14,13 +14,15 @@ export interface HelloDeps {
   tokens: TokenBook;
   /** hellos per member, charged once the member signature verifies */
   hellos: KeyedRateLimiter;
+  /** the broker node this session lives on */
+  nodeId: string;
 }
 
 /**
  * Authenticates a session. Checks run in an order that never tells an unauthenticated caller more than
  * it proves: signatures are checked before revocation is disclosed.
  */
-export async function handleHello({ host, repo, tokens, hellos }: HelloDeps, ctx: HandlerContext, f: ClientFrameOf<"hello">): Promise<void> {
+export async function handleHello({ host, repo, tokens, hellos, nodeId }: HelloDeps, ctx: HandlerContext, f: ClientFrameOf<"hello">): Promise<void> {
   const { conn } = ctx;
   // A hello captured on another socket carries that socket's challenge: refused before any lookup.
   if (f.challenge !== conn.challenge) throw new WireError("bad_challenge", "this hello was not signed for this connection's challenge");
@@ -66,7 +68,7 @@ export async function handleHello({ host, repo, tokens, hellos }: HelloDeps, ctx
     throw new WireError("name_taken", `the name "${peer.displayName}" is in use by a session of another member; pick another name`);
   }
   await host.peers.register(peer);
-  await repo.recordPresence({ ...peer, id: peer.presenceId });
+  await repo.recordPresence({ ...peer, id: peer.presenceId }, nodeId);
   const { token, expiresAt } = tokens.issue(peer);
   ctx.reply({
     type: "hello_ack",

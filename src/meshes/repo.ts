@@ -73,9 +73,11 @@ export class MeshRepo {
     const mesh: Mesh = { id: newId("mesh"), slug: input.slug, ownerPubkey: input.ownerPubkey, createdAt: now };
     let owner: Member | null = null;
     await this.sql.begin(async (tx) => {
-      const [taken] = await tx`SELECT id FROM mesh WHERE slug = ${input.slug}`;
-      if (taken) throw new WireError("slug_taken", `a mesh named "${input.slug}" already exists`, 409);
-      await tx`INSERT INTO mesh (id, slug, owner_pubkey, created_at) VALUES (${mesh.id}, ${mesh.slug}, ${mesh.ownerPubkey}, ${now})`;
+      // One statement decides, so two brokers of one Postgres creating the same slug at once get one mesh
+      // and one slug_taken, never a constraint error.
+      const inserted = await tx`INSERT INTO mesh (id, slug, owner_pubkey, created_at) VALUES (${mesh.id}, ${mesh.slug}, ${mesh.ownerPubkey}, ${now})
+        ON CONFLICT (slug) DO NOTHING RETURNING id`;
+      if (inserted.length === 0) throw new WireError("slug_taken", `a mesh named "${input.slug}" already exists`, 409);
       if (input.ownerName !== undefined) {
         owner = {
           id: newId("mbr"),
@@ -230,9 +232,12 @@ export class MeshRepo {
     await this.sql`DELETE FROM request_nonce WHERE expires_at < ${now}`;
   }
 
-  async recordPresence(p: { id: string; meshId: string; memberId: string; sessionPubkey: string; displayName: string; connectedAt: number }): Promise<void> {
-    await this.sql`INSERT INTO presence (id, mesh_id, member_id, session_pubkey, display_name, connected_at)
-      VALUES (${p.id}, ${p.meshId}, ${p.memberId}, ${p.sessionPubkey}, ${p.displayName}, ${p.connectedAt})`;
+  async recordPresence(
+    p: { id: string; meshId: string; memberId: string; sessionPubkey: string; displayName: string; connectedAt: number },
+    nodeId: string,
+  ): Promise<void> {
+    await this.sql`INSERT INTO presence (id, mesh_id, member_id, session_pubkey, display_name, connected_at, node_id)
+      VALUES (${p.id}, ${p.meshId}, ${p.memberId}, ${p.sessionPubkey}, ${p.displayName}, ${p.connectedAt}, ${nodeId})`;
   }
 
   async endPresence(id: string): Promise<void> {
@@ -244,8 +249,13 @@ export class MeshRepo {
     await this.sql`DELETE FROM presence WHERE disconnected_at IS NOT NULL AND disconnected_at < ${before}`;
   }
 
-  /** Presence rows left open by a crash are closed at start: nobody is connected to a broker that just started. */
-  async closeAllPresence(): Promise<void> {
-    await this.sql`UPDATE presence SET disconnected_at = ${this.clock.now()} WHERE disconnected_at IS NULL`;
+  /**
+   * Closes the presence rows a node left open: its own at start (nobody is connected to a broker that just
+   * started, and rows from before nodes existed go with them), or a dead node's, closed by a survivor.
+   */
+  async closeNodePresence(nodeId: string, opts: { andLegacy: boolean }): Promise<void> {
+    const now = this.clock.now();
+    if (opts.andLegacy) await this.sql`UPDATE presence SET disconnected_at = ${now} WHERE disconnected_at IS NULL AND (node_id = ${nodeId} OR node_id IS NULL)`;
+    else await this.sql`UPDATE presence SET disconnected_at = ${now} WHERE disconnected_at IS NULL AND node_id = ${nodeId}`;
   }
 }

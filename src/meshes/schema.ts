@@ -63,3 +63,13 @@ const NONCES = `
 `;
 
 export const requestNonceMigration: Migration = { version: 5, name: "signed request nonces", sqlite: NONCES, postgres: NONCES };
+
+// Which broker node holds each live session, so a node closes only its own rows at start and the survivors
+// close a dead node's. Rows from before nodes existed have none: they belong to whichever node starts.
+const PRESENCE_NODE = `
+    ALTER TABLE presence ADD COLUMN node_id text;
+    CREATE INDEX presence_node_idx ON presence (node_id, disconnected_at);
+`;
+
+// 14, the number of the issue that added it (versions need only be unique and ordered).
+export const presenceNodeMigration: Migration = { version: 14, name: "presence rows carry their broker node", sqlite: PRESENCE_NODE, postgres: PRESENCE_NODE };

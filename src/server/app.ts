@@ -8,16 +8,17 @@ import type { BlobStore } from "../blob/store.ts";
 import { Broker } from "../broker/broker.ts";
 import { type BrokerLimits, DEFAULT_LIMITS } from "../broker/config.ts";
 import type { FeatureFactory } from "../broker/host.ts";
-import { reply } from "../broker/http.ts";
 import { DEFAULT_FILES_LIMITS, type FilesLimits } from "../files/config.ts";
 import { filesFeature } from "../files/feature.ts";
 import { groupsFeature } from "../groups/feature.ts";
-import { HealthResponse } from "../meshes/api.ts";
 import { memoryFeature } from "../memory/feature.ts";
 import { ensureDefaultMesh, loadAdminToken, type QuickStart, quickStartRootKey } from "../meshes/bootstrap.ts";
 import { meshesFeature } from "../meshes/feature.ts";
 import { MeshRepo } from "../meshes/repo.ts";
 import { messagingFeature } from "../messaging/feature.ts";
+import { DEFAULT_NODE_TIMING, type NodeSelf, type NodeTiming } from "../nodes/directory.ts";
+import { nodesFeature } from "../nodes/feature.ts";
+import { resolveNodeId } from "../nodes/node-id.ts";
 import { presenceFeature } from "../presence/feature.ts";
 import { stateFeature } from "../state/feature.ts";
 import { openStore, type Store } from "../store/db.ts";
@@ -49,6 +50,10 @@ export interface BrokerOptions {
   files?: Partial<FilesLimits>;
   /** The files' own clock, so a test can age attachments by a day without expiring its sessions. */
   filesClock?: Clock;
+  /** `--node-id`: this broker's node id (default: the one kept in the data dir, or a new one). */
+  nodeId?: string;
+  /** heartbeat and dead-node delays (tests shorten them) */
+  nodeTiming?: Partial<NodeTiming>;
 }
 
 export interface RunningBroker {
@@ -66,6 +71,8 @@ export interface RunningBroker {
   quickStart: QuickStart | null;
   broker: Broker;
   store: Store;
+  /** this process as a broker node of its store */
+  node: NodeSelf;
   stop(): Promise<void>;
 }
 
@@ -77,12 +84,18 @@ interface Wiring {
   blob: BlobStore;
   files: FilesLimits;
   filesClock: Clock | undefined;
+  nodeId: string;
+  nodes: FeatureFactory;
 }
 
-/** Every broker feature, in the order their lifecycle hooks run (meshes first: it records presence). */
+/**
+ * Every broker feature, in the order their lifecycle hooks run: nodes first (it refuses to start a second
+ * broker on one SQLite file before anything touches the store), then meshes (it records presence).
+ */
 function features(w: Wiring): FeatureFactory[] {
   return [
-    meshesFeature({ adminToken: w.adminToken, quickStartRootKey: (meshId) => quickStartRootKey(w.dataDir, meshId) }),
+    w.nodes,
+    meshesFeature({ adminToken: w.adminToken, quickStartRootKey: (meshId) => quickStartRootKey(w.dataDir, meshId), nodeId: w.nodeId }),
     presenceFeature,
     groupsFeature,
     messagingFeature,
@@ -103,10 +116,19 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   const clock = opts.clock ?? systemClock;
   const files: FilesLimits = { ...DEFAULT_FILES_LIMITS, ...opts.files };
   let broker: Broker;
+  let node: NodeSelf;
+  let nodes: ReturnType<typeof nodesFeature>;
   try {
+    node = { id: resolveNodeId(dataDir, opts.nodeId), url: opts.publicUrl?.replace(/\/+$/, "") ?? "" };
+    nodes = nodesFeature({ self: node, timing: { ...DEFAULT_NODE_TIMING, ...opts.nodeTiming }, version: VERSION });
     // S3 only when configured: its SDK is imported here, lazily, so only a broker ever loads it.
     const blob = await openBlobStore({ dataDir, s3: opts.s3 === undefined ? s3ConfigFromEnv(process.env) : opts.s3 });
-    broker = new Broker({ store, limits, clock, features: features({ adminToken, dataDir, blob, files, filesClock: opts.filesClock }) });
+    broker = new Broker({
+      store,
+      limits,
+      clock,
+      features: features({ adminToken, dataDir, blob, files, filesClock: opts.filesClock, nodeId: node.id, nodes: nodes.feature }),
+    });
     await migrate(store, broker.migrations());
     await broker.start();
   } catch (err) {
@@ -123,7 +145,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       port: opts.port ?? 7900,
       maxFrameBytes: limits.maxFrameBytes,
       maxUploadBytes: files.maxFileBytes,
-      routes: { ...broker.routes(), "/healthz": { GET: () => reply(HealthResponse, { ok: true, version: VERSION, time: clock.now() }) } },
+      routes: broker.routes(),
       tls,
     });
   } catch (err) {
@@ -145,6 +167,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     );
   }
   const url = opts.publicUrl?.replace(/\/+$/, "") ?? listenUrl;
+  node.url = url;
+  await nodes.announce();
   const quickStart = await ensureDefaultMesh(new MeshRepo(store, clock), dataDir, url, clock);
 
   let stopped = false;
@@ -159,6 +183,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     quickStart,
     broker,
     store,
+    node,
     async stop() {
       if (stopped) return;
       stopped = true;

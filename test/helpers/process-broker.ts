@@ -19,7 +19,7 @@ export function freePort(): number {
 export class ProcessBroker implements AsyncDisposable {
   proc: Subprocess<"ignore", "pipe", "pipe"> | null = null;
   readonly port = freePort();
-  readonly dir = tempDir("cm-pbroker-");
+  readonly dir: { path: string; cleanup(): void } = tempDir("cm-pbroker-");
   readonly schema: string | undefined;
   url = `http://127.0.0.1:${this.port}`;
   output = "";
@@ -36,10 +36,25 @@ export class ProcessBroker implements AsyncDisposable {
     this.watchers = this.watchers.filter((w) => (w.re.test(this.output) ? (w.resolve(), false) : true));
   }
 
-  constructor(readonly backend: Backend) {
-    this.schema = backend === "postgres" ? freshSchema() : undefined;
+  /** Whether destroy() drops the schema: not when it is another node's (`shareSchema`). */
+  private readonly ownsSchema: boolean;
+
+  /**
+   * `shareSchema`: another node of the same Postgres schema (several brokers on one store); `dir`: another
+   * process on the same data dir (what a second broker on one SQLite file would be); `args`: extra flags.
+   */
+  constructor(
+    readonly backend: Backend,
+    opts: { shareSchema?: string; dir?: { path: string; cleanup(): void }; args?: string[] } = {},
+  ) {
+    this.schema = backend === "postgres" ? (opts.shareSchema ?? freshSchema()) : undefined;
+    this.ownsSchema = opts.shareSchema === undefined;
+    if (opts.dir) this.dir = opts.dir;
+    this.args = opts.args ?? [];
     if (backend === "postgres") markPostgresRan("process-broker");
   }
+
+  private readonly args: string[];
 
   async start(): Promise<void> {
     const bin = await ensureBinary();
@@ -49,7 +64,12 @@ export class ProcessBroker implements AsyncDisposable {
       env.DATABASE_URL = PG_URL as string;
       env.CLAUDEMESH_DB_SCHEMA = this.schema as string;
     }
-    const proc = Bun.spawn([bin, "broker", "--port", String(this.port), "--data-dir", this.dir.path], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([bin, "broker", "--port", String(this.port), "--data-dir", this.dir.path, ...this.args], {
+      env,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     this.proc = proc;
     // Wait for the "listening" line rather than for time.
     const reader = proc.stdout.getReader();
@@ -89,7 +109,7 @@ export class ProcessBroker implements AsyncDisposable {
 
   async destroy(): Promise<void> {
     await this.stop();
-    if (this.schema) await dropSchema(this.schema);
+    if (this.schema && this.ownsSchema) await dropSchema(this.schema);
     this.dir.cleanup();
   }
 

@@ -24,6 +24,7 @@ const ROUTES = [
   "/meshes/:meshId/members/:member/revoke",
   "/meshes/:meshId/usage",
   "/meshes/:meshId/files/usage",
+  "/admin/nodes",
   "/upload",
   "/files",
   "/files/token",

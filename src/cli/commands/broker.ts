@@ -32,6 +32,7 @@ export default withExamples(
       "tls-key": { type: "string", description: "PEM private key file for --tls-cert" },
       "max-file-size": { type: "string", description: "Largest shared file or attachment, e.g. 100M, 2G (default 100M)" },
       "mesh-storage-quota": { type: "string", description: "Bytes of live files per mesh, e.g. 10G (default 10G)" },
+      "node-id": { type: "string", description: "This broker's node id among several on one Postgres (default: kept in the data dir)" },
     },
     async run({ args }) {
       const port = Number(args.port);
@@ -52,11 +53,13 @@ export default withExamples(
         publicUrl: args["public-url"],
         ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
         files,
+        ...(args["node-id"] !== undefined ? { nodeId: args["node-id"] } : {}),
       });
       print(
         `claudemesh broker listening on ${b.listenUrl.replace(/^https?:\/\//, "")} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`,
       );
       print(`Public URL (in invites, for clients): ${b.url}`);
+      if (b.store.dialect === "postgres") print(`Node id: ${b.node.id} (several brokers may share this Postgres: \`claudemesh nodes\` lists them)`);
       const tokenFile = join(b.dataDir, ADMIN_TOKEN_FILE);
       if (b.adminTokenCreated) {
         print("");

@@ -1,0 +1,77 @@
+import type { FeatureFactory } from "../broker/host.ts";
+import { reply } from "../broker/http.ts";
+import { WireError } from "../protocol/wire-error.ts";
+import { HealthResponse, NODE_DEAD, type NodeInfo, NodesResponse } from "./api.ts";
+import { NodeDirectory, type NodeSelf, type NodeTiming } from "./directory.ts";
+import { nodesMigration } from "./schema.ts";
+
+export interface Nodes {
+  feature: FeatureFactory;
+  /** Writes a heartbeat now: once the node listens and knows its public URL. */
+  announce(): Promise<void>;
+}
+
+/**
+ * This process as a broker node: registered in the store with a heartbeat, the survivor that notices a
+ * dead node tells the other features (`NODE_DEAD` on the bus), `/healthz` names the node and the live
+ * ones, and `/admin/nodes` lists them all for the operator.
+ */
+export function nodesFeature(opts: { self: NodeSelf; timing: NodeTiming; version: string }): Nodes {
+  let dir: NodeDirectory | null = null;
+  let beating: () => Promise<void> = async () => {};
+  const feature: FeatureFactory = (host) => {
+    const directory = new NodeDirectory(host.store, host.clock, opts.self, opts.timing, () => host.peers.sessionCount());
+    dir = directory;
+    // refreshed by every heartbeat, so /healthz (polled by load balancers) never waits on the store
+    let live: NodeInfo[] = [];
+    beating = async () => {
+      const { dead, wasDeclaredDead } = await directory.beat();
+      if (wasDeclaredDead) host.log.warn("this node was declared dead while it stalled; its sessions' presence rows were closed by another node");
+      for (const nodeId of dead) {
+        host.log.info("broker node declared dead: no heartbeat", { node: nodeId, afterMs: opts.timing.deadAfterMs });
+        host.bus.publish(NODE_DEAD, { nodeId });
+      }
+      live = (await directory.list()).filter((n) => n.alive);
+    };
+    let timer: ReturnType<typeof setInterval> | undefined;
+    return {
+      name: "nodes",
+      migrations: [nodesMigration],
+      async start() {
+        await directory.claim();
+        live = (await directory.list()).filter((n) => n.alive);
+        timer = setInterval(() => void beating().catch((err) => host.log.warn("heartbeat failed", { err: String(err) })), opts.timing.heartbeatMs);
+        timer.unref?.();
+      },
+      routes: {
+        "/healthz": {
+          GET: () =>
+            reply(HealthResponse, {
+              ok: true,
+              version: opts.version,
+              time: host.clock.now(),
+              node: { id: opts.self.id, url: opts.self.url },
+              nodes: live.map((n) => ({ id: n.id, url: n.url })),
+            }),
+        },
+        "/admin/nodes": {
+          GET: async (req) => {
+            if (!host.auth.isAdmin(req)) throw new WireError("unauthorized", "listing broker nodes needs the broker's admin token", 401);
+            return reply(NodesResponse, { nodes: await directory.list() });
+          },
+        },
+      },
+      async stop() {
+        clearInterval(timer);
+        await directory.release();
+      },
+    };
+  };
+  return {
+    feature,
+    async announce() {
+      if (!dir) throw new Error("the nodes feature has not started");
+      await beating();
+    },
+  };
+}
