@@ -28,8 +28,14 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     if (schema !== undefined) {
       if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name: ${schema}`);
       const admin = new SQL(url);
-      await admin.unsafe(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      await admin.close();
+      try {
+        await admin.unsafe(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      } catch (err) {
+        // IF NOT EXISTS is not atomic: another node creating it at the same moment gets here; it exists now
+        if ((err as { errno?: string }).errno !== "23505") throw err;
+      } finally {
+        await admin.close();
+      }
     }
     const sql = new SQL({ url, max: 10, ...(schema ? { connection: { search_path: schema } } : {}) });
     const store: Store = { sql, dialect: "postgres", close: () => sql.close() };

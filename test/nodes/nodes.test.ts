@@ -62,7 +62,9 @@ describe.each(backends())("a broker is a node on %s", (backend) => {
         [id, false],
       ]);
       await named.stop();
-      expect((await start()).node.id).toBe("eu-west-1");
+      const kept = await start();
+      expect(kept.node.id).toBe("eu-west-1");
+      await kept.stop();
       await expect(start("../etc")).rejects.toThrow(/invalid --node-id/);
     } finally {
       if (schema) await dropSchema(schema);
