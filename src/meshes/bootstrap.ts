@@ -1,4 +1,5 @@
 import { WireError } from "../protocol/wire-error.ts";
+import { ConfigError } from "../util/errors.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { b64url } from "../crypto/encoding.ts";
@@ -18,9 +19,14 @@ const DEFAULT_OWNER_FILE = "default-mesh-owner.json";
  * written (0600) only by `save()`, once the broker listens: a first start that fails (port taken) must
  * not leave behind a token that was never shown.
  */
-export function loadAdminToken(dataDir: string): { token: string; created: boolean; save(): void } {
-  const file = join(dataDir, ADMIN_TOKEN_FILE);
-  if (existsSync(file)) return { token: readFileSync(file, "utf8").trim(), created: false, save() {} };
+export function loadAdminToken(file: string): { token: string; created: boolean; save(): void } {
+  if (existsSync(file)) {
+    const token = readFileSync(file, "utf8").trim();
+    // a token this short was not made here (newSecret is 43 characters): refuse rather than trust it
+    if (token.length < 32)
+      throw new ConfigError(`the admin token in ${file} is shorter than 32 characters; put a long random one there (or delete it to get a new one)`);
+    return { token, created: false, save() {} };
+  }
   const token = newSecret();
   return { token, created: true, save: () => writeSecretFile(file, token + "\n") };
 }

@@ -12,7 +12,7 @@ import { DEFAULT_FILES_LIMITS, type FilesLimits } from "../files/config.ts";
 import { filesFeature } from "../files/feature.ts";
 import { groupsFeature } from "../groups/feature.ts";
 import { memoryFeature } from "../memory/feature.ts";
-import { ensureDefaultMesh, loadAdminToken, type QuickStart, quickStartRootKey } from "../meshes/bootstrap.ts";
+import { ADMIN_TOKEN_FILE, ensureDefaultMesh, loadAdminToken, type QuickStart, quickStartRootKey } from "../meshes/bootstrap.ts";
 import { meshesFeature } from "../meshes/feature.ts";
 import { MeshRepo } from "../meshes/repo.ts";
 import { messagingFeature } from "../messaging/feature.ts";
@@ -50,6 +50,9 @@ export interface BrokerOptions {
   files?: Partial<FilesLimits>;
   /** The files' own clock, so a test can age attachments by a day without expiring its sessions. */
   filesClock?: Clock;
+  /** `--admin-token-file`: where the admin token is kept (default `<data-dir>/admin-token`); the nodes of
+   * one Postgres share one file's token. */
+  adminTokenFile?: string;
   /** `--node-id`: this broker's node id (default: the one kept in the data dir, or a new one). */
   nodeId?: string;
   /** heartbeat and dead-node delays (tests shorten them) */
@@ -65,6 +68,8 @@ export interface RunningBroker {
   port: number;
   dataDir: string;
   adminToken: string;
+  /** where the admin token is kept */
+  adminTokenFile: string;
   /** true when this start created the admin token (print it once). */
   adminTokenCreated: boolean;
   /** The quick-start mesh `default` (null when this store began with another mesh) and its invite. */
@@ -111,8 +116,9 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   const dataDir = opts.dataDir ?? defaultDataDir();
   ensurePrivateDir(dataDir);
   const limits: BrokerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const adminTokenFile = opts.adminTokenFile ?? join(dataDir, ADMIN_TOKEN_FILE);
+  const { token: adminToken, created: adminTokenCreated, save: saveAdminToken } = loadAdminToken(adminTokenFile);
   const store = await openStore({ databaseUrl: opts.databaseUrl, schema: opts.dbSchema, dataDir });
-  const { token: adminToken, created: adminTokenCreated, save: saveAdminToken } = loadAdminToken(dataDir);
   const clock = opts.clock ?? systemClock;
   const files: FilesLimits = { ...DEFAULT_FILES_LIMITS, ...opts.files };
   let broker: Broker;
@@ -179,6 +185,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     port,
     dataDir,
     adminToken,
+    adminTokenFile,
     adminTokenCreated,
     quickStart,
     broker,

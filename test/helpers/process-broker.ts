@@ -104,7 +104,9 @@ export class ProcessBroker implements AsyncDisposable {
   }
 
   get adminToken(): string {
-    return require("node:fs").readFileSync(`${this.dir.path}/admin-token`, "utf8").trim();
+    const i = this.args.indexOf("--admin-token-file");
+    const file = i >= 0 ? (this.args[i + 1] as string) : `${this.dir.path}/admin-token`;
+    return require("node:fs").readFileSync(file, "utf8").trim();
   }
 
   async destroy(): Promise<void> {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { brokerRequest } from "../../src/client/http.ts";
@@ -73,6 +73,21 @@ describe.each(backends())("a broker is a node on %s", (backend) => {
   });
 });
 
+test("--admin-token-file: the token is kept there, and a short one found there is refused", async () => {
+  using dir = tempDir("cm-token-file-");
+  const file = join(dir.path, "token");
+  const b = await startBroker({ port: 0, dataDir: join(dir.path, "data"), adminTokenFile: file });
+  try {
+    expect(b.adminTokenFile).toBe(file);
+    expect(readFileSync(file, "utf8").trim()).toBe(b.adminToken);
+    expect(existsSync(join(dir.path, "data", "admin-token"))).toBe(false);
+  } finally {
+    await b.stop();
+  }
+  writeFileSync(file, "hunter2\n");
+  await expect(startBroker({ port: 0, dataDir: join(dir.path, "data"), adminTokenFile: file })).rejects.toThrow(/shorter than 32 characters/);
+});
+
 describe("one SQLite file serves one broker", () => {
   test("a second broker process on the same data dir refuses to start, saying why; after kill -9 of the first one it starts", async () => {
     const first = new ProcessBroker("sqlite");
@@ -117,9 +132,12 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("several broker processes on 
   });
 
   test("nodes see each other; a starting node leaves the others' sessions alone; a killed node is declared dead within 10 s and its sessions closed", async () => {
-    const a = new ProcessBroker("postgres");
+    // one admin token for the cluster: every node is started with the same --admin-token-file
+    using shared = tempDir("cm-cluster-token-");
+    const tokenFile = join(shared.path, "admin-token");
+    const a = new ProcessBroker("postgres", { args: ["--admin-token-file", tokenFile] });
     await a.start();
-    const b = new ProcessBroker("postgres", { shareSchema: a.schema as string });
+    const b = new ProcessBroker("postgres", { shareSchema: a.schema as string, args: ["--admin-token-file", tokenFile] });
     const sql = new SQL(PG_URL as string);
     const presence = async () =>
       (await sql.unsafe(`SELECT node_id, disconnected_at FROM ${a.schema}.presence ORDER BY connected_at`)) as {
@@ -156,7 +174,10 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("several broker processes on 
         expect(seen).toEqual(both);
       }
 
-      // the operator's view, through the binary
+      // the operator's view, through the binary, with the one token on any node
+      expect(b.adminToken).toBe(a.adminToken);
+      expect(existsSync(join(a.dir.path, "admin-token"))).toBe(false);
+      expect((await nodesOf(a.url, b.adminToken)).nodes).toHaveLength(2);
       const bin = await ensureBinary();
       const cli = Bun.spawn([bin, "nodes", "--broker", b.url, "--admin-token", b.adminToken], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
       const [out, code] = await Promise.all([new Response(cli.stdout).text(), cli.exited]);

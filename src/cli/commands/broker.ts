@@ -1,6 +1,4 @@
-import { join } from "node:path";
 import { defineCommand } from "citty";
-import { ADMIN_TOKEN_FILE } from "../../meshes/bootstrap.ts";
 import { defaultDataDir, startBroker } from "../../server/app.ts";
 import { readEnv } from "../../util/env.ts";
 import { InvalidArgument } from "../../util/errors.ts";
@@ -32,6 +30,10 @@ export default withExamples(
       "tls-key": { type: "string", description: "PEM private key file for --tls-cert" },
       "max-file-size": { type: "string", description: "Largest shared file or attachment, e.g. 100M, 2G (default 100M)" },
       "mesh-storage-quota": { type: "string", description: "Bytes of live files per mesh, e.g. 10G (default 10G)" },
+      "admin-token-file": {
+        type: "string",
+        description: "Where the admin token is kept (default <data-dir>/admin-token); give several nodes of one Postgres the same one",
+      },
       "node-id": { type: "string", description: "This broker's node id among several on one Postgres (default: kept in the data dir)" },
     },
     async run({ args }) {
@@ -54,13 +56,14 @@ export default withExamples(
         ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
         files,
         ...(args["node-id"] !== undefined ? { nodeId: args["node-id"] } : {}),
+        ...(args["admin-token-file"] !== undefined ? { adminTokenFile: args["admin-token-file"] } : {}),
       });
       print(
         `claudemesh broker listening on ${b.listenUrl.replace(/^https?:\/\//, "")} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`,
       );
       print(`Public URL (in invites, for clients): ${b.url}`);
       if (b.store.dialect === "postgres") print(`Node id: ${b.node.id} (several brokers may share this Postgres: \`claudemesh nodes\` lists them)`);
-      const tokenFile = join(b.dataDir, ADMIN_TOKEN_FILE);
+      const tokenFile = b.adminTokenFile;
       if (b.adminTokenCreated) {
         print("");
         print(`Admin token (shown once; also in ${tokenFile}, mode 0600):`);
