@@ -23,9 +23,8 @@ import { addMember, closeClients, createMesh, startTestBroker, type TestBroker }
 import { sessionFiles } from "../helpers/files.ts";
 import { messagingPeer, type TestPeer, waitForPeer } from "../helpers/messaging.ts";
 import { waitUntil } from "../helpers/wait.ts";
-import type { TmuxSession } from "../helpers/tmux.ts";
-import { claudeBin, claudeEnv, describeRealClaude, makeClaudeHome, markE2ERan, reportClaudeRuns, waitForText, writeMeshConfig } from "./claude-env.ts";
-import { passClaudeDialogs, startClaude } from "./claude-tmux.ts";
+import { describeRealClaude, markE2ERan, reportClaudeRuns, waitForText, } from "./claude-env.ts";
+import { launch, type LaunchedSession, launchedSession } from "./launched.ts";
 import {
   FakeAnthropic,
   identifyMeshSession,
@@ -35,7 +34,6 @@ import {
   type RecordedRequest,
   type Reply,
   sendMessage,
-  sessionApiKey,
   text,
   toolUse,
 } from "./fake-anthropic.ts";
@@ -61,15 +59,7 @@ function resultOf(body: unknown): { text: string; isError: boolean } | null {
   return { text: r.text, isError: r.isError };
 }
 
-interface Session {
-  name: string;
-  dir: string;
-  project: string;
-  home: string;
-  cmHome: string;
-  debugFile: string;
-  pane: TmuxSession | null;
-}
+type Session = LaunchedSession;
 
 describeRealClaude("e2e: files through two real Claude Code sessions", () => {
   let root: ReturnType<typeof tempDir>;
@@ -120,29 +110,14 @@ describeRealClaude("e2e: files through two real Claude Code sessions", () => {
   }
 
   function member(name: string, m: MeshConfig): Session {
-    const dir = join(root.path, name.toLowerCase());
-    const project = join(dir, "project");
-    mkdirSync(join(project, "inbox"), { recursive: true });
-    const cmHome = writeMeshConfig(join(dir, "claudemesh"), [m]);
-    const s: Session = { name, dir, project, home: makeClaudeHome(dir), cmHome, debugFile: join(dir, "claude-debug.log"), pane: null };
+    const s = launchedSession(root.path, name, m);
+    mkdirSync(join(s.project, "inbox"));
     sessions.push(s);
     return s;
   }
 
-  async function start(s: Session, bin: string): Promise<void> {
-    const env = claudeEnv({
-      home: s.home,
-      apiUrl: fake.url,
-      apiKey: sessionApiKey(s.name),
-      extra: { CLAUDEMESH_HOME: s.cmHome, CLAUDEMESH_CLAUDE_BIN: claudeBin() as string, ENABLE_TOOL_SEARCH: "false" },
-    });
-    s.pane = startClaude(`f${s.name.toLowerCase()}`, [bin, "launch", "--name", s.name, "-y", "--", "--debug-file", s.debugFile], {
-      env,
-      cwd: s.project,
-      dir: s.dir,
-    });
-    await passClaudeDialogs(s.pane);
-  }
+  // tmux names of their own, so this suite never meets claude-mesh.e2e's panes
+  const start = (s: Session, bin: string) => launch(s, { bin, apiUrl: fake.url, tmuxName: `f${s.name.toLowerCase()}`, env: { ENABLE_TOOL_SEARCH: "false" } });
 
   beforeAll(async () => {
     root = tempDir("cm-e2e-files-");

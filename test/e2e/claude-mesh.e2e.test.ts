@@ -14,8 +14,6 @@
  *      after his Stop, in a turn of its own.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
@@ -24,17 +22,13 @@ import { messagingPeer, type TestPeer, waitForPeer } from "../helpers/messaging.
 import { deferred, waitUntil } from "../helpers/wait.ts";
 import {
   claudeAtLeast,
-  claudeBin,
-  claudeEnv,
   describeRealClaude,
   expectToolSearch,
   GUIDE,
-  makeClaudeHome,
   markE2ERan,
   reportClaudeRuns,
   toolSearchOn,
   waitForText,
-  writeMeshConfig,
 } from "./claude-env.ts";
 import {
   FakeAnthropic,
@@ -50,24 +44,15 @@ import {
   sessionApiKey,
   systemText,
   text,
-  toolNames,
 } from "./fake-anthropic.ts";
-import type { TmuxSession } from "../helpers/tmux.ts";
-import { passClaudeDialogs, startClaude } from "./claude-tmux.ts";
+import { launch, type LaunchedSession, launchedSession } from "./launched.ts";
 
 const KICKOFF = "Please greet Bob on the mesh.";
 const HELLO = "Hi Bob, Alice here: can you review the auth change?";
 const REPLY = "Hi Alice, Bob here: on it, reviewing now.";
 const LATE = "Carol here: FYI the build is green again.";
 
-interface Session {
-  name: string;
-  dir: string;
-  home: string;
-  cmHome: string;
-  debugFile: string;
-  pane: TmuxSession | null;
-}
+type Session = LaunchedSession;
 
 describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh", () => {
   let root: ReturnType<typeof tempDir>;
@@ -105,26 +90,12 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
   }
 
   function member(name: string, m: MeshConfig): Session {
-    const dir = join(root.path, name.toLowerCase());
-    mkdirSync(dir, { recursive: true });
-    const cmHome = writeMeshConfig(join(dir, "claudemesh"), [m]);
-    const s: Session = { name, dir, home: makeClaudeHome(dir), cmHome, debugFile: join(dir, "claude-debug.log"), pane: null };
+    const s = launchedSession(root.path, name, m);
     sessions.push(s);
     return s;
   }
 
-  async function start(s: Session, bin: string): Promise<void> {
-    const project = join(s.dir, "project");
-    mkdirSync(project, { recursive: true });
-    const env = claudeEnv({
-      home: s.home,
-      apiUrl: fake.url,
-      apiKey: sessionApiKey(s.name),
-      extra: { CLAUDEMESH_HOME: s.cmHome, CLAUDEMESH_CLAUDE_BIN: claudeBin() as string, ...toolSearchOn() },
-    });
-    s.pane = startClaude(s.name.toLowerCase(), [bin, "launch", "--name", s.name, "-y", "--", "--debug-file", s.debugFile], { env, cwd: project, dir: s.dir });
-    await passClaudeDialogs(s.pane);
-  }
+  const start = (s: Session, bin: string) => launch(s, { bin, apiUrl: fake.url, env: toolSearchOn() });
 
   beforeAll(async () => {
     root = tempDir("cm-e2e-mesh-");
