@@ -31,6 +31,7 @@ export const main: CommandDef = {
     install: lazy(() => import("./commands/install.ts")),
     uninstall: lazy(() => import("./commands/uninstall.ts")),
     doctor: lazy(() => import("./commands/doctor.ts")),
+    dashboard: lazy(() => import("./commands/dashboard.ts")),
     // `help` is answered by run() below; this entry is what lists it and gives it a usage.
     help: withExamples(
       {

@@ -1,4 +1,5 @@
 import type { FeatureFactory } from "../broker/host.ts";
+import { publishActivity } from "../presence/activity.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { textProblem } from "../util/text.ts";
 import { checkContent, normalizeTags } from "./check.ts";
@@ -18,8 +19,11 @@ export const memoryFeature: FeatureFactory = (host) => {
         const content = checkContent(f.content, host.limits);
         const tags = normalizeTags(f.tags, host.limits);
         const { meshId, memberId, displayName } = ctx.peer;
-        const memoryId = await repo.remember({ meshId, content, tags, memberId, name: displayName, now: host.clock.now() });
+        const now = host.clock.now();
+        const memoryId = await repo.remember({ meshId, content, tags, memberId, name: displayName, now });
         ctx.reply({ type: "memory_stored", memoryId });
+        const memory = { id: memoryId, content, tags, rememberedBy: displayName, rememberedAt: now, score: 0 };
+        publishActivity(host.bus, meshId, { type: "memory_stored", at: now, memory });
       },
       async recall(ctx, f) {
         const tags = normalizeTags(f.tags, host.limits);
@@ -34,6 +38,7 @@ export const memoryFeature: FeatureFactory = (host) => {
           throw new WireError("not_found", `no memory ${JSON.stringify(f.memoryId.slice(0, 64))} in this mesh (or it was already forgotten)`);
         }
         ctx.reply({ type: "ok" });
+        publishActivity(host.bus, ctx.peer.meshId, { type: "memory_forgotten", at: host.clock.now(), memoryId: f.memoryId, by: ctx.peer.displayName });
       },
     },
   };

@@ -1,4 +1,5 @@
 import type { Feature, FeatureFactory, FeatureHost, HandlerContext, Routes } from "../broker/host.ts";
+import { publishActivity } from "../presence/activity.ts";
 import type { PeerState } from "../broker/peer.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
@@ -181,6 +182,8 @@ class Messaging implements Feature {
       recipients: recipients.map((p) => ({ name: p.displayName, sessionPubkey: p.sessionPubkey })),
       duplicate: false,
     });
+    const at = this.host.clock.now();
+    publishActivity(this.host.bus, peer.meshId, { type: "message_sent", at, presenceId: peer.presenceId, name: peer.displayName, priority: f.priority, recipients: recipients.length });
     for (const p of recipients) void this.deliver(p);
   }
 

@@ -1,7 +1,8 @@
 import type { FeatureFactory } from "../broker/host.ts";
+import { publishActivity, toActivityPeer } from "./activity.ts";
 import { toPeerView } from "./view.ts";
 
-export const presenceFeature: FeatureFactory = ({ peers }) => ({
+export const presenceFeature: FeatureFactory = ({ peers, bus, clock }) => ({
   name: "presence",
   handlers: {
     list_peers(ctx, f) {
@@ -21,6 +22,7 @@ export const presenceFeature: FeatureFactory = ({ peers }) => ({
     set_summary(ctx, f) {
       ctx.peer.summary = f.summary.trim() || null;
       ctx.reply({ type: "ok" });
+      publishActivity(bus, ctx.peer.meshId, { type: "peer_updated", at: clock.now(), peer: toActivityPeer(ctx.peer) });
     },
   },
 });

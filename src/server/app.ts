@@ -8,6 +8,9 @@ import type { BlobStore } from "../blob/store.ts";
 import { Broker } from "../broker/broker.ts";
 import { type BrokerLimits, DEFAULT_LIMITS } from "../broker/config.ts";
 import type { FeatureFactory } from "../broker/host.ts";
+import { dashboardFeature } from "../dashboard/feature.ts";
+import type { DashboardOptions } from "../dashboard/http.ts";
+import { dashboardPage } from "../dashboard/page.ts";
 import { DEFAULT_FILES_LIMITS, type FilesLimits } from "../files/config.ts";
 import { filesFeature } from "../files/feature.ts";
 import { groupsFeature } from "../groups/feature.ts";
@@ -57,6 +60,8 @@ export interface BrokerOptions {
   nodeId?: string;
   /** heartbeat and dead-node delays (tests shorten them) */
   nodeTiming?: Partial<NodeTiming>;
+  /** Log dashboard requests (method and path, secrets cut out) to stderr. */
+  logRequests?: boolean;
 }
 
 export interface RunningBroker {
@@ -91,6 +96,7 @@ interface Wiring {
   filesClock: Clock | undefined;
   nodeId: string;
   nodes: FeatureFactory;
+  dashboard: DashboardOptions;
 }
 
 /**
@@ -107,6 +113,7 @@ function features(w: Wiring): FeatureFactory[] {
     stateFeature,
     memoryFeature,
     filesFeature({ dataDir: w.dataDir, blob: w.blob, limits: w.files, ...(w.filesClock ? { clock: w.filesClock } : {}) }),
+    dashboardFeature(w.dashboard),
   ];
 }
 
@@ -121,6 +128,10 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   const store = await openStore({ databaseUrl: opts.databaseUrl, schema: opts.dbSchema, dataDir });
   const clock = opts.clock ?? systemClock;
   const files: FilesLimits = { ...DEFAULT_FILES_LIMITS, ...opts.files };
+  const page = dashboardPage();
+  // The dashboard serves its page from this server, whose URL exists only once it listens.
+  let selfUrl = "";
+  const dashboard: DashboardOptions = { pageMount: page.mount, selfUrl: () => selfUrl, publicUrl: opts.publicUrl, logRequests: opts.logRequests };
   let broker: Broker;
   let node: NodeSelf;
   let nodes: ReturnType<typeof nodesFeature>;
@@ -133,7 +144,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       store,
       limits,
       clock,
-      features: features({ adminToken, dataDir, blob, files, filesClock: opts.filesClock, nodeId: node.id, nodes: nodes.feature }),
+      features: features({ adminToken, dataDir, blob, files, filesClock: opts.filesClock, nodeId: node.id, nodes: nodes.feature, dashboard }),
     });
     await migrate(store, broker.migrations());
     await broker.start();
@@ -153,7 +164,9 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       maxUploadBytes: files.maxFileBytes,
       routes: broker.routes(),
       tls,
+      pages: { [page.mount]: page.bundle },
     });
+    selfUrl = server.url.href;
   } catch (err) {
     await broker.stop();
     await store.close();

@@ -1,3 +1,4 @@
+import type { HTMLBundle } from "bun";
 import type { Broker } from "../broker/broker.ts";
 import type { Routes } from "../broker/host.ts";
 import { errorResponse, json } from "../broker/http.ts";
@@ -16,6 +17,8 @@ export interface BunServeOptions {
   routes: Routes;
   /** PEM certificate chain and key: serve HTTPS and WSS. */
   tls?: { cert: string; key: string };
+  /** Bundled HTML pages (Bun HTML imports), served as they are. */
+  pages?: Record<string, HTMLBundle>;
 }
 
 /** Maps `Bun.serve` onto the transport-agnostic core: routes to HTTP, `/ws` sockets to `open/message/close/pong`. */
@@ -39,6 +42,8 @@ export function serveBun(broker: Broker, opts: BunServeOptions) {
     ]),
   );
   return Bun.serve<WsData>({
+    // Production bundling of HTML pages (no HMR client, hashed assets) even when run from source.
+    development: false,
     hostname: opts.hostname,
     port: opts.port,
     // Uploads stream up to the file size limit (POST /upload checks it, structured, as the bytes arrive);
@@ -46,7 +51,7 @@ export function serveBun(broker: Broker, opts: BunServeOptions) {
     // Past this, Bun itself refuses the body before buffering.
     maxRequestBodySize: Math.max(opts.maxFrameBytes * 4, opts.maxUploadBytes + 1024 * 1024),
     ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
-    routes,
+    routes: { ...routes, ...opts.pages },
     fetch(req, srv) {
       const url = new URL(req.url);
       if (url.pathname === "/ws") {

@@ -57,6 +57,7 @@ export default withExamples(
         files,
         ...(args["node-id"] !== undefined ? { nodeId: args["node-id"] } : {}),
         ...(args["admin-token-file"] !== undefined ? { adminTokenFile: args["admin-token-file"] } : {}),
+        logRequests: process.env.CLAUDEMESH_LOG_REQUESTS === "1",
       });
       print(
         `claudemesh broker listening on ${b.listenUrl.replace(/^https?:\/\//, "")} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`,

@@ -1,0 +1,398 @@
+// The dashboard page: plain DOM, no framework. Types come from the broker's schemas (type-only imports,
+// erased from the bundle), so the page and the API cannot drift apart silently.
+import type { ActivityEvent, DashPeer } from "../../protocol/activity.ts";
+import type { Memory } from "../../memory/frames.ts";
+import type { StateEntry } from "../../state/frames.ts";
+import type { ActivityResponse, MeResponse, MemoryResponse, MessageCounts, PeersResponse, StateResponse } from "../api.ts";
+
+type View = "peers" | "state" | "memory" | "activity";
+const VIEWS: View[] = ["peers", "state", "memory", "activity"];
+
+// ---- keys from the login URL's fragment: kept in this tab only, never sent anywhere ----
+const FRAGMENT_KEY = "claudemesh.fragment";
+if (location.hash.length > 1) {
+  sessionStorage.setItem(FRAGMENT_KEY, location.hash.slice(1));
+  history.replaceState(null, "", location.pathname + location.search);
+}
+
+// ---- tiny DOM helper ----
+type Child = Node | string | null | undefined | false;
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | boolean | ((e: Event) => void)> = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (typeof v === "function") el.addEventListener(k.replace(/^on/, ""), v);
+    else if (v === true) el.setAttribute(k, "");
+    else if (v !== false) el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c);
+  return el;
+}
+const $ = (id: string) => document.getElementById(id) as HTMLElement;
+
+// ---- API ----
+async function api<T>(path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(`/dashboard/api/${path}`, { credentials: "same-origin", ...init });
+  if (res.status === 401) {
+    location.href = "/dashboard/signin";
+    throw new Error("logged out");
+  }
+  if (!res.ok) throw new Error(((await res.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${res.status}`);
+  return (await res.json()) as T;
+}
+
+// ---- time ----
+const fmtTime = (t: number) => new Date(t).toLocaleString();
+const clock = (t: number) => new Date(t).toLocaleTimeString();
+function ago(t: number): string {
+  const s = Math.max(0, Math.round((Date.now() - t) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+const timeEl = (t: number, text = ago(t)) => h("time", { datetime: new Date(t).toISOString(), title: fmtTime(t) }, text);
+
+// ---- store ----
+const store = {
+  peers: new Map<string, DashPeer>(),
+  state: new Map<string, StateEntry>(),
+  events: [] as ActivityEvent[],
+  counts: new Map<string, MessageCounts>(),
+  flashKeys: new Set<string>(),
+  groupFilter: "",
+  memoryQuery: "",
+  memories: [] as Memory[],
+  memoryLoaded: false,
+};
+
+let view: View = viewFromPath();
+function viewFromPath(): View {
+  const v = location.pathname.split("/")[2] as View | undefined;
+  return v && VIEWS.includes(v) ? v : "peers";
+}
+
+function describe(e: ActivityEvent): string {
+  switch (e.type) {
+    case "peer_joined":
+      return `${e.peer.name} joined (member ${e.peer.memberName})`;
+    case "peer_updated":
+      return `${e.peer.name} updated: ${e.peer.summary ?? "no summary"}${e.peer.groups.length ? ` · groups ${e.peer.groups.map((g) => "@" + g.name).join(", ")}` : ""}`;
+    case "peer_status":
+      return `${e.name} is now ${e.status}`;
+    case "peer_left":
+      return `${e.name} left`;
+    case "state_changed":
+      return `${e.entry.updatedBy} set ${e.entry.key}`;
+    case "memory_stored":
+      return `${e.memory.rememberedBy} remembered a fact${e.memory.tags.length ? ` (${e.memory.tags.join(", ")})` : ""}`;
+    case "memory_forgotten":
+      return `${e.by} forgot a memory`;
+    case "message_sent":
+      return `${e.name} sent a ${e.priority} message to ${e.recipients} peer${e.recipients === 1 ? "" : "s"}`;
+  }
+}
+
+function apply(e: ActivityEvent): void {
+  store.events.push(e);
+  if (store.events.length > 500) store.events.splice(0, store.events.length - 500);
+  switch (e.type) {
+    case "peer_joined":
+      store.peers.set(e.peer.presenceId, e.peer);
+      break;
+    case "peer_updated": {
+      // The member behind a session never changes; only what the session says about itself does.
+      const p = store.peers.get(e.peer.presenceId);
+      if (p) store.peers.set(p.presenceId, { ...p, ...e.peer });
+      break;
+    }
+    case "peer_status": {
+      const p = store.peers.get(e.presenceId);
+      if (p) p.status = e.status;
+      break;
+    }
+    case "peer_left":
+      store.peers.delete(e.presenceId);
+      store.counts.delete(e.presenceId);
+      break;
+    case "state_changed":
+      store.state.set(e.entry.key, e.entry);
+      store.flashKeys.add(e.entry.key);
+      break;
+    case "memory_stored":
+      if (!store.memoryQuery) store.memories.unshift(e.memory);
+      break;
+    case "memory_forgotten":
+      store.memories = store.memories.filter((m) => m.id !== e.memoryId);
+      break;
+    case "message_sent": {
+      let c = store.counts.get(e.presenceId);
+      if (!c) store.counts.set(e.presenceId, (c = { presenceId: e.presenceId, name: e.name, now: 0, next: 0, low: 0 }));
+      c[e.priority]++;
+      break;
+    }
+  }
+  render();
+}
+
+// ---- views ----
+const empty = (...parts: Child[]) => h("p", { class: "empty" }, ...parts);
+
+function statusEl(status: DashPeer["status"]) {
+  const word = { idle: "idle", working: "working", dnd: "do not disturb" }[status];
+  return h("span", { class: `status ${status}` }, word);
+}
+
+function peersView(): HTMLElement {
+  const all = [...store.peers.values()].sort((a, b) => a.connectedAt - b.connectedAt);
+  const groups = [...new Set(all.flatMap((p) => p.groups.map((g) => g.name)))].sort();
+  if (store.groupFilter && !groups.includes(store.groupFilter)) store.groupFilter = "";
+  const shown = store.groupFilter ? all.filter((p) => p.groups.some((g) => g.name === store.groupFilter)) : all;
+  const select = h(
+    "select",
+    { id: "group-filter", onchange: (e: Event) => ((store.groupFilter = (e.target as HTMLSelectElement).value), render()) },
+    h("option", { value: "" }, "all groups"),
+    groups.map((g) => h("option", { value: g, selected: g === store.groupFilter }, `@${g}`)),
+  );
+  return h(
+    "section",
+    { "aria-labelledby": "peers-h" },
+    h("h2", { id: "peers-h" }, `Peers online (${all.length})`),
+    all.length > 0 && h("div", { class: "toolbar" }, h("label", { for: "group-filter" }, "Filter by group"), select),
+    all.length === 0
+      ? empty("No peers online — start one with ", h("code", {}, "claudemesh launch"), ".")
+      : shown.length === 0
+        ? empty(`No peer is in @${store.groupFilter}.`)
+        : h(
+            "ul",
+            { class: "cards", "aria-label": "peers" },
+            shown.map((p) =>
+              h(
+                "li",
+                { class: "card peer", "data-peer": p.name },
+                h("h3", {}, h("span", {}, p.name), statusEl(p.status)),
+                h("div", { class: "meta" }, `member ${p.memberName} (${p.memberRole})`, p.role ? ` · role ${p.role}` : "", " · connected ", timeEl(p.connectedAt)),
+                p.groups.length > 0 &&
+                  h(
+                    "ul",
+                    { class: "chips", "aria-label": "groups" },
+                    p.groups.map((g) => h("li", { class: "chip" }, `@${g.name}${g.role ? ` · ${g.role}` : ""}`)),
+                  ),
+                h("p", { class: "summary" }, p.summary ?? h("span", { class: "meta" }, "no summary")),
+              ),
+            ),
+          ),
+  );
+}
+
+function stateView(): HTMLElement {
+  const entries = [...store.state.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const flashing = new Set(store.flashKeys);
+  store.flashKeys.clear();
+  return h(
+    "section",
+    { "aria-labelledby": "state-h" },
+    h("h2", { id: "state-h" }, `Shared state (${entries.length} key${entries.length === 1 ? "" : "s"})`),
+    entries.length === 0
+      ? empty("No shared state yet — peers write it with ", h("code", {}, "set_state"), ".")
+      : h(
+          "ul",
+          { class: "rows", "aria-label": "state keys" },
+          entries.map((e) =>
+            h(
+              "li",
+              { class: `card state-entry${flashing.has(e.key) ? " flash" : ""}`, "data-key": e.key },
+              h(
+                "details",
+                { open: JSON.stringify(e.value).length < 400 },
+                h("summary", {}, h("span", { class: "key" }, e.key), " ", h("span", { class: "meta" }, `by ${e.updatedBy} · `, timeEl(e.updatedAt))),
+                h("pre", { class: "json" }, JSON.stringify(e.value, null, 2)),
+              ),
+            ),
+          ),
+        ),
+  );
+}
+
+let memorySeq = 0;
+async function searchMemory(q: string): Promise<void> {
+  store.memoryQuery = q.trim();
+  const seq = ++memorySeq;
+  const res = await api<MemoryResponse>(`memory?q=${encodeURIComponent(store.memoryQuery)}`);
+  if (seq !== memorySeq) return;
+  store.memories = res.memories;
+  store.memoryLoaded = true;
+  render();
+}
+
+async function forget(m: Memory, button: HTMLButtonElement): Promise<void> {
+  if (!confirm(`Forget this memory for the whole mesh?\n\n${m.content.slice(0, 200)}`)) return;
+  button.disabled = true;
+  try {
+    await api(`memory/${encodeURIComponent(m.id)}/forget`, { method: "POST" });
+    store.memories = store.memories.filter((x) => x.id !== m.id);
+    render();
+    announce("Memory forgotten");
+  } catch (err) {
+    button.disabled = false;
+    announce(`Could not forget: ${(err as Error).message}`);
+  }
+}
+
+// The search form lives across renders so typing is never interrupted by a live update.
+const memoryForm = h(
+  "form",
+  { class: "toolbar", role: "search", onsubmit: (e: Event) => (e.preventDefault(), void searchMemory(memoryInput.value)) },
+  h("label", { for: "memory-q", class: "visually-hidden" }, "Search memory"),
+);
+const memoryInput = h("input", { id: "memory-q", type: "search", placeholder: "Search what the mesh remembers…", autocomplete: "off" });
+memoryForm.append(memoryInput, h("button", { type: "submit" }, "Search"));
+
+function memoryView(): HTMLElement {
+  if (!store.memoryLoaded) void searchMemory(store.memoryQuery);
+  const list = store.memories;
+  return h(
+    "section",
+    { "aria-labelledby": "memory-h" },
+    h("h2", { id: "memory-h" }, "Memory"),
+    memoryForm,
+    !store.memoryLoaded
+      ? h("p", { class: "meta" }, "Loading…")
+      : list.length === 0
+        ? store.memoryQuery
+          ? empty(`Nothing remembered matches “${store.memoryQuery}”.`)
+          : empty("Nothing remembered yet — peers store facts with ", h("code", {}, "remember"), ".")
+        : h(
+            "ol",
+            { class: "rows", "aria-label": store.memoryQuery ? `results for ${store.memoryQuery}, best first` : "newest memories" },
+            list.map((m) => {
+              const button = h("button", { type: "button", class: "danger", "aria-label": `Forget: ${m.content.slice(0, 60)}` }, "Forget");
+              button.addEventListener("click", () => void forget(m, button));
+              return h(
+                "li",
+                { class: "card memory", "data-memory": m.id },
+                h("p", { class: "summary" }, m.content),
+                m.tags.length > 0 && h("ul", { class: "chips", "aria-label": "tags" }, m.tags.map((t) => h("li", { class: "chip" }, t))),
+                h("div", { class: "toolbar", style: "margin: .5rem 0 0; justify-content: space-between" }, h("span", { class: "meta" }, `by ${m.rememberedBy} · `, timeEl(m.rememberedAt, fmtTime(m.rememberedAt))), button),
+              );
+            }),
+          ),
+  );
+}
+
+function activityView(): HTMLElement {
+  const counts = [...store.counts.values()];
+  const events = [...store.events].reverse();
+  return h(
+    "div",
+    {},
+    h(
+      "section",
+      { "aria-labelledby": "counts-h" },
+      h("h2", { id: "counts-h" }, "Messages sent by live peers"),
+      counts.length === 0
+        ? empty("No messages sent yet. The broker counts them by priority; it never sees their content.")
+        : h(
+            "table",
+            {},
+            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Peer"), ["now", "next", "low"].map((p) => h("th", { scope: "col", class: "n" }, p)))),
+            h(
+              "tbody",
+              {},
+              counts.map((c) => h("tr", {}, h("th", { scope: "row" }, c.name), h("td", { class: "n" }, String(c.now)), h("td", { class: "n" }, String(c.next)), h("td", { class: "n" }, String(c.low)))),
+            ),
+          ),
+    ),
+    h(
+      "section",
+      { "aria-labelledby": "timeline-h" },
+      h("h2", { id: "timeline-h" }, "Timeline"),
+      events.length === 0
+        ? empty("Nothing has happened yet. Joins, status changes, state writes and memories appear here as they happen.")
+        : h("ol", { class: "timeline", "aria-label": "events, newest first" }, events.map((e) => h("li", { "data-type": e.type }, timeEl(e.at, clock(e.at)), h("span", {}, describe(e))))),
+    ),
+  );
+}
+
+function render(): void {
+  document.querySelectorAll<HTMLAnchorElement>(".tabs a").forEach((a) => {
+    if (a.dataset.view === view) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  });
+  const main = $("main");
+  const focused = document.activeElement;
+  const el = { peers: peersView, state: stateView, memory: memoryView, activity: activityView }[view]();
+  main.replaceChildren(el);
+  // Re-rendering replaces nodes; keep the filter usable from the keyboard.
+  if (focused instanceof HTMLElement && focused.id && !main.contains(focused)) document.getElementById(focused.id)?.focus();
+  document.title = `${view[0]?.toUpperCase()}${view.slice(1)} · ${$("mesh").textContent} · claudemesh`;
+}
+
+/** Tells screen readers what an action did, without moving focus. */
+function announce(text: string): void {
+  $("announce").textContent = text;
+}
+
+function go(v: View, push = true): void {
+  view = v;
+  if (push) history.pushState(null, "", `/dashboard/${v}`);
+  render();
+  $("main").focus();
+}
+
+// ---- live ----
+function setLive(on: boolean): void {
+  $("live").textContent = on ? "live" : "reconnecting…";
+  $("live").classList.toggle("on", on);
+}
+
+async function loadSnapshot(): Promise<void> {
+  const [peers, state, activity] = await Promise.all([api<PeersResponse>("peers"), api<StateResponse>("state"), api<ActivityResponse>("activity")]);
+  store.peers = new Map(peers.peers.map((p) => [p.presenceId, p]));
+  store.state = new Map(state.entries.map((e) => [e.key, e]));
+  store.events = activity.events;
+  store.counts = new Map(activity.counts.map((c) => [c.presenceId, c]));
+  if (store.memoryLoaded) void searchMemory(store.memoryQuery);
+  render();
+}
+
+function connect(): void {
+  const es = new EventSource("/dashboard/api/events");
+  // "ready" arrives once the stream listens, so a snapshot taken after it misses nothing.
+  es.addEventListener("ready", () => {
+    setLive(true);
+    void loadSnapshot();
+  });
+  es.addEventListener("activity", (m) => apply(JSON.parse((m as MessageEvent<string>).data) as ActivityEvent));
+  es.addEventListener("error", () => {
+    setLive(false);
+    // A 401 closes the stream for good; find out whether we were logged out.
+    if (es.readyState === EventSource.CLOSED) void api("me").then(() => setTimeout(connect, 1000), () => {});
+  });
+}
+
+async function main(): Promise<void> {
+  const me = await api<MeResponse>("me");
+  $("mesh").textContent = me.meshSlug;
+  $("member").textContent = `${me.memberName} (${me.memberRole})`;
+  $("logout").addEventListener("click", async () => {
+    await fetch("/dashboard/api/logout", { method: "POST", credentials: "same-origin" });
+    sessionStorage.removeItem(FRAGMENT_KEY);
+    location.href = "/dashboard/signin";
+  });
+  document.querySelectorAll<HTMLAnchorElement>(".tabs a").forEach((a) =>
+    a.addEventListener("click", (e) => {
+      if (e.metaKey || e.ctrlKey || e.shiftKey) return;
+      e.preventDefault();
+      go(a.dataset.view as View);
+    }),
+  );
+  window.addEventListener("popstate", () => go(viewFromPath(), false));
+  // Relative times stay true without a reload.
+  setInterval(() => {
+    if (document.activeElement?.tagName !== "SELECT") render();
+  }, 30_000);
+  render();
+  connect();
+}
+
+void main();

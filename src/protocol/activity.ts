@@ -1,0 +1,41 @@
+import { z } from "zod";
+import { Memory } from "../memory/frames.ts";
+import { Peer } from "../presence/frames.ts";
+import { StateEntry } from "../state/frames.ts";
+import { Priority } from "../messaging/frames.ts";
+import { Status } from "./common.ts";
+
+/** Bus topic of everything the dashboard shows live; payloads are `MeshActivity`. */
+export const ACTIVITY_TOPIC = "mesh.activity";
+
+/** A live session as anyone watching the mesh sees it (list_peers' view without `self`). */
+export const PeerView = Peer.omit({ self: true });
+export type PeerView = z.infer<typeof PeerView>;
+/** A live session as the dashboard shows it: the peer view plus which member it speaks for. */
+export const DashPeer = PeerView.extend({ memberName: z.string(), memberRole: z.string() });
+export type DashPeer = z.infer<typeof DashPeer>;
+
+const at = { at: z.number() };
+
+/**
+ * What the broker can see happen in a mesh, pushed to the dashboard as server-sent events.
+ * Never message content: the broker holds ciphertext only, and reports counts by priority.
+ */
+export const ActivityEvent = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("peer_joined"), ...at, peer: DashPeer }),
+  /** summary or groups changed (the member behind a session never changes) */
+  z.object({ type: z.literal("peer_updated"), ...at, peer: PeerView }),
+  z.object({ type: z.literal("peer_status"), ...at, presenceId: z.string(), name: z.string(), status: Status }),
+  z.object({ type: z.literal("peer_left"), ...at, presenceId: z.string(), name: z.string() }),
+  z.object({ type: z.literal("state_changed"), ...at, entry: StateEntry }),
+  z.object({ type: z.literal("memory_stored"), ...at, memory: Memory }),
+  z.object({ type: z.literal("memory_forgotten"), ...at, memoryId: z.string(), by: z.string() }),
+  z.object({ type: z.literal("message_sent"), ...at, presenceId: z.string(), name: z.string(), priority: Priority, recipients: z.number() }),
+]);
+export type ActivityEvent = z.infer<typeof ActivityEvent>;
+
+/** What a feature publishes on ACTIVITY_TOPIC: an event and the one mesh it belongs to. */
+export interface MeshActivity {
+  meshId: string;
+  event: ActivityEvent;
+}

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import type { MeshConfig } from "../../src/client/config.ts";
+import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
+import { dashFetch, dashJson, login } from "./helpers.ts";
+
+const PATHS = [
+  "/dashboard",
+  "/dashboard/",
+  "/dashboard/signin",
+  "/dashboard/tokens",
+  "/dashboard/login/",
+  "/dashboard/api/me",
+  "/dashboard/api/peers",
+  "/dashboard/api/state",
+  "/dashboard/api/memory",
+  "/dashboard/api/memory/",
+  "/dashboard/api/activity",
+  "/dashboard/api/logout",
+  "/dashboard/api/",
+];
+
+/** A hostile request to a dashboard route: any method, path suffix, query, body and cookie. */
+const request = fc.record({
+  method: fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH"),
+  path: fc.constantFrom(...PATHS),
+  suffix: fc.oneof(fc.constant(""), fc.string({ maxLength: 40 }).map(encodeURIComponent), fc.constantFrom("/forget", "%00/forget", "..%2f..%2fadmin", "x/forget")),
+  query: fc.oneof(fc.constant(""), fc.string({ maxLength: 60 }).map((s) => `?q=${encodeURIComponent(s)}`), fc.constantFrom("?tag=&tag=%00", "?q=" + "a".repeat(5000), "?q=%FF%FE")),
+  body: fc.oneof(fc.constant(undefined), fc.string({ maxLength: 200 }), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v))),
+  cookie: fc.oneof(fc.constant("valid"), fc.constant("none"), fc.string({ maxLength: 60 }).map((s) => `claudemesh_dashboard=${encodeURIComponent(s)}`)),
+  origin: fc.oneof(fc.constant(undefined), fc.constantFrom("https://evil.example", "null")),
+});
+
+describe("fuzzing the dashboard's HTTP routes", () => {
+  let b: TestBroker;
+  let alice: MeshConfig;
+  let outsider: TestPeer;
+  let cookie: string;
+
+  beforeAll(async () => {
+    b = await startTestBroker("sqlite");
+    const mesh = await createMesh(b, "dfuzz");
+    const other = await createMesh(b, "dfuzz-other");
+    alice = await addMember(b, mesh, "alice");
+    outsider = await messagingPeer(await addMember(b, other, "outsider"));
+    await outsider.client.request({ type: "remember", content: "outsider knowledge", tags: ["x"] }, "memory_stored");
+    await outsider.client.request({ type: "set_state", key: "outsider-key", value: 1 }, "state_result");
+    cookie = await login(alice);
+  });
+  afterAll(async () => {
+    closeClients();
+    await b.destroy();
+  });
+
+  test("no request crashes the broker, answers 5xx, or reaches another mesh", async () => {
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const headers: Record<string, string> = {};
+        if (r.origin) headers.origin = r.origin;
+        const c = r.cookie === "valid" ? cookie : r.cookie === "none" ? null : r.cookie;
+        const res = await dashFetch(b.url, c, r.path + r.suffix + r.query, { method: r.method, headers, body: r.method === "GET" ? undefined : r.body });
+        expect(res.status).toBeLessThan(500);
+        const text = await res.text();
+        expect(text).not.toContain("outsider");
+        if (res.status === 200 && r.path.startsWith("/dashboard/api/") && r.method === "GET") expect(() => JSON.parse(text)).not.toThrow();
+        // A fuzzed logout may end the session: the rest of the run keeps a logged-in cookie to fuzz with.
+        if ((await dashFetch(b.url, cookie, "/dashboard/api/me")).status === 401) cookie = await login(alice);
+      }),
+      { numRuns: 300 },
+    );
+    // Still serving, the cookie may have been logged out by a fuzzed logout: log in again and look.
+    const fresh = await login(alice);
+    expect((await dashJson(b.url, fresh, "/dashboard/api/state")).entries).toEqual([]);
+    expect((await outsider.client.request({ type: "recall", query: "outsider knowledge" }, "memory_results")).memories).toHaveLength(1);
+    expect((await outsider.client.request({ type: "get_state", key: "outsider-key" }, "state_result")).found).toBe(true);
+  }, 60_000);
+});
