@@ -1,4 +1,6 @@
 /** One place for how `claudemesh` is compiled, shared by `npm run build` and `npm run release`. */
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 
 /** The commit being built (with `-dirty` when the tree has changes), or "unknown" outside git. */
 export function gitCommit(): string {
@@ -29,4 +31,12 @@ export function compileArgs(opts: { outfile: string; commit: string; target?: st
     "--outfile",
     opts.outfile,
   ];
+}
+
+/**
+ * The dashboard page's chunks (an HTML import) get source maps written beside the output even with
+ * --sourcemap=inline; the binary embeds the page itself and needs none of them.
+ */
+export function removeChunkMaps(dir: string): void {
+  for (const f of readdirSync(dir)) if (/^chunk-[a-z0-9]+\.(js|css)\.map$/.test(f)) rmSync(join(dir, f), { force: true });
 }

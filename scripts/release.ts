@@ -12,7 +12,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
-import { compileArgs, gitCommit } from "./compile.ts";
+import { compileArgs, gitCommit, removeChunkMaps } from "./compile.ts";
 
 export const TARGETS = {
   "linux-x64": { bun: "bun-linux-x64", npm: "@oven/bun-linux-x64", exe: "" },
@@ -61,6 +61,7 @@ for (const t of wanted) {
     if (p.exitCode !== 0) throw new Error(p.stderr.toString().trim());
     // A cross-compiled binary gets its source map beside it; the release ships binaries only.
     rmSync(join(out, `${name}.map`), { force: true });
+    removeChunkMaps(out);
     built.push(name);
     process.stdout.write(`built ${name}\n`);
   } catch (err) {

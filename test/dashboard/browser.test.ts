@@ -134,9 +134,12 @@ describeBrowser("dashboard in chromium against the compiled broker", () => {
     await page.getByRole("link", { name: "Memory", exact: true }).click();
     await page.getByLabel("Search memory").fill("staging database");
     await page.getByLabel("Search memory").press("Enter");
-    const hit = page.locator(`[data-memory="${memoryId}"]`);
+    // The blank listing may still be on screen: wait for the search's own result list.
+    const results = page.locator('ol[aria-label="results for staging database, best first"]');
+    await results.waitFor();
+    const hit = results.locator(`[data-memory="${memoryId}"]`);
     await hit.waitFor();
-    expect(await page.locator(".memory").count()).toBe(1);
+    expect(await results.locator(".memory").count()).toBe(1);
     expect(await hit.locator(".chip").allTextContents()).toEqual(["db", "staging"]);
     page.once("dialog", (d) => void d.accept());
     await hit.getByRole("button", { name: /Forget/ }).click();
@@ -145,7 +148,7 @@ describeBrowser("dashboard in chromium against the compiled broker", () => {
     expect((await b.client.request({ type: "recall", query: "staging database" }, "memory_results")).memories).toEqual([]);
     await page.getByLabel("Search memory").fill("");
     await page.getByLabel("Search memory").press("Enter");
-    await page.getByText("Release notes live in docs/RELEASES.md").waitFor();
+    await page.locator('ol[aria-label="newest memories"]').getByText("Release notes live in docs/RELEASES.md").waitFor();
 
     // Activity: joins, status changes, state writes, memories and message counts, never content.
     await page.getByRole("link", { name: "Activity", exact: true }).click();
