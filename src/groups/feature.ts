@@ -5,18 +5,18 @@ import { publishActivity, toActivityPeer } from "../presence/activity.ts";
 export const groupsFeature: FeatureFactory = ({ bus, clock }) => {
   const changed = (ctx: HandlerContext) => publishActivity(bus, ctx.peer.meshId, { type: "peer_updated", at: clock.now(), peer: toActivityPeer(ctx.peer) });
   return {
-  name: "groups",
-  handlers: {
-    join_group(ctx, f) {
-      ctx.peer.groups.set(f.name, f.role ?? null);
-      ctx.reply({ type: "ok" });
-      changed(ctx);
+    name: "groups",
+    handlers: {
+      join_group(ctx, f) {
+        ctx.peer.groups.set(f.name, f.role ?? null);
+        ctx.reply({ type: "ok" });
+        changed(ctx);
+      },
+      leave_group(ctx, f) {
+        ctx.peer.groups.delete(f.name);
+        ctx.reply({ type: "ok" });
+        changed(ctx);
+      },
     },
-    leave_group(ctx, f) {
-      ctx.peer.groups.delete(f.name);
-      ctx.reply({ type: "ok" });
-      changed(ctx);
-    },
-  },
-};
+  };
 };

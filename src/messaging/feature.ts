@@ -183,7 +183,14 @@ class Messaging implements Feature {
       duplicate: false,
     });
     const at = this.host.clock.now();
-    publishActivity(this.host.bus, peer.meshId, { type: "message_sent", at, presenceId: peer.presenceId, name: peer.displayName, priority: f.priority, recipients: recipients.length });
+    publishActivity(this.host.bus, peer.meshId, {
+      type: "message_sent",
+      at,
+      presenceId: peer.presenceId,
+      name: peer.displayName,
+      priority: f.priority,
+      recipients: recipients.length,
+    });
     for (const p of recipients) void this.deliver(p);
   }
 

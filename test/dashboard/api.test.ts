@@ -202,7 +202,10 @@ for (const backend of backends()) {
       const carol = await addMember(b, mesh, "carol");
       const carolCookie = await login(carol);
       expect((await dashFetch(b.url, carolCookie, "/dashboard/api/me")).status).toBe(200);
-      const revoke = await fetch(`${b.url}/meshes/${mesh.meshId}/members/${carol.memberId}/revoke`, { method: "POST", headers: { authorization: `Bearer ${b.adminToken}` } });
+      const revoke = await fetch(`${b.url}/meshes/${mesh.meshId}/members/${carol.memberId}/revoke`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${b.adminToken}` },
+      });
       expect(revoke.status).toBe(200);
       expect((await dashFetch(b.url, carolCookie, "/dashboard/api/me")).status).toBe(401);
     });

@@ -14,7 +14,12 @@ const VIEWS = ["Peers", "State", "Memory", "Activity"] as const;
 const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 
 /** Screenshots of every view at desktop and phone width, light and dark, into the artifacts dir. */
-async function screenshots(page: Page, prefix: string, sizes: (keyof typeof SIZES)[] = ["desktop", "phone"], schemes: ("light" | "dark")[] = ["light", "dark"]) {
+async function screenshots(
+  page: Page,
+  prefix: string,
+  sizes: (keyof typeof SIZES)[] = ["desktop", "phone"],
+  schemes: ("light" | "dark")[] = ["light", "dark"],
+) {
   for (const view of VIEWS) {
     await page.getByRole("link", { name: view, exact: true }).click();
     await page.locator(`h2`).first().waitFor();
@@ -73,7 +78,11 @@ describeBrowser("dashboard in chromium against the compiled broker", () => {
   });
 
   async function cliLoginUrl(): Promise<string> {
-    const p = Bun.spawn([await ensureBinary(), "dashboard", "--no-open"], { env: { ...process.env, CLAUDEMESH_HOME: home.path }, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([await ensureBinary(), "dashboard", "--no-open"], {
+      env: { ...process.env, CLAUDEMESH_HOME: home.path },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     expect(`${code} ${err}`).toBe("0 ");
     return out.trim().split("\n").pop() ?? "";
@@ -129,7 +138,10 @@ describeBrowser("dashboard in chromium against the compiled broker", () => {
     expect(await entry.textContent()).toContain("by carol");
 
     // Memory: search finds a remembered fact, forget (confirmed) removes it for the whole mesh.
-    const { memoryId } = await b.client.request({ type: "remember", content: "The staging database listens on port 5433", tags: ["db", "staging"] }, "memory_stored");
+    const { memoryId } = await b.client.request(
+      { type: "remember", content: "The staging database listens on port 5433", tags: ["db", "staging"] },
+      "memory_stored",
+    );
     await c.client.request({ type: "remember", content: "Release notes live in docs/RELEASES.md", tags: ["docs"] }, "memory_stored");
     await page.getByRole("link", { name: "Memory", exact: true }).click();
     await page.getByLabel("Search memory").fill("staging database");
@@ -157,7 +169,14 @@ describeBrowser("dashboard in chromium against the compiled broker", () => {
     const row = page.locator("tr", { hasText: "carol" });
     await row.waitFor();
     await page.waitForFunction(() => Array.from(document.querySelectorAll("tr")).some((r) => r.textContent === "carol101"));
-    for (const text of ["bob joined (member bob)", "bob is now working", "bob set deploy", "bob remembered a fact (db, staging)", "alice (dashboard) forgot a memory", "carol sent a low message to 1 peer"]) {
+    for (const text of [
+      "bob joined (member bob)",
+      "bob is now working",
+      "bob set deploy",
+      "bob remembered a fact (db, staging)",
+      "alice (dashboard) forgot a memory",
+      "carol sent a low message to 1 peer",
+    ]) {
       await page.locator(".timeline li", { hasText: text }).first().waitFor();
     }
     expect(await page.content()).not.toContain("the secret plan");

@@ -25,10 +25,26 @@ const PATHS = [
 const request = fc.record({
   method: fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH"),
   path: fc.constantFrom(...PATHS),
-  suffix: fc.oneof(fc.constant(""), fc.string({ maxLength: 40 }).map(encodeURIComponent), fc.constantFrom("/forget", "%00/forget", "..%2f..%2fadmin", "x/forget")),
-  query: fc.oneof(fc.constant(""), fc.string({ maxLength: 60 }).map((s) => `?q=${encodeURIComponent(s)}`), fc.constantFrom("?tag=&tag=%00", "?q=" + "a".repeat(5000), "?q=%FF%FE")),
-  body: fc.oneof(fc.constant(undefined), fc.string({ maxLength: 200 }), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v))),
-  cookie: fc.oneof(fc.constant("valid"), fc.constant("none"), fc.string({ maxLength: 60 }).map((s) => `claudemesh_dashboard=${encodeURIComponent(s)}`)),
+  suffix: fc.oneof(
+    fc.constant(""),
+    fc.string({ maxLength: 40 }).map(encodeURIComponent),
+    fc.constantFrom("/forget", "%00/forget", "..%2f..%2fadmin", "x/forget"),
+  ),
+  query: fc.oneof(
+    fc.constant(""),
+    fc.string({ maxLength: 60 }).map((s) => `?q=${encodeURIComponent(s)}`),
+    fc.constantFrom("?tag=&tag=%00", "?q=" + "a".repeat(5000), "?q=%FF%FE"),
+  ),
+  body: fc.oneof(
+    fc.constant(undefined),
+    fc.string({ maxLength: 200 }),
+    fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+  ),
+  cookie: fc.oneof(
+    fc.constant("valid"),
+    fc.constant("none"),
+    fc.string({ maxLength: 60 }).map((s) => `claudemesh_dashboard=${encodeURIComponent(s)}`),
+  ),
   origin: fc.oneof(fc.constant(undefined), fc.constantFrom("https://evil.example", "null")),
 });
 

@@ -17,7 +17,11 @@ if (location.hash.length > 1) {
 
 // ---- tiny DOM helper ----
 type Child = Node | string | null | undefined | false;
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | boolean | ((e: Event) => void)> = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | boolean | ((e: Event) => void)> = {},
+  ...children: (Child | Child[])[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (typeof v === "function") el.addEventListener(k.replace(/^on/, ""), v);
@@ -170,7 +174,14 @@ function peersView(): HTMLElement {
                 "li",
                 { class: "card peer", "data-peer": p.name },
                 h("h3", {}, h("span", {}, p.name), statusEl(p.status)),
-                h("div", { class: "meta" }, `member ${p.memberName} (${p.memberRole})`, p.role ? ` · role ${p.role}` : "", " · connected ", timeEl(p.connectedAt)),
+                h(
+                  "div",
+                  { class: "meta" },
+                  `member ${p.memberName} (${p.memberRole})`,
+                  p.role ? ` · role ${p.role}` : "",
+                  " · connected ",
+                  timeEl(p.connectedAt),
+                ),
                 p.groups.length > 0 &&
                   h(
                     "ul",
@@ -271,8 +282,18 @@ function memoryView(): HTMLElement {
                 "li",
                 { class: "card memory", "data-memory": m.id },
                 h("p", { class: "summary" }, m.content),
-                m.tags.length > 0 && h("ul", { class: "chips", "aria-label": "tags" }, m.tags.map((t) => h("li", { class: "chip" }, t))),
-                h("div", { class: "toolbar", style: "margin: .5rem 0 0; justify-content: space-between" }, h("span", { class: "meta" }, `by ${m.rememberedBy} · `, timeEl(m.rememberedAt, fmtTime(m.rememberedAt))), button),
+                m.tags.length > 0 &&
+                  h(
+                    "ul",
+                    { class: "chips", "aria-label": "tags" },
+                    m.tags.map((t) => h("li", { class: "chip" }, t)),
+                  ),
+                h(
+                  "div",
+                  { class: "toolbar", style: "margin: .5rem 0 0; justify-content: space-between" },
+                  h("span", { class: "meta" }, `by ${m.rememberedBy} · `, timeEl(m.rememberedAt, fmtTime(m.rememberedAt))),
+                  button,
+                ),
               );
             }),
           ),
@@ -294,11 +315,29 @@ function activityView(): HTMLElement {
         : h(
             "table",
             {},
-            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Peer"), ["now", "next", "low"].map((p) => h("th", { scope: "col", class: "n" }, p)))),
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                h("th", { scope: "col" }, "Peer"),
+                ["now", "next", "low"].map((p) => h("th", { scope: "col", class: "n" }, p)),
+              ),
+            ),
             h(
               "tbody",
               {},
-              counts.map((c) => h("tr", {}, h("th", { scope: "row" }, c.name), h("td", { class: "n" }, String(c.now)), h("td", { class: "n" }, String(c.next)), h("td", { class: "n" }, String(c.low)))),
+              counts.map((c) =>
+                h(
+                  "tr",
+                  {},
+                  h("th", { scope: "row" }, c.name),
+                  h("td", { class: "n" }, String(c.now)),
+                  h("td", { class: "n" }, String(c.next)),
+                  h("td", { class: "n" }, String(c.low)),
+                ),
+              ),
             ),
           ),
     ),
@@ -308,7 +347,11 @@ function activityView(): HTMLElement {
       h("h2", { id: "timeline-h" }, "Timeline"),
       events.length === 0
         ? empty("Nothing has happened yet. Joins, status changes, state writes and memories appear here as they happen.")
-        : h("ol", { class: "timeline", "aria-label": "events, newest first" }, events.map((e) => h("li", { "data-type": e.type }, timeEl(e.at, clock(e.at)), h("span", {}, describe(e))))),
+        : h(
+            "ol",
+            { class: "timeline", "aria-label": "events, newest first" },
+            events.map((e) => h("li", { "data-type": e.type }, timeEl(e.at, clock(e.at)), h("span", {}, describe(e)))),
+          ),
     ),
   );
 }
@@ -366,7 +409,11 @@ function connect(): void {
   es.addEventListener("error", () => {
     setLive(false);
     // A 401 closes the stream for good; find out whether we were logged out.
-    if (es.readyState === EventSource.CLOSED) void api("me").then(() => setTimeout(connect, 1000), () => {});
+    if (es.readyState === EventSource.CLOSED)
+      void api("me").then(
+        () => setTimeout(connect, 1000),
+        () => {},
+      );
   });
 }
 
