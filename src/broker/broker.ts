@@ -1,4 +1,5 @@
 import { decodeClientFrame, extractId, extractType } from "../protocol/codec.ts";
+import type { ActivityEvent } from "../protocol/activity.ts";
 import { CLOSE } from "../protocol/close-codes.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrame, ClientFrameType, ServerFrame } from "../protocol/frames.ts";
@@ -9,12 +10,19 @@ import { type Clock, systemClock } from "../util/clock.ts";
 import { type Logger, log as defaultLog } from "../util/log.ts";
 import { type Bus, InProcessBus } from "./bus.ts";
 import type { BrokerLimits } from "./config.ts";
-import type { Feature, FeatureFactory, FeatureHost, Handler, HandlerContext, PeerRegistry, Routes } from "./host.ts";
+import type { Feature, FeatureFactory, FeatureHost, Handler, HandlerContext, MeshViews, PeerRegistry, Routes } from "./host.ts";
 import { type Metrics, noopMetrics } from "./metrics.ts";
 import { Connection, type PeerState, type Transport } from "./peer.ts";
 import { KeyedRateLimiter } from "./rate.ts";
 
 const MAX_PENDING_FRAMES = 1000;
+
+/** The bus topic of host.activity: on the bus, so activity crosses broker nodes with everything else. */
+const ACTIVITY_TOPIC = "mesh.activity";
+interface MeshActivity {
+  meshId: string;
+  event: ActivityEvent;
+}
 
 const errorFrame = (err: WireError, id?: string): ServerFrame => ({
   type: "error",
@@ -70,13 +78,15 @@ export class Broker implements PeerRegistry {
     this.memberFrames = new KeyedRateLimiter(deps.limits.memberFrameRatePerSec);
     const logBusError = (err: unknown) => this.log.error("bus listener failed", { err: err instanceof Error ? err.stack : String(err) });
     let auth: Feature["auth"];
+    const bus = deps.bus ?? new InProcessBus(logBusError);
+    const views: Partial<MeshViews> = {};
     this.host = {
       store: deps.store,
       clock: this.clock,
       limits: deps.limits,
       log: this.log,
       metrics: deps.metrics ?? noopMetrics,
-      bus: deps.bus ?? new InProcessBus(logBusError),
+      bus,
       peers: this,
       auth: {
         grant: (token) => auth?.grant(token) ?? null,
@@ -85,6 +95,15 @@ export class Broker implements PeerRegistry {
         mesh: async (meshId) => (auth ? auth.mesh(meshId) : null),
         members: async (meshId) => (auth ? auth.members(meshId) : []),
       },
+      activity: {
+        publish: (meshId, event) => bus.publish(ACTIVITY_TOPIC, { meshId, event } satisfies MeshActivity),
+        subscribe: (listener) =>
+          bus.subscribe(ACTIVITY_TOPIC, (payload) => {
+            const { meshId, event } = payload as MeshActivity;
+            listener(meshId, event);
+          }),
+      },
+      views,
     };
     this.features = deps.features.map((f) => f(this.host));
     for (const feature of this.features) {
@@ -92,6 +111,10 @@ export class Broker implements PeerRegistry {
         if (auth) throw new Error(`two features issue session tokens (${feature.name})`);
         auth = feature.auth;
       }
+      for (const part of Object.keys(feature.views ?? {})) {
+        if (part in views) throw new Error(`two features register the view ${part}`);
+      }
+      Object.assign(views, feature.views);
       for (const [type, handler] of Object.entries(feature.handlers ?? {})) {
         if (this.handlers.has(type as ClientFrameType)) throw new Error(`two handlers for ${type}`);
         this.handlers.set(type as ClientFrameType, handler as Handler<ClientFrameType>);
@@ -297,6 +320,10 @@ export class Broker implements PeerRegistry {
 
   async statusChanged(peer: PeerState): Promise<void> {
     for (const f of this.features) await this.safely(() => f.onPeerStatusChanged?.(peer));
+  }
+
+  async updated(peer: PeerState): Promise<void> {
+    for (const f of this.features) await this.safely(() => f.onPeerUpdated?.(peer));
   }
 
   peersOf(meshId: string): PeerState[] {

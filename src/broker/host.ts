@@ -1,4 +1,7 @@
+import type { Memory } from "../memory/frames.ts";
+import type { ActivityEvent, PeerView } from "../protocol/activity.ts";
 import type { WireError } from "../protocol/wire-error.ts";
+import type { StateEntry } from "../state/frames.ts";
 import type { ClientFrameOf, ClientFrameType, ServerFrame } from "../protocol/frames.ts";
 import type { Store } from "../store/db.ts";
 import type { Migration } from "../store/migration.ts";
@@ -58,6 +61,33 @@ export interface PeerRegistry {
   connected(peer: PeerState): Promise<void>;
   /** Tells every feature that a session's status changed. */
   statusChanged(peer: PeerState): Promise<void>;
+  /** Tells every feature that a session's summary or groups changed. */
+  updated(peer: PeerState): Promise<void>;
+}
+
+/**
+ * What the broker can see happen in a mesh, for whoever watches it (the dashboard): features publish,
+ * watchers subscribe, and nobody listening costs nothing. Never message content.
+ */
+export interface ActivityFeed {
+  publish(meshId: string, event: ActivityEvent): void;
+  subscribe(listener: (meshId: string, event: ActivityEvent) => void): () => void;
+}
+
+/**
+ * What features show a human of a mesh (the dashboard), each part registered by the feature that owns
+ * the data (`Feature.views`), so the one showing it imports none of them. A part nobody registered is
+ * absent.
+ */
+export interface MeshViews {
+  /** A live session as anyone watching the mesh sees it (presence). */
+  peer(p: PeerState): PeerView;
+  /** Every state key of a mesh (state). */
+  stateEntries(meshId: string): Promise<StateEntry[]>;
+  /** Ranked full-text search; a blank query lists the newest (memory). Bad tags are a WireError. */
+  searchMemory(meshId: string, query: { q: string; tags: string[]; limit: number }): Promise<Memory[]>;
+  /** Forgets a memory on behalf of `by` (a name for the timeline); false when there is none to forget. */
+  forgetMemory(meshId: string, memoryId: string, by: string): Promise<boolean>;
 }
 
 /** Everything a feature may use. Features never see the broker core, the transport or each other. */
@@ -71,6 +101,9 @@ export interface FeatureHost {
   peers: PeerRegistry;
   /** Session bearer tokens, member signatures and the mesh directory, for HTTP routes. */
   auth: MeshAccess;
+  activity: ActivityFeed;
+  /** Filled as features register; read it when a request comes, not at construction. */
+  views: Partial<MeshViews>;
 }
 
 export interface HandlerContext {
@@ -101,11 +134,14 @@ export interface Feature {
   routes?: Routes;
   /** Set by the one feature that owns meshes and tokens. */
   auth?: MeshAccess;
+  /** This feature's parts of the human view; two features never register the same part. */
+  views?: Partial<MeshViews>;
   /** Once the store is migrated, before the first connection. */
   start?(): Promise<void> | void;
   /** After hello_ack was sent. */
   onPeerConnected?(peer: PeerState): Promise<void> | void;
   onPeerStatusChanged?(peer: PeerState): Promise<void> | void;
+  onPeerUpdated?(peer: PeerState): Promise<void> | void;
   onPeerDisconnected?(peer: PeerState): Promise<void> | void;
   /** Periodic housekeeping (expiry and the like). */
   sweep?(): Promise<void>;

@@ -1,5 +1,5 @@
-import type { Bus } from "../broker/bus.ts";
-import { ACTIVITY_TOPIC, type ActivityEvent, type MeshActivity } from "../protocol/activity.ts";
+import type { ActivityFeed } from "../broker/host.ts";
+import type { ActivityEvent } from "../protocol/activity.ts";
 import type { MessageCounts } from "./api.ts";
 
 /** How many recent events each mesh keeps for a freshly opened Activity view. */
@@ -13,18 +13,15 @@ interface MeshWatch {
 }
 
 /**
- * Activity per mesh, fed by the bus and the dashboard's lifecycle hooks, kept in memory (a restart starts
+ * Activity per mesh, fed by host.activity and the dashboard's lifecycle hooks, kept in memory (a restart starts
  * an empty timeline) and fanned out to the browsers watching that mesh only.
  */
 export class ActivityHub {
   private readonly meshes = new Map<string, MeshWatch>();
   private readonly unsubscribe: () => void;
 
-  constructor(bus: Bus) {
-    this.unsubscribe = bus.subscribe(ACTIVITY_TOPIC, (payload) => {
-      const { meshId, event } = payload as MeshActivity;
-      this.record(meshId, event);
-    });
+  constructor(feed: ActivityFeed) {
+    this.unsubscribe = feed.subscribe((meshId, event) => this.record(meshId, event));
   }
 
   private watch(meshId: string): MeshWatch {

@@ -1,25 +1,33 @@
 import { z } from "zod";
-import { Memory } from "../memory/frames.ts";
-import { ActivityEvent, DashPeer } from "../protocol/activity.ts";
-import { StateEntry } from "../state/frames.ts";
+import type { Memory } from "../memory/frames.ts";
+import type { ActivityEvent, DashPeer } from "../protocol/activity.ts";
+import type { StateEntry } from "../state/frames.ts";
+
+// What the broker parses has a schema here; what it only sends back is typed from the schemas of the
+// frames and events it is made of (type-only imports: this file ranks below them).
 
 /** Answer to the member-signed POST /dashboard/tokens: a one-time login path (the CLI adds the fragment). */
 export const LoginTokenResponse = z.object({ path: z.string(), expiresAt: z.number() });
 
 export const MeResponse = z.object({ meshId: z.string(), meshSlug: z.string(), memberId: z.string(), memberName: z.string(), memberRole: z.string() });
-export const PeersResponse = z.object({ peers: z.array(DashPeer) });
-export const StateResponse = z.object({ entries: z.array(StateEntry) });
-export const MemoryResponse = z.object({ memories: z.array(Memory) });
+export type MeResponse = z.infer<typeof MeResponse>;
 /** Messages a live session sent, by priority (the broker never sees their content). */
 export const MessageCounts = z.object({ presenceId: z.string(), name: z.string(), now: z.number(), next: z.number(), low: z.number() });
 export type MessageCounts = z.infer<typeof MessageCounts>;
-export const ActivityResponse = z.object({ events: z.array(ActivityEvent), counts: z.array(MessageCounts) });
+
+export interface PeersResponse {
+  peers: DashPeer[];
+}
+export interface StateResponse {
+  entries: StateEntry[];
+}
+export interface MemoryResponse {
+  memories: Memory[];
+}
+export interface ActivityResponse {
+  events: ActivityEvent[];
+  counts: MessageCounts[];
+}
 
 /** Query of GET /dashboard/api/memory: `q` free text (blank lists the newest), `tag` repeatable. */
 export const MemoryQuery = z.object({ q: z.string().max(4096).default(""), tag: z.array(z.string()).max(16).default([]) });
-
-export type MeResponse = z.infer<typeof MeResponse>;
-export type PeersResponse = z.infer<typeof PeersResponse>;
-export type StateResponse = z.infer<typeof StateResponse>;
-export type MemoryResponse = z.infer<typeof MemoryResponse>;
-export type ActivityResponse = z.infer<typeof ActivityResponse>;

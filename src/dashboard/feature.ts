@@ -1,6 +1,5 @@
 import type { FeatureFactory } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
-import { toActivityPeer } from "../presence/activity.ts";
 import type { DashPeer } from "../protocol/activity.ts";
 import { ActivityHub } from "./activity.ts";
 import { DashboardAuth } from "./auth.ts";
@@ -13,10 +12,14 @@ import { type DashboardOptions, dashboardRoutes } from "./http.ts";
 export const dashboardFeature =
   (opts: DashboardOptions): FeatureFactory =>
   (host) => {
-    const hub = new ActivityHub(host.bus);
+    const hub = new ActivityHub(host.activity);
     const auth = new DashboardAuth(() => host.clock.now());
     // A session's member never changes, and a member's name and role are fixed at join.
     const members = new Map<string, { memberName: string; memberRole: string }>();
+    const peerView = (p: PeerState) => {
+      if (!host.views.peer) throw new Error("no feature shows peers (presence is missing)");
+      return host.views.peer(p);
+    };
     async function dashPeer(p: PeerState): Promise<DashPeer> {
       let m = members.get(p.memberId);
       if (!m) {
@@ -24,7 +27,7 @@ export const dashboardFeature =
         m = { memberName: row?.displayName ?? "?", memberRole: row?.role ?? "member" };
         if (row) members.set(p.memberId, m);
       }
-      return { ...toActivityPeer(p), ...m };
+      return { ...peerView(p), ...m };
     }
     return {
       name: "dashboard",
@@ -34,6 +37,9 @@ export const dashboardFeature =
       },
       onPeerStatusChanged(peer) {
         hub.record(peer.meshId, { type: "peer_status", at: host.clock.now(), presenceId: peer.presenceId, name: peer.displayName, status: peer.status });
+      },
+      onPeerUpdated(peer) {
+        hub.record(peer.meshId, { type: "peer_updated", at: host.clock.now(), peer: peerView(peer) });
       },
       onPeerDisconnected(peer) {
         hub.record(peer.meshId, { type: "peer_left", at: host.clock.now(), presenceId: peer.presenceId, name: peer.displayName });

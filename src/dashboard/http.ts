@@ -1,15 +1,9 @@
-import type { FeatureHost, RouteHandler, RouteRequest, Routes } from "../broker/host.ts";
+import type { FeatureHost, MeshViews, RouteHandler, RouteRequest, Routes } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
 import { json, readJson } from "../broker/http.ts";
-import { normalizeTags } from "../memory/check.ts";
-import { searchWords } from "../memory/query.ts";
-import { MemoryRepo } from "../memory/repo.ts";
-import { publishActivity } from "../presence/activity.ts";
 import type { DashPeer } from "../protocol/activity.ts";
 import { describeIssues } from "../protocol/codec.ts";
 import { WireError } from "../protocol/wire-error.ts";
-import { StateRepo } from "../state/repo.ts";
-import { textProblem } from "../util/text.ts";
 import type { ActivityHub } from "./activity.ts";
 import { MemoryQuery } from "./api.ts";
 import { COOKIE_NAME, type DashboardAuth, type DashIdentity, LOGIN_TOKEN_TTL_MS } from "./auth.ts";
@@ -50,8 +44,12 @@ export interface DashboardDeps {
 }
 
 export function dashboardRoutes({ host, hub, auth, dashPeer }: DashboardDeps, opts: DashboardOptions): Routes {
-  const memory = new MemoryRepo(host.store);
-  const state = new StateRepo(host.store);
+  /** A part of the view that no feature registered is a wiring bug of the composition root. */
+  function view<K extends keyof MeshViews>(part: K): MeshViews[K] {
+    const v = host.views[part];
+    if (!v) throw new Error(`no feature registers the dashboard's ${part}`);
+    return v as MeshViews[K];
+  }
   const now = () => host.clock.now();
   // The bundled page is mounted at a path only this process knows; /dashboard serves it to logged-in
   // browsers only, and everyone else is redirected to the sign-in page.
@@ -204,17 +202,13 @@ export function dashboardRoutes({ host, hub, auth, dashPeer }: DashboardDeps, op
         return json({ peers: await Promise.all(live.map(dashPeer)) });
       }),
     },
-    "/dashboard/api/state": { GET: api(async (_req, who) => json({ entries: await state.list(who.meshId) })) },
+    "/dashboard/api/state": { GET: api(async (_req, who) => json({ entries: await view("stateEntries")(who.meshId) })) },
     "/dashboard/api/memory": {
       GET: api(async (req, who) => {
         const url = new URL(req.url);
         const parsed = MemoryQuery.safeParse({ q: url.searchParams.get("q") ?? undefined, tag: url.searchParams.getAll("tag") });
         if (!parsed.success) throw new WireError("invalid_argument", `invalid memory query: ${describeIssues(parsed.error)}`);
-        const tags = normalizeTags(parsed.data.tag, host.limits);
-        const limit = 50;
-        const memories = parsed.data.q.trim()
-          ? await memory.recall({ meshId: who.meshId, words: searchWords(parsed.data.q), tags, limit })
-          : await memory.recent({ meshId: who.meshId, tags, limit });
+        const memories = await view("searchMemory")(who.meshId, { q: parsed.data.q, tags: parsed.data.tag, limit: 50 });
         return json({ memories });
       }),
     },
@@ -222,10 +216,9 @@ export function dashboardRoutes({ host, hub, auth, dashPeer }: DashboardDeps, op
       POST: api(async (req, who) => {
         sameOrigin(req);
         const id = req.params.id ?? "";
-        if (textProblem(id) || id.length > 128 || !(await memory.forget(who.meshId, id, now()))) {
+        if (!(await view("forgetMemory")(who.meshId, id, `${who.memberName} (dashboard)`))) {
           throw new WireError("not_found", "no such memory in this mesh (or it was already forgotten)", 404);
         }
-        publishActivity(host.bus, who.meshId, { type: "memory_forgotten", at: now(), memoryId: id, by: `${who.memberName} (dashboard)` });
         return json({ forgotten: true });
       }),
     },

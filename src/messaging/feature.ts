@@ -1,5 +1,4 @@
 import type { Feature, FeatureFactory, FeatureHost, HandlerContext, Routes } from "../broker/host.ts";
-import { publishActivity } from "../presence/activity.ts";
 import type { PeerState } from "../broker/peer.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
@@ -183,7 +182,7 @@ class Messaging implements Feature {
       duplicate: false,
     });
     const at = this.host.clock.now();
-    publishActivity(this.host.bus, peer.meshId, {
+    this.host.activity.publish(peer.meshId, {
       type: "message_sent",
       at,
       presenceId: peer.presenceId,

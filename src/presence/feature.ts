@@ -1,9 +1,14 @@
 import type { FeatureFactory } from "../broker/host.ts";
-import { publishActivity, toActivityPeer } from "./activity.ts";
 import { toPeerView } from "./view.ts";
 
-export const presenceFeature: FeatureFactory = ({ peers, bus, clock }) => ({
+export const presenceFeature: FeatureFactory = ({ peers }) => ({
   name: "presence",
+  views: {
+    peer(p) {
+      const { self: _self, ...view } = toPeerView(p, p);
+      return view;
+    },
+  },
   handlers: {
     list_peers(ctx, f) {
       const list = peers
@@ -19,10 +24,10 @@ export const presenceFeature: FeatureFactory = ({ peers, bus, clock }) => ({
       ctx.reply({ type: "ok" });
       if (changed) await peers.statusChanged(ctx.peer);
     },
-    set_summary(ctx, f) {
+    async set_summary(ctx, f) {
       ctx.peer.summary = f.summary.trim() || null;
       ctx.reply({ type: "ok" });
-      publishActivity(bus, ctx.peer.meshId, { type: "peer_updated", at: clock.now(), peer: toActivityPeer(ctx.peer) });
+      await peers.updated(ctx.peer);
     },
   },
 });

@@ -1,12 +1,11 @@
+// The union of every feature's activity events, as protocol/frames.ts is of their frames: it ranks with
+// it, above the feature frames it is built from.
 import { z } from "zod";
 import { Memory } from "../memory/frames.ts";
 import { Peer } from "../presence/frames.ts";
 import { StateEntry } from "../state/frames.ts";
 import { Priority } from "../messaging/frames.ts";
 import { Status } from "./common.ts";
-
-/** Bus topic of everything the dashboard shows live; payloads are `MeshActivity`. */
-export const ACTIVITY_TOPIC = "mesh.activity";
 
 /** A live session as anyone watching the mesh sees it (list_peers' view without `self`). */
 export const PeerView = Peer.omit({ self: true });
@@ -33,9 +32,3 @@ export const ActivityEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("message_sent"), ...at, presenceId: z.string(), name: z.string(), priority: Priority, recipients: z.number() }),
 ]);
 export type ActivityEvent = z.infer<typeof ActivityEvent>;
-
-/** What a feature publishes on ACTIVITY_TOPIC: an event and the one mesh it belongs to. */
-export interface MeshActivity {
-  meshId: string;
-  event: ActivityEvent;
-}

@@ -1,5 +1,4 @@
 import type { FeatureFactory } from "../broker/host.ts";
-import { publishActivity } from "../presence/activity.ts";
 import { checkStateKey, checkStateValue } from "./check.ts";
 import { KeyedQueue } from "./lock.ts";
 import { StateRepo } from "./repo.ts";
@@ -14,6 +13,7 @@ export const stateFeature: FeatureFactory = (host) => {
   return {
     name: "state",
     migrations: [stateMigration],
+    views: { stateEntries: (meshId) => repo.list(meshId) },
     handlers: {
       async set_state(ctx, f) {
         const { meshId } = ctx.peer;
@@ -23,7 +23,7 @@ export const stateFeature: FeatureFactory = (host) => {
           const entry = await repo.set({ meshId, key: f.key, json, presenceId: ctx.peer.presenceId, name: ctx.peer.displayName, now: host.clock.now() });
           ctx.reply({ type: "state_result", ...entry, found: true });
           host.peers.broadcast(meshId, { type: "state_change", ...entry }, ctx.peer);
-          publishActivity(host.bus, meshId, { type: "state_changed", at: entry.updatedAt, entry });
+          host.activity.publish(meshId, { type: "state_changed", at: entry.updatedAt, entry });
         });
       },
       async get_state(ctx, f) {

@@ -6,14 +6,17 @@ import { dirname, join, normalize, relative } from "node:path";
  * of its own folder; never a higher layer, and never another folder of its own layer (features do not
  * import each other: they meet in frames, the host and the composition root).
  */
+/** Built from every feature's schemas, so they rank above the feature frames. */
+const UNIONS = ["protocol/frames.ts", "protocol/codec.ts", "protocol/activity.ts"];
+
 export const LAYERS: { name: string; match: (path: string) => boolean }[] = [
   { name: "util", match: (p) => p.startsWith("util/") || p === "version.ts" },
   {
     name: "protocol base, crypto",
-    match: (p) => p.startsWith("crypto/") || (p.startsWith("protocol/") && p !== "protocol/frames.ts" && p !== "protocol/codec.ts"),
+    match: (p) => p.startsWith("crypto/") || (p.startsWith("protocol/") && !UNIONS.includes(p)),
   },
   { name: "feature frames", match: (p) => /^[a-z-]+\/(frames|api)\.ts$/.test(p) && !p.startsWith("protocol/") },
-  { name: "frame union", match: (p) => p === "protocol/frames.ts" || p === "protocol/codec.ts" },
+  { name: "frame union", match: (p) => UNIONS.includes(p) },
   { name: "store, session, client transport", match: (p) => /^(store|blob|session|client)\//.test(p) },
   { name: "broker core and host", match: (p) => p.startsWith("broker/") },
   { name: "features", match: (p) => /^(meshes|presence|groups|messaging|state|memory|files|dashboard|nodes)\//.test(p) },

@@ -140,6 +140,9 @@ for (const backend of backends()) {
       expect(await events.next((e) => e.type === "peer_status")).toMatchObject({ name: "bob", status: "working" });
       await peer.client.request({ type: "set_summary", summary: "fixing the login bug" }, "ok");
       expect((await events.next((e) => e.type === "peer_updated")).peer.summary).toBe("fixing the login bug");
+      await peer.client.request({ type: "join_group", name: "oncall" }, "ok");
+      const regrouped = await events.next((e) => e.type === "peer_updated" && e.peer.groups.length === 2);
+      expect(regrouped.peer.groups).toContainEqual({ name: "oncall", role: null });
       await peer.client.request({ type: "set_state", key: "deploy", value: { env: "prod", ok: true } }, "state_result");
       expect((await events.next((e) => e.type === "state_changed")).entry).toMatchObject({ key: "deploy", value: { env: "prod", ok: true }, updatedBy: "bob" });
       const { memoryId } = await peer.client.request({ type: "remember", content: "the staging database listens on port 5433", tags: ["db"] }, "memory_stored");
