@@ -1,3 +1,4 @@
+import type { DownloadTicket, FileInfo, FileListing } from "../files/api.ts";
 import type { Memory } from "../memory/frames.ts";
 import type { ActivityEvent, PeerView } from "../protocol/activity.ts";
 import type { WireError } from "../protocol/wire-error.ts";
@@ -88,6 +89,21 @@ export interface MeshViews {
   searchMemory(meshId: string, query: { q: string; tags: string[]; limit: number }): Promise<Memory[]>;
   /** Forgets a memory on behalf of `by` (a name for the timeline); false when there is none to forget. */
   forgetMemory(meshId: string, memoryId: string, by: string): Promise<boolean>;
+  /** The files a member may read, newest first, with download counts (files). */
+  listFiles(viewer: Viewer): Promise<FileListing[]>;
+  /** Access checked, a short-lived download URL (a path on the broker, or presigned S3). */
+  fileDownload(viewer: Viewer, fileId: string): Promise<DownloadTicket>;
+  /** The uploader or a mesh owner/admin; a WireError otherwise. */
+  deleteFile(viewer: Viewer, fileId: string): Promise<void>;
+  /** A file shared with the whole mesh, streamed from `body`; limits and quota as for `POST /upload`. */
+  shareFile(viewer: Viewer, input: { name: string; tags?: string; contentLength: number | null; body: ReadableStream<Uint8Array> | null }): Promise<FileInfo>;
+}
+
+/** A member looking at the mesh through the dashboard (no live session of its own). */
+export interface Viewer {
+  meshId: string;
+  memberId: string;
+  name: string;
 }
 
 /** Everything a feature may use. Features never see the broker core, the transport or each other. */

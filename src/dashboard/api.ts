@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { FileListing } from "../files/api.ts";
 import type { Memory } from "../memory/frames.ts";
 import type { ActivityEvent, DashPeer } from "../protocol/activity.ts";
 import type { StateEntry } from "../state/frames.ts";
@@ -23,6 +24,9 @@ export interface StateResponse {
 }
 export interface MemoryResponse {
   memories: Memory[];
+}
+export interface FilesResponse {
+  files: FileListing[];
 }
 export interface ActivityResponse {
   events: ActivityEvent[];

@@ -1,7 +1,8 @@
-import type { FeatureHost, MeshViews, RouteHandler, RouteRequest, Routes } from "../broker/host.ts";
+import type { FeatureHost, MeshViews, RouteHandler, Viewer, RouteRequest, Routes } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
 import { json, readJson } from "../broker/http.ts";
 import type { DashPeer } from "../protocol/activity.ts";
+import { UploadQuery } from "../files/api.ts";
 import { describeIssues } from "../protocol/codec.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import type { ActivityHub } from "./activity.ts";
@@ -14,6 +15,9 @@ type Route = RouteHandler;
 
 /** Idle SSE streams get a comment this often, well inside Bun's 10 s idle timeout and any proxy's. */
 const SSE_HEARTBEAT_MS = 5_000;
+
+/** A dashboard upload is a file shared with the whole mesh: `POST /upload`'s query without `to`. */
+const ShareQuery = UploadQuery.omit({ to: true });
 
 const unauthorized = () => new WireError("unauthorized", "not logged in to the dashboard: run `claudemesh dashboard`", 401);
 
@@ -144,6 +148,7 @@ export function dashboardRoutes({ host, hub, auth, dashPeer }: DashboardDeps, op
     return new Response(stream, { headers: { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no" } });
   }
 
+  const viewer = (who: DashIdentity): Viewer => ({ meshId: who.meshId, memberId: who.memberId, name: who.memberName });
   const api = (fn: (req: Req, who: DashIdentity) => Promise<Response> | Response): Route => logged(async (req) => fn(req, await requireIdentity(req)));
 
   return {
@@ -222,6 +227,33 @@ export function dashboardRoutes({ host, hub, auth, dashPeer }: DashboardDeps, op
         return json({ forgotten: true });
       }),
     },
+    "/dashboard/api/files": {
+      GET: api(async (_req, who) => json({ files: await view("listFiles")(viewer(who)) })),
+      // The raw bytes as the body, name and tags in the query: the same streaming upload as POST /upload.
+      POST: api(async (req, who) => {
+        sameOrigin(req);
+        const parsed = ShareQuery.safeParse(Object.fromEntries(new URL(req.url).searchParams));
+        if (!parsed.success) throw new WireError("invalid_argument", `invalid upload: ${describeIssues(parsed.error)}`);
+        const len = req.headers.get("content-length");
+        const contentLength = len !== null && /^\d+$/.test(len) ? Number(len) : null;
+        return json(await view("shareFile")(viewer(who), { ...parsed.data, contentLength, body: req.body }), 201);
+      }),
+    },
+    "/dashboard/api/files/:id": {
+      DELETE: api(async (req, who) => {
+        sameOrigin(req);
+        const id = req.params.id ?? "";
+        await view("deleteFile")(viewer(who), id);
+        return json({ id, deleted: true });
+      }),
+    },
+    // A link the browser follows: access checked with the cookie, then on to the short-lived file URL.
+    "/dashboard/api/files/:id/download": {
+      GET: api(async (req, who) => {
+        const ticket = await view("fileDownload")(viewer(who), req.params.id ?? "");
+        return new Response(null, { status: 303, headers: { location: ticket.url, "cache-control": "no-store" } });
+      }),
+    },
     "/dashboard/api/activity": { GET: api((_req, who) => json(hub.recent(who.meshId))) },
     "/dashboard/api/events": { GET: api((req, who) => events(req, who)) },
     "/dashboard/api/logout": {
@@ -240,6 +272,9 @@ export function dashboardRoutes({ host, hub, auth, dashPeer }: DashboardDeps, op
         throw new WireError("not_found", `no dashboard API ${new URL(req.url).pathname}`, 404);
       }),
       POST: api((req) => {
+        throw new WireError("not_found", `no dashboard API ${new URL(req.url).pathname}`, 404);
+      }),
+      DELETE: api((req) => {
         throw new WireError("not_found", `no dashboard API ${new URL(req.url).pathname}`, 404);
       }),
     },

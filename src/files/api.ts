@@ -18,6 +18,9 @@ export const FileInfo = z.object({
 export type FileInfo = z.infer<typeof FileInfo>;
 
 export const FileList = z.object({ files: z.array(FileInfo) });
+/** One file as the dashboard lists it: with how often it was downloaded. */
+export const FileListing = FileInfo.extend({ downloads: z.number() });
+export type FileListing = z.infer<typeof FileListing>;
 export const DownloadTicket = z.object({
   file: FileInfo,
   /** absolute (a presigned S3 URL) or a path on the broker, resolved against the broker URL */

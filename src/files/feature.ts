@@ -1,10 +1,10 @@
-import type { FeatureFactory } from "../broker/host.ts";
+import type { FeatureFactory, Viewer } from "../broker/host.ts";
 import type { BlobStore } from "../blob/store.ts";
 import type { Clock } from "../util/clock.ts";
 import type { FilesLimits } from "./config.ts";
 import { fileRoutes } from "./http.ts";
 import { filesMigration } from "./schema.ts";
-import { FilesService } from "./service.ts";
+import { type Caller, FilesService } from "./service.ts";
 import { loadFilesKey, Signer } from "./signing.ts";
 
 export interface FilesDeps {
@@ -22,10 +22,18 @@ export const filesFeature =
   (host) => {
     const clock = deps.clock ?? host.clock;
     const files = new FilesService(host, deps.blob, new Signer(loadFilesKey(deps.dataDir)), deps.limits, () => clock.now());
+    // The dashboard acts for a member, like a CLI with an upload token: no live session behind it.
+    const caller = (v: Viewer): Caller => ({ ...v, sessionPubkey: null, peer: null });
     return {
       name: "files",
       migrations: [filesMigration],
       routes: fileRoutes(host, files),
+      views: {
+        listFiles: (v) => files.listing(caller(v)),
+        fileDownload: (v, id) => files.ticket(caller(v), id),
+        deleteFile: (v, id) => files.remove(caller(v), id),
+        shareFile: (v, input) => files.upload(caller(v), input),
+      },
       async sweep() {
         await files.sweep();
       },

@@ -112,6 +112,14 @@ export class FileRepo {
       VALUES (${newId("fa")}, ${fileId}, ${a.sessionPubkey}, ${a.peerName}, ${a.memberId}, ${a.at})`;
   }
 
+  /** Downloads per live file of a mesh (files never downloaded are absent). */
+  async downloadCounts(meshId: string): Promise<Map<string, number>> {
+    const rows: Row[] = await this.store.sql`
+      SELECT a.file_id, COUNT(*) AS n FROM file_access a JOIN file f ON f.id = a.file_id
+      WHERE f.mesh_id = ${meshId} AND f.deleted_at IS NULL GROUP BY a.file_id`;
+    return new Map(rows.map((r) => [String(r.file_id), num(r.n)]));
+  }
+
   async accesses(fileId: string): Promise<AccessRow[]> {
     const rows: Row[] = await this.store
       .sql`SELECT peer_name, peer_session_pubkey, accessed_at FROM file_access WHERE file_id = ${fileId} ORDER BY accessed_at, id`;

@@ -4,7 +4,7 @@ import { type BlobStore, blobKey, bucketName } from "../blob/store.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { newId } from "../util/ids.ts";
 import { charLength, textProblem } from "../util/text.ts";
-import type { DownloadTicket, FileInfo } from "./api.ts";
+import type { DownloadTicket, FileInfo, FileListing } from "./api.ts";
 import type { FilesLimits } from "./config.ts";
 import { displayName, mimeType, storedName } from "./names.ts";
 import { type AccessRow, FileRepo, type FileRow } from "./repo.ts";
@@ -180,7 +180,9 @@ export class FilesService {
         await this.blob.delete(bucket, key).catch(() => {});
         throw err;
       }
-      return toInfo({ ...row, deletedAt: null });
+      const info = toInfo({ ...row, deletedAt: null });
+      if (persistent) this.host.activity.publish(caller.meshId, { type: "file_shared", at: uploadedAt, file: info });
+      return info;
     } finally {
       const left = (this.reserved.get(caller.meshId) ?? limit) - limit;
       if (left > 0) this.reserved.set(caller.meshId, left);
@@ -231,6 +233,12 @@ export class FilesService {
       files = files.filter((f) => f.uploadedByName.toLowerCase() === from || members.get(f.uploadedByMember) === from);
     }
     return files.map(toInfo);
+  }
+
+  /** What the dashboard lists: the files the caller may read, with their download counts. */
+  async listing(caller: Caller): Promise<FileListing[]> {
+    const [files, counts] = await Promise.all([this.list(caller, {}), this.repo.downloadCounts(caller.meshId)]);
+    return files.map((f) => ({ ...f, downloads: counts.get(f.id) ?? 0 }));
   }
 
   /** Access checked, then a short-lived URL: presigned by S3 when clients can reach it, else signed by us. */
@@ -285,6 +293,7 @@ export class FilesService {
         throw new WireError("forbidden", `only ${f.uploadedByName} (who uploaded it) or a mesh owner/admin may delete file ${id}`, 403);
     }
     if (!(await this.repo.markDeleted(f.meshId, f.id, this.now()))) throw new WireError("file_deleted", `file ${id} was deleted`, 410);
+    if (f.persistent) this.host.activity.publish(f.meshId, { type: "file_deleted", at: this.now(), fileId: f.id, name: f.name, by: caller.name });
     await this.blob
       .delete(bucketName(f.meshId), f.key)
       .catch((err) => this.host.log.warn("could not delete a file's bytes; the row is marked deleted", { file: f.id, err: String(err) }));

@@ -1,6 +1,7 @@
 // The union of every feature's activity events, as protocol/frames.ts is of their frames: it ranks with
 // it, above the feature frames it is built from.
 import { z } from "zod";
+import { FileInfo } from "../files/api.ts";
 import { Memory } from "../memory/frames.ts";
 import { Peer } from "../presence/frames.ts";
 import { StateEntry } from "../state/frames.ts";
@@ -29,6 +30,9 @@ export const ActivityEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("state_changed"), ...at, entry: StateEntry }),
   z.object({ type: z.literal("memory_stored"), ...at, memory: Memory }),
   z.object({ type: z.literal("memory_forgotten"), ...at, memoryId: z.string(), by: z.string() }),
+  /** shared files only: an attachment is its recipients' business */
+  z.object({ type: z.literal("file_shared"), ...at, file: FileInfo }),
+  z.object({ type: z.literal("file_deleted"), ...at, fileId: z.string(), name: z.string(), by: z.string() }),
   z.object({ type: z.literal("message_sent"), ...at, presenceId: z.string(), name: z.string(), priority: Priority, recipients: z.number() }),
 ]);
 export type ActivityEvent = z.infer<typeof ActivityEvent>;

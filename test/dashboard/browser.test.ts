@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import type { MeshConfig } from "../../src/client/config.ts";
@@ -6,11 +7,12 @@ import { writeSecretFile } from "../../src/util/fs.ts";
 import { tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, closeClients, createMesh, type TestMesh } from "../helpers/broker.ts";
+import { sessionFiles } from "../helpers/files.ts";
 import { messagingPeer } from "../helpers/messaging.ts";
 import { ProcessBroker } from "../helpers/process-broker.ts";
 import { ARTIFACTS, describeBrowser, launchChromium } from "./chromium.ts";
 
-const VIEWS = ["Peers", "State", "Memory", "Activity"] as const;
+const VIEWS = ["Peers", "State", "Memory", "Files", "Activity"] as const;
 const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 
 /** Screenshots of every view at desktop and phone width, light and dark, into the artifacts dir. */
@@ -162,6 +164,56 @@ describeBrowser("dashboard in chromium against the compiled broker", () => {
     await page.getByLabel("Search memory").press("Enter");
     await page.locator('ol[aria-label="newest memories"]').getByText("Release notes live in docs/RELEASES.md").waitFor();
 
+    // Files: shared/ by tag, recent/ attachments by date; download with identical bytes; drag-and-drop
+    // upload reaches list_files; delete (confirmed).
+    await page.getByRole("link", { name: "Files", exact: true }).click();
+    await page.getByText("No files yet").waitFor();
+    const bobFiles = sessionFiles(pb, b.client);
+    const notesPath = join(home.path, "deploy-notes.md");
+    writeFileSync(notesPath, "# Deploy\n\n1. CI green\n2. tag\n3. ship 🚀\n");
+    const notes = await bobFiles.upload(notesPath, { tags: ["docs", "ops"] });
+    const docsRow = page.locator('[data-folder="docs"]').locator(`[data-file="${notes.id}"]`);
+    await docsRow.waitFor();
+    await page.locator('[data-folder="ops"]').locator(`[data-file="${notes.id}"]`).waitFor();
+    expect(await docsRow.textContent()).toContain("by bob");
+    expect(await docsRow.textContent()).toContain("0 downloads");
+    const a = await messagingPeer(alice);
+    const attachPath = join(home.path, "screenshot.txt");
+    writeFileSync(attachPath, "an attachment for bob");
+    const attached = await sessionFiles(pb, a.client).upload(attachPath, { to: "bob" });
+    a.client.close();
+    // attachments raise no live event: switching views reloads the list
+    await page.getByRole("link", { name: "State", exact: true }).click();
+    await page.getByRole("link", { name: "Files", exact: true }).click();
+    await page.locator('[data-folder="recent"]').locator(`[data-file="${attached.id}"]`).waitFor();
+    const [download] = await Promise.all([page.waitForEvent("download"), docsRow.getByRole("link", { name: "deploy-notes.md" }).click()]);
+    expect(download.suggestedFilename()).toBe("deploy-notes.md");
+    expect(readFileSync((await download.path()) ?? "")).toEqual(readFileSync(notesPath));
+    const dropped = "dropped from the browser: ünïcödé and bytes\u0000\u0001";
+    const dt = await page.evaluateHandle((text) => {
+      const t = new DataTransfer();
+      t.items.add(new File([text], "from-the-browser.txt", { type: "text/plain" }));
+      return t;
+    }, dropped);
+    await page.getByLabel("Tags").fill("design");
+    await page.dispatchEvent("#dropzone", "drop", { dataTransfer: dt });
+    const droppedRow = page.locator('[data-folder="design"]').locator(".file", { hasText: "from-the-browser.txt" });
+    await droppedRow.waitFor();
+    const listed = (await bobFiles.list()).find((f) => f.name === "from-the-browser.txt");
+    expect(listed).toMatchObject({ uploadedBy: "alice", tags: ["design"], persistent: true });
+    const got = await bobFiles.download(listed!.id, home.path);
+    expect(readFileSync(got.path, "utf8")).toBe(dropped);
+    // the download count follows (refreshed with the list)
+    await page.getByRole("link", { name: "State", exact: true }).click();
+    await page.getByRole("link", { name: "Files", exact: true }).click();
+    await docsRow.getByText("1 download", { exact: true }).waitFor();
+    // only the uploader (or an owner/admin) gets a Delete button
+    expect(await docsRow.getByRole("button").count()).toBe(0);
+    page.once("dialog", (d) => void d.accept());
+    await droppedRow.getByRole("button", { name: "Delete from-the-browser.txt" }).click();
+    await droppedRow.waitFor({ state: "detached" });
+    expect((await bobFiles.list()).map((f) => f.name)).not.toContain("from-the-browser.txt");
+
     // Activity: joins, status changes, state writes, memories and message counts, never content.
     await page.getByRole("link", { name: "Activity", exact: true }).click();
     await c.messenger.send("bob", "the secret plan", "now");
@@ -176,6 +228,8 @@ describeBrowser("dashboard in chromium against the compiled broker", () => {
       "bob remembered a fact (db, staging)",
       "alice (dashboard) forgot a memory",
       "carol sent a low message to 1 peer",
+      "bob shared deploy-notes.md",
+      "alice deleted from-the-browser.txt",
     ]) {
       await page.locator(".timeline li", { hasText: text }).first().waitFor();
     }

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { tempDir } from "../helpers/backends.ts";
+import { sessionFiles } from "../helpers/files.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
 import { dashFetch, dashJson, login } from "./helpers.ts";
 
@@ -16,6 +20,8 @@ const PATHS = [
   "/dashboard/api/state",
   "/dashboard/api/memory",
   "/dashboard/api/memory/",
+  "/dashboard/api/files",
+  "/dashboard/api/files/",
   "/dashboard/api/activity",
   "/dashboard/api/logout",
   "/dashboard/api/",
@@ -28,7 +34,7 @@ const request = fc.record({
   suffix: fc.oneof(
     fc.constant(""),
     fc.string({ maxLength: 40 }).map(encodeURIComponent),
-    fc.constantFrom("/forget", "%00/forget", "..%2f..%2fadmin", "x/forget"),
+    fc.constantFrom("/forget", "%00/forget", "..%2f..%2fadmin", "x/forget", "x/download", "%00/download", "?name=a.txt", "?name=%00&tags=a,b"),
   ),
   query: fc.oneof(
     fc.constant(""),
@@ -53,6 +59,8 @@ describe("fuzzing the dashboard's HTTP routes", () => {
   let alice: MeshConfig;
   let outsider: TestPeer;
   let cookie: string;
+  let outsiderFile: string;
+  const dir = tempDir("cm-dash-fuzz-");
 
   beforeAll(async () => {
     b = await startTestBroker("sqlite");
@@ -62,11 +70,15 @@ describe("fuzzing the dashboard's HTTP routes", () => {
     outsider = await messagingPeer(await addMember(b, other, "outsider"));
     await outsider.client.request({ type: "remember", content: "outsider knowledge", tags: ["x"] }, "memory_stored");
     await outsider.client.request({ type: "set_state", key: "outsider-key", value: 1 }, "state_result");
+    const f = join(dir.path, "outsider-file.txt");
+    writeFileSync(f, "outsider bytes");
+    outsiderFile = (await sessionFiles(b, outsider.client).upload(f)).id;
     cookie = await login(alice);
   });
   afterAll(async () => {
     closeClients();
     await b.destroy();
+    dir.cleanup();
   });
 
   test("no request crashes the broker, answers 5xx, or reaches another mesh", async () => {
@@ -90,5 +102,6 @@ describe("fuzzing the dashboard's HTTP routes", () => {
     expect((await dashJson(b.url, fresh, "/dashboard/api/state")).entries).toEqual([]);
     expect((await outsider.client.request({ type: "recall", query: "outsider knowledge" }, "memory_results")).memories).toHaveLength(1);
     expect((await outsider.client.request({ type: "get_state", key: "outsider-key" }, "state_result")).found).toBe(true);
+    expect((await sessionFiles(b, outsider.client).list()).map((x) => x.id)).toEqual([outsiderFile]);
   }, 60_000);
 });

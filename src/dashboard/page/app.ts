@@ -1,12 +1,13 @@
 // The dashboard page: plain DOM, no framework. Types come from the broker's schemas (type-only imports,
 // erased from the bundle), so the page and the API cannot drift apart silently.
 import type { ActivityEvent, DashPeer } from "../../protocol/activity.ts";
+import type { FileListing } from "../../files/api.ts";
 import type { Memory } from "../../memory/frames.ts";
 import type { StateEntry } from "../../state/frames.ts";
-import type { ActivityResponse, MeResponse, MemoryResponse, MessageCounts, PeersResponse, StateResponse } from "../api.ts";
+import type { ActivityResponse, FilesResponse, MeResponse, MemoryResponse, MessageCounts, PeersResponse, StateResponse } from "../api.ts";
 
-type View = "peers" | "state" | "memory" | "activity";
-const VIEWS: View[] = ["peers", "state", "memory", "activity"];
+type View = "peers" | "state" | "memory" | "files" | "activity";
+const VIEWS: View[] = ["peers", "state", "memory", "files", "activity"];
 
 // ---- keys from the login URL's fragment: kept in this tab only, never sent anywhere ----
 const FRAGMENT_KEY = "claudemesh.fragment";
@@ -54,6 +55,17 @@ function ago(t: number): string {
   if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
   return `${Math.floor(s / 86400)} d ago`;
 }
+function fmtSize(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
 const timeEl = (t: number, text = ago(t)) => h("time", { datetime: new Date(t).toISOString(), title: fmtTime(t) }, text);
 
 // ---- store ----
@@ -67,6 +79,9 @@ const store = {
   memoryQuery: "",
   memories: [] as Memory[],
   memoryLoaded: false,
+  files: [] as FileListing[],
+  filesLoaded: false,
+  me: null as MeResponse | null,
 };
 
 let view: View = viewFromPath();
@@ -91,6 +106,10 @@ function describe(e: ActivityEvent): string {
       return `${e.memory.rememberedBy} remembered a fact${e.memory.tags.length ? ` (${e.memory.tags.join(", ")})` : ""}`;
     case "memory_forgotten":
       return `${e.by} forgot a memory`;
+    case "file_shared":
+      return `${e.file.uploadedBy} shared ${e.file.name} (${fmtSize(e.file.size)})`;
+    case "file_deleted":
+      return `${e.by} deleted ${e.name}`;
     case "message_sent":
       return `${e.name} sent a ${e.priority} message to ${e.recipients} peer${e.recipients === 1 ? "" : "s"}`;
   }
@@ -127,6 +146,11 @@ function apply(e: ActivityEvent): void {
       break;
     case "memory_forgotten":
       store.memories = store.memories.filter((m) => m.id !== e.memoryId);
+      break;
+    case "file_shared":
+    case "file_deleted":
+      // What a member may see depends on who it is: the broker's list says, not the event.
+      if (store.filesLoaded) void loadFiles();
       break;
     case "message_sent": {
       let c = store.counts.get(e.presenceId);
@@ -300,6 +324,163 @@ function memoryView(): HTMLElement {
   );
 }
 
+// ---- files ----
+let filesSeq = 0;
+async function loadFiles(): Promise<void> {
+  const seq = ++filesSeq;
+  const res = await api<FilesResponse>("files");
+  if (seq !== filesSeq) return;
+  store.files = res.files;
+  store.filesLoaded = true;
+  render();
+}
+
+const canDelete = (f: FileListing) => store.me !== null && (f.uploadedByMember === store.me.memberId || ["owner", "admin"].includes(store.me.memberRole));
+
+async function deleteFile(f: FileListing, button: HTMLButtonElement): Promise<void> {
+  if (!confirm(`Delete ${f.name} for the whole mesh?`)) return;
+  button.disabled = true;
+  try {
+    await api(`files/${encodeURIComponent(f.id)}`, { method: "DELETE" });
+    store.files = store.files.filter((x) => x.id !== f.id);
+    render();
+    announce(`${f.name} deleted`);
+  } catch (err) {
+    button.disabled = false;
+    announce(`Could not delete ${f.name}: ${(err as Error).message}`);
+  }
+}
+
+// The upload box lives across renders, like the memory search: a live update never drops a choice.
+const uploadStatus = h("p", { id: "upload-status", class: "meta", "aria-live": "polite" });
+const tagsInput = h("input", { id: "upload-tags", type: "text", placeholder: "tags, comma-separated (optional)", autocomplete: "off" });
+const fileInput = h("input", { id: "upload-file", type: "file", multiple: true, class: "visually-hidden" });
+const dropzone = h(
+  "div",
+  { class: "dropzone", id: "dropzone" },
+  h("p", {}, "Drop files here to share them with the whole mesh, or ", h("label", { for: "upload-file", class: "pick", tabindex: "0" }, "choose files"), "."),
+  fileInput,
+  h("div", { class: "toolbar" }, h("label", { for: "upload-tags" }, "Tags"), tagsInput),
+  uploadStatus,
+);
+
+async function share(files: File[]): Promise<void> {
+  for (const f of files) {
+    uploadStatus.textContent = `Uploading ${f.name} (${fmtSize(f.size)})…`;
+    try {
+      const q = new URLSearchParams({ name: f.name });
+      if (tagsInput.value.trim()) q.set("tags", tagsInput.value);
+      await api(`files?${q}`, { method: "POST", body: f });
+      uploadStatus.textContent = `Shared ${f.name}.`;
+    } catch (err) {
+      uploadStatus.textContent = `Could not share ${f.name}: ${(err as Error).message}`;
+      break;
+    }
+  }
+  await loadFiles();
+}
+fileInput.addEventListener("change", () => {
+  void share(Array.from(fileInput.files ?? []));
+  fileInput.value = "";
+});
+// the label is the button: Enter and Space open the picker as they would on a real button
+dropzone.querySelector(".pick")?.addEventListener("keydown", (e) => {
+  const k = (e as KeyboardEvent).key;
+  if (k === "Enter" || k === " ") {
+    e.preventDefault();
+    fileInput.click();
+  }
+});
+dropzone.addEventListener("dragover", (e) => {
+  e.preventDefault();
+  dropzone.classList.add("over");
+});
+dropzone.addEventListener("dragleave", () => dropzone.classList.remove("over"));
+dropzone.addEventListener("drop", (e) => {
+  e.preventDefault();
+  dropzone.classList.remove("over");
+  void share(Array.from((e as DragEvent).dataTransfer?.files ?? []));
+});
+
+function fileRow(f: FileListing): HTMLElement {
+  const button = canDelete(f) ? h("button", { type: "button", class: "danger", "aria-label": `Delete ${f.name}` }, "Delete") : null;
+  button?.addEventListener("click", () => void deleteFile(f, button));
+  return h(
+    "li",
+    { class: "file", "data-file": f.id },
+    h("a", { href: `/dashboard/api/files/${encodeURIComponent(f.id)}/download`, download: f.storedName, class: "name" }, f.name),
+    h(
+      "span",
+      { class: "meta" },
+      `${fmtSize(f.size)} · by ${f.uploadedBy} · `,
+      h("span", { class: "downloads" }, `${f.downloads} download${f.downloads === 1 ? "" : "s"}`),
+      " · ",
+      timeEl(f.uploadedAt),
+    ),
+    button,
+  );
+}
+
+/** `total`: the files in the folder and below it (a file with two tags counts once). */
+function folder(name: string, files: FileListing[], children: HTMLElement[] = [], total = files.length): HTMLElement {
+  return h(
+    "li",
+    { class: "folder", "data-folder": name },
+    h(
+      "details",
+      { open: true },
+      h("summary", {}, h("span", { "aria-hidden": "true" }, "▸ "), `${name}/`, " ", h("span", { class: "meta" }, `(${total})`)),
+      h("ul", { class: "tree" }, children, files.map(fileRow)),
+    ),
+  );
+}
+
+function filesView(): HTMLElement {
+  if (!store.filesLoaded) void loadFiles();
+  const shared = store.files.filter((f) => f.persistent);
+  const recent = store.files.filter((f) => !f.persistent);
+  const tags = [...new Set(shared.flatMap((f) => f.tags))].sort();
+  // a file with several tags sits in each of their folders, as a file in the spec's tree would
+  const tagFolders = tags.map((t) =>
+    folder(
+      t,
+      shared.filter((f) => f.tags.includes(t)),
+    ),
+  );
+  const days = new Map<string, FileListing[]>();
+  for (const f of recent) {
+    const d = new Date(f.uploadedAt).toLocaleDateString("en-CA");
+    days.set(d, [...(days.get(d) ?? []), f]);
+  }
+  return h(
+    "section",
+    { "aria-labelledby": "files-h" },
+    h("h2", { id: "files-h" }, `Files (${store.files.length})`),
+    dropzone,
+    !store.filesLoaded
+      ? h("p", { class: "meta" }, "Loading…")
+      : store.files.length === 0
+        ? empty("No files yet — share one with ", h("code", {}, "claudemesh share <path>"), " or drop it above.")
+        : h(
+            "ul",
+            { class: "tree root", "aria-label": "files" },
+            folder(
+              "shared",
+              shared.filter((f) => f.tags.length === 0),
+              tagFolders,
+              shared.length,
+            ),
+            recent.length > 0 &&
+              folder(
+                "recent",
+                [],
+                [...days].map(([d, fs]) => folder(d, fs)),
+                recent.length,
+              ),
+          ),
+  );
+}
+
 function activityView(): HTMLElement {
   const counts = [...store.counts.values()];
   const events = [...store.events].reverse();
@@ -363,7 +544,7 @@ function render(): void {
   });
   const main = $("main");
   const focused = document.activeElement;
-  const el = { peers: peersView, state: stateView, memory: memoryView, activity: activityView }[view]();
+  const el = { peers: peersView, state: stateView, memory: memoryView, files: filesView, activity: activityView }[view]();
   main.replaceChildren(el);
   // Re-rendering replaces nodes; keep the filter usable from the keyboard.
   if (focused instanceof HTMLElement && focused.id && !main.contains(focused)) document.getElementById(focused.id)?.focus();
@@ -377,6 +558,8 @@ function announce(text: string): void {
 
 function go(v: View, push = true): void {
   view = v;
+  // attachments and download counts raise no live event: opening the view fetches them fresh
+  if (v === "files" && store.filesLoaded) void loadFiles();
   if (push) history.pushState(null, "", `/dashboard/${v}`);
   render();
   $("main").focus();
@@ -395,6 +578,7 @@ async function loadSnapshot(): Promise<void> {
   store.events = activity.events;
   store.counts = new Map(activity.counts.map((c) => [c.presenceId, c]));
   if (store.memoryLoaded) void searchMemory(store.memoryQuery);
+  if (store.filesLoaded) void loadFiles();
   render();
 }
 
@@ -419,6 +603,7 @@ function connect(): void {
 
 async function main(): Promise<void> {
   const me = await api<MeResponse>("me");
+  store.me = me;
   $("mesh").textContent = me.meshSlug;
   $("member").textContent = `${me.memberName} (${me.memberRole})`;
   $("logout").addEventListener("click", async () => {
