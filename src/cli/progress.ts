@@ -1,4 +1,4 @@
-import { humanSize } from "../files/tools.ts";
+import { humanSize } from "../util/size.ts";
 
 /** Transfers shorter than this never draw a bar. */
 const DELAY_MS = 500;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { humanSize } from "../util/size.ts";
 
 /** One file as the HTTP routes describe it (list, upload answer, download answer). */
 export const FileInfo = z.object({
@@ -51,3 +52,9 @@ export const UploadQuery = z.object({
   to: z.string().max(8192).optional(),
 });
 export const ListQuery = z.object({ query: z.string().max(256).optional(), from: z.string().max(128).optional() });
+
+/**
+ * The line a recipient sees for each attachment, inside the (encrypted) message text: the sender's
+ * send_message writes it, the recipient's model reads the id off it for get_file.
+ */
+export const attachmentLine = (f: Pick<FileInfo, "id" | "name" | "size">) => `📎 ${f.name} (${humanSize(f.size)}) — use get_file("${f.id}")`;

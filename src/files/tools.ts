@@ -2,26 +2,12 @@ import { z } from "zod";
 import { defineTool, type McpTool, type ToolContext } from "../client/tool.ts";
 import type { FileInfo } from "./api.ts";
 import type { FilesClient } from "./client.ts";
+import { humanSize } from "../util/size.ts";
 
 /** What the file tools need beyond the connection: the broker's file routes under this session's token. */
 export interface FilesContext extends ToolContext {
   files: FilesClient;
 }
-
-export function humanSize(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-/** The line a recipient sees for each attachment, in the message itself. */
-export const attachmentLine = (f: Pick<FileInfo, "id" | "name" | "size">) => `📎 ${f.name} (${humanSize(f.size)}) — use get_file("${f.id}")`;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

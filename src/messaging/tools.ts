@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { attachmentLine } from "../files/api.ts";
 import { defineTool, type McpTool, type ToolContext } from "../client/tool.ts";
 import { MessageId, Priority } from "./frames.ts";
 import type { InboundMessage, Messenger } from "./messenger.ts";
@@ -46,10 +47,6 @@ interface Attached {
 export interface FilesContext {
   files: { upload(path: string, opts: { to: string | string[] }): Promise<Attached>; remove(id: string): Promise<unknown> };
 }
-
-const size = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`);
-/** The line a recipient sees for each attachment, inside the (encrypted) message text. */
-const attachmentLine = (f: Attached) => `📎 ${f.name} (${size(f.size)}) — use get_file("${f.id}")`;
 
 /** Uploads each path as an attachment for `to`; on any failure the ones already stored are deleted. */
 async function attach(ctx: FilesContext, to: string | string[], paths: string[]): Promise<Attached[]> {

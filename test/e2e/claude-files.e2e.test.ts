@@ -23,7 +23,7 @@ import { addMember, closeClients, createMesh, startTestBroker, type TestBroker }
 import { sessionFiles } from "../helpers/files.ts";
 import { messagingPeer, type TestPeer, waitForPeer } from "../helpers/messaging.ts";
 import { waitUntil } from "../helpers/wait.ts";
-import { describeRealClaude, markE2ERan, reportClaudeRuns, waitForText, } from "./claude-env.ts";
+import { describeRealClaude, markE2ERan, reportClaudeRuns, waitForText } from "./claude-env.ts";
 import { launch, type LaunchedSession, launchedSession } from "./launched.ts";
 import {
   FakeAnthropic,

@@ -20,16 +20,7 @@ import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { messagingPeer, type TestPeer, waitForPeer } from "../helpers/messaging.ts";
 import { deferred, waitUntil } from "../helpers/wait.ts";
-import {
-  claudeAtLeast,
-  describeRealClaude,
-  expectToolSearch,
-  GUIDE,
-  markE2ERan,
-  reportClaudeRuns,
-  toolSearchOn,
-  waitForText,
-} from "./claude-env.ts";
+import { claudeAtLeast, describeRealClaude, expectToolSearch, GUIDE, markE2ERan, reportClaudeRuns, toolSearchOn, waitForText } from "./claude-env.ts";
 import {
   FakeAnthropic,
   identifyMeshSession,

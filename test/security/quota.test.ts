@@ -220,7 +220,7 @@ describe.each(backends())("usage per mesh on %s", (backend) => {
       expect(text.code).toBe(0);
       expect(text.out).toContain("usage: 1 undelivered message(s)");
       expect(text.out).toMatch(/Alice\s+mbr_\S+\s+1\s+1\s+\d/);
-      expect(text.out).toContain("files: 1 file(s), 1000 B stored (quota 10 GiB per mesh)");
+      expect(text.out).toContain("files: 1 file(s), 1000 B stored (quota 10 GB per mesh)");
       expect(text.out).toMatch(/Alice\s+mbr_\S+\s+1\s+1\s+\S+ \S+\s+1\s+1000 B/);
       const json = await run("usage", "--json");
       expect(UsageResponse.parse(JSON.parse(json.out)).stored.messages).toBe(1);

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { humanSize } from "../../files/tools.ts";
+import { humanSize } from "../../util/size.ts";
 import { print, printJson } from "../output.ts";
 import { cliFiles } from "../files-mesh.ts";
 import { progressBar } from "../progress.ts";

@@ -3,20 +3,9 @@ import { findMesh, loadConfig } from "../../client/config.ts";
 import { brokerRequest } from "../../client/http.ts";
 import { FilesUsageResponse } from "../../files/api.ts";
 import { UsageResponse } from "../../messaging/api.ts";
+import { humanSize } from "../../util/size.ts";
 import { print, printJson, table } from "../output.ts";
 import { withExamples } from "../usage.ts";
-
-const size = (bytes: number): string => {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = bytes / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-};
 
 export default withExamples(
   defineCommand({
@@ -37,17 +26,25 @@ export default withExamples(
       if (args.json) return printJson({ ...res, files });
       const { perMember, perMesh } = res.limits;
       print(
-        `${res.slug}: ${res.stored.messages} undelivered message(s), ${size(res.stored.bytes)} stored (quota ${perMesh.messages} messages / ${size(perMesh.bytes)})`,
+        `${res.slug}: ${res.stored.messages} undelivered message(s), ${humanSize(res.stored.bytes)} stored (quota ${perMesh.messages} messages / ${humanSize(perMesh.bytes)})`,
       );
-      print(`files: ${files.stored.files} file(s), ${size(files.stored.bytes)} stored (quota ${size(files.limits.meshBytes)} per mesh)`);
+      print(`files: ${files.stored.files} file(s), ${humanSize(files.stored.bytes)} stored (quota ${humanSize(files.limits.meshBytes)} per mesh)`);
       const rows = [["MEMBER", "ID", "SESSIONS", "MESSAGES", "STORED", "FILES", "FILE BYTES"]];
       for (const m of res.members) {
         const f = files.members.find((x) => x.memberId === m.memberId);
-        rows.push([m.displayName, m.memberId, String(m.online), String(m.stored.messages), size(m.stored.bytes), String(f?.files ?? 0), size(f?.bytes ?? 0)]);
+        rows.push([
+          m.displayName,
+          m.memberId,
+          String(m.online),
+          String(m.stored.messages),
+          humanSize(m.stored.bytes),
+          String(f?.files ?? 0),
+          humanSize(f?.bytes ?? 0),
+        ]);
       }
       print(table(rows));
-      print(`Each member may keep ${perMember.messages} messages / ${size(perMember.bytes)} stored until its recipients read them or they expire.`);
-      print(`Files stay until deleted (attachments: until they expire); one file may be up to ${size(files.limits.fileBytes)}.`);
+      print(`Each member may keep ${perMember.messages} messages / ${humanSize(perMember.bytes)} stored until its recipients read them or they expire.`);
+      print(`Files stay until deleted (attachments: until they expire); one file may be up to ${humanSize(files.limits.fileBytes)}.`);
     },
   }),
   "claudemesh usage dev-team",
