@@ -54,7 +54,11 @@ export async function startTestBroker(
     limits: { pingIntervalMs: 60_000, sweepIntervalMs: 60_000, connectRatePerAddress: 10_000, ...limits },
     ...extra,
   });
-  const destroy = async () => {
+  // After restart() the broker that runs is the successor: whoever disposes this one (a suite fixture
+  // holding the first) must stop that one, or it outlives the suite and its schema.
+  let successor: TestBroker | null = null;
+  const destroy = async (): Promise<void> => {
+    if (successor) return successor.destroy();
     closeClients(running.url);
     await running.stop();
     if (schema) await dropSchema(schema);
@@ -68,7 +72,8 @@ export async function startTestBroker(
     [Symbol.asyncDispose]: destroy,
     async restart(l = limits) {
       await running.stop();
-      return startTestBroker(backend, l, { dataDir: dir.path, schema, cleanup: dir.cleanup }, extra);
+      successor = await startTestBroker(backend, l, { dataDir: dir.path, schema, cleanup: dir.cleanup }, extra);
+      return successor;
     },
   };
   return tb;
