@@ -3,9 +3,10 @@ import { ConfigError } from "./errors.ts";
 
 /**
  * The environment variables claudemesh reads, checked once at the edge. Two kinds of module read
- * `process.env` themselves instead: what `claudemesh hook` loads (util/home.ts, mcp/hook-client.ts), which
- * must not load zod, and functions that take an injectable `env` (defaulting to `process.env`) so tests
- * can pass their own, or hand it on to a child process.
+ * `process.env` themselves instead: what `claudemesh hook` loads (util/home.ts, mcp/hook-client.ts, and
+ * cli/usage.ts for NO_COLOR and TERM, which the CLI entry loads before any command), which must not load
+ * zod, and functions that take an injectable `env` (defaulting to `process.env`) so tests can pass their
+ * own, or hand it on to a child process.
  */
 const EnvSchema = z.object({
   /** Broker: a postgres:// URL selects Postgres; unset or empty, SQLite in the data dir. */
@@ -21,9 +22,8 @@ const EnvSchema = z.object({
   CLAUDEMESH_ADMIN_TOKEN: z.string().optional(),
   /** Clients: the PEM CA file that vouches for brokers with a private certificate (`join --ca` wins). */
   CLAUDEMESH_CA: z.string().optional(),
-  /** Any value turns colours off (no-color.org). */
-  NO_COLOR: z.string().optional(),
-  TERM: z.string().optional(),
+  /** File commands: the mesh when several are joined (`--mesh` wins); `mcp` reads it through mcp/identity.ts. */
+  CLAUDEMESH_MESH: z.string().optional(),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
