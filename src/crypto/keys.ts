@@ -1,4 +1,5 @@
 import nacl from "tweetnacl";
+import { ed25519Sign, ed25519Verify } from "./ed25519.ts";
 import { b64, utf8 } from "./encoding.ts";
 
 export interface KeyPair {
@@ -15,7 +16,7 @@ export function generateSigningKeyPair(): KeyPair {
 
 export function sign(message: string | Uint8Array, secretKey: string): string {
   const bytes = typeof message === "string" ? utf8.encode(message) : message;
-  return b64.encode(nacl.sign.detached(bytes, b64.decode(secretKey)));
+  return b64.encode(ed25519Sign(bytes, b64.decode(secretKey)));
 }
 
 /** Never throws: malformed keys or signatures simply fail verification. */
@@ -24,8 +25,7 @@ export function verify(message: string | Uint8Array, signature: string, publicKe
     const bytes = typeof message === "string" ? utf8.encode(message) : message;
     const sig = b64.decode(signature);
     const pk = b64.decode(publicKey);
-    if (sig.length !== nacl.sign.signatureLength || pk.length !== nacl.sign.publicKeyLength) return false;
-    return nacl.sign.detached.verify(bytes, sig, pk);
+    return ed25519Verify(bytes, sig, pk);
   } catch {
     return false;
   }

@@ -6,7 +6,8 @@ import { NODE_DEAD, NodeDead } from "../nodes/api.ts";
 import { SessionResponse } from "./api.ts";
 import { handleHello } from "./hello.ts";
 import { meshRoutes } from "./http.ts";
-import { MeshRepo } from "./repo.ts";
+import { GroupCommit } from "../store/group-commit.ts";
+import { MeshRepo, type PresenceOp } from "./repo.ts";
 import { meshesMigration, presenceNodeMigration, requestNonceMigration } from "./schema.ts";
 import { signedMember } from "./signed.ts";
 import { TokenBook } from "./tokens.ts";
@@ -29,10 +30,14 @@ export const meshesFeature =
   (host) => {
     const repo = new MeshRepo(host.store, host.clock);
     const tokens = new TokenBook(host.limits.tokenTtlMs, host.clock);
+    const presence = new GroupCommit<PresenceOp, void>(async (ops) => {
+      await repo.writePresence(ops);
+      return ops.map(() => ({ ok: true, value: undefined }));
+    });
     // Two budgets. `hellos` is the member's, charged once its signature verifies, so only the key holder
     // spends it: knowing a member id does not let a forger lock that member out. `tries` is charged before
-    // any verification (~7 ms each in tweetnacl) and keyed by member AND address, so a flood of hellos is
-    // refused cheaply while a forger elsewhere spends only its own address's share.
+    // any verification and keyed by member AND address, so a flood of hellos is refused cheaply while a
+    // forger elsewhere spends only its own address's share.
     const hellos = new KeyedRateLimiter(host.limits.helloRatePerMember);
     const tries = new KeyedRateLimiter(host.limits.helloRatePerMember);
     return {
@@ -42,7 +47,7 @@ export const meshesFeature =
         hello(ctx, f) {
           const wait = ctx.conn.address === undefined ? 0 : tries.take(`${f.memberId} ${ctx.conn.address}`);
           if (wait > 0) return ctx.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
-          return handleHello({ host, repo, tokens, hellos, nodeId }, ctx, f);
+          return handleHello({ host, repo, tokens, hellos, nodeId, presence }, ctx, f);
         },
       },
       unauthenticated: ["hello"],
@@ -91,7 +96,7 @@ export const meshesFeature =
       async onPeerDisconnected(peer) {
         tokens.revokeSession(peer.presenceId);
         try {
-          await repo.endPresence(peer.presenceId);
+          await presence.add({ kind: "close", id: peer.presenceId, at: host.clock.now() });
         } catch (err) {
           host.log.warn("could not record disconnect", { err: String(err) });
         }

@@ -5,7 +5,8 @@ import { helloSigningString, verify } from "../crypto/keys.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
 import { newId } from "../util/ids.ts";
-import type { MeshRepo } from "./repo.ts";
+import type { GroupCommit } from "../store/group-commit.ts";
+import type { MeshRepo, PresenceOp } from "./repo.ts";
 import type { TokenBook } from "./tokens.ts";
 
 export interface HelloDeps {
@@ -16,13 +17,15 @@ export interface HelloDeps {
   hellos: KeyedRateLimiter;
   /** the broker node this session lives on */
   nodeId: string;
+  /** presence rows, written in batches */
+  presence: GroupCommit<PresenceOp, void>;
 }
 
 /**
  * Authenticates a session. Checks run in an order that never tells an unauthenticated caller more than
  * it proves: signatures are checked before revocation is disclosed.
  */
-export async function handleHello({ host, repo, tokens, hellos, nodeId }: HelloDeps, ctx: HandlerContext, f: ClientFrameOf<"hello">): Promise<void> {
+export async function handleHello({ host, repo, tokens, hellos, nodeId, presence }: HelloDeps, ctx: HandlerContext, f: ClientFrameOf<"hello">): Promise<void> {
   const { conn } = ctx;
   // A hello captured on another socket carries that socket's challenge: refused before any lookup.
   if (f.challenge !== conn.challenge) throw new WireError("bad_challenge", "this hello was not signed for this connection's challenge");
@@ -68,7 +71,7 @@ export async function handleHello({ host, repo, tokens, hellos, nodeId }: HelloD
     throw new WireError("name_taken", `the name "${peer.displayName}" is in use by a session of another member; pick another name`);
   }
   await host.peers.register(peer);
-  await repo.recordPresence({ ...peer, id: peer.presenceId }, nodeId);
+  await presence.add({ kind: "open", row: { ...peer, id: peer.presenceId, nodeId } });
   const { token, expiresAt } = tokens.issue(peer);
   ctx.reply({
     type: "hello_ack",

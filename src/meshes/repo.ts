@@ -232,16 +232,36 @@ export class MeshRepo {
     await this.sql`DELETE FROM request_nonce WHERE expires_at < ${now}`;
   }
 
-  async recordPresence(
-    p: { id: string; meshId: string; memberId: string; sessionPubkey: string; displayName: string; connectedAt: number },
-    nodeId: string,
-  ): Promise<void> {
-    await this.sql`INSERT INTO presence (id, mesh_id, member_id, session_pubkey, display_name, connected_at, node_id)
-      VALUES (${p.id}, ${p.meshId}, ${p.memberId}, ${p.sessionPubkey}, ${p.displayName}, ${p.connectedAt}, ${nodeId})`;
-  }
-
-  async endPresence(id: string): Promise<void> {
-    await this.sql`UPDATE presence SET disconnected_at = ${this.clock.now()} WHERE id = ${id} AND disconnected_at IS NULL`;
+  /**
+   * Opens and closes many presence rows in one transaction (a connect or disconnect storm costs one
+   * commit per batch, not one per session). Opens go first: a session that came and went within one
+   * batch is inserted before it is closed.
+   */
+  async writePresence(ops: PresenceOp[]): Promise<void> {
+    const opens = ops.flatMap((o) => (o.kind === "open" ? [o.row] : []));
+    const closes = ops.flatMap((o) => (o.kind === "close" ? [o] : []));
+    await this.sql.begin(async (tx) => {
+      for (let i = 0; i < opens.length; i += 200) {
+        const rows = opens.slice(i, i + 200).map((p) => ({
+          id: p.id,
+          mesh_id: p.meshId,
+          member_id: p.memberId,
+          session_pubkey: p.sessionPubkey,
+          display_name: p.displayName,
+          connected_at: p.connectedAt,
+          node_id: p.nodeId,
+        }));
+        await tx`INSERT INTO presence ${tx(rows)}`;
+      }
+      // a storm's disconnects share a few clock readings: one statement per reading
+      const byTime = Map.groupBy(closes, (c) => c.at);
+      for (const [at, group] of byTime) {
+        for (let i = 0; i < group.length; i += 500) {
+          const ids = group.slice(i, i + 500).map((c) => c.id);
+          await tx`UPDATE presence SET disconnected_at = ${at} WHERE id IN ${tx(ids)} AND disconnected_at IS NULL`;
+        }
+      }
+    });
   }
 
   /** Forgets sessions that ended before `before`. */
@@ -259,3 +279,7 @@ export class MeshRepo {
     else await this.sql`UPDATE presence SET disconnected_at = ${now} WHERE disconnected_at IS NULL AND node_id = ${nodeId}`;
   }
 }
+
+export type PresenceOp =
+  | { kind: "open"; row: { id: string; meshId: string; memberId: string; sessionPubkey: string; displayName: string; connectedAt: number; nodeId: string } }
+  | { kind: "close"; id: string; at: number };

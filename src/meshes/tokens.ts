@@ -6,6 +6,8 @@ import { newSecret } from "../util/ids.ts";
 /** Session bearer tokens handed out in hello_ack; they die with their session or after `ttlMs`. */
 export class TokenBook {
   private readonly tokens = new Map<string, BearerGrant>();
+  /** presence id → its token: a disconnect revokes in O(1), not by scanning every grant (O(N²) over a storm) */
+  private readonly bySession = new Map<string, string>();
 
   constructor(
     private readonly ttlMs: number,
@@ -22,6 +24,7 @@ export class TokenBook {
       sessionPubkey: peer.sessionPubkey,
       expiresAt,
     });
+    this.bySession.set(peer.presenceId, token);
     return { token, expiresAt };
   }
 
@@ -31,12 +34,16 @@ export class TokenBook {
     if (!g) return null;
     if (g.expiresAt <= this.clock.now()) {
       this.tokens.delete(token);
+      if (this.bySession.get(g.presenceId) === token) this.bySession.delete(g.presenceId);
       return null;
     }
     return g;
   }
 
   revokeSession(presenceId: string): void {
-    for (const [token, grant] of this.tokens) if (grant.presenceId === presenceId) this.tokens.delete(token);
+    const token = this.bySession.get(presenceId);
+    if (token === undefined) return;
+    this.bySession.delete(presenceId);
+    this.tokens.delete(token);
   }
 }

@@ -4,11 +4,12 @@ import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
 import { newId } from "../util/ids.ts";
 import type { Priority, PushBody } from "./frames.ts";
-import { MessageRepo, type NewRecipient, type Quota } from "./repo.ts";
+import { GroupCommit } from "../store/group-commit.ts";
+import { type InsertJob, MessageRepo, type NewRecipient, type Quota } from "./repo.ts";
 import { ReceiptBatcher } from "./receipts.ts";
 import { usageRoutes } from "./http.ts";
 import { MessageRetention } from "./retention.ts";
-import { messageQuotaMigration, messagingMigration } from "./schema.ts";
+import { inboxIndexMigration, messageQuotaMigration, messagingMigration } from "./schema.ts";
 import { isGroupTarget, resolveTargets } from "./targets.ts";
 
 /** Which queued priorities a session may be pushed in its current status (DESIGN.md "Priority"). */
@@ -25,11 +26,13 @@ interface Delivery {
 
 class Messaging implements Feature {
   readonly name = "messaging";
-  readonly migrations = [messagingMigration, messageQuotaMigration];
+  readonly migrations = [messagingMigration, messageQuotaMigration, inboxIndexMigration];
   private readonly repo: MessageRepo;
   private readonly deliveries = new WeakMap<PeerState, Delivery>();
   private readonly receipts: ReceiptBatcher;
   private readonly retention: MessageRetention;
+  /** message inserts: many per transaction, each send acknowledged only once its own commit is done */
+  private readonly inserts: GroupCommit<InsertJob, boolean>;
 
   readonly routes: Routes;
 
@@ -37,6 +40,11 @@ class Messaging implements Feature {
     this.repo = new MessageRepo(host.store);
     this.retention = new MessageRetention(host.store);
     this.routes = usageRoutes(host, this.retention);
+    this.inserts = new GroupCommit(
+      (jobs) => this.repo.insertMany(jobs),
+      256,
+      (n) => host.metrics.observe("message_commit_batch", n),
+    );
     this.receipts = new ReceiptBatcher((batch) => this.repo.markDelivered(batch, this.host.clock.now()));
   }
 
@@ -149,8 +157,8 @@ class Messaging implements Feature {
     }
 
     const messageId = newId("msg");
-    const stored = await this.repo.insert(
-      {
+    const job: InsertJob = {
+      message: {
         id: messageId,
         meshId: peer.meshId,
         senderMemberId: peer.memberId,
@@ -164,10 +172,18 @@ class Messaging implements Feature {
         ciphertext: f.kind === "group" ? (f.group?.ciphertext ?? null) : null,
         createdAt: this.host.clock.now(),
       },
-      rows,
-      this.host.limits.messageTtlMs,
-      this.quota(),
-    );
+      recipients: rows,
+      ttlMs: this.host.limits.messageTtlMs,
+      quota: this.quota(),
+    };
+    let stored: boolean;
+    try {
+      stored = await this.inserts.add(job);
+    } catch (err) {
+      // The batch's transaction failed; if this client id is stored after all (a concurrent retry), say so.
+      if (err instanceof WireError || !(await this.repo.findByClientId(peer.meshId, peer.memberId, f.clientId))) throw err;
+      stored = false;
+    }
     if (!stored) {
       const winner = await this.repo.findByClientId(peer.meshId, peer.memberId, f.clientId);
       ctx.reply({ type: "ack", clientId: f.clientId, messageId: winner?.id ?? messageId, recipients: winner?.recipients ?? [], duplicate: true });

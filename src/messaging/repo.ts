@@ -3,6 +3,7 @@ import type { Store } from "../store/db.ts";
 import { num, numOrNull } from "../store/db.ts";
 import type { z } from "zod";
 import { WireError } from "../protocol/wire-error.ts";
+import type { Outcome } from "../store/group-commit.ts";
 import type { MessageKind, MessageStatusResultFrame, Priority, PushBody } from "./frames.ts";
 
 export interface NewMessage {
@@ -55,18 +56,68 @@ export interface Quota {
   mesh: { messages: number; bytes: number };
 }
 
-/** Adds one message of `bytes` to a usage row unless that would pass `limit`; refuses with quota_exceeded. */
-async function charge(tx: SQL, meshId: string, memberId: string, bytes: number, limit: { messages: number; bytes: number }, who: string): Promise<void> {
+/** Adds one message of `bytes` to a usage row unless that would pass `limit`; false when it would. */
+async function charge(tx: SQL, meshId: string, memberId: string, bytes: number, limit: { messages: number; bytes: number }): Promise<boolean> {
   await tx`INSERT INTO message_usage (mesh_id, member_id, messages, bytes) VALUES (${meshId}, ${memberId}, 0, 0) ON CONFLICT DO NOTHING`;
   const r = await tx`UPDATE message_usage SET messages = messages + 1, bytes = bytes + ${bytes}
     WHERE mesh_id = ${meshId} AND member_id = ${memberId} AND messages + 1 <= ${limit.messages} AND bytes + ${bytes} <= ${limit.bytes}`;
-  if (r.count === 0) {
-    throw new WireError(
-      "quota_exceeded",
-      `${who} as many undelivered messages stored on the broker as it allows (${limit.messages} messages, ${limit.bytes} bytes); they free up as recipients read them or they expire`,
-      507,
-    );
+  return r.count > 0;
+}
+
+const overQuota = (who: string, limit: { messages: number; bytes: number }) =>
+  new WireError(
+    "quota_exceeded",
+    `${who} as many undelivered messages stored on the broker as it allows (${limit.messages} messages, ${limit.bytes} bytes); they free up as recipients read them or they expire`,
+    507,
+  );
+
+/** One message to store: the group commit writes many in one transaction. */
+export interface InsertJob {
+  message: NewMessage;
+  recipients: NewRecipient[];
+  ttlMs: number;
+  quota: Quota;
+}
+
+/**
+ * Stores one message inside the batch's transaction without ever failing the transaction for a reason
+ * of its own: a repeated client id is answered from the stored message, a quota refusal undoes what
+ * this message wrote. Only the store failing aborts the batch.
+ */
+async function insertOne(tx: SQL, { message: m, recipients, ttlMs, quota }: InsertJob): Promise<Outcome<boolean>> {
+  const expiresAt = m.createdAt + ttlMs;
+  const bytes = (m.ciphertext?.length ?? 0) + recipients.reduce((n, r) => n + (r.ciphertext?.length ?? 0), 0);
+  const inserted =
+    await tx`INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at, bytes, expires_at)
+    VALUES (${m.id}, ${m.meshId}, ${m.senderMemberId}, ${m.senderSessionPubkey}, ${m.senderName}, ${m.clientId}, ${m.targetSpec}, ${m.priority}, ${m.kind}, ${m.nonce}, ${m.ciphertext}, ${m.createdAt}, ${bytes}, ${expiresAt})
+    ON CONFLICT (mesh_id, sender_member_id, client_id) DO NOTHING RETURNING id`;
+  // the same client id won a race (an earlier batch, or earlier in this one): the caller answers with it
+  if (inserted.length === 0) return { ok: true, value: false };
+  const refuse = async (error: WireError, refundMember: boolean): Promise<Outcome<boolean>> => {
+    if (refundMember) {
+      await tx`UPDATE message_usage SET messages = messages - 1, bytes = bytes - ${bytes} WHERE mesh_id = ${m.meshId} AND member_id = ${m.senderMemberId}`;
+    }
+    await tx`DELETE FROM message WHERE id = ${m.id}`;
+    return { ok: false, error };
+  };
+  if (!(await charge(tx, m.meshId, m.senderMemberId, bytes, quota.member))) return refuse(overQuota("you have", quota.member), false);
+  if (!(await charge(tx, m.meshId, "", bytes, quota.mesh))) return refuse(overQuota("this mesh has", quota.mesh), true);
+  for (const batch of chunks(recipients, 100)) {
+    const rows = batch.map((r) => ({
+      message_id: m.id,
+      mesh_id: m.meshId,
+      session_pubkey: r.sessionPubkey,
+      member_id: r.memberId,
+      name: r.name,
+      nonce: r.nonce,
+      ciphertext: r.ciphertext,
+      status: "queued",
+      queued_at: m.createdAt,
+      expires_at: expiresAt,
+    }));
+    await tx`INSERT INTO message_recipient ${tx(rows)}`;
   }
+  return { ok: true, value: true };
 }
 
 /** Chunks id lists so IN (...) stays within every dialect's parameter limit. */
@@ -93,40 +144,15 @@ export class MessageRepo {
   }
 
   /**
-   * Stores the message and its recipient rows in one transaction; returns false if the same client id
-   * won a concurrent race (the caller then answers with the stored message).
+   * Stores many messages and their recipient rows in one transaction (the group commit); per job, true
+   * when stored, false when the same client id was stored first (the caller answers with that message).
    */
-  async insert(m: NewMessage, recipients: NewRecipient[], ttlMs: number, quota: Quota): Promise<boolean> {
-    const expiresAt = m.createdAt + ttlMs;
-    const bytes = (m.ciphertext?.length ?? 0) + recipients.reduce((n, r) => n + (r.ciphertext?.length ?? 0), 0);
-    try {
-      await this.sql.begin(async (tx) => {
-        // Charged first and in the same transaction: a refused message leaves nothing behind.
-        await charge(tx, m.meshId, m.senderMemberId, bytes, quota.member, "you have");
-        await charge(tx, m.meshId, "", bytes, quota.mesh, "this mesh has");
-        await tx`INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at, bytes, expires_at)
-          VALUES (${m.id}, ${m.meshId}, ${m.senderMemberId}, ${m.senderSessionPubkey}, ${m.senderName}, ${m.clientId}, ${m.targetSpec}, ${m.priority}, ${m.kind}, ${m.nonce}, ${m.ciphertext}, ${m.createdAt}, ${bytes}, ${expiresAt})`;
-        for (const batch of chunks(recipients, 100)) {
-          const rows = batch.map((r) => ({
-            message_id: m.id,
-            mesh_id: m.meshId,
-            session_pubkey: r.sessionPubkey,
-            member_id: r.memberId,
-            name: r.name,
-            nonce: r.nonce,
-            ciphertext: r.ciphertext,
-            status: "queued",
-            queued_at: m.createdAt,
-            expires_at: expiresAt,
-          }));
-          await tx`INSERT INTO message_recipient ${tx(rows)}`;
-        }
-      });
-      return true;
-    } catch (err) {
-      if (!(err instanceof WireError) && (await this.findByClientId(m.meshId, m.senderMemberId, m.clientId))) return false;
-      throw err;
-    }
+  insertMany(jobs: InsertJob[]): Promise<Outcome<boolean>[]> {
+    return this.sql.begin(async (tx) => {
+      const out: Outcome<boolean>[] = [];
+      for (const job of jobs) out.push(await insertOne(tx, job));
+      return out;
+    });
   }
 
   /** Queued messages for one session in queue order, optionally only some priorities. */

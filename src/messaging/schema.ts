@@ -78,3 +78,19 @@ export const messageQuotaMigration: Migration = {
   sqlite: USAGE,
   postgres: USAGE,
 };
+
+// A session's queue is read on every push. Without statistics SQLite preferred the expiry index
+// (status, expires_at), a scan of every queued row of every mesh: a broadcast became quadratic and any
+// backlog slowed every push. Recipient first, with the expiry as the range, wins on every planner.
+const INBOX = `
+  DROP INDEX message_recipient_queue_idx;
+  CREATE INDEX message_recipient_inbox_idx ON message_recipient (session_pubkey, status, expires_at);
+`;
+
+export const inboxIndexMigration: Migration = {
+  // 13, the number of the issue that added it: 8-12 stay free for features landing in parallel (versions need only be unique and ordered).
+  version: 13,
+  name: "recipient-first queue index",
+  sqlite: INBOX,
+  postgres: INBOX,
+};

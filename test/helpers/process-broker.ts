@@ -71,10 +71,12 @@ export class ProcessBroker implements AsyncDisposable {
       stderr: "pipe",
     });
     this.proc = proc;
-    // Wait for the "listening" line rather than for time.
+    // Wait for this start's "listening" line rather than for time (the output of earlier starts is kept).
     const reader = proc.stdout.getReader();
     const decoder = new TextDecoder();
-    while (!this.output.includes("listening on")) {
+    const starts = () => this.output.split("listening on").length;
+    const before = starts();
+    while (starts() === before) {
       const { value, done } = await reader.read();
       if (done) throw new Error(`broker exited early: ${this.output}${await new Response(proc.stderr).text()}`);
       this.append(decoder.decode(value));
