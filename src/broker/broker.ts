@@ -245,7 +245,11 @@ export class Broker implements PeerRegistry {
     let opening = false;
     try {
       if (!conn.frameRate.take()) throw new WireError("rate_limited", "too many frames on this connection; slow down", 429, conn.frameRate.retryAfterMs());
-      frame = decodeClientFrame(raw, this.limits.maxFrameBytes);
+      try {
+        frame = decodeClientFrame(raw, this.limits.maxFrameBytes);
+      } finally {
+        this.host.metrics.count("claudemesh_frames_total", 1, { type: frame?.type ?? "invalid" });
+      }
       opening = this.unauthenticated.has(frame.type);
       if (opening) {
         if (conn.peer) throw new WireError("already_authenticated", "this connection already said hello");
@@ -350,6 +354,10 @@ export class Broker implements PeerRegistry {
       await this.close(p.conn);
     }
     return victims.length;
+  }
+
+  counts(): { connections: number; sessionsByMesh: Map<string, number> } {
+    return { connections: this.connections.size, sessionsByMesh: new Map([...this.meshPeers].map(([mesh, set]) => [mesh, set.size])) };
   }
 
   connectionCount(): number {

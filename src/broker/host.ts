@@ -64,6 +64,8 @@ export interface PeerRegistry {
   statusChanged(peer: PeerState): Promise<void>;
   /** Tells every feature that a session's summary or groups changed. */
   updated(peer: PeerState): Promise<void>;
+  /** Open sockets and live sessions per mesh, for operators' metrics (never shown to a mesh). */
+  counts(): { connections: number; sessionsByMesh: Map<string, number> };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { FeatureFactory } from "../broker/host.ts";
+import type { FeatureFactory, HandlerContext } from "../broker/host.ts";
 import { errorResponse, isAdminToken, reply, sessionGrant } from "../broker/http.ts";
 import { KeyedRateLimiter } from "../broker/rate.ts";
 import { WireError } from "../protocol/wire-error.ts";
@@ -44,10 +44,24 @@ export const meshesFeature =
       name: "meshes",
       migrations: [meshesMigration, requestNonceMigration, presenceNodeMigration],
       handlers: {
-        hello(ctx, f) {
+        async hello(ctx, f) {
+          const outcome = (o: string) => host.metrics.count("claudemesh_hellos_total", 1, { outcome: o });
+          const counted: HandlerContext = {
+            ...ctx,
+            refuse: (err) => {
+              outcome(err.code);
+              ctx.refuse(err);
+            },
+          };
           const wait = ctx.conn.address === undefined ? 0 : tries.take(`${f.memberId} ${ctx.conn.address}`);
-          if (wait > 0) return ctx.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
-          return handleHello({ host, repo, tokens, hellos, nodeId, presence }, ctx, f);
+          if (wait > 0) return counted.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
+          try {
+            await handleHello({ host, repo, tokens, hellos, nodeId, presence }, counted, f);
+            if (ctx.conn.peer) outcome("accepted");
+          } catch (err) {
+            outcome(err instanceof WireError ? err.code : "internal");
+            throw err;
+          }
         },
       },
       unauthenticated: ["hello"],
@@ -96,6 +110,7 @@ export const meshesFeature =
       async onPeerDisconnected(peer) {
         tokens.revokeSession(peer.presenceId);
         try {
+          host.metrics.count("claudemesh_disconnects_total");
           await presence.add({ kind: "close", id: peer.presenceId, at: host.clock.now() });
         } catch (err) {
           host.log.warn("could not record disconnect", { err: String(err) });

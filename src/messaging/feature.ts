@@ -4,6 +4,7 @@ import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
 import { newId } from "../util/ids.ts";
 import type { Priority, PushBody } from "./frames.ts";
+import { timed } from "../broker/metrics.ts";
 import { GroupCommit } from "../store/group-commit.ts";
 import { type InsertJob, MessageRepo, type NewRecipient, type Quota } from "./repo.ts";
 import { ReceiptBatcher } from "./receipts.ts";
@@ -40,12 +41,14 @@ class Messaging implements Feature {
     this.repo = new MessageRepo(host.store);
     this.retention = new MessageRetention(host.store);
     this.routes = usageRoutes(host, this.retention);
+    const m = host.metrics;
     this.inserts = new GroupCommit(
-      (jobs) => this.repo.insertMany(jobs),
+      (jobs) => timed(m, "claudemesh_db_commit_seconds", () => this.repo.insertMany(jobs)),
       256,
-      (n) => host.metrics.observe("message_commit_batch", n),
+      (n) => m.observe("claudemesh_commit_batch_size", n),
     );
-    this.receipts = new ReceiptBatcher((batch) => this.repo.markDelivered(batch, this.host.clock.now()));
+    this.receipts = new ReceiptBatcher((batch) => timed(m, "claudemesh_db_receipts_seconds", () => this.repo.markDelivered(batch, this.host.clock.now())));
+    m.gauge("claudemesh_queue_depth", async () => [{ value: await this.repo.queueDepth(this.host.clock.now()) }]);
   }
 
   private delivery(peer: PeerState): Delivery {
@@ -61,9 +64,13 @@ class Messaging implements Feature {
       .then(async () => {
         if (peer.conn.closed || this.host.peers.session(peer.sessionPubkey) !== peer) return;
         const now = this.host.clock.now();
-        const due = (await this.repo.queuedFor(peer.sessionPubkey, pushablePriorities(peer.status), now)).filter((m) => !d.inflight.has(m.messageId));
+        const queued = await timed(this.host.metrics, "claudemesh_db_queue_read_seconds", () =>
+          this.repo.queuedFor(peer.sessionPubkey, pushablePriorities(peer.status), now),
+        );
+        const due = queued.filter((m) => !d.inflight.has(m.messageId));
         if (due.length === 0) return;
         const lowPending = await this.repo.countQueued(peer.sessionPubkey, "low", now);
+        this.host.metrics.count("claudemesh_pushes_total", due.length);
         for (const m of due) {
           d.inflight.add(m.messageId);
           peer.conn.send({ type: "push", ...m, lowPending });
@@ -76,7 +83,15 @@ class Messaging implements Feature {
   }
 
   readonly handlers = {
-    send: (ctx: HandlerContext, f: ClientFrameOf<"send">) => this.send(ctx, f),
+    send: async (ctx: HandlerContext, f: ClientFrameOf<"send">) => {
+      const count = (outcome: string) => this.host.metrics.count("claudemesh_messages_total", 1, { priority: f.priority, outcome });
+      try {
+        count(await this.send(ctx, f));
+      } catch (err) {
+        count(err instanceof WireError ? err.code : "internal");
+        throw err;
+      }
+    },
     received: async (ctx: HandlerContext, f: ClientFrameOf<"received">) => {
       const d = this.delivery(ctx.peer);
       await this.receipts.add(ctx.peer.sessionPubkey, f.messageIds);
@@ -114,7 +129,8 @@ class Messaging implements Feature {
     },
   };
 
-  private async send(ctx: HandlerContext, f: ClientFrameOf<"send">): Promise<void> {
+  private async send(ctx: HandlerContext, f: ClientFrameOf<"send">): Promise<"stored" | "duplicate"> {
+    const started = performance.now();
     const { peer, conn } = ctx;
     if (!conn.sendRate.take()) {
       throw new WireError(
@@ -131,7 +147,7 @@ class Messaging implements Feature {
     const previous = await this.repo.findByClientId(peer.meshId, peer.memberId, f.clientId);
     if (previous) {
       ctx.reply({ type: "ack", clientId: f.clientId, messageId: previous.id, recipients: previous.recipients, duplicate: true });
-      return;
+      return "duplicate";
     }
 
     const targets = Array.isArray(f.to) ? f.to : [f.to];
@@ -187,7 +203,7 @@ class Messaging implements Feature {
     if (!stored) {
       const winner = await this.repo.findByClientId(peer.meshId, peer.memberId, f.clientId);
       ctx.reply({ type: "ack", clientId: f.clientId, messageId: winner?.id ?? messageId, recipients: winner?.recipients ?? [], duplicate: true });
-      return;
+      return "duplicate";
     }
     // Durable before acknowledged: the ack only goes out once the transaction committed.
     ctx.reply({
@@ -206,7 +222,12 @@ class Messaging implements Feature {
       priority: f.priority,
       recipients: recipients.length,
     });
-    for (const p of recipients) void this.deliver(p);
+    const pushed = Promise.all(recipients.map((p) => this.deliver(p)));
+    // Only `now` is pushed whatever the recipient is doing: other priorities may wait by design.
+    if (f.priority === "now" && recipients.length > 0) {
+      void pushed.then(() => this.host.metrics.observe("claudemesh_push_latency_seconds", (performance.now() - started) / 1000));
+    }
+    return "stored";
   }
 
   onPeerConnected(peer: PeerState): Promise<void> {

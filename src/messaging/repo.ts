@@ -200,6 +200,12 @@ export class MessageRepo {
     }
   }
 
+  /** Recipient rows still waiting to be delivered, across every mesh (an operator's metric). */
+  async queueDepth(now: number): Promise<number> {
+    const [r] = await this.sql`SELECT count(*) AS n FROM message_recipient WHERE status = 'queued' AND expires_at > ${now}`;
+    return num(r?.n);
+  }
+
   /** Marks queued rows past their TTL as expired; returns how many. */
   async expire(now: number): Promise<number> {
     const r = await this.sql`UPDATE message_recipient SET status = 'expired', expired_at = ${now} WHERE status = 'queued' AND expires_at <= ${now}`;

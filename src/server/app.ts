@@ -22,6 +22,8 @@ import { messagingFeature } from "../messaging/feature.ts";
 import { DEFAULT_NODE_TIMING, type NodeSelf, type NodeTiming } from "../nodes/directory.ts";
 import { nodesFeature } from "../nodes/feature.ts";
 import { resolveNodeId } from "../nodes/node-id.ts";
+import { metricsFeature, metricsResponse } from "../metrics/feature.ts";
+import { PromMetrics } from "../metrics/registry.ts";
 import { presenceFeature } from "../presence/feature.ts";
 import { stateFeature } from "../state/feature.ts";
 import { openStore, type Store } from "../store/db.ts";
@@ -62,6 +64,8 @@ export interface BrokerOptions {
   nodeTiming?: Partial<NodeTiming>;
   /** Log dashboard requests (method and path, secrets cut out) to stderr. */
   logRequests?: boolean;
+  /** `--metrics-host`: also serve GET /metrics, without the admin token, on this separate listener. */
+  metricsListen?: { host: string; port: number };
 }
 
 export interface RunningBroker {
@@ -83,6 +87,8 @@ export interface RunningBroker {
   store: Store;
   /** this process as a broker node of its store */
   node: NodeSelf;
+  /** the `--metrics-host` listener's URL, when there is one */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -97,6 +103,7 @@ interface Wiring {
   nodeId: string;
   nodes: FeatureFactory;
   dashboard: DashboardOptions;
+  metrics: PromMetrics;
 }
 
 /**
@@ -114,6 +121,7 @@ function features(w: Wiring): FeatureFactory[] {
     memoryFeature,
     filesFeature({ dataDir: w.dataDir, blob: w.blob, limits: w.files, ...(w.filesClock ? { clock: w.filesClock } : {}) }),
     dashboardFeature(w.dashboard),
+    metricsFeature(w.metrics),
   ];
 }
 
@@ -132,6 +140,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   // The dashboard serves its page from this server, whose URL exists only once it listens.
   let selfUrl = "";
   const dashboard: DashboardOptions = { pageMount: page.mount, selfUrl: () => selfUrl, publicUrl: opts.publicUrl, logRequests: opts.logRequests };
+  const metrics = new PromMetrics();
   let broker: Broker;
   let node: NodeSelf;
   let nodes: ReturnType<typeof nodesFeature>;
@@ -144,7 +153,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       store,
       limits,
       clock,
-      features: features({ adminToken, dataDir, blob, files, filesClock: opts.filesClock, nodeId: node.id, nodes: nodes.feature, dashboard }),
+      metrics,
+      features: features({ adminToken, dataDir, blob, files, filesClock: opts.filesClock, nodeId: node.id, nodes: nodes.feature, dashboard, metrics }),
     });
     await migrate(store, broker.migrations());
     await broker.start();
@@ -176,6 +186,23 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     throw err;
   }
 
+  let metricsServer: ReturnType<typeof Bun.serve> | undefined;
+  if (opts.metricsListen) {
+    try {
+      metricsServer = Bun.serve({
+        hostname: opts.metricsListen.host,
+        port: opts.metricsListen.port,
+        routes: { "/metrics": { GET: () => metricsResponse(metrics) } },
+        fetch: () => new Response("not found", { status: 404 }),
+      });
+    } catch (err) {
+      await broker.stop();
+      await server.stop(true);
+      await store.close();
+      throw new InvalidArgument(`cannot serve metrics on ${opts.metricsListen.host}:${opts.metricsListen.port}: ${(err as Error).message}`);
+    }
+  }
+
   const port = server.port ?? 0;
   saveAdminToken();
   const listenUrl = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -204,10 +231,14 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     broker,
     store,
     node,
+    ...(metricsServer
+      ? { metricsUrl: `http://${opts.metricsListen?.host.includes(":") ? `[${opts.metricsListen.host}]` : opts.metricsListen?.host}:${metricsServer.port}` }
+      : {}),
     async stop() {
       if (stopped) return;
       stopped = true;
       await broker.stop();
+      await metricsServer?.stop(true);
       await server.stop(true);
       await store.close();
     },

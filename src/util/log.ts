@@ -12,9 +12,23 @@ function redact(v: unknown): unknown {
   return out;
 }
 
+export type LogFormat = "text" | "json";
+let format: LogFormat = "text";
+
+/** `--log-format json`: one object a line (time, level, event, then the fields), for log shippers. */
+export function setLogFormat(f: LogFormat): void {
+  format = f;
+}
+
 function write(level: string, msg: string, fields?: Record<string, unknown>): void {
+  const time = new Date().toISOString();
+  if (format === "json") {
+    // the fixed keys last: a field can never pass itself off as the time, level or event
+    process.stderr.write(`${JSON.stringify({ ...(fields ? (redact(fields) as Record<string, unknown>) : {}), time, level, event: msg })}\n`);
+    return;
+  }
   const extra = fields ? " " + JSON.stringify(redact(fields)) : "";
-  process.stderr.write(`${new Date().toISOString()} ${level} ${msg}${extra}\n`);
+  process.stderr.write(`${time} ${level} ${msg}${extra}\n`);
 }
 
 export const log = {

@@ -19,7 +19,7 @@ export const LAYERS: { name: string; match: (path: string) => boolean }[] = [
   { name: "frame union", match: (p) => UNIONS.includes(p) },
   { name: "store, session, client transport", match: (p) => /^(store|blob|session|client)\//.test(p) },
   { name: "broker core and host", match: (p) => p.startsWith("broker/") },
-  { name: "features", match: (p) => /^(meshes|presence|groups|messaging|state|memory|files|dashboard|nodes)\//.test(p) },
+  { name: "features", match: (p) => /^(meshes|presence|groups|messaging|state|memory|files|dashboard|nodes|metrics)\//.test(p) },
   { name: "mcp", match: (p) => p.startsWith("mcp/") },
   { name: "launch", match: (p) => p.startsWith("launch/") },
   { name: "install", match: (p) => p.startsWith("install/") },

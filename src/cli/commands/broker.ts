@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { defaultDataDir, startBroker } from "../../server/app.ts";
 import { readEnv } from "../../util/env.ts";
 import { InvalidArgument } from "../../util/errors.ts";
+import { setLogFormat } from "../../util/log.ts";
 import { print } from "../output.ts";
 import { withExamples } from "../usage.ts";
 
@@ -35,12 +36,28 @@ export default withExamples(
         description: "Where the admin token is kept (default <data-dir>/admin-token); give several nodes of one Postgres the same one",
       },
       "node-id": { type: "string", description: "This broker's node id among several on one Postgres (default: kept in the data dir)" },
+      "metrics-host": {
+        type: "string",
+        description: "Also serve GET /metrics without the admin token on this host:port (a trusted interface), e.g. 127.0.0.1:9464",
+      },
+      "log-format": { type: "string", description: "text (default) or json: one object a line on stderr", default: "text" },
     },
     async run({ args }) {
       const port = Number(args.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgument(`invalid --port ${args.port}`);
       const [certFile, keyFile] = [args["tls-cert"], args["tls-key"]];
       if ((certFile === undefined) !== (keyFile === undefined)) throw new InvalidArgument("--tls-cert and --tls-key go together: give both or neither");
+      const logFormat = args["log-format"];
+      if (logFormat !== "text" && logFormat !== "json") throw new InvalidArgument(`invalid --log-format ${logFormat}: text or json`);
+      setLogFormat(logFormat);
+      let metricsListen: { host: string; port: number } | undefined;
+      if (args["metrics-host"] !== undefined) {
+        const m = args["metrics-host"].match(/^(\[[^\]]+\]|[^:]+):(\d+)$/);
+        const mport = Number(m?.[2]);
+        if (!m || !Number.isInteger(mport) || mport < 0 || mport > 65535)
+          throw new InvalidArgument(`invalid --metrics-host ${args["metrics-host"]}: expected host:port`);
+        metricsListen = { host: (m[1] as string).replace(/^\[|\]$/g, ""), port: mport };
+      }
       const env = readEnv();
       const databaseUrl = env.DATABASE_URL || undefined;
       const files: { maxFileBytes?: number; meshQuotaBytes?: number } = {};
@@ -58,12 +75,14 @@ export default withExamples(
         ...(args["node-id"] !== undefined ? { nodeId: args["node-id"] } : {}),
         ...(args["admin-token-file"] !== undefined ? { adminTokenFile: args["admin-token-file"] } : {}),
         logRequests: process.env.CLAUDEMESH_LOG_REQUESTS === "1",
+        ...(metricsListen ? { metricsListen } : {}),
       });
       print(
         `claudemesh broker listening on ${b.listenUrl.replace(/^https?:\/\//, "")} (store: ${b.store.dialect}${b.store.dialect === "sqlite" ? `, data dir ${b.dataDir}` : ""})`,
       );
       print(`Public URL (in invites, for clients): ${b.url}`);
       if (b.store.dialect === "postgres") print(`Node id: ${b.node.id} (several brokers may share this Postgres: \`claudemesh nodes\` lists them)`);
+      if (b.metricsUrl) print(`Metrics (Prometheus, no token): ${b.metricsUrl}/metrics`);
       const tokenFile = b.adminTokenFile;
       if (b.adminTokenCreated) {
         print("");
