@@ -32,6 +32,7 @@ const ROUTES = [
   "/files/:id/status",
   "/files/:id/content",
   "/healthz",
+  "/metrics",
   "/session",
   "/ws",
   // the dashboard's (test/dashboard/fuzz.test.ts fuzzes them with a logged-in cookie too)
