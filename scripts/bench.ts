@@ -2,11 +2,15 @@
  * `npm run bench`: runs every scripts/bench/*.bench.ts in name order. Each exports
  * `async function run(): Promise<void>` and prints its own lines. Optional arguments pick benches by
  * name: `bun scripts/bench.ts recall`. A failing bench is reported and the others still run.
+ * `--smoke` runs the scale bench alone, small (CI: `npm run bench -- --smoke`, well under a minute).
  */
 import { join } from "node:path";
 
 const dir = join(import.meta.dir, "bench");
-const only = process.argv.slice(2);
+const args = process.argv.slice(2);
+const smoke = args.includes("--smoke");
+if (smoke) process.env.BENCH_SMOKE = "1";
+const only = smoke ? ["scale"] : args.filter((a) => !a.startsWith("--"));
 const files = [...new Bun.Glob("*.bench.ts").scanSync({ cwd: dir })].sort().filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 if (files.length === 0) console.log(`no benches in ${dir}${only.length ? ` matching ${only.join(", ")}` : ""}`);
 

@@ -69,11 +69,10 @@ class Messaging implements Feature {
         );
         const due = queued.filter((m) => !d.inflight.has(m.messageId));
         if (due.length === 0) return;
-        const lowPending = await this.repo.countQueued(peer.sessionPubkey, "low", now);
         this.host.metrics.count("claudemesh_pushes_total", due.length);
         for (const m of due) {
           d.inflight.add(m.messageId);
-          peer.conn.send({ type: "push", ...m, lowPending });
+          peer.conn.send({ type: "push", ...m });
         }
       })
       .catch(() => {
@@ -144,33 +143,18 @@ class Messaging implements Feature {
     const sizes = [f.group?.ciphertext.length ?? 0, ...(f.envelopes ?? []).map((e) => e.ciphertext.length)];
     if (Math.max(...sizes) > max) throw new WireError("message_too_large", `message exceeds the broker's limit of ${max} bytes of ciphertext`);
 
-    const previous = await this.repo.findByClientId(peer.meshId, peer.memberId, f.clientId);
-    if (previous) {
+    let routed: ReturnType<Messaging["route"]>;
+    try {
+      routed = this.route(f, peer);
+    } catch (err) {
+      // A retry of a stored message is answered with it, even when its recipients have left since. (On
+      // the common path the insert's client-id conflict finds retries: no lookup before every send.)
+      const previous = err instanceof WireError ? await this.repo.findByClientId(peer.meshId, peer.memberId, f.clientId) : null;
+      if (!previous) throw err;
       ctx.reply({ type: "ack", clientId: f.clientId, messageId: previous.id, recipients: previous.recipients, duplicate: true });
       return "duplicate";
     }
-
-    const targets = Array.isArray(f.to) ? f.to : [f.to];
-    if (f.kind === "group" && !f.group) throw new WireError("invalid_frame", "a group message needs `group` {nonce, ciphertext}");
-    if (f.kind === "direct" && targets.some(isGroupTarget)) throw new WireError("invalid_frame", '@group, @all and * targets need kind "group"');
-    const recipients = resolveTargets(targets, this.host.peers.peersOf(peer.meshId), peer);
-    let rows: NewRecipient[];
-    if (f.kind === "group") {
-      rows = recipients.map((p) => ({ sessionPubkey: p.sessionPubkey, memberId: p.memberId, name: p.displayName, nonce: null, ciphertext: null }));
-    } else {
-      const byKey = new Map((f.envelopes ?? []).map((e) => [e.sessionPubkey, e]));
-      const missing = recipients.filter((p) => !byKey.has(p.sessionPubkey));
-      if (missing.length > 0) {
-        throw new WireError(
-          "missing_envelope",
-          `no envelope for ${missing.map((p) => `${p.displayName} (${p.sessionPubkey})`).join(", ")}; refresh peers and retry`,
-        );
-      }
-      rows = recipients.map((p) => {
-        const e = byKey.get(p.sessionPubkey)!;
-        return { sessionPubkey: p.sessionPubkey, memberId: p.memberId, name: p.displayName, nonce: e.nonce, ciphertext: e.ciphertext };
-      });
-    }
+    const { targets, recipients, rows } = routed;
 
     const messageId = newId("msg");
     const job: InsertJob = {
@@ -228,6 +212,32 @@ class Messaging implements Feature {
       void pushed.then(() => this.host.metrics.observe("claudemesh_push_latency_seconds", (performance.now() - started) / 1000));
     }
     return "stored";
+  }
+
+  /** Who a send reaches, and each recipient's row; a WireError when a target or an envelope is missing. */
+  private route(f: ClientFrameOf<"send">, peer: PeerState): { targets: string[]; recipients: PeerState[]; rows: NewRecipient[] } {
+    const targets = Array.isArray(f.to) ? f.to : [f.to];
+    if (f.kind === "group" && !f.group) throw new WireError("invalid_frame", "a group message needs `group` {nonce, ciphertext}");
+    if (f.kind === "direct" && targets.some(isGroupTarget)) throw new WireError("invalid_frame", '@group, @all and * targets need kind "group"');
+    const recipients = resolveTargets(targets, this.host.peers.peersOf(peer.meshId), peer);
+    let rows: NewRecipient[];
+    if (f.kind === "group") {
+      rows = recipients.map((p) => ({ sessionPubkey: p.sessionPubkey, memberId: p.memberId, name: p.displayName, nonce: null, ciphertext: null }));
+    } else {
+      const byKey = new Map((f.envelopes ?? []).map((e) => [e.sessionPubkey, e]));
+      const missing = recipients.filter((p) => !byKey.has(p.sessionPubkey));
+      if (missing.length > 0) {
+        throw new WireError(
+          "missing_envelope",
+          `no envelope for ${missing.map((p) => `${p.displayName} (${p.sessionPubkey})`).join(", ")}; refresh peers and retry`,
+        );
+      }
+      rows = recipients.map((p) => {
+        const e = byKey.get(p.sessionPubkey)!;
+        return { sessionPubkey: p.sessionPubkey, memberId: p.memberId, name: p.displayName, nonce: e.nonce, ciphertext: e.ciphertext };
+      });
+    }
+    return { targets, recipients, rows };
   }
 
   onPeerConnected(peer: PeerState): Promise<void> {

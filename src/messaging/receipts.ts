@@ -18,8 +18,8 @@ export class ReceiptBatcher {
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.scheduled) {
       this.scheduled = true;
-      // Next macrotask: receipts that arrived in the same burst of socket events join this batch.
-      setTimeout(() => void this.flush(), 0);
+      // After this turn's I/O callbacks: receipts from the same burst of socket events join this batch.
+      setImmediate(() => void this.flush());
     }
     return done;
   }

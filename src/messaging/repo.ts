@@ -47,7 +47,7 @@ const toPush = (r: Row): PushBody => ({
   nonce: String(r.r_nonce ?? r.m_nonce),
   ciphertext: String(r.r_ciphertext ?? r.m_ciphertext),
   createdAt: num(r.created_at),
-  lowPending: 0,
+  lowPending: num(r.low_pending),
 });
 
 /** Most a sender may keep stored (ciphertext not yet deleted), as a member and as a whole mesh. */
@@ -56,12 +56,17 @@ export interface Quota {
   mesh: { messages: number; bytes: number };
 }
 
-/** Adds one message of `bytes` to a usage row unless that would pass `limit`; false when it would. */
+/**
+ * Adds one message of `bytes` to a usage row unless that would pass `limit`; false when it would. One
+ * upsert: a new row starts at this message, an existing one grows only while within the limit.
+ */
 async function charge(tx: SQL, meshId: string, memberId: string, bytes: number, limit: { messages: number; bytes: number }): Promise<boolean> {
-  await tx`INSERT INTO message_usage (mesh_id, member_id, messages, bytes) VALUES (${meshId}, ${memberId}, 0, 0) ON CONFLICT DO NOTHING`;
-  const r = await tx`UPDATE message_usage SET messages = messages + 1, bytes = bytes + ${bytes}
-    WHERE mesh_id = ${meshId} AND member_id = ${memberId} AND messages + 1 <= ${limit.messages} AND bytes + ${bytes} <= ${limit.bytes}`;
-  return r.count > 0;
+  if (limit.messages < 1 || bytes > limit.bytes) return false;
+  const r = await tx`INSERT INTO message_usage (mesh_id, member_id, messages, bytes) VALUES (${meshId}, ${memberId}, 1, ${bytes})
+    ON CONFLICT (mesh_id, member_id) DO UPDATE SET messages = message_usage.messages + 1, bytes = message_usage.bytes + ${bytes}
+    WHERE message_usage.messages + 1 <= ${limit.messages} AND message_usage.bytes + ${bytes} <= ${limit.bytes}
+    RETURNING messages`;
+  return r.length > 0;
 }
 
 const overQuota = (who: string, limit: { messages: number; bytes: number }) =>
@@ -155,24 +160,22 @@ export class MessageRepo {
     });
   }
 
-  /** Queued messages for one session in queue order, optionally only some priorities. */
+  /**
+   * Queued messages for one session in queue order, optionally only some priorities, each with how many
+   * `low` ones wait for check_messages (one statement: the count is an uncorrelated subquery, run once).
+   */
   async queuedFor(sessionPubkey: string, priorities: Priority[], now: number): Promise<PushBody[]> {
     if (priorities.length === 0) return [];
     const rows = await this.sql`
       SELECT r.message_id, r.nonce AS r_nonce, r.ciphertext AS r_ciphertext, m.nonce AS m_nonce, m.ciphertext AS m_ciphertext,
-             m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at
+             m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at,
+             (SELECT count(*) FROM message_recipient lr JOIN message lm ON lm.id = lr.message_id
+               WHERE lr.session_pubkey = ${sessionPubkey} AND lr.status = 'queued' AND lr.expires_at > ${now} AND lm.priority = 'low') AS low_pending
       FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id
       WHERE r.session_pubkey = ${sessionPubkey} AND r.status = 'queued' AND r.expires_at > ${now}
         AND m.priority IN ${this.sql(priorities)}
       ORDER BY r.seq`;
     return rows.map(toPush);
-  }
-
-  async countQueued(sessionPubkey: string, priority: Priority, now: number): Promise<number> {
-    const [r] = await this.sql`
-      SELECT count(*) AS n FROM message_recipient r JOIN message m ON m.id = r.message_id
-      WHERE r.session_pubkey = ${sessionPubkey} AND r.status = 'queued' AND r.expires_at > ${now} AND m.priority = ${priority}`;
-    return num(r?.n);
   }
 
   /**

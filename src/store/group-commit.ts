@@ -30,8 +30,8 @@ export class GroupCommit<T, R> {
   private schedule(): void {
     if (this.running || this.scheduled || this.pending.length === 0) return;
     this.scheduled = true;
-    // Next macrotask: items from the same burst of socket events join this batch.
-    setTimeout(() => void this.flush(), 0);
+    // After this turn's I/O callbacks: items from the same burst of socket events join this batch.
+    setImmediate(() => void this.flush());
   }
 
   private async flush(): Promise<void> {

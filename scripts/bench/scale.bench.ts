@@ -1,0 +1,351 @@
+/**
+ * Speed at scale (#13): the broker in its own process, N sessions from this one, every figure next to a
+ * raw Bun.serve WebSocket relay measured in the same run. `BENCH_SMOKE=1` (npm run bench -- --smoke) is
+ * the quick CI run. Prints a table and writes bench/results.json.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { SQL, type Subprocess } from "bun";
+import { brokerRequest } from "../../src/client/http.ts";
+import { CreateMeshResponse, InviteResponse, JoinResponse } from "../../src/meshes/api.ts";
+import { fastKeyPair, type Member, offArrival, onArrival, Session, sendFrame } from "./scale/client.ts";
+
+const SMOKE = process.env.BENCH_SMOKE === "1";
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? (SMOKE ? 100 : 1000));
+const LATENCY_MSGS = Number(process.env.BENCH_LATENCY_MSGS ?? (SMOKE ? 200 : 2000));
+const THROUGHPUT_SECS = Number(process.env.BENCH_THROUGHPUT_SECS ?? (SMOKE ? 1 : 4));
+const SENDERS = Math.min(50, Math.floor(SESSIONS / 2));
+const BROADCASTS = SMOKE ? 5 : 20;
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? (SMOKE ? 10_000 : 100_000));
+const ROOT = join(import.meta.dir, "../..");
+
+type Kind = "relay" | "sqlite" | "postgres";
+interface Target {
+  kind: Kind;
+  proc: Subprocess<"ignore", "pipe", "inherit">;
+  wsUrl: string;
+  url: string;
+  adminToken?: string;
+  dataDir?: string;
+  schema?: string | null;
+  member: Member | null;
+}
+
+async function spawnJson(args: string[]): Promise<{ proc: Subprocess<"ignore", "pipe", "inherit">; info: Record<string, string> }> {
+  const proc = Bun.spawn([process.execPath, ...args], { stdin: "ignore", stdout: "pipe", stderr: "inherit", cwd: ROOT });
+  const reader = proc.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${args.join(" ")} exited before it was ready`);
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return { proc, info: JSON.parse(text.slice(0, text.indexOf("\n"))) };
+}
+
+async function startTarget(kind: Kind, pg: string | undefined): Promise<Target> {
+  if (kind === "relay") {
+    const { proc, info } = await spawnJson([join(import.meta.dir, "scale/relay-proc.ts")]);
+    return { kind, proc, wsUrl: info.wsUrl as string, url: info.url as string, member: null };
+  }
+  const { proc, info } = await spawnJson([join(import.meta.dir, "scale/broker-proc.ts"), kind === "postgres" ? (pg as string) : ""]);
+  const url = info.url as string;
+  const adminToken = info.adminToken as string;
+  // One member with many sessions: a mesh of N sessions without N joins (sessions of one member may share nothing but the key).
+  const owner = fastKeyPair();
+  const mesh = await brokerRequest(url, "POST", "/admin/meshes", CreateMeshResponse, {
+    auth: { kind: "admin", token: adminToken },
+    body: { slug: "bench", ownerPubkey: owner.publicKey, ownerName: "owner" },
+  });
+  const keys = fastKeyPair();
+  const inv = await brokerRequest(url, "POST", `/meshes/${mesh.meshId}/invites`, InviteResponse, { auth: { kind: "admin", token: adminToken }, body: {} });
+  const j = await brokerRequest(url, "POST", "/join", JoinResponse, { body: { token: inv.token, pubkey: keys.publicKey, displayName: "bench" } });
+  return {
+    kind,
+    proc,
+    wsUrl: info.wsUrl as string,
+    url,
+    adminToken,
+    dataDir: info.dataDir as string,
+    schema: (info.schema as string | null) ?? null,
+    member: { meshId: mesh.meshId, memberId: j.memberId, pubkey: keys.publicKey, secretKey: keys.secretKey },
+  };
+}
+
+async function stopTarget(t: Target): Promise<void> {
+  t.proc.kill("SIGTERM");
+  await t.proc.exited;
+}
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+/** The broker's own view: /metrics (admin token); prom-client's event-loop figures reset at each scrape. */
+async function scrape(t: Target): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (!t.adminToken) return out;
+  const text = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminToken}` } })).text();
+  const { default: parse } = await import("parse-prometheus-text-format");
+  for (const f of parse(text)) {
+    let sum = 0;
+    for (const m of f.metrics) sum += Number(m.value ?? m.count ?? 0);
+    out.set(f.name, sum);
+  }
+  return out;
+}
+
+let markers = 0;
+const marker = () => `m${markers++}`;
+
+/** Sends and resolves when every one of `expect` sessions has been pushed it. */
+function sendAndWait(from: Session, to: Session | "*", expect: number): Promise<void> {
+  const m = marker();
+  let left = expect;
+  const done = new Promise<void>((resolve) =>
+    onArrival(m, () => {
+      if (--left === 0) {
+        offArrival(m);
+        resolve();
+      }
+    }),
+  );
+  from.ws.send(JSON.stringify({ ...sendFrame(m, to), id: m }));
+  return done;
+}
+
+async function connectAll(t: Target, n: number, prefix: string): Promise<{ sessions: Session[]; perSec: number }> {
+  const sessions: Session[] = new Array(n);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (next < n) {
+        const i = next++;
+        sessions[i] = await Session.open(t.wsUrl, `${prefix}${i}`, t.member);
+      }
+    }),
+  );
+  return { sessions, perSec: n / ((performance.now() - started) / 1000) };
+}
+
+async function latency(sessions: Session[], count: number): Promise<{ p50: number; p99: number; p999: number }> {
+  const [a, b] = sessions as [Session, Session];
+  for (let i = 0; i < 50; i++) await sendAndWait(a, b, 1); // warm-up
+  const lat: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await sendAndWait(a, b, 1);
+    lat.push(performance.now() - t);
+  }
+  return { p50: pct(lat, 50), p99: pct(lat, 99), p999: pct(lat, 99.9) };
+}
+
+async function throughput(sessions: Session[]): Promise<number> {
+  let delivered = 0;
+  const deadline = performance.now() + THROUGHPUT_SECS * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: SENDERS }, async (_, i) => {
+      const from = sessions[i] as Session;
+      const to = sessions[SENDERS + i] as Session;
+      while (performance.now() < deadline) {
+        await sendAndWait(from, to, 1);
+        delivered++;
+      }
+    }),
+  );
+  return delivered / ((performance.now() - started) / 1000);
+}
+
+async function broadcast(sessions: Session[]): Promise<{ p50: number; max: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < BROADCASTS; i++) {
+    const t = performance.now();
+    await sendAndWait(sessions[0] as Session, "*", sessions.length - 1);
+    times.push(performance.now() - t);
+  }
+  return { p50: pct(times, 50), max: Math.max(...times) };
+}
+
+/** Queues `n` messages for sessions that are not connected, straight into the store (as a long-lived broker would have). */
+async function fillBacklog(t: Target, n: number, pg: string | undefined): Promise<void> {
+  const sql =
+    t.kind === "postgres"
+      ? new SQL({ url: pg as string, connection: { search_path: t.schema as string } })
+      : new SQL({ adapter: "sqlite", filename: join(t.dataDir as string, "claudemesh.sqlite") });
+  const member = t.member as Member;
+  const series =
+    t.kind === "postgres"
+      ? `SELECT g AS i FROM generate_series(1, ${n}) g`
+      : `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${n}) SELECT i FROM s`;
+  const far = Date.now() + 86_400_000;
+  await sql.begin(async (tx) => {
+    await tx.unsafe(
+      `INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at, bytes, expires_at)
+       SELECT 'backlog' || i, '${member.meshId}', '${member.memberId}', 'offline', 'offline', 'backlog' || i, 'away', 'next', 'direct', NULL, NULL, ${Date.now()}, 0, ${far} FROM (${series}) q`,
+    );
+    await tx.unsafe(
+      `INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)
+       SELECT 'backlog' || i, '${member.meshId}', 'away' || (i % 1000), '${member.memberId}', 'away', '${"A".repeat(32)}', 'backlog', 'queued', ${Date.now()}, ${far} FROM (${series}) q`,
+    );
+  });
+  await sql.close();
+}
+
+async function disconnectAll(t: Target, sessions: Session[]): Promise<number> {
+  const started = performance.now();
+  for (const s of sessions) s.close();
+  for (;;) {
+    const left = t.adminToken ? ((await scrape(t)).get("claudemesh_sessions") ?? 0) : Number(await (await fetch(`${t.url}/count`)).text());
+    if (left === 0) return (performance.now() - started) / 1000;
+    await Bun.sleep(10); // polling the server's own count: the figure is when it reaches zero, to ±10 ms
+  }
+}
+
+interface Row {
+  connectPerSec: number;
+  latency: { p50: number; p99: number; p999: number };
+  throughput: number;
+  broadcast: { p50: number; max: number };
+  latencyWithBacklog?: { p50: number; p99: number; p999: number };
+  disconnectSecs: number;
+  eventLoopLagP99Ms?: number;
+  eventLoopLagMaxMs?: number;
+  rssPerSessionBytes?: number;
+  rssMB?: number;
+}
+
+async function benchTarget(kind: Kind, pg: string | undefined): Promise<Row> {
+  const t = await startTarget(kind, pg);
+  try {
+    const rssBefore = (await scrape(t)).get("process_resident_memory_bytes");
+    const { sessions, perSec } = await connectAll(t, SESSIONS, "s");
+    const m0 = await scrape(t);
+    const rssAfter = m0.get("process_resident_memory_bytes");
+    const lat = await latency(sessions, LATENCY_MSGS);
+    const tp = await throughput(sessions);
+    await scrape(t); // resets the event-loop histogram: the next one covers the broadcasts alone
+    const bc = await broadcast(sessions);
+    const lag = await scrape(t);
+    let withBacklog: Row["latencyWithBacklog"];
+    if (kind !== "relay") {
+      await fillBacklog(t, BACKLOG, pg);
+      withBacklog = await latency(sessions, Math.min(LATENCY_MSGS, 1000));
+    }
+    const disconnectSecs = await disconnectAll(t, sessions);
+    return {
+      connectPerSec: perSec,
+      latency: lat,
+      throughput: tp,
+      broadcast: bc,
+      ...(withBacklog ? { latencyWithBacklog: withBacklog } : {}),
+      disconnectSecs,
+      ...(lag.has("nodejs_eventloop_lag_p99_seconds")
+        ? {
+            eventLoopLagP99Ms: (lag.get("nodejs_eventloop_lag_p99_seconds") ?? 0) * 1000,
+            eventLoopLagMaxMs: (lag.get("nodejs_eventloop_lag_max_seconds") ?? 0) * 1000,
+          }
+        : {}),
+      ...(rssBefore !== undefined && rssAfter !== undefined ? { rssPerSessionBytes: (rssAfter - rssBefore) / SESSIONS, rssMB: rssAfter / 1024 / 1024 } : {}),
+    };
+  } finally {
+    await stopTarget(t);
+  }
+}
+
+/** `claudemesh mcp` from spawn to its initialize answer; baseline: the same binary's `--version`. */
+async function coldStart(): Promise<{ mcpMs: number; versionMs: number; binaryMB: number } | null> {
+  const bin = join(ROOT, "dist/claudemesh");
+  const file = Bun.file(bin);
+  if (!(await file.exists())) return null;
+  const home = join(ROOT, "node_modules/.cache/cm-bench-home");
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, "config.json"), JSON.stringify({ version: 1, meshes: [] }), { mode: 0o600 });
+  const runs = SMOKE ? 3 : 10;
+  const mcp: number[] = [];
+  const version: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let t = performance.now();
+    const v = Bun.spawn([bin, "--version"], { stdout: "ignore", stderr: "ignore" });
+    await v.exited;
+    version.push(performance.now() - t);
+    t = performance.now();
+    const p = Bun.spawn([bin, "mcp"], { env: { ...process.env, CLAUDEMESH_HOME: home }, stdin: "pipe", stdout: "pipe", stderr: "ignore" });
+    p.stdin.write(
+      `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } } })}\n`,
+    );
+    p.stdin.flush();
+    const reader = p.stdout.getReader();
+    let out = "";
+    while (!out.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+    }
+    mcp.push(performance.now() - t);
+    p.kill();
+    await p.exited;
+  }
+  return { mcpMs: pct(mcp, 50), versionMs: pct(version, 50), binaryMB: file.size / 1024 / 1024 };
+}
+
+const ms = (x: number | undefined) => (x === undefined ? "—" : x < 1 ? x.toFixed(3) : x.toFixed(1));
+const pctOf = (x: number, base: number) => `${((x / base) * 100).toFixed(0)} %`;
+
+export async function run(): Promise<void> {
+  const pg = process.env.CLAUDEMESH_TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+  const kinds: Kind[] = ["relay", "sqlite", ...(pg ? (["postgres"] as const) : [])];
+  console.log(
+    `scale: ${SESSIONS} sessions, ${LATENCY_MSGS} sequential messages, ${SENDERS} concurrent senders for ${THROUGHPUT_SECS} s, ${BROADCASTS} broadcasts, backlog ${BACKLOG}${SMOKE ? " (smoke)" : ""}`,
+  );
+  if (!pg) console.log("  postgres skipped (set CLAUDEMESH_TEST_DATABASE_URL)");
+  const rows: Partial<Record<Kind, Row>> = {};
+  for (const k of kinds) {
+    rows[k] = await benchTarget(k, pg);
+    console.log(`  ${k} done`);
+  }
+  const cold = await coldStart();
+  const relay = rows.relay as Row;
+  const line = (label: string, f: (r: Row) => string) => console.log(`  ${label.padEnd(38)}${kinds.map((k) => f(rows[k] as Row).padStart(24)).join("")}`);
+  console.log(`  ${"".padEnd(38)}${kinds.map((k) => (k === "relay" ? "raw relay" : `claudemesh ${k}`).padStart(24)).join("")}`);
+  line("direct send→push p50 / p99 / p99.9 ms", (r) => `${ms(r.latency.p50)} / ${ms(r.latency.p99)} / ${ms(r.latency.p999)}`);
+  line(`  … with ${BACKLOG} queued for others`, (r) =>
+    r.latencyWithBacklog ? `${ms(r.latencyWithBacklog.p50)} / ${ms(r.latencyWithBacklog.p99)} / ${ms(r.latencyWithBacklog.p999)}` : "—",
+  );
+  line(`delivered msg/s, ${SENDERS} senders`, (r) => `${Math.round(r.throughput)} (${pctOf(r.throughput, relay.throughput)})`);
+  line(`broadcast to ${SESSIONS - 1}: last p50 / max ms`, (r) => `${ms(r.broadcast.p50)} / ${ms(r.broadcast.max)}`);
+  line("event-loop lag in broadcasts p99 / max ms", (r) =>
+    r.eventLoopLagP99Ms === undefined ? "—" : `${ms(r.eventLoopLagP99Ms)} / ${ms(r.eventLoopLagMaxMs)}`,
+  );
+  line("sessions connected per second", (r) => String(Math.round(r.connectPerSec)));
+  line(`${SESSIONS} disconnects until zero, s`, (r) => r.disconnectSecs.toFixed(2));
+  line("broker RSS, MB / per session, KB", (r) => (r.rssMB === undefined ? "—" : `${r.rssMB.toFixed(0)} / ${((r.rssPerSessionBytes ?? 0) / 1024).toFixed(1)}`));
+  if (cold)
+    console.log(
+      `  claudemesh mcp cold start to initialize: ${cold.mcpMs.toFixed(0)} ms (baseline: --version ${cold.versionMs.toFixed(0)} ms); binary ${cold.binaryMB.toFixed(0)} MB`,
+    );
+  else console.log("  cold start skipped: no dist/claudemesh (npm run build)");
+  const results = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "?", memGB: Math.round(totalmem() / 1024 ** 3), bun: Bun.version },
+    config: {
+      smoke: SMOKE,
+      sessions: SESSIONS,
+      latencyMessages: LATENCY_MSGS,
+      senders: SENDERS,
+      throughputSecs: THROUGHPUT_SECS,
+      broadcasts: BROADCASTS,
+      backlog: BACKLOG,
+    },
+    rows,
+    coldStart: cold,
+  };
+  mkdirSync(join(ROOT, "bench"), { recursive: true });
+  writeFileSync(join(ROOT, "bench", SMOKE ? "results.smoke.json" : "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+}
+
+if (import.meta.main) await run();

@@ -1,0 +1,45 @@
+/**
+ * The broker under test, in a process of its own (the clients' work must not share its event loop):
+ * `bun broker-proc.ts [postgres-url]`. Limits that would refuse a benchmark's single address and single
+ * member are lifted; everything else is the production broker. Prints one JSON line once listening.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startBroker } from "../../../src/server/app.ts";
+
+const databaseUrl = process.argv[2] || undefined;
+const dataDir = process.argv[3] || mkdtempSync(join(tmpdir(), "cm-bench-"));
+const schema = process.argv[4] || (databaseUrl ? `cm_bench_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}` : undefined);
+const big = 1e9;
+const b = await startBroker({
+  port: 0,
+  dataDir,
+  databaseUrl,
+  dbSchema: schema,
+  limits: {
+    sendRatePerSec: big,
+    frameRatePerSec: big,
+    connectRatePerAddress: big,
+    helloRatePerMember: big,
+    memberFrameRatePerSec: big,
+    maxQueuedMessagesPerMember: big,
+    maxQueuedMessagesPerMesh: big,
+    maxQueuedBytesPerMember: big * 1000,
+    maxQueuedBytesPerMesh: big * 1000,
+    pingIntervalMs: 600_000,
+    sweepIntervalMs: 600_000,
+  },
+});
+console.log(JSON.stringify({ url: b.url, wsUrl: b.wsUrl, adminToken: b.adminToken, dataDir, schema: schema ?? null, pid: process.pid }));
+process.once("SIGTERM", async () => {
+  await b.stop();
+  if (databaseUrl && schema && !process.argv[4]) {
+    const { SQL } = await import("bun");
+    const sql = new SQL(databaseUrl);
+    await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await sql.close();
+  }
+  if (!process.argv[3]) rmSync(dataDir, { recursive: true, force: true });
+  process.exit(0);
+});

@@ -1,0 +1,50 @@
+/**
+ * The baseline: a raw Bun.serve WebSocket relay doing no work beyond routing (no auth, no store, no
+ * schema). A socket names itself with its first frame; `{"to": name}` goes to that socket, `"*"` to all
+ * others. It answers the same connect → ready → send → push → receipt exchange as the broker, so the
+ * two runs differ only by what claudemesh does.
+ */
+type Data = { name: string | null };
+const sockets = new Map<string, Bun.ServerWebSocket<Data>>();
+const server = Bun.serve<Data>({
+  port: 0,
+  hostname: "127.0.0.1",
+  fetch(req, srv) {
+    if (new URL(req.url).pathname === "/count") return new Response(String(sockets.size));
+    return srv.upgrade(req, { data: { name: null } }) ? undefined : new Response("ws only", { status: 426 });
+  },
+  websocket: {
+    message(ws, raw) {
+      const f = JSON.parse(String(raw)) as {
+        type: string;
+        name?: string;
+        to?: string;
+        id?: string;
+        envelopes?: { nonce: string; ciphertext: string }[];
+        group?: { nonce: string; ciphertext: string };
+      };
+      if (f.type === "hello" && f.name) {
+        ws.data.name = f.name;
+        sockets.set(f.name, ws);
+        ws.send(JSON.stringify({ type: "hello_ack", id: f.id }));
+      } else if (f.type === "send") {
+        // the push a recipient gets, shaped like the broker's: one envelope, the sender's name, the id
+        const env = f.group ?? f.envelopes?.[0];
+        const text = JSON.stringify({ type: "push", messageId: f.id, senderName: ws.data.name, to: f.to, nonce: env?.nonce, ciphertext: env?.ciphertext });
+        if (f.to === "*") {
+          for (const s of sockets.values()) if (s !== ws) s.send(text);
+        } else sockets.get(f.to ?? "")?.send(text);
+        ws.send(JSON.stringify({ type: "ack", id: f.id }));
+      }
+      // receipts are read and dropped
+    },
+    close(ws) {
+      if (ws.data.name && sockets.get(ws.data.name) === ws) sockets.delete(ws.data.name);
+    },
+  },
+});
+console.log(JSON.stringify({ wsUrl: `ws://127.0.0.1:${server.port}/ws`, url: `http://127.0.0.1:${server.port}`, pid: process.pid }));
+process.once("SIGTERM", () => {
+  server.stop(true);
+  process.exit(0);
+});
