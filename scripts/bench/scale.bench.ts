@@ -50,7 +50,9 @@ async function startTarget(kind: Kind, pg: string | undefined): Promise<Target> 
     const { proc, info } = await spawnJson([join(import.meta.dir, "scale/relay-proc.ts")]);
     return { kind, proc, wsUrl: info.wsUrl as string, url: info.url as string, member: null };
   }
-  const { proc, info } = await spawnJson([join(import.meta.dir, "scale/broker-proc.ts"), kind === "postgres" ? (pg as string) : ""]);
+  // BENCH_CPU_PROF=dir: the broker writes a CPU profile (markdown) there when it stops
+  const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=broker-${kind}.md`] : [];
+  const { proc, info } = await spawnJson([...prof, join(import.meta.dir, "scale/broker-proc.ts"), kind === "postgres" ? (pg as string) : ""]);
   const url = info.url as string;
   const adminToken = info.adminToken as string;
   // One member with many sessions: a mesh of N sessions without N joins (sessions of one member may share nothing but the key).
