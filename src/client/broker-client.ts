@@ -164,7 +164,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
             settled = true;
             this.giveUp();
             reject(err);
-            ws.close(1000, "invalid hello");
+            ws.close(CLOSE.normal, "invalid hello");
           }
           return;
         }
@@ -351,11 +351,11 @@ export class BrokerClient extends Emitter<ClientEvents> {
 
   close(): void {
     this.giveUp();
-    this.ws?.close(1000, "bye");
+    this.ws?.close(CLOSE.normal, "bye");
   }
 
   /** For tests and diagnostics: drops the socket as if the network failed, keeping reconnect on. */
   dropConnection(): void {
-    this.ws?.close(4999, "dropped");
+    this.ws?.close(CLOSE.dropped, "dropped");
   }
 }

@@ -9,4 +9,8 @@ export const CLOSE = {
   /** over a per-member or per-address budget; the error frame before it says when to retry */
   rateLimited: 4029,
   shutdown: 1001,
+  /** a client's own goodbye */
+  normal: 1000,
+  /** a client dropping its own socket as if the network failed (BrokerClient.dropConnection); never the broker's */
+  dropped: 4999,
 } as const;

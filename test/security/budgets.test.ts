@@ -85,20 +85,16 @@ describe.each(backends())("per-member and per-address budgets on %s", (backend) 
 
   test("a flood of hellos from one address is refused before verifying; the member gets in from its own address", async () => {
     // the address budget lifted, so only the hello budgets are in play
-    const wide = await startTestBroker(backend, { helloRatePerMember: 1 });
-    try {
-      const m = await addMember(wide, await createMesh(wide, "wide"), "Elsewhere");
-      const answers = [];
-      for (let i = 0; i < 4; i++) answers.push((await helloOn(m, true, "10.0.0.66", wide)).answer);
-      // the first two forged hellos were verified (and failed); the rest were refused without verifying
-      expect(answers.map((a) => a.code)).toEqual(["bad_member_signature", "bad_member_signature", "rate_limited", "rate_limited"]);
-      expect(answers[2].message).toContain("too many hellos");
-      const home = await helloOn(m, false, "10.0.0.7", wide);
-      expect(home.answer).toMatchObject({ type: "hello_ack" });
-      await home.close();
-    } finally {
-      await wide.destroy();
-    }
+    await using wide = await startTestBroker(backend, { helloRatePerMember: 1 });
+    const m = await addMember(wide, await createMesh(wide, "wide"), "Elsewhere");
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push((await helloOn(m, true, "10.0.0.66", wide)).answer);
+    // the first two forged hellos were verified (and failed); the rest were refused without verifying
+    expect(answers.map((a) => a.code)).toEqual(["bad_member_signature", "bad_member_signature", "rate_limited", "rate_limited"]);
+    expect(answers[2].message).toContain("too many hellos");
+    const home = await helloOn(m, false, "10.0.0.7", wide);
+    expect(home.answer).toMatchObject({ type: "hello_ack" });
+    await home.close();
   });
 
   test("connections are budgeted per address; a client over it backs off by the hint and comes back", async () => {
