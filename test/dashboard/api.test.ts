@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { DashboardAuth, LOGIN_TOKEN_TTL_MS, SESSION_TTL_MS } from "../../src/dashboard/auth.ts";
 import { startBroker } from "../../src/server/app.ts";
 import { SIGNED_HEADERS } from "../../src/protocol/http-headers.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
-import { addMember, closeClients, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { addMember, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { messagingPeer } from "../helpers/messaging.ts";
 import { dashFetch, dashJson, login, loginPath, redeem, sse } from "./helpers.ts";
 
@@ -54,17 +55,13 @@ for (const backend of backends()) {
     let bob: MeshConfig;
     let mallory: MeshConfig;
 
-    beforeAll(async () => {
-      b = await startTestBroker(backend);
+    suiteFixture(async (stack) => {
+      b = stack.use(await startTestBroker(backend));
       mesh = await createMesh(b, "dash");
       other = await createMesh(b, "dash-other");
       alice = await addMember(b, mesh, "alice");
       bob = await addMember(b, mesh, "bob");
       mallory = await addMember(b, other, "mallory");
-    });
-    afterAll(async () => {
-      closeClients();
-      await b.destroy();
     });
 
     test("without the cookie every API answers 401 and every page redirects to the sign-in page", async () => {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
-import { addMember, closeClients, createMesh, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { addMember, createMesh, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { sessionFiles, startFilesBroker } from "../helpers/files.ts";
 import { messagingPeer } from "../helpers/messaging.ts";
 import { dashFetch, dashJson, login, sse } from "./helpers.ts";
@@ -17,18 +18,14 @@ for (const backend of backends()) {
     let mallory: MeshConfig;
     const dir = tempDir("cm-dash-files-");
 
-    beforeAll(async () => {
-      b = await startFilesBroker(backend, null);
+    suiteFixture(async (stack) => {
+      stack.use(dir);
+      b = stack.use(await startFilesBroker(backend, null));
       mesh = await createMesh(b, "dfiles");
       const other = await createMesh(b, "dfiles-other");
       alice = await addMember(b, mesh, "alice");
       bob = await addMember(b, mesh, "bob");
       mallory = await addMember(b, other, "mallory");
-    });
-    afterAll(async () => {
-      closeClients();
-      await b.destroy();
-      dir.cleanup();
     });
 
     test("lists shared files and attachments with download counts; shares, downloads and deletes; live; scoped to the mesh", async () => {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import type { MeshConfig } from "../../src/client/config.ts";
-import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { tempDir } from "../helpers/backends.ts";
 import { sessionFiles } from "../helpers/files.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
@@ -62,8 +63,9 @@ describe("fuzzing the dashboard's HTTP routes", () => {
   let outsiderFile: string;
   const dir = tempDir("cm-dash-fuzz-");
 
-  beforeAll(async () => {
-    b = await startTestBroker("sqlite");
+  suiteFixture(async (stack) => {
+    stack.use(dir);
+    b = stack.use(await startTestBroker("sqlite"));
     const mesh = await createMesh(b, "dfuzz");
     const other = await createMesh(b, "dfuzz-other");
     alice = await addMember(b, mesh, "alice");
@@ -74,11 +76,6 @@ describe("fuzzing the dashboard's HTTP routes", () => {
     writeFileSync(f, "outsider bytes");
     outsiderFile = (await sessionFiles(b, outsider.client).upload(f)).id;
     cookie = await login(alice);
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.destroy();
-    dir.cleanup();
   });
 
   test("no request crashes the broker, answers 5xx, or reaches another mesh", async () => {

@@ -19,25 +19,21 @@ afterAll(() => closeClients());
 
 describe.each(backends())("a broker is a node on %s", (backend) => {
   test("/healthz names the node and the live nodes; /admin/nodes lists them for the operator only", async () => {
-    const b = await startTestBroker(backend, {}, undefined, { nodeTiming: { heartbeatMs: 50 } });
-    try {
-      const h = await health(b.url);
-      expect(h.node).toEqual({ id: b.node.id, url: b.url });
-      expect(h.nodes).toEqual([{ id: b.node.id, url: b.url }]);
-      expect(b.node.id).toMatch(/^node_[a-z0-9]{12}$/);
+    await using b = await startTestBroker(backend, {}, undefined, { nodeTiming: { heartbeatMs: 50 } });
+    const h = await health(b.url);
+    expect(h.node).toEqual({ id: b.node.id, url: b.url });
+    expect(h.nodes).toEqual([{ id: b.node.id, url: b.url }]);
+    expect(b.node.id).toMatch(/^node_[a-z0-9]{12}$/);
 
-      const mesh = await createMesh(b, "nodes");
-      await connect(await addMember(b, mesh, "Alice"));
-      const listed = await waitUntil("the heartbeat counts Alice's session", async () => {
-        const [n] = (await nodesOf(b.url, b.adminToken)).nodes;
-        return n?.sessions === 1 ? n : undefined;
-      });
-      expect(listed).toMatchObject({ id: b.node.id, url: b.url, alive: true, self: true, stoppedAt: null });
-      expect(await outcome(brokerRequest(b.url, "GET", "/admin/nodes", NodesResponse))).toBe("unauthorized");
-      expect(await outcome(brokerRequest(b.url, "GET", "/admin/nodes", NodesResponse, { auth: { kind: "member", mesh: mesh.owner } }))).toBe("unauthorized");
-    } finally {
-      await b.destroy();
-    }
+    const mesh = await createMesh(b, "nodes");
+    await connect(await addMember(b, mesh, "Alice"));
+    const listed = await waitUntil("the heartbeat counts Alice's session", async () => {
+      const [n] = (await nodesOf(b.url, b.adminToken)).nodes;
+      return n?.sessions === 1 ? n : undefined;
+    });
+    expect(listed).toMatchObject({ id: b.node.id, url: b.url, alive: true, self: true, stoppedAt: null });
+    expect(await outcome(brokerRequest(b.url, "GET", "/admin/nodes", NodesResponse))).toBe("unauthorized");
+    expect(await outcome(brokerRequest(b.url, "GET", "/admin/nodes", NodesResponse, { auth: { kind: "member", mesh: mesh.owner } }))).toBe("unauthorized");
   });
 
   test("the node id is kept in the data dir across restarts; --node-id is kept too; a bad one is refused", async () => {
