@@ -109,7 +109,8 @@ class Messaging implements Feature {
       // Run inside the delivery chain so a concurrent push cannot hand the same message out twice.
       let messages: PushBody[] = [];
       d.chain = d.chain.then(async () => {
-        messages = await this.repo.queuedFor(ctx.peer.sessionPubkey, ["now", "next", "low"], this.host.clock.now());
+        // a drain hands out the low messages themselves: none is left "waiting"
+        messages = (await this.repo.queuedFor(ctx.peer.sessionPubkey, ["now", "next", "low"], this.host.clock.now())).map((m) => ({ ...m, lowPending: 0 }));
         for (const m of messages) d.inflight.add(m.messageId);
       });
       await d.chain;
