@@ -179,6 +179,8 @@ async function fillBacklog(t: Target, n: number, pg: string | undefined): Promis
     t.kind === "postgres"
       ? new SQL({ url: pg as string, connection: { search_path: t.schema as string } })
       : new SQL({ adapter: "sqlite", filename: join(t.dataDir as string, "claudemesh.sqlite") });
+  // the broker is writing too: wait for its lock rather than fail
+  if (t.kind === "sqlite") await sql.unsafe("PRAGMA busy_timeout = 30000");
   const member = t.member as Member;
   const series =
     t.kind === "postgres"

@@ -23,6 +23,8 @@ interface Delivery {
   inflight: Set<string>;
   /** deliveries to one session run one at a time, so order holds and nothing doubles */
   chain: Promise<void>;
+  /** bumped by every receipt: queue rows read before one may list a message no longer in flight */
+  receipts: number;
 }
 
 class Messaging implements Feature {
@@ -53,21 +55,49 @@ class Messaging implements Feature {
 
   private delivery(peer: PeerState): Delivery {
     let d = this.deliveries.get(peer);
-    if (!d) this.deliveries.set(peer, (d = { inflight: new Set(), chain: Promise.resolve() }));
+    if (!d) this.deliveries.set(peer, (d = { inflight: new Set(), chain: Promise.resolve(), receipts: 0 }));
     return d;
   }
 
   /** Pushes every queued message this session may receive in its current status, in queue order. */
   deliver(peer: PeerState): Promise<void> {
+    return this.enqueue(peer, null, 0);
+  }
+
+  /**
+   * `deliver` for many sessions at once (a message's recipients): their queues are read in one statement
+   * per 500 sessions instead of one each, so a broadcast to a thousand peers costs two reads, not a
+   * thousand, and never holds the event loop for the length of a thousand.
+   */
+  private deliverAll(peers: PeerState[]): Promise<void> {
+    if (peers.length <= 1) return Promise.all(peers.map((p) => this.deliver(p))).then(() => {});
+    const seen = new Map(peers.map((p) => [p, this.delivery(p).receipts]));
+    const read = timed(this.host.metrics, "claudemesh_db_queue_read_seconds", () =>
+      this.repo.queuedForMany(
+        peers.map((p) => p.sessionPubkey),
+        ["now", "next"],
+        this.host.clock.now(),
+      ),
+    );
+    return read.then(
+      (bySession) => Promise.all(peers.map((p) => this.enqueue(p, bySession.get(p.sessionPubkey) ?? [], seen.get(p) ?? 0))).then(() => {}),
+      () => Promise.all(peers.map((p) => this.deliver(p))).then(() => {}),
+    );
+  }
+
+  /** One step of a session's delivery chain: `rows` read ahead (still fresh unless a receipt came since), or null to read now. */
+  private enqueue(peer: PeerState, rows: PushBody[] | null, receiptsSeen: number): Promise<void> {
     const d = this.delivery(peer);
     d.chain = d.chain
       .then(async () => {
         if (peer.conn.closed || this.host.peers.session(peer.sessionPubkey) !== peer) return;
-        const now = this.host.clock.now();
-        const queued = await timed(this.host.metrics, "claudemesh_db_queue_read_seconds", () =>
-          this.repo.queuedFor(peer.sessionPubkey, pushablePriorities(peer.status), now),
-        );
-        const due = queued.filter((m) => !d.inflight.has(m.messageId));
+        const pushable = pushablePriorities(peer.status);
+        let queued = rows;
+        if (queued === null || d.receipts !== receiptsSeen) {
+          const now = this.host.clock.now();
+          queued = await timed(this.host.metrics, "claudemesh_db_queue_read_seconds", () => this.repo.queuedFor(peer.sessionPubkey, pushable, now));
+        }
+        const due = queued.filter((m) => pushable.includes(m.priority) && !d.inflight.has(m.messageId));
         if (due.length === 0) return;
         this.host.metrics.count("claudemesh_pushes_total", due.length);
         for (const m of due) {
@@ -94,6 +124,7 @@ class Messaging implements Feature {
     received: async (ctx: HandlerContext, f: ClientFrameOf<"received">) => {
       const d = this.delivery(ctx.peer);
       await this.receipts.add(ctx.peer.sessionPubkey, f.messageIds);
+      d.receipts++;
       for (const id of f.messageIds) d.inflight.delete(id);
       if (f.id) ctx.reply({ type: "ok" });
     },
@@ -207,7 +238,7 @@ class Messaging implements Feature {
       priority: f.priority,
       recipients: recipients.length,
     });
-    const pushed = Promise.all(recipients.map((p) => this.deliver(p)));
+    const pushed = this.deliverAll(recipients);
     // Only `now` is pushed whatever the recipient is doing: other priorities may wait by design.
     if (f.priority === "now" && recipients.length > 0) {
       void pushed.then(() => this.host.metrics.observe("claudemesh_push_latency_seconds", (performance.now() - started) / 1000));

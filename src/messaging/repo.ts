@@ -203,6 +203,33 @@ export class MessageRepo {
     }
   }
 
+  /**
+   * The queues of many sessions in one statement (a broadcast's recipients), by session, in queue order;
+   * the `low` count per session is a correlated count on the queue index.
+   */
+  async queuedForMany(sessionPubkeys: string[], priorities: Priority[], now: number): Promise<Map<string, PushBody[]>> {
+    const out = new Map<string, PushBody[]>();
+    if (priorities.length === 0) return out;
+    for (const batch of chunks(sessionPubkeys, 500)) {
+      const rows = await this.sql`
+        SELECT r.session_pubkey, r.message_id, r.nonce AS r_nonce, r.ciphertext AS r_ciphertext, m.nonce AS m_nonce, m.ciphertext AS m_ciphertext,
+               m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at,
+               (SELECT count(*) FROM message_recipient lr JOIN message lm ON lm.id = lr.message_id
+                 WHERE lr.session_pubkey = r.session_pubkey AND lr.status = 'queued' AND lr.expires_at > ${now} AND lm.priority = 'low') AS low_pending
+        FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id
+        WHERE r.session_pubkey IN ${this.sql(batch)} AND r.status = 'queued' AND r.expires_at > ${now}
+          AND m.priority IN ${this.sql(priorities)}
+        ORDER BY r.seq`;
+      for (const r of rows as Row[]) {
+        const key = String(r.session_pubkey);
+        let list = out.get(key);
+        if (!list) out.set(key, (list = []));
+        list.push(toPush(r));
+      }
+    }
+    return out;
+  }
+
   /** Recipient rows still waiting to be delivered, across every mesh (an operator's metric). */
   async queueDepth(now: number): Promise<number> {
     const [r] = await this.sql`SELECT count(*) AS n FROM message_recipient WHERE status = 'queued' AND expires_at > ${now}`;
