@@ -180,19 +180,37 @@ export class MessageRepo {
 
   /**
    * Receipts of many sessions at once. SQLite has one writer, so they share one transaction (one fsync
-   * for a whole broadcast's worth); Postgres runs them side by side on its connection pool.
+   * for a whole broadcast's worth); Postgres runs them side by side on its connection pool. Grouped by
+   * message when that makes fewer statements (a broadcast: every recipient acknowledges one id), else
+   * by session (a drain: one session acknowledges many).
    */
   async markDelivered(receipts: { sessionPubkey: string; ids: string[] }[], now: number): Promise<void> {
-    const update = (sql: SQL, sessionPubkey: string, batch: string[]) =>
-      sql`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
-        WHERE session_pubkey = ${sessionPubkey} AND status = 'queued' AND message_id IN ${sql(batch)}`;
-    const work = receipts.flatMap(({ sessionPubkey, ids }) => [...chunks(ids)].map((batch) => ({ sessionPubkey, batch })));
+    const bySession = receipts.flatMap(({ sessionPubkey, ids }) => [...chunks(ids)].map((batch) => ({ sessionPubkey, batch })));
+    const sessionsOf = new Map<string, string[]>();
+    for (const { sessionPubkey, ids } of receipts) {
+      for (const id of ids) {
+        const list = sessionsOf.get(id);
+        if (list) list.push(sessionPubkey);
+        else sessionsOf.set(id, [sessionPubkey]);
+      }
+    }
+    const byMessage = [...sessionsOf].flatMap(([messageId, sessions]) => [...chunks(sessions)].map((batch) => ({ messageId, batch })));
+    const run = (sql: SQL): Promise<unknown>[] =>
+      byMessage.length < bySession.length
+        ? byMessage.map(
+            (w) => sql`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
+              WHERE message_id = ${w.messageId} AND status = 'queued' AND session_pubkey IN ${sql(w.batch)}`,
+          )
+        : bySession.map(
+            (w) => sql`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
+              WHERE session_pubkey = ${w.sessionPubkey} AND status = 'queued' AND message_id IN ${sql(w.batch)}`,
+          );
     if (this.store.dialect === "postgres") {
-      await Promise.all(work.map((w) => update(this.sql, w.sessionPubkey, w.batch)));
+      await Promise.all(run(this.sql));
       return;
     }
     await this.sql.begin(async (tx) => {
-      for (const w of work) await update(tx, w.sessionPubkey, w.batch);
+      for (const q of run(tx)) await q;
     });
   }
 
