@@ -6,6 +6,7 @@ import { ServerFrame as ServerFrameSchema } from "../protocol/frames.ts";
 import { CLOSE } from "../protocol/close-codes.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { BrokerUnreachable, ConnectionLost, UnexpectedAnswer } from "../util/errors.ts";
+import type { Timers } from "../util/clock.ts";
 import { retry } from "../util/retry.ts";
 import type { MeshConfig } from "./config.ts";
 import { Emitter } from "./emitter.ts";
@@ -59,6 +60,8 @@ export interface BrokerClientOptions {
   reconnect?: boolean;
   requestTimeoutMs?: number;
   backoff?: { minMs: number; maxMs: number };
+  /** the reconnect's waits (tests pass a ManualClock) */
+  timers?: Timers;
   /** the features whose state a reconnect restores; none for one-shot clients */
   trackers?: readonly SessionTracker[];
 }
@@ -256,6 +259,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
       baseMs: minMs,
       capMs: maxMs,
       signal: abort.signal,
+      ...(this.opts.timers ? { timers: this.opts.timers } : {}),
       delayFirst: { atLeastMs: hint },
       // Every failed try is worth another: the refusals no retry can fix end the loop through giveUp().
       retryable: () => true,
