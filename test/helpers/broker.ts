@@ -24,7 +24,7 @@ export interface TestBroker extends RunningBroker, AsyncDisposable {
 }
 
 /** Options of startBroker that a suite may add: the broker's clock (a ManualClock, for TTLs), the files' S3 store, limits and clock, the nodes' heartbeat timing. */
-export type ExtraBrokerOptions = Pick<BrokerOptions, "clock" | "s3" | "files" | "filesClock" | "nodeTiming">;
+export type ExtraBrokerOptions = Pick<BrokerOptions, "clock" | "s3" | "files" | "filesClock" | "nodeTiming" | "tls">;
 
 export async function startTestBroker(
   backend: Backend,

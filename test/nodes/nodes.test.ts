@@ -86,9 +86,9 @@ test("--admin-token-file: the token is kept there, and a short one found there i
 
 describe("one SQLite file serves one broker", () => {
   test("a second broker process on the same data dir refuses to start, saying why; after kill -9 of the first one it starts", async () => {
-    const first = new ProcessBroker("sqlite");
+    await using first = new ProcessBroker("sqlite");
     await first.start();
-    try {
+    {
       const bin = await ensureBinary();
       const second = Bun.spawn([bin, "broker", "--port", "0", "--data-dir", first.dir.path], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
       const [err, code] = await Promise.all([new Response(second.stderr).text(), second.exited]);
@@ -102,8 +102,6 @@ describe("one SQLite file serves one broker", () => {
       await restarted.start();
       expect((await health(restarted.url)).node.id).toBe(readFileSync(join(first.dir.path, NODE_ID_FILE), "utf8").trim());
       await restarted.stop();
-    } finally {
-      await first.destroy();
     }
   }, 60_000);
 });
@@ -131,16 +129,17 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("several broker processes on 
     // one admin token for the cluster: every node is started with the same --admin-token-file
     using shared = tempDir("cm-cluster-token-");
     const tokenFile = join(shared.path, "admin-token");
-    const a = new ProcessBroker("postgres", { args: ["--admin-token-file", tokenFile] });
+    await using a = new ProcessBroker("postgres", { args: ["--admin-token-file", tokenFile] });
     await a.start();
-    const b = new ProcessBroker("postgres", { shareSchema: a.schema as string, args: ["--admin-token-file", tokenFile] });
+    await using b = new ProcessBroker("postgres", { shareSchema: a.schema as string, args: ["--admin-token-file", tokenFile] });
     const sql = new SQL(PG_URL as string);
+    await using _sql = { [Symbol.asyncDispose]: () => sql.close() };
     const presence = async () =>
       (await sql.unsafe(`SELECT node_id, disconnected_at FROM ${a.schema}.presence ORDER BY connected_at`)) as {
         node_id: string;
         disconnected_at: string | null;
       }[];
-    try {
+    {
       const mesh = await createMesh(a, "cluster");
       const alice = await addMember(a, mesh, "Alice");
       await connect(alice);
@@ -190,11 +189,6 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("several broker processes on 
       const rows = await presence();
       expect(rows[1]).toEqual({ node_id: idB, disconnected_at: null });
       expect((await nodesOf(b.url, b.adminToken)).nodes.find((n) => n.id === idA)).toMatchObject({ alive: false });
-    } finally {
-      closeClients();
-      await sql.close();
-      await b.destroy();
-      await a.destroy();
     }
   }, 90_000);
 });

@@ -6,10 +6,10 @@ import { joinMesh } from "../../src/client/join.ts";
 import { InviteResponse } from "../../src/meshes/api.ts";
 import { HealthResponse } from "../../src/nodes/api.ts";
 import { inviteUrl } from "../../src/protocol/invite-url.ts";
-import { type RunningBroker, startBroker } from "../../src/server/app.ts";
-import { backends, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir, type Backend } from "../helpers/backends.ts";
+import { backends, tempDir, type Backend } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
-import { addMember, closeClients, createMesh } from "../helpers/broker.ts";
+import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { suiteFixture } from "../helpers/fixture.ts";
 import { messagingPeer } from "../helpers/messaging.ts";
 import { freePort } from "../helpers/process-broker.ts";
 
@@ -65,27 +65,13 @@ async function withCaEnv<T>(value: string | undefined, fn: () => Promise<T>): Pr
 }
 
 describe.each(backends())("TLS on %s", (backend: Backend) => {
-  let b: RunningBroker;
-  const data = tempDir("cm-tls-broker-");
+  let b: TestBroker;
   const home = tempDir("cm-tls-home-");
-  const schema = backend === "postgres" ? freshSchema() : undefined;
-  beforeAll(async () => {
-    if (backend === "postgres") markPostgresRan("security/tls");
-    b = await startBroker({
-      port: 0,
-      dataDir: data.path,
-      databaseUrl: backend === "postgres" ? PG_URL : undefined,
-      dbSchema: schema,
-      limits: { pingIntervalMs: 60_000, sweepIntervalMs: 60_000 },
-      tls: { certFile: pem.cert, keyFile: pem.key },
-    });
-  });
-  afterAll(async () => {
-    closeClients();
-    await b.stop();
-    if (schema) await dropSchema(schema);
-    data.cleanup();
-    home.cleanup();
+  suiteFixture(async (stack) => {
+    stack.defer(() => home.cleanup());
+    b = stack.use(
+      await startTestBroker(backend, { pingIntervalMs: 60_000, sweepIntervalMs: 60_000 }, undefined, { tls: { certFile: pem.cert, keyFile: pem.key } }),
+    );
   });
   afterEach(() => closeClients());
 

@@ -4,6 +4,7 @@ import type { ActivityEvent, DashPeer } from "../../protocol/activity.ts";
 import type { FileListing } from "../../files/api.ts";
 import type { Memory } from "../../memory/frames.ts";
 import type { StateEntry } from "../../state/frames.ts";
+import { humanSize } from "../../util/size.ts";
 import type { ActivityResponse, FilesResponse, MeResponse, MemoryResponse, MessageCounts, PeersResponse, StateResponse } from "../api.ts";
 
 type View = "peers" | "state" | "memory" | "files" | "activity";
@@ -55,17 +56,6 @@ function ago(t: number): string {
   if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
   return `${Math.floor(s / 86400)} d ago`;
 }
-function fmtSize(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
-}
 const timeEl = (t: number, text = ago(t)) => h("time", { datetime: new Date(t).toISOString(), title: fmtTime(t) }, text);
 
 // ---- store ----
@@ -107,7 +97,7 @@ function describe(e: ActivityEvent): string {
     case "memory_forgotten":
       return `${e.by} forgot a memory`;
     case "file_shared":
-      return `${e.file.uploadedBy} shared ${e.file.name} (${fmtSize(e.file.size)})`;
+      return `${e.file.uploadedBy} shared ${e.file.name} (${humanSize(e.file.size)})`;
     case "file_deleted":
       return `${e.by} deleted ${e.name}`;
     case "message_sent":
@@ -366,7 +356,7 @@ const dropzone = h(
 
 async function share(files: File[]): Promise<void> {
   for (const f of files) {
-    uploadStatus.textContent = `Uploading ${f.name} (${fmtSize(f.size)})…`;
+    uploadStatus.textContent = `Uploading ${f.name} (${humanSize(f.size)})…`;
     try {
       const q = new URLSearchParams({ name: f.name });
       if (tagsInput.value.trim()) q.set("tags", tagsInput.value);
@@ -412,7 +402,7 @@ function fileRow(f: FileListing): HTMLElement {
     h(
       "span",
       { class: "meta" },
-      `${fmtSize(f.size)} · by ${f.uploadedBy} · `,
+      `${humanSize(f.size)} · by ${f.uploadedBy} · `,
       h("span", { class: "downloads" }, `${f.downloads} download${f.downloads === 1 ? "" : "s"}`),
       " · ",
       timeEl(f.uploadedAt),
