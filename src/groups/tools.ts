@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { defineTool, type McpTool } from "../client/tool.ts";
 import { GroupRole } from "../protocol/common.ts";
 import { bareGroup, GroupArg } from "./frames.ts";

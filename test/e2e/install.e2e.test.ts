@@ -62,7 +62,6 @@ import {
   systemText,
   text,
   timesIn,
-  toolNames,
 } from "./fake-anthropic.ts";
 
 /** The machine's membership: what a plain `claude` session is called on the mesh. */
