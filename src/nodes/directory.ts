@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { Store } from "../store/db.ts";
 import type { Clock } from "../util/clock.ts";
 import { InvalidArgument } from "../util/errors.ts";
+import { pidAlive } from "../util/pid.ts";
 import type { NodeInfo } from "./api.ts";
 
 /** This process as a node: its id, and the public URL clients reach it at (known once it listens). */
@@ -21,16 +22,6 @@ export const DEFAULT_NODE_TIMING: NodeTiming = { heartbeatMs: 2000, deadAfterMs:
 
 type Row = Record<string, unknown>;
 const num = (v: unknown) => Number(v ?? 0);
-
-/** Whether a process with this pid runs on this machine (EPERM: it does, as another user). */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * The broker nodes of one store, kept in `broker_node`: each node registers itself, beats, and declares

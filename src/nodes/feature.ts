@@ -17,30 +17,33 @@ export interface Nodes {
  * ones, and `/admin/nodes` lists them all for the operator.
  */
 export function nodesFeature(opts: { self: NodeSelf; timing: NodeTiming; version: string }): Nodes {
-  let dir: NodeDirectory | null = null;
-  let beating: () => Promise<void> = async () => {};
+  /** set once the broker has built the feature */
+  let beating: (() => Promise<void>) | null = null;
   const feature: FeatureFactory = (host) => {
     const directory = new NodeDirectory(host.store, host.clock, opts.self, opts.timing, () => host.peers.sessionCount());
-    dir = directory;
     // refreshed by every heartbeat, so /healthz (polled by load balancers) never waits on the store
     let live: NodeInfo[] = [];
-    beating = async () => {
+    const refresh = async () => {
+      live = (await directory.list()).filter((n) => n.alive);
+    };
+    const beat = async () => {
       const { dead, wasDeclaredDead } = await directory.beat();
       if (wasDeclaredDead) host.log.warn("this node was declared dead while it stalled; its sessions' presence rows were closed by another node");
       for (const nodeId of dead) {
         host.log.info("broker node declared dead: no heartbeat", { node: nodeId, afterMs: opts.timing.deadAfterMs });
         host.bus.publish(NODE_DEAD, { nodeId });
       }
-      live = (await directory.list()).filter((n) => n.alive);
+      await refresh();
     };
+    beating = beat;
     let timer: ReturnType<typeof setInterval> | undefined;
     return {
       name: "nodes",
       migrations: [nodesMigration],
       async start() {
         await directory.claim();
-        live = (await directory.list()).filter((n) => n.alive);
-        timer = setInterval(() => void beating().catch((err) => host.log.warn("heartbeat failed", { err: String(err) })), opts.timing.heartbeatMs);
+        await refresh();
+        timer = setInterval(() => void beat().catch((err) => host.log.warn("heartbeat failed", { err: String(err) })), opts.timing.heartbeatMs);
         timer.unref?.();
       },
       routes: {
@@ -70,7 +73,7 @@ export function nodesFeature(opts: { self: NodeSelf; timing: NodeTiming; version
   return {
     feature,
     async announce() {
-      if (!dir) throw new Error("the nodes feature has not started");
+      if (!beating) throw new Error("the nodes feature has not started");
       await beating();
     },
   };

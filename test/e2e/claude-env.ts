@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
 import { hasTmux, type TmuxSession } from "../helpers/tmux.ts";
-import type { FakeAnthropic, Json } from "./fake-anthropic.ts";
+import type { FakeAnthropic, Json, RecordedRequest } from "./fake-anthropic.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 /** The model-facing guide, as the binary embeds it. */
@@ -257,6 +257,8 @@ export function reportClaudeRuns(opts: {
   fake: FakeAnthropic | undefined;
   details?: (run: ClaudeRun) => string | null;
   notes?: string[];
+  /** main requests the test's script had no answer for */
+  unscripted?: RecordedRequest[];
 }): void {
   const { runs, fake } = opts;
   if (opts.failed) {
@@ -268,6 +270,8 @@ export function reportClaudeRuns(opts: {
     }
     console.error(`\n===== recorded API requests =====\n${fake?.dump()}`);
     for (const n of opts.notes ?? []) console.error(n);
+    const missed = opts.unscripted ?? [];
+    if (missed.length) console.error(`===== unscripted main requests: ${missed.map((r) => `#${r.seq} [${r.session}]`).join(", ")}`);
   }
   const artifacts = process.env.CLAUDEMESH_E2E_ARTIFACTS;
   if (artifacts && fake) {

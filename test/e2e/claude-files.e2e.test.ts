@@ -130,7 +130,7 @@ describeRealClaude("e2e: files through two real Claude Code sessions", () => {
       failed: !passed,
       runs: sessions,
       fake,
-      notes: unscripted.length ? [`===== unscripted main requests: ${unscripted.map((r) => `#${r.seq} [${r.session}]`).join(", ")}`] : [],
+      unscripted,
     });
     await Promise.all(sessions.map((s) => s.pane?.stop()));
     closeClients();

@@ -103,7 +103,7 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
         const first = fake?.main(s.name)[0] ?? fake?.requests.find((r) => r.kind === "main" && r.headers["x-api-key"] === sessionApiKey(s.name));
         return first ? `===== ${s.name}: MCP instructions in request #${first.seq} =====\n${mcpInstructions(first.body) ?? "(none)"}` : null;
       },
-      notes: unscripted.length ? [`===== unscripted main requests: ${unscripted.map((r) => `#${r.seq} [${r.session}]`).join(", ")}`] : [],
+      unscripted,
     });
     bobThinking.resolve();
     await Promise.all(sessions.map((s) => s.pane?.stop()));
