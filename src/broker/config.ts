@@ -19,6 +19,8 @@ export interface BrokerLimits {
   connectRatePerAddress: number;
   /** Hellos per second of one member across all its connections, burst twice that; checked before any signature. */
   helloRatePerMember: number;
+  /** Hellos being verified and recorded at once on this node; past it a hello is answered `busy` with a time to come back. */
+  maxPendingHellos: number;
   /** Frames per second of one member across all its connections, burst twice that. */
   memberFrameRatePerSec: number;
   /** Largest message ciphertext (bytes of base64 text per envelope). */
@@ -60,6 +62,7 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   sendRatePerSec: 50,
   connectRatePerAddress: 20,
   helloRatePerMember: 5,
+  maxPendingHellos: 256,
   memberFrameRatePerSec: 500,
   maxMessageBytes: 256 * 1024,
   messageTtlMs: 7 * 24 * 60 * 60_000,

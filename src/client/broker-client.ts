@@ -24,7 +24,7 @@ export type ClientEvents = {
   frame: [frame: ServerFrame];
   /** The broker refused us for good (revoked, bad key); no more reconnects. */
   fatal: [error: WireError];
-  /** A reconnect was refused for now (our name is taken by another member's session); we keep trying. */
+  /** A reconnect was refused for now (our name is taken by another member's session, the broker is busy); we keep trying. */
   retrying: [error: WireError];
 };
 
@@ -187,8 +187,12 @@ export class BrokerClient extends Emitter<ClientEvents> {
           } else if (frame.type === "error") {
             const err = new WireError(frame.code, frame.message, undefined, frame.retryAfterMs);
             reject(err);
-            // Over a budget is temporary: the broker closes and the reconnect loop waits out the error's hint.
-            if (frame.code === "rate_limited") return;
+            // Over a budget, or the broker busy admitting a storm of sessions: temporary. The broker closes
+            // and the reconnect loop waits out the error's hint.
+            if (frame.code === "rate_limited" || frame.code === "busy") {
+              if (this.everConnected) this.emit("retrying", err);
+              return;
+            }
             // Another member's session took our name while we were away: keep trying until it is free
             // again, rather than letting a squatter end this session for good.
             if (frame.code === "name_taken" && this.everConnected) {
@@ -260,7 +264,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
       capMs: maxMs,
       signal: abort.signal,
       ...(this.opts.timers ? { timers: this.opts.timers } : {}),
-      delayFirst: { atLeastMs: hint },
+      delayFirst: { hintMs: hint },
       // Every failed try is worth another: the refusals no retry can fix end the loop through giveUp().
       retryable: () => true,
       retryAfterMs: (err) => (err instanceof WireError ? err.retryAfterMs : undefined),

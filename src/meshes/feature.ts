@@ -5,6 +5,7 @@ import { WireError } from "../protocol/wire-error.ts";
 import { NODE_DEAD, NodeDead } from "../nodes/api.ts";
 import { SessionResponse } from "./api.ts";
 import { handleHello } from "./hello.ts";
+import { HelloGate } from "./hello-gate.ts";
 import { meshRoutes } from "./http.ts";
 import { GroupCommit } from "../store/group-commit.ts";
 import { MeshRepo, type PresenceOp } from "./repo.ts";
@@ -40,6 +41,9 @@ export const meshesFeature =
     // forger elsewhere spends only its own address's share.
     const hellos = new KeyedRateLimiter(host.limits.helloRatePerMember);
     const tries = new KeyedRateLimiter(host.limits.helloRatePerMember);
+    // The node's own budget, checked first and costing nothing: in a reconnect storm the sessions wait
+    // in their clients for the slot they were given, not as a queue of half-done hellos here.
+    const gate = new HelloGate(host.limits.maxPendingHellos);
     return {
       name: "meshes",
       migrations: [meshesMigration, requestNonceMigration, presenceNodeMigration],
@@ -53,14 +57,21 @@ export const meshesFeature =
               ctx.refuse(err);
             },
           };
-          const wait = ctx.conn.address === undefined ? 0 : tries.take(`${f.memberId} ${ctx.conn.address}`);
-          if (wait > 0) return counted.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
+          const admission = gate.enter();
+          if (!admission.admitted) {
+            const ms = admission.retryAfterMs;
+            return counted.refuse(new WireError("busy", `the broker is busy admitting sessions; retry in ${ms} ms`, 503, ms));
+          }
           try {
+            const wait = ctx.conn.address === undefined ? 0 : tries.take(`${f.memberId} ${ctx.conn.address}`);
+            if (wait > 0) return counted.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
             await handleHello({ host, repo, tokens, hellos, nodeId, presence }, counted, f);
             if (ctx.conn.peer) outcome("accepted");
           } catch (err) {
             outcome(err instanceof WireError ? err.code : "internal");
             throw err;
+          } finally {
+            admission.leave();
           }
         },
       },

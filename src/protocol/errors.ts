@@ -12,6 +12,8 @@ export const ErrorCode = z.enum([
   "not_authenticated",
   "already_authenticated",
   "rate_limited",
+  /** the node is saturated (a reconnect storm): come back after retryAfterMs */
+  "busy",
   // hello / auth
   "bad_member_signature",
   "bad_session_signature",

@@ -7,7 +7,7 @@ export const ErrorFrame = z.object({
   ...optId,
   code: ErrorCode,
   message: z.string(),
-  /** with `rate_limited`: milliseconds until a retry can succeed */
+  /** with `rate_limited` and `busy`: milliseconds until a retry can succeed */
   retryAfterMs: z.number().int().nonnegative().optional(),
 });
 /** Answer to a request that has nothing else to say. */

@@ -8,7 +8,7 @@ export class WireError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly httpStatus = 400,
-    /** for `rate_limited`: when trying again can succeed */
+    /** for `rate_limited` and `busy`: when trying again can succeed */
     readonly retryAfterMs?: number,
   ) {
     super(message);

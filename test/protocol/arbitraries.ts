@@ -21,7 +21,7 @@ const target = fc.oneof(
   groupName.map((g) => `@${g}`),
   fc.constantFrom("*", "@all"),
 );
-const errorCode = fc.constantFrom("bad_json" as const, "unknown_target" as const, "internal" as const, "rate_limited" as const);
+const errorCode = fc.constantFrom("bad_json" as const, "unknown_target" as const, "internal" as const, "rate_limited" as const, "busy" as const);
 /** Any JSON value, normalised through JSON (so -0 is 0, as it is on the wire). */
 const json = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
 const stateEntry = fc.record({ key: text(40).filter((s) => s.length > 0), value: json, updatedBy: name, updatedAt: ts });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ManualClock } from "../../src/util/clock.ts";
 import { ConnectionLost, InvalidArgument } from "../../src/util/errors.ts";
-import { backoffDelay, type RetryOptions, retry } from "../../src/util/retry.ts";
+import { backoffDelay, hintedDelay, type RetryOptions, retry } from "../../src/util/retry.ts";
 
 class Busy extends Error {
   constructor(readonly afterMs?: number) {
@@ -78,11 +78,26 @@ describe("retry", () => {
     expect(fn.tries).toBe(3);
   });
 
-  test("waits at least what the failure asks for", async () => {
+  test("a wait the failure asks for replaces the backoff: the hint plus up to a fifth of it, and the backoff starts over", async () => {
     const clock = new ManualClock(0);
     const fn = flaky([new Busy(5_000), new Busy()]);
     const { delays } = await drive(clock, retry(fn, opts(clock, { retryAfterMs: (e) => (e instanceof Busy ? e.afterMs : undefined) })), 2);
-    expect(delays).toEqual([5_000, 100]);
+    // 5 000 + 0.5 · 1 000; then the first backoff step again (0.5 · 100), not the second
+    expect(delays).toEqual([5_500, 50]);
+  });
+
+  test("a hint shorter than the grown backoff is not stretched to it: no blind sleep up to the cap", async () => {
+    const clock = new ManualClock(0);
+    // unreachable four times (the backoff grows to its 10 s cap), then reachable but busy for 300 ms
+    const fn = flaky([new Busy(), new Busy(), new Busy(), new Busy(), new Busy(300)]);
+    const big = { baseMs: 2_500, capMs: 10_000, random: () => 0.999999 };
+    const { delays } = await drive(clock, retry(fn, opts(clock, { ...big, retryAfterMs: (e) => (e instanceof Busy ? e.afterMs : undefined) })), 5);
+    expect(delays.slice(0, 4)).toEqual([2_499, 4_999, 9_999, 9_999]);
+    expect(delays[4]).toBe(359);
+  });
+
+  test("hinted waits are spread over [hint, 1.2 · hint] by the random source", () => {
+    expect([0, 0.5, 0.999999].map((r) => hintedDelay(1_000, () => r))).toEqual([1_000, 1_100, 1_199]);
   });
 
   test("a wait ends only when the clock passes it", async () => {
@@ -98,15 +113,15 @@ describe("retry", () => {
     expect(fn.tries).toBe(2);
   });
 
-  test("delayFirst waits before the first try too, at least the given time", async () => {
+  test("delayFirst waits before the first try too, the given hint when there is one", async () => {
     const clock = new ManualClock(0);
     const fn = flaky([]);
     // the first wait starts inside the call, so listen before it
     const first = clock.nextSleep();
-    const p = retry(fn, opts(clock, { delayFirst: { atLeastMs: 700 } }));
-    expect(await first).toBe(700);
+    const p = retry(fn, opts(clock, { delayFirst: { hintMs: 700 } }));
+    expect(await first).toBe(770);
     expect(fn.tries).toBe(0);
-    clock.advance(700);
+    clock.advance(770);
     expect(await p).toBe("done");
     expect(fn.tries).toBe(1);
   });
