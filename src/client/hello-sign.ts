@@ -4,7 +4,7 @@ import { describeIssues } from "../protocol/codec.ts";
 import { InvalidArgument } from "../util/errors.ts";
 import { HelloFrame } from "../meshes/frames.ts";
 
-const Unsigned = HelloFrame.omit({ signature: true, sessionSignature: true });
+const Unsigned = HelloFrame.omit({ signature: true, sessionSignature: true, delegation: true });
 export type UnsignedHello = z.input<typeof Unsigned>;
 
 /**
@@ -16,4 +16,15 @@ export function signHello(unsigned: UnsignedHello, memberSecretKey: string, sess
   if (!parsed.success) throw new InvalidArgument(`invalid hello: ${describeIssues(parsed.error)}`);
   const signed = helloSigningString(parsed.data);
   return { ...parsed.data, signature: sign(signed, memberSecretKey), sessionSignature: sign(signed, sessionSecretKey) };
+}
+
+/** A delegated session's hello: signed by the session key alone, carrying the member's delegation. */
+export function signDelegatedHello(
+  unsigned: UnsignedHello,
+  delegation: { expiresAt: number; signature: string },
+  sessionSecretKey: string,
+): z.infer<typeof HelloFrame> {
+  const parsed = Unsigned.safeParse(unsigned);
+  if (!parsed.success) throw new InvalidArgument(`invalid hello: ${describeIssues(parsed.error)}`);
+  return { ...parsed.data, delegation, sessionSignature: sign(helloSigningString(parsed.data), sessionSecretKey) };
 }

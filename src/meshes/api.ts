@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Base64Key, DisplayName } from "../protocol/common.ts";
+import { Base64Key, Base64Sig, DisplayName } from "../protocol/common.ts";
 
 /** HTTP bodies of the mesh-administration and join routes; the CLI and broker share these. */
 export const JoinRequest = z.object({ token: z.string().min(1).max(256), pubkey: Base64Key, displayName: DisplayName });
@@ -87,3 +87,14 @@ export const AdminMeshResponse = z.object({
 export const InviteInfoResponse = z.object({ meshId: z.string(), slug: z.string(), role: z.string(), expiresAt: z.number().nullable() });
 /** `GET /session`: what a session bearer token from hello_ack stands for. */
 export const SessionResponse = z.object({ meshId: z.string(), memberId: z.string(), presenceId: z.string(), sessionPubkey: z.string(), expiresAt: z.number() });
+
+/** The longest a delegated session key may speak for its member (`claudemesh dashboard --for`). */
+export const MAX_DELEGATION_MS = 7 * 24 * 3600_000;
+/**
+ * `POST /meshes/:meshId/delegations`, signed by the member: registers a session key the member signed a
+ * delegation for (over delegationSigningString), so a hello from that key is accepted until `expiresAt`.
+ */
+export const DelegationRequest = z.object({ sessionPubkey: Base64Key, expiresAt: z.number().int(), signature: Base64Sig });
+export const DelegationResponse = z.object({ id: z.string(), expiresAt: z.number() });
+/** `POST /meshes/:meshId/delegations/revoke`, signed by the member: ends every delegation it gave on the mesh. */
+export const RevokeDelegationsResponse = z.object({ revoked: z.number(), disconnected: z.number() });

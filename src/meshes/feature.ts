@@ -9,7 +9,10 @@ import { HelloGate } from "./hello-gate.ts";
 import { meshRoutes } from "./http.ts";
 import { GroupCommit } from "../store/group-commit.ts";
 import { MeshRepo, type PresenceOp } from "./repo.ts";
-import { meshesMigration, presenceNodeMigration, requestNonceMigration } from "./schema.ts";
+import { delegationMigration, meshesMigration, presenceNodeMigration, requestNonceMigration } from "./schema.ts";
+import { DelegationRepo } from "./delegation.ts";
+import { delegationRoutes, endDelegatedSession } from "./delegation-routes.ts";
+import type { PeerState } from "../broker/peer.ts";
 import { signedMember } from "./signed.ts";
 import { TokenBook } from "./tokens.ts";
 
@@ -44,9 +47,11 @@ export const meshesFeature =
     // The node's own budget, checked first and costing nothing: in a reconnect storm the sessions wait
     // in their clients for the slot they were given, not as a queue of half-done hellos here.
     const gate = new HelloGate(host.limits.maxPendingHellos);
+    const delegations = new DelegationRepo(host.store);
+    const delegated = new Map<string, { peer: PeerState; expiresAt: number }>();
     return {
       name: "meshes",
-      migrations: [meshesMigration, requestNonceMigration, presenceNodeMigration],
+      migrations: [meshesMigration, requestNonceMigration, presenceNodeMigration, delegationMigration],
       handlers: {
         async hello(ctx, f) {
           const outcome = (o: string) => host.metrics.count("claudemesh_hellos_total", 1, { outcome: o });
@@ -65,7 +70,7 @@ export const meshesFeature =
           try {
             const wait = ctx.conn.address === undefined ? 0 : tries.take(`${f.memberId} ${ctx.conn.address}`);
             if (wait > 0) return counted.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
-            await handleHello({ host, repo, tokens, hellos, nodeId, presence }, counted, f);
+            await handleHello({ host, repo, tokens, hellos, nodeId, presence, delegations, delegated }, counted, f);
             if (ctx.conn.peer) outcome("accepted");
           } catch (err) {
             outcome(err instanceof WireError ? err.code : "internal");
@@ -85,6 +90,7 @@ export const meshesFeature =
       },
       routes: {
         ...meshRoutes({ host, repo, adminToken, quickStartRootKey }),
+        ...delegationRoutes({ host, repo, delegations, delegated }),
         // The session bearer token from hello_ack, checked: the base for HTTP routes of live sessions.
         "/session": {
           GET: (req) => {
@@ -117,9 +123,16 @@ export const meshesFeature =
         // Session history is for operators looking back, not for routing; old rows only cost disk.
         await repo.prunePresence(host.clock.now() - host.limits.presenceRetentionMs);
         await repo.pruneNonces(host.clock.now());
+        // A delegated session ends with its delegation, not only at its next hello.
+        const now = host.clock.now();
+        for (const { peer, expiresAt } of delegated.values()) {
+          if (expiresAt <= now) endDelegatedSession(peer, "delegation_expired", "this session's delegation has expired; run `claudemesh dashboard` again");
+        }
+        await delegations.prune(now - 24 * 3600_000);
       },
       async onPeerDisconnected(peer) {
         tokens.revokeSession(peer.presenceId);
+        delegated.delete(peer.presenceId);
         try {
           host.metrics.count("claudemesh_disconnects_total");
           await presence.add({ kind: "close", id: peer.presenceId, at: host.clock.now() });

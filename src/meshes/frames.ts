@@ -4,6 +4,12 @@ import { Base64Key, Base64Sig, DisplayName, GroupRole, GroupsField, optId, Statu
 /** The broker's first frame on every socket: the hello must sign this challenge. */
 export const ChallengeFrame = z.object({ type: z.literal("challenge"), challenge: Base64Key });
 
+/**
+ * A member's signature letting a session key speak for it (the dashboard's browser session): over
+ * delegationSigningString, registered with the broker before use.
+ */
+export const HelloDelegation = z.object({ expiresAt: z.number().int(), signature: Base64Sig });
+
 export const HelloFrame = z.object({
   type: z.literal("hello"),
   ...optId,
@@ -21,8 +27,10 @@ export const HelloFrame = z.object({
   pid: z.number().int().nonnegative().optional(),
   cwd: z.string().max(4096).optional(),
   timestamp: z.number().int(),
-  /** member key over helloSigningString (every field above) */
-  signature: Base64Sig,
+  /** member key over helloSigningString (every field above); absent exactly when `delegation` is there */
+  signature: Base64Sig.optional(),
+  /** a delegated session's hello: the member's delegation instead of its signature */
+  delegation: HelloDelegation.optional(),
   /** session key over the same bytes: proves the client holds the session secret it routes by */
   sessionSignature: Base64Sig,
 });

@@ -2,6 +2,7 @@ import type { FeatureHost, HandlerContext } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
 import type { KeyedRateLimiter } from "../broker/rate.ts";
 import { helloSigningString, verify } from "../crypto/keys.ts";
+import { type DelegationRepo, delegationInForce, verifyMemberProof } from "./delegation.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
 import { newId } from "../util/ids.ts";
@@ -19,13 +20,20 @@ export interface HelloDeps {
   nodeId: string;
   /** presence rows, written in batches */
   presence: GroupCommit<PresenceOp, void>;
+  delegations: DelegationRepo;
+  /** live delegated sessions by presence id, with their delegation's expiry (the sweep ends them) */
+  delegated: Map<string, { peer: PeerState; expiresAt: number }>;
 }
 
 /**
  * Authenticates a session. Checks run in an order that never tells an unauthenticated caller more than
  * it proves: signatures are checked before revocation is disclosed.
  */
-export async function handleHello({ host, repo, tokens, hellos, nodeId, presence }: HelloDeps, ctx: HandlerContext, f: ClientFrameOf<"hello">): Promise<void> {
+export async function handleHello(
+  { host, repo, tokens, hellos, nodeId, presence, delegations, delegated }: HelloDeps,
+  ctx: HandlerContext,
+  f: ClientFrameOf<"hello">,
+): Promise<void> {
   const { conn } = ctx;
   // A hello captured on another socket carries that socket's challenge: refused before any lookup.
   if (f.challenge !== conn.challenge) throw new WireError("bad_challenge", "this hello was not signed for this connection's challenge");
@@ -35,9 +43,7 @@ export async function handleHello({ host, repo, tokens, hellos, nodeId, presence
   if (!member) throw new WireError("unknown_member", `no member with id ${f.memberId}`);
   if (member.meshId !== mesh.id) throw new WireError("wrong_mesh", "this member does not belong to that mesh");
   const signed = helloSigningString(f);
-  if (member.pubkey !== f.pubkey || !verify(signed, f.signature, member.pubkey)) {
-    throw new WireError("bad_member_signature", "hello signature does not verify against the member's key");
-  }
+  verifyMemberProof(member, f, signed);
   const wait = hellos.take(member.id);
   if (wait > 0) return ctx.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
   if (!verify(signed, f.sessionSignature, f.sessionPubkey)) {
@@ -48,6 +54,7 @@ export async function handleHello({ host, repo, tokens, hellos, nodeId, presence
     throw new WireError("stale_timestamp", `hello timestamp is ${Math.round(skew / 1000)}s off the broker clock (allowed ±${host.limits.skewMs / 1000}s)`);
   }
   if (member.revokedAt !== null) throw new WireError("member_revoked", "this member has been revoked from the mesh");
+  const delegatedUntil = await delegationInForce(delegations, f, host.clock.now());
 
   const now = host.clock.now();
   const peer: PeerState = {
@@ -71,6 +78,7 @@ export async function handleHello({ host, repo, tokens, hellos, nodeId, presence
     throw new WireError("name_taken", `the name "${peer.displayName}" is in use by a session of another member; pick another name`);
   }
   await host.peers.register(peer);
+  if (delegatedUntil !== null) delegated.set(peer.presenceId, { peer, expiresAt: delegatedUntil });
   await presence.add({ kind: "open", row: { ...peer, id: peer.presenceId, nodeId } });
   const { token, expiresAt } = tokens.issue(peer);
   ctx.reply({

@@ -36,7 +36,7 @@ type Req = Request & { params: Record<string, string> };
 /** Admin and join bodies are tiny; this cap keeps a hostile one from costing memory. */
 const MAX_BODY = 64 * 1024;
 
-function parse<S extends z.ZodType>(text: string, schema: S): z.infer<S> {
+export function parse<S extends z.ZodType>(text: string, schema: S): z.infer<S> {
   const parsed = schema.safeParse(parseJson(text));
   if (!parsed.success) throw new WireError("invalid_frame", `invalid request: ${describeIssues(parsed.error)}`);
   return parsed.data;
@@ -46,7 +46,7 @@ function parse<S extends z.ZodType>(text: string, schema: S): z.infer<S> {
  * A route parameter as Bun decoded it (once; decoding again would turn `50%25` into a URIError). Ids,
  * names and tokens are short; NUL or a lone surrogate could never match a row and Postgres refuses NUL.
  */
-function param(req: Req, name: string): string {
+export function param(req: Req, name: string): string {
   const v = req.params[name] ?? "";
   if (v.length === 0 || v.length > 256 || textProblem(v) !== null) throw new WireError("invalid_argument", `invalid ${name} in the path`);
   return v;

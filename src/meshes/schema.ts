@@ -73,3 +73,23 @@ const PRESENCE_NODE = `
 
 // 14, the number of the issue that added it (versions need only be unique and ordered).
 export const presenceNodeMigration: Migration = { version: 14, name: "presence rows carry their broker node", sqlite: PRESENCE_NODE, postgres: PRESENCE_NODE };
+
+// Session keys a member delegated (the dashboard's browser sessions), kept in the store so a broker restart
+// or another broker of the same Postgres honours them and their revocation alike.
+const DELEGATIONS = `
+    CREATE TABLE delegation (
+      id text PRIMARY KEY,
+      mesh_id text NOT NULL REFERENCES mesh(id) ON DELETE CASCADE,
+      member_id text NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+      session_pubkey text NOT NULL,
+      expires_at bigint NOT NULL,
+      signature text NOT NULL,
+      created_at bigint NOT NULL,
+      revoked_at bigint,
+      UNIQUE (member_id, session_pubkey)
+    );
+    CREATE INDEX delegation_member_idx ON delegation (mesh_id, member_id, revoked_at);
+`;
+
+// 12, the number of the issue that added it.
+export const delegationMigration: Migration = { version: 12, name: "delegated session keys", sqlite: DELEGATIONS, postgres: DELEGATIONS };

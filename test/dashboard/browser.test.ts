@@ -102,7 +102,10 @@ describeBrowser("dashboard in chromium against the compiled broker", () => {
     // The page keeps the fragment to itself and takes it out of the address bar.
     await page.waitForURL(`${pb.url}/dashboard`);
     await page.getByText("No peers online — start one with").waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem("claudemesh.fragment"))).toBe(`root=${mesh.rootKey}`);
+    const kept = new URLSearchParams((await page.evaluate(() => sessionStorage.getItem("claudemesh.fragment"))) ?? "");
+    expect(kept.get("root")).toBe(mesh.rootKey);
+    const sessionSecret = kept.get("sk") ?? "";
+    expect(sessionSecret.length).toBe(88);
     await page.locator("#live.on").waitFor();
     // Marks this document: if anything below reloaded the page, the mark would be gone.
     await page.evaluate(() => ((window as unknown as { mark: string }).mark = "same document"));
@@ -270,10 +273,15 @@ describeBrowser("dashboard in chromium against the compiled broker", () => {
     // The fragment (the mesh root key) never reached the broker: not in any request the browser made,
     // not in the broker's request log, which did record the login itself.
     expect(requested.some((u) => u.includes("/dashboard/login/"))).toBe(true);
-    for (const u of requested) expect(u).not.toContain(mesh.rootKey);
+    for (const u of requested) {
+      expect(u).not.toContain(mesh.rootKey);
+      expect(u).not.toContain(encodeURIComponent(sessionSecret));
+    }
     await pb.stop();
     expect(stderr).toContain('"path":"/dashboard/login/[token]"');
     expect(stderr).not.toContain(mesh.rootKey);
+    expect(stderr).not.toContain(sessionSecret);
+    expect(stderr).not.toContain(encodeURIComponent(sessionSecret));
     expect(stderr).not.toContain(url.split("/dashboard/login/")[1]!.split("#")[0]!);
   }, 180_000);
 });

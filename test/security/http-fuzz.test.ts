@@ -22,6 +22,8 @@ const ROUTES = [
   "/meshes/:meshId/invites/:inviteId/revoke",
   "/meshes/:meshId/members",
   "/meshes/:meshId/members/:member/revoke",
+  "/meshes/:meshId/delegations",
+  "/meshes/:meshId/delegations/revoke",
   "/meshes/:meshId/usage",
   "/meshes/:meshId/files/usage",
   "/admin/nodes",
@@ -86,6 +88,9 @@ const segment = fc.oneof(
   fc.tuple(fc.string({ maxLength: 8 }).map(encodeURIComponent), percent, fc.string({ maxLength: 8 }).map(encodeURIComponent)).map((p) => p.join("")),
   fc.constantFrom("..", ".", "", "x".repeat(300), "mbr_" + "a".repeat(16)),
 );
+const b64Of = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => Buffer.from(b).toString("base64"));
+const key = b64Of(32);
+const sig = b64Of(64);
 const body = fc.oneof(
   fc.constant(""),
   fc.string({ maxLength: 200 }),
@@ -99,6 +104,12 @@ const body = fc.oneof(
     .map((v) => JSON.stringify(v)),
   fc
     .record({ slug: fc.string(), ownerPubkey: fc.string(), ownerName: fc.string(), inviteMaxUses: fc.anything() }, { requiredKeys: [] })
+    .map((v) => JSON.stringify(v)),
+  fc
+    .record(
+      { sessionPubkey: fc.oneof(fc.string(), key), expiresAt: fc.oneof(fc.anything(), fc.integer()), signature: fc.oneof(fc.string(), sig) },
+      { requiredKeys: [] },
+    )
     .map((v) => JSON.stringify(v)),
   fc.constantFrom("{", "null", "[]", '{"__proto__":{"admin":true}}', "\u0000", "\ud800"),
 );
