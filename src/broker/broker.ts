@@ -59,6 +59,9 @@ export class Broker implements PeerRegistry {
   private readonly connections = new Set<Connection>();
   private readonly meshPeers = new Map<string, Set<PeerState>>();
   private readonly sessions = new Map<string, PeerState>();
+  /** other nodes' sessions, by presence id, and by mesh (they join peersOf) */
+  private readonly remote = new Map<string, PeerState>();
+  private readonly meshRemotes = new Map<string, Set<PeerState>>();
   /** disconnects still being recorded; stop() waits for them before the store closes */
   private readonly closing = new Set<Promise<void>>();
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -78,6 +81,8 @@ export class Broker implements PeerRegistry {
     this.memberFrames = new KeyedRateLimiter(deps.limits.memberFrameRatePerSec);
     const logBusError = (err: unknown) => this.log.error("bus listener failed", { err: err instanceof Error ? err.stack : String(err) });
     let auth: Feature["auth"];
+    let cluster: Feature["cluster"];
+    const earlySubscriptions = new Set<{ topic: string; listener: (payload: unknown, from: string) => void; off: () => void }>();
     const bus = deps.bus ?? new InProcessBus(logBusError);
     const views: Partial<MeshViews> = {};
     this.host = {
@@ -95,6 +100,25 @@ export class Broker implements PeerRegistry {
         mesh: async (meshId) => (auth ? auth.mesh(meshId) : null),
         members: async (meshId) => (auth ? auth.members(meshId) : []),
       },
+      // One node until a feature links nodes: nobody else to reach. Features subscribe while they are
+      // built, before the linking feature is known: those subscriptions are attached once it is.
+      cluster: {
+        get nodeId() {
+          return cluster?.nodeId ?? "";
+        },
+        send: (nodeId, topic, payload) => cluster?.send(nodeId, topic, payload),
+        publish: (topic, payload) => cluster?.publish(topic, payload),
+        otherNodes: () => cluster?.otherNodes() ?? [],
+        subscribe: (topic, listener) => {
+          if (cluster) return cluster.subscribe(topic, listener);
+          const early = { topic, listener, off: () => {} };
+          earlySubscriptions.add(early);
+          return () => {
+            earlySubscriptions.delete(early);
+            early.off();
+          };
+        },
+      },
       activity: {
         publish: (meshId, event) => bus.publish(ACTIVITY_TOPIC, { meshId, event } satisfies MeshActivity),
         subscribe: (listener) =>
@@ -111,6 +135,10 @@ export class Broker implements PeerRegistry {
         if (auth) throw new Error(`two features issue session tokens (${feature.name})`);
         auth = feature.auth;
       }
+      if (feature.cluster) {
+        if (cluster) throw new Error(`two features link broker nodes (${feature.name})`);
+        cluster = feature.cluster;
+      }
       for (const part of Object.keys(feature.views ?? {})) {
         if (part in views) throw new Error(`two features register the view ${part}`);
       }
@@ -121,6 +149,7 @@ export class Broker implements PeerRegistry {
       }
       for (const type of feature.unauthenticated ?? []) this.unauthenticated.add(type);
     }
+    for (const early of earlySubscriptions) if (cluster) early.off = cluster.subscribe(early.topic, early.listener);
     const missing = [...CLIENT_FRAME_TYPES].filter((t) => !this.handlers.has(t as ClientFrameType));
     if (missing.length) throw new Error(`no handler for frame types: ${missing.join(", ")}`);
   }
@@ -298,10 +327,16 @@ export class Broker implements PeerRegistry {
 
   async register(peer: PeerState): Promise<void> {
     const old = this.sessions.get(peer.sessionPubkey);
+    const moved = [...(this.meshRemotes.get(peer.meshId) ?? [])].filter((p) => p.sessionPubkey === peer.sessionPubkey);
+    if ([old, ...moved].some((p) => p && p.memberId !== peer.memberId)) throw new WireError("unauthorized", "this session key belongs to another member");
     if (old) {
-      if (old.memberId !== peer.memberId) throw new WireError("unauthorized", "this session key belongs to another member");
       old.conn.close(CLOSE.replaced, "replaced by a newer connection with the same session key");
       await this.close(old.conn);
+    }
+    // The session moved here from another node (its socket there may not have noticed yet): that one ends.
+    for (const p of moved) {
+      p.conn.close(CLOSE.replaced, "replaced by a newer connection with the same session key on another broker node");
+      this.drop(p.presenceId);
     }
     this.sessions.set(peer.sessionPubkey, peer);
     let set = this.meshPeers.get(peer.meshId);
@@ -331,7 +366,41 @@ export class Broker implements PeerRegistry {
   }
 
   peersOf(meshId: string): PeerState[] {
-    return [...(this.meshPeers.get(meshId) ?? [])];
+    const local = this.meshPeers.get(meshId);
+    const remote = this.meshRemotes.get(meshId);
+    return remote ? [...(local ?? []), ...remote] : [...(local ?? [])];
+  }
+
+  adopt(peer: PeerState): void {
+    this.drop(peer.presenceId);
+    this.remote.set(peer.presenceId, peer);
+    let set = this.meshRemotes.get(peer.meshId);
+    if (!set) this.meshRemotes.set(peer.meshId, (set = new Set()));
+    set.add(peer);
+  }
+
+  drop(presenceId: string): void {
+    const peer = this.remote.get(presenceId);
+    if (!peer) return;
+    this.remote.delete(presenceId);
+    const set = this.meshRemotes.get(peer.meshId);
+    set?.delete(peer);
+    if (set && set.size === 0) this.meshRemotes.delete(peer.meshId);
+  }
+
+  localSessions(): PeerState[] {
+    return [...this.sessions.values()];
+  }
+
+  remotes(nodeId?: string): PeerState[] {
+    const all = [...this.remote.values()];
+    return nodeId === undefined ? all : all.filter((p) => p.nodeId === nodeId);
+  }
+
+  async disconnect(peer: PeerState, code: number, reason: string): Promise<void> {
+    if (this.sessions.get(peer.sessionPubkey) !== peer) return;
+    peer.conn.close(code, reason);
+    await this.close(peer.conn);
   }
 
   session(sessionPubkey: string): PeerState | undefined {
@@ -347,11 +416,13 @@ export class Broker implements PeerRegistry {
   }
 
   async disconnectMember(memberId: string): Promise<number> {
-    const victims = [...this.sessions.values()].filter((p) => p.memberId === memberId);
+    // its sessions on other nodes too: their conn forwards the error and the close to their node
+    const victims = [...this.sessions.values(), ...this.remote.values()].filter((p) => p.memberId === memberId);
     for (const p of victims) {
       p.conn.send({ type: "error", code: "member_revoked", message: "this member has been revoked from the mesh" });
       p.conn.close(CLOSE.revoked, "member revoked");
-      await this.close(p.conn);
+      if (p.nodeId === undefined) await this.close(p.conn);
+      else this.drop(p.presenceId);
     }
     return victims.length;
   }

@@ -66,6 +66,37 @@ export interface PeerRegistry {
   updated(peer: PeerState): Promise<void>;
   /** Open sockets and live sessions per mesh, for operators' metrics (never shown to a mesh). */
   counts(): { connections: number; sessionsByMesh: Map<string, number> };
+  /** Closes one session of this node (a frame of another node asked for it); the socket's close follows. */
+  disconnect(peer: PeerState, code: number, reason: string): Promise<void>;
+  /**
+   * A session of another broker node, as that node announced it: it joins `peersOf`, so routing and
+   * broadcasts reach it (its `conn` forwards to its node). Replaces the entry with the same presence id.
+   */
+  adopt(peer: PeerState): void;
+  /** Forgets another node's session (it left, or its node died); unknown ids are ignored. */
+  drop(presenceId: string): void;
+  /** This node's own sessions, over every mesh. */
+  localSessions(): PeerState[];
+  /** Another node's sessions, all of them or those of one node. */
+  remotes(nodeId?: string): PeerState[];
+}
+
+/**
+ * The other broker nodes on this store (Postgres), for features whose work crosses them: an event sent
+ * reaches the listeners of its topic on the other node, in the order this node sent it, at least once a
+ * wake-up was missed. On one node (SQLite) there is nobody to reach: sends go nowhere.
+ */
+export interface Cluster {
+  /** this process's node id */
+  readonly nodeId: string;
+  /** To one node. */
+  send(nodeId: string, topic: string, payload: unknown): void;
+  /** To every other live node. */
+  publish(topic: string, payload: unknown): void;
+  /** The other live nodes (none on one node). */
+  otherNodes(): string[];
+  /** `from` is the sending node. */
+  subscribe(topic: string, listener: (payload: unknown, from: string) => void): () => void;
 }
 
 /**
@@ -120,6 +151,8 @@ export interface FeatureHost {
   /** Session bearer tokens, member signatures and the mesh directory, for HTTP routes. */
   auth: MeshAccess;
   activity: ActivityFeed;
+  /** The other broker nodes (provided by the nodes feature; on one node, a cluster of one). */
+  cluster: Cluster;
   /** Filled as features register; read it when a request comes, not at construction. */
   views: Partial<MeshViews>;
 }
@@ -152,6 +185,8 @@ export interface Feature {
   routes?: Routes;
   /** Set by the one feature that owns meshes and tokens. */
   auth?: MeshAccess;
+  /** Set by the one feature that links broker nodes. */
+  cluster?: Cluster;
   /** This feature's parts of the human view; two features never register the same part. */
   views?: Partial<MeshViews>;
   /** Once the store is migrated, before the first connection. */

@@ -25,6 +25,8 @@ export interface PeerState {
   sessionPubkey: string;
   connectedAt: number;
   conn: Connection;
+  /** set when the session lives on another broker node: `conn` forwards there */
+  nodeId?: string;
 }
 
 let nextConnId = 1;
@@ -62,6 +64,16 @@ export class Connection {
       this.transport.send(JSON.stringify(frame));
     } catch {
       // a socket that died under us is cleaned up by its close event
+    }
+  }
+
+  /** A frame already serialized (by another broker node). */
+  sendText(data: string): void {
+    if (this.closed) return;
+    try {
+      this.transport.send(data);
+    } catch {
+      // as in send
     }
   }
 

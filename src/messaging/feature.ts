@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Feature, FeatureFactory, FeatureHost, HandlerContext, Routes } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
 import { WireError } from "../protocol/wire-error.ts";
@@ -12,6 +13,15 @@ import { usageRoutes } from "./http.ts";
 import { MessageRetention } from "./retention.ts";
 import { inboxIndexMigration, messageQuotaMigration, messagingMigration } from "./schema.ts";
 import { isGroupTarget, resolveTargets } from "./targets.ts";
+
+/** The cluster topic that wakes a recipient's node: its sessions have new messages queued. */
+const WAKE = "messaging.wake";
+const Wake = z.object({ meshId: z.string(), sessions: z.array(z.string()), forwarded: z.boolean() });
+/**
+ * With other broker nodes, how often this node reads the queue of all its sessions anyway: a wake-up that
+ * went to a node the session had just left (or was lost with a dead node) delays delivery by this, at most.
+ */
+const CATCH_UP_MS = 2_000;
 
 /** Which queued priorities a session may be pushed in its current status (DESIGN.md "Priority"). */
 export function pushablePriorities(status: PeerState["status"]): Priority[] {
@@ -51,6 +61,58 @@ class Messaging implements Feature {
     );
     this.receipts = new ReceiptBatcher((batch) => timed(m, "claudemesh_db_receipts_seconds", () => this.repo.markDelivered(batch, this.host.clock.now())));
     m.gauge("claudemesh_queue_depth", async () => [{ value: await this.repo.queueDepth(this.host.clock.now()) }]);
+    // Another node stored messages for sessions of this one: the queue is the truth, the wake-up only says when.
+    host.cluster.subscribe(WAKE, (payload, from) => {
+      const wake = Wake.parse(payload);
+      const local: PeerState[] = [];
+      const moved: PeerState[] = [];
+      for (const key of wake.sessions) {
+        const p = host.peers.session(key);
+        if (p) local.push(p);
+        else if (!wake.forwarded) {
+          // The session moved on before the sender heard: pass the wake-up on, once.
+          const there = host.peers.peersOf(wake.meshId).find((r) => r.sessionPubkey === key && r.nodeId !== undefined && r.nodeId !== from);
+          if (there) moved.push(there);
+        }
+      }
+      this.wakeRemote(moved, true);
+      void this.deliverAll(local);
+    });
+  }
+
+  private catchUp: ReturnType<typeof setInterval> | undefined;
+
+  start(): void {
+    this.catchUp = setInterval(() => {
+      if (this.host.cluster.otherNodes().length > 0) void this.deliverAll(this.host.peers.localSessions());
+    }, CATCH_UP_MS);
+    this.catchUp.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.catchUp);
+  }
+
+  /** Tells other nodes that sessions of theirs have messages queued. */
+  private wakeRemote(peers: PeerState[], forwarded: boolean): void {
+    const byNode = new Map<string, PeerState[]>();
+    for (const p of peers) if (p.nodeId !== undefined) byNode.set(p.nodeId, [...(byNode.get(p.nodeId) ?? []), p]);
+    for (const [node, list] of byNode) {
+      const meshes = new Set(list.map((p) => p.meshId));
+      for (const meshId of meshes) {
+        const sessions = list.filter((p) => p.meshId === meshId).map((p) => p.sessionPubkey);
+        this.host.cluster.send(node, WAKE, { meshId, sessions, forwarded });
+      }
+    }
+  }
+
+  /** Pushes to this node's recipients; another node's recipients get a wake-up sent to their node. */
+  private route(recipients: PeerState[]): Promise<void> {
+    this.wakeRemote(
+      recipients.filter((p) => p.nodeId !== undefined),
+      false,
+    );
+    return this.deliverAll(recipients.filter((p) => p.nodeId === undefined));
   }
 
   private delivery(peer: PeerState): Delivery {
@@ -175,9 +237,9 @@ class Messaging implements Feature {
     const sizes = [f.group?.ciphertext.length ?? 0, ...(f.envelopes ?? []).map((e) => e.ciphertext.length)];
     if (Math.max(...sizes) > max) throw new WireError("message_too_large", `message exceeds the broker's limit of ${max} bytes of ciphertext`);
 
-    let routed: ReturnType<Messaging["route"]>;
+    let routed: ReturnType<Messaging["resolve"]>;
     try {
-      routed = this.route(f, peer);
+      routed = this.resolve(f, peer);
     } catch (err) {
       // A retry of a stored message is answered with it, even when its recipients have left since. (On
       // the common path the insert's client-id conflict finds retries: no lookup before every send.)
@@ -238,7 +300,7 @@ class Messaging implements Feature {
       priority: f.priority,
       recipients: recipients.length,
     });
-    const pushed = this.deliverAll(recipients);
+    const pushed = this.route(recipients);
     // Only `now` is pushed whatever the recipient is doing: other priorities may wait by design.
     if (f.priority === "now" && recipients.length > 0) {
       void pushed.then(() => this.host.metrics.observe("claudemesh_push_latency_seconds", (performance.now() - started) / 1000));
@@ -247,7 +309,7 @@ class Messaging implements Feature {
   }
 
   /** Who a send reaches, and each recipient's row; a WireError when a target or an envelope is missing. */
-  private route(f: ClientFrameOf<"send">, peer: PeerState): { targets: string[]; recipients: PeerState[]; rows: NewRecipient[] } {
+  private resolve(f: ClientFrameOf<"send">, peer: PeerState): { targets: string[]; recipients: PeerState[]; rows: NewRecipient[] } {
     const targets = Array.isArray(f.to) ? f.to : [f.to];
     if (f.kind === "group" && !f.group) throw new WireError("invalid_frame", "a group message needs `group` {nonce, ciphertext}");
     if (f.kind === "direct" && targets.some(isGroupTarget)) throw new WireError("invalid_frame", '@group, @all and * targets need kind "group"');

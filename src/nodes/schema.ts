@@ -17,3 +17,26 @@ const DDL = `
 
 // 15: issue #14's number was taken by the presence column of the meshes feature; versions need only be unique.
 export const nodesMigration: Migration = { version: 15, name: "broker nodes", sqlite: DDL, postgres: DDL };
+
+// Events between broker nodes: a row per event for its target node, which deletes what it consumes. The
+// table, not the NOTIFY, carries the event (a NOTIFY only wakes the target), so a node that missed a
+// wake-up (its LISTEN connection dropped) finds the rows on its next drain: a missed NOTIFY delays, never
+// loses. `id` orders one sender's events; a row is written in the sender's transaction with its NOTIFY.
+const EVENTS = (serial: string) => `
+  CREATE TABLE node_event (
+    id ${serial},
+    node_id text NOT NULL,
+    from_node text NOT NULL,
+    topic text NOT NULL,
+    payload text NOT NULL,
+    created_at bigint NOT NULL
+  );
+  CREATE INDEX node_event_node_idx ON node_event (node_id, id);
+`;
+
+export const nodeEventsMigration: Migration = {
+  version: 16,
+  name: "events between broker nodes",
+  sqlite: EVENTS("integer PRIMARY KEY AUTOINCREMENT"),
+  postgres: EVENTS("bigserial PRIMARY KEY"),
+};

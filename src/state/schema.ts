@@ -21,3 +21,9 @@ export const stateMigration: Migration = {
   sqlite: table("text"),
   postgres: table("jsonb"),
 };
+
+// A write counter per key: the database orders writes to one key (row lock), so the highest version is the
+// value it holds. Broker nodes push a change to their sessions only when it is newer than the last they
+// pushed, so concurrent writers on different nodes converge everywhere on the stored value.
+const VERSION = "ALTER TABLE state ADD COLUMN version bigint NOT NULL DEFAULT 0;";
+export const stateVersionMigration: Migration = { version: 17, name: "state write versions", sqlite: VERSION, postgres: VERSION };
