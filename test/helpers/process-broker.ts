@@ -41,24 +41,27 @@ export class ProcessBroker implements AsyncDisposable {
 
   /**
    * `shareSchema`: another node of the same Postgres schema (several brokers on one store); `dir`: another
-   * process on the same data dir (what a second broker on one SQLite file would be); `args`: extra flags.
+   * process on the same data dir (what a second broker on one SQLite file would be); `args`: extra flags;
+   * `env`: extra environment (an S3 store: `S3_ENDPOINT`, …).
    */
   constructor(
     readonly backend: Backend,
-    opts: { shareSchema?: string; dir?: { path: string; cleanup(): void }; args?: string[] } = {},
+    opts: { shareSchema?: string; dir?: { path: string; cleanup(): void }; args?: string[]; env?: Record<string, string> } = {},
   ) {
     this.schema = backend === "postgres" ? (opts.shareSchema ?? freshSchema()) : undefined;
     this.ownsSchema = opts.shareSchema === undefined;
     if (opts.dir) this.dir = opts.dir;
     this.args = opts.args ?? [];
+    this.extraEnv = opts.env ?? {};
     if (backend === "postgres") markPostgresRan("process-broker");
   }
 
   private readonly args: string[];
+  private readonly extraEnv: Record<string, string>;
 
   async start(): Promise<void> {
     const bin = await ensureBinary();
-    const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...this.extraEnv };
     delete env.DATABASE_URL;
     if (this.backend === "postgres") {
       env.DATABASE_URL = PG_URL as string;

@@ -11,6 +11,8 @@ import { flush, messagingPeer, peersOf, type TestPeer, texts, waitForPeer } from
 import { ProcessBroker } from "../helpers/process-broker.ts";
 import { suiteFixture } from "../helpers/fixture.ts";
 import { waitUntil } from "../helpers/wait.ts";
+import { sessionFiles, startS3 } from "../helpers/files.ts";
+import { tempDir } from "../helpers/backends.ts";
 
 const nodeId = async (b: ProcessBroker) => (await brokerRequest(b.url, "GET", "/healthz", HealthResponse)).node.id;
 
@@ -195,5 +197,29 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("three broker processes on on
     await flush(sender, moved);
     expect(texts(moved).sort()).toEqual(["after the move", "during the move"]);
     expect(texts(first)).toEqual(["before the move"]);
+  }, 60_000);
+});
+
+describe.if(PG_URL !== undefined && PG_URL !== "")("two broker processes on one Postgres and one S3", () => {
+  test("a file attached to a message on one node downloads, byte for byte, from the recipient's node", async () => {
+    await using s3 = await startS3();
+    const env = { S3_ENDPOINT: s3.config.endpoint, S3_ACCESS_KEY: s3.config.accessKey, S3_SECRET_KEY: s3.config.secretKey };
+    await using a = new ProcessBroker("postgres", { env });
+    await a.start();
+    await using b = new ProcessBroker("postgres", { shareSchema: a.schema as string, env });
+    await b.start();
+    const mesh = await createMesh(a, "files-nodes");
+    const alice = await messagingPeer({ ...(await addMember(a, mesh, "Alice")), brokerUrl: a.url });
+    const bob = await messagingPeer({ ...(await addMember(a, mesh, "Bob")), brokerUrl: b.url });
+    await waitForPeer(alice, "Bob");
+
+    using dir = tempDir("cm-nodes-files-");
+    const bytes = crypto.getRandomValues(new Uint8Array(200_000));
+    await Bun.write(`${dir.path}/report.bin`, bytes);
+    const file = await sessionFiles(a, alice.client).upload(`${dir.path}/report.bin`, { to: "Bob" });
+    await alice.messenger.send("Bob", `see ${file.id}`, "now");
+    expect((await bob.next()).text).toBe(`see ${file.id}`);
+    const { path } = await sessionFiles(b, bob.client).download(file.id, `${dir.path}/got.bin`);
+    expect(new Uint8Array(await Bun.file(path).arrayBuffer())).toEqual(bytes);
   }, 60_000);
 });
