@@ -177,8 +177,14 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("three broker processes on on
     const member = await addMember(nodes[1] as ProcessBroker, mesh, "Mover");
     const first = await messagingPeer({ ...member, brokerUrl: (nodes[1] as ProcessBroker).url }, { session, reconnect: false });
     await waitForPeer(sender, "Mover");
-    await sender.messenger.send("Mover", "before the move", "now");
+    const before = await sender.messenger.send("Mover", "before the move", "now");
     expect(await take(first, 1)).toEqual(["before the move"]);
+    // two Messengers stand for one client here, so its receipt must be stored before the move (one client
+    // moving keeps its Messenger, which drops a redelivered id itself)
+    await waitUntil("the receipt is stored", async () => {
+      const s = await sender.client.request({ type: "message_status", messageId: before.messageId }, "message_status_result");
+      return s.delivered ? true : undefined;
+    });
 
     // the same session key connects to node C: node B's socket is closed as replaced
     const closed = new Promise<number>((resolve) => first.client.on("disconnected", (code) => resolve(code)));
