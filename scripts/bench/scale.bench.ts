@@ -1,10 +1,13 @@
 /**
- * Speed at scale (#13): the broker in its own process, N sessions from this one, every figure next to a
- * raw Bun.serve WebSocket relay measured in the same run. `BENCH_SMOKE=1` (npm run bench -- --smoke) is
- * the quick CI run. Prints a table and writes bench/results.json.
+ * Speed at scale (#13): the broker in its own process, the sessions in this one (the storm's in two more),
+ * every figure next to a raw Bun.serve WebSocket relay measured in the same run. Sessions are connected in
+ * stages (100, 1,000, 10,000): latency at each, throughput, broadcast and the backlog at 1,000, memory at
+ * the last; then every session disconnects, and the reconnect storm restarts the broker under the
+ * product's own reconnecting clients. `BENCH_SMOKE=1` (npm run bench -- --smoke) is the quick CI run.
+ * Prints a table and writes bench/results.json.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { SQL, type Subprocess } from "bun";
 import { brokerRequest } from "../../src/client/http.ts";
@@ -12,47 +15,72 @@ import { CreateMeshResponse, InviteResponse, JoinResponse } from "../../src/mesh
 import { fastKeyPair, type Member, offArrival, onArrival, Session, sendFrame } from "./scale/client.ts";
 
 const SMOKE = process.env.BENCH_SMOKE === "1";
-const SESSIONS = Number(process.env.BENCH_SESSIONS ?? (SMOKE ? 100 : 1000));
+const STAGES = (process.env.BENCH_STAGES ?? (SMOKE ? "20,100" : "100,1000,10000")).split(",").map(Number);
+const LAST = STAGES.at(-1) as number;
+/** the stage that also measures throughput, broadcast and the backlog: 1,000 when it is one */
+const MAIN = STAGES.includes(1000) ? 1000 : LAST;
+const STORM = Number(process.env.BENCH_STORM ?? LAST);
+const STORM_PROCS = 2;
 const LATENCY_MSGS = Number(process.env.BENCH_LATENCY_MSGS ?? (SMOKE ? 200 : 2000));
 const THROUGHPUT_SECS = Number(process.env.BENCH_THROUGHPUT_SECS ?? (SMOKE ? 1 : 4));
-const SENDERS = Math.min(50, Math.floor(SESSIONS / 2));
+const SENDERS = Math.min(50, Math.floor(MAIN / 2));
 const BROADCASTS = SMOKE ? 5 : 20;
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? (SMOKE ? 10_000 : 100_000));
 const ROOT = join(import.meta.dir, "../..");
+const BROKER_PROC = join(import.meta.dir, "scale/broker-proc.ts");
 
 type Kind = "relay" | "sqlite" | "postgres";
+type Proc = Subprocess<"ignore", "pipe", "inherit">;
 interface Target {
   kind: Kind;
-  proc: Subprocess<"ignore", "pipe", "inherit">;
+  proc: Proc;
   wsUrl: string;
   url: string;
+  port: number;
+  pg?: string;
   adminToken?: string;
   dataDir?: string;
-  schema?: string | null;
+  schema?: string;
   member: Member | null;
 }
 
-async function spawnJson(args: string[]): Promise<{ proc: Subprocess<"ignore", "pipe", "inherit">; info: Record<string, string> }> {
-  const proc = Bun.spawn([process.execPath, ...args], { stdin: "ignore", stdout: "pipe", stderr: "inherit", cwd: ROOT });
+/** A child that speaks one JSON object a line on stdout; `next` resolves with the next line's. */
+function spawnLines(args: string[], env: Record<string, string> = {}): { proc: Proc; next(): Promise<Record<string, unknown>> } {
+  const proc = Bun.spawn([process.execPath, ...args], { stdin: "ignore", stdout: "pipe", stderr: "inherit", cwd: ROOT, env: { ...process.env, ...env } });
   const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
   let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${args.join(" ")} exited before it was ready`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return { proc, info: JSON.parse(text.slice(0, text.indexOf("\n"))) };
+  return {
+    proc,
+    async next() {
+      while (!text.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`${args.join(" ")} exited before its next line`);
+        text += decoder.decode(value, { stream: true });
+      }
+      const line = text.slice(0, text.indexOf("\n"));
+      text = text.slice(text.indexOf("\n") + 1);
+      return JSON.parse(line);
+    },
+  };
 }
+
+/** BENCH_CPU_PROF=dir: the broker writes a CPU profile (markdown) there when it stops */
+const profArgs = (name: string) =>
+  process.env.BENCH_CPU_PROF ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${name}.md`] : [];
 
 async function startTarget(kind: Kind, pg: string | undefined): Promise<Target> {
   if (kind === "relay") {
-    const { proc, info } = await spawnJson([join(import.meta.dir, "scale/relay-proc.ts")]);
-    return { kind, proc, wsUrl: info.wsUrl as string, url: info.url as string, member: null };
+    const { proc, next } = spawnLines([join(import.meta.dir, "scale/relay-proc.ts")]);
+    const info = await next();
+    const url = info.url as string;
+    return { kind, proc, wsUrl: info.wsUrl as string, url, port: Number(new URL(url).port), member: null };
   }
-  // BENCH_CPU_PROF=dir: the broker writes a CPU profile (markdown) there when it stops
-  const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=broker-${kind}.md`] : [];
-  const { proc, info } = await spawnJson([...prof, join(import.meta.dir, "scale/broker-proc.ts"), kind === "postgres" ? (pg as string) : ""]);
+  // The bench owns the data dir and schema, so a restarted broker finds them; it removes them at the end.
+  const dataDir = mkdtempSync(join(tmpdir(), "cm-bench-"));
+  const schema = kind === "postgres" ? `cm_bench_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}` : undefined;
+  const { proc, next } = spawnLines([...profArgs(`broker-${kind}`), BROKER_PROC, kind === "postgres" ? (pg as string) : "", dataDir, schema ?? ""]);
+  const info = await next();
   const url = info.url as string;
   const adminToken = info.adminToken as string;
   // One member with many sessions: a mesh of N sessions without N joins (sessions of one member may share nothing but the key).
@@ -69,16 +97,37 @@ async function startTarget(kind: Kind, pg: string | undefined): Promise<Target> 
     proc,
     wsUrl: info.wsUrl as string,
     url,
+    port: Number(new URL(url).port),
+    ...(pg && kind === "postgres" ? { pg } : {}),
     adminToken,
-    dataDir: info.dataDir as string,
-    schema: (info.schema as string | null) ?? null,
+    dataDir,
+    ...(schema ? { schema } : {}),
     member: { meshId: mesh.meshId, memberId: j.memberId, pubkey: keys.publicKey, secretKey: keys.secretKey },
   };
+}
+
+/** Stops the broker and starts it again on the same port and data: when it was told to stop, when the new one listens. */
+async function restartTarget(t: Target): Promise<{ stopAt: number; readyAt: number }> {
+  const stopAt = Date.now();
+  t.proc.kill("SIGTERM");
+  await t.proc.exited;
+  const { proc, next } = spawnLines([...profArgs(`broker-${t.kind}-restarted`), BROKER_PROC, t.pg ?? "", t.dataDir as string, t.schema ?? ""], {
+    BENCH_PORT: String(t.port),
+  });
+  await next();
+  t.proc = proc;
+  return { stopAt, readyAt: Date.now() };
 }
 
 async function stopTarget(t: Target): Promise<void> {
   t.proc.kill("SIGTERM");
   await t.proc.exited;
+  if (t.dataDir) rmSync(t.dataDir, { recursive: true, force: true });
+  if (t.pg && t.schema) {
+    const sql = new SQL(t.pg);
+    await sql.unsafe(`DROP SCHEMA IF EXISTS ${t.schema} CASCADE`);
+    await sql.close();
+  }
 }
 
 const pct = (xs: number[], p: number): number => {
@@ -119,9 +168,10 @@ function sendAndWait(from: Session, to: Session | "*", expect: number): Promise<
   return done;
 }
 
-async function connectAll(t: Target, n: number, prefix: string): Promise<{ sessions: Session[]; perSec: number }> {
-  const sessions: Session[] = new Array(n);
-  let next = 0;
+/** Adds sessions until there are `n`, 50 connecting at a time; the rate is of those added. */
+async function connectUpTo(t: Target, sessions: Session[], n: number, prefix: string): Promise<number> {
+  const from = sessions.length;
+  let next = from;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: 50 }, async () => {
@@ -131,7 +181,7 @@ async function connectAll(t: Target, n: number, prefix: string): Promise<{ sessi
       }
     }),
   );
-  return { sessions, perSec: n / ((performance.now() - started) / 1000) };
+  return (n - from) / ((performance.now() - started) / 1000);
 }
 
 async function latency(sessions: Session[], count: number): Promise<{ p50: number; p99: number; p999: number }> {
@@ -210,51 +260,115 @@ async function disconnectAll(t: Target, sessions: Session[]): Promise<number> {
   }
 }
 
-interface Row {
+interface Latency {
+  p50: number;
+  p99: number;
+  p999: number;
+}
+interface Stage {
+  sessions: number;
   connectPerSec: number;
-  latency: { p50: number; p99: number; p999: number };
+  latency: Latency;
+}
+interface Storm {
+  sessions: number;
+  /** broker told to stop → the new one listening */
+  downSecs: number;
+  /** the new broker listening → every session back */
+  backSecs: number;
+  /** the new broker listening → half the sessions back */
+  halfBackSecs: number;
+  busyRefusals: number;
+  rateLimitedRefusals: number;
+}
+interface Row {
+  stages: Stage[];
   throughput: number;
   broadcast: { p50: number; max: number };
-  latencyWithBacklog?: { p50: number; p99: number; p999: number };
+  latencyWithBacklog?: Latency;
   disconnectSecs: number;
   eventLoopLagP99Ms?: number;
   eventLoopLagMaxMs?: number;
+  /** (RSS at the last stage − RSS at the first) / the sessions added between */
   rssPerSessionBytes?: number;
   rssMB?: number;
+  storm?: Storm;
+}
+
+/** The product's reconnecting clients in STORM_PROCS processes, all connected; then the broker restarts under them. */
+async function storm(t: Target, n: number): Promise<Storm> {
+  const procs = Array.from({ length: STORM_PROCS }, (_, i) => {
+    const count = Math.floor(n / STORM_PROCS) + (i < n % STORM_PROCS ? 1 : 0);
+    return spawnLines([join(import.meta.dir, "scale/storm-proc.ts"), JSON.stringify({ brokerUrl: t.url, member: t.member, count, prefix: `st${i}-` })]);
+  });
+  try {
+    for (const p of procs) await p.next();
+    const { stopAt, readyAt } = await restartTarget(t);
+    const back = await Promise.all(procs.map((p) => p.next()));
+    const last = Math.max(...back.map((b) => b.allBack as number));
+    // the median of the processes' medians: they hold equal shares
+    const half = back.map((b) => b.p50 as number).sort((a, b) => a - b)[Math.floor((back.length - 1) / 2)] as number;
+    const sum = (k: string) => back.reduce((acc, b) => acc + Number(b[k] ?? 0), 0);
+    return {
+      sessions: n,
+      downSecs: (readyAt - stopAt) / 1000,
+      backSecs: (last - readyAt) / 1000,
+      halfBackSecs: (half - readyAt) / 1000,
+      busyRefusals: sum("busy"),
+      rateLimitedRefusals: sum("rateLimited"),
+    };
+  } finally {
+    for (const p of procs) p.proc.kill("SIGTERM");
+    await Promise.all(procs.map((p) => p.proc.exited));
+  }
 }
 
 async function benchTarget(kind: Kind, pg: string | undefined): Promise<Row> {
   const t = await startTarget(kind, pg);
   try {
-    const rssBefore = (await scrape(t)).get("process_resident_memory_bytes");
-    const { sessions, perSec } = await connectAll(t, SESSIONS, "s");
-    const m0 = await scrape(t);
-    const rssAfter = m0.get("process_resident_memory_bytes");
-    const lat = await latency(sessions, LATENCY_MSGS);
-    const tp = await throughput(sessions);
-    await scrape(t); // resets the event-loop histogram: the next one covers the broadcasts alone
-    const bc = await broadcast(sessions);
-    const lag = await scrape(t);
-    let withBacklog: Row["latencyWithBacklog"];
-    if (kind !== "relay") {
-      await fillBacklog(t, BACKLOG, pg);
-      withBacklog = await latency(sessions, Math.min(LATENCY_MSGS, 1000));
+    const sessions: Session[] = [];
+    const stages: Stage[] = [];
+    let rssFirst: number | undefined;
+    let rssLast: number | undefined;
+    let main: Omit<Row, "stages" | "disconnectSecs"> | undefined;
+    for (const n of STAGES) {
+      const connectPerSec = await connectUpTo(t, sessions, n, "s");
+      const rss = (await scrape(t)).get("process_resident_memory_bytes");
+      rssFirst ??= rss;
+      rssLast = rss;
+      stages.push({ sessions: n, connectPerSec, latency: await latency(sessions, LATENCY_MSGS) });
+      if (n !== MAIN) continue;
+      const tp = await throughput(sessions);
+      await scrape(t); // resets the event-loop histogram: the next one covers the broadcasts alone
+      const bc = await broadcast(sessions);
+      const lag = await scrape(t);
+      let withBacklog: Latency | undefined;
+      if (kind !== "relay") {
+        await fillBacklog(t, BACKLOG, pg);
+        withBacklog = await latency(sessions, Math.min(LATENCY_MSGS, 1000));
+      }
+      main = {
+        throughput: tp,
+        broadcast: bc,
+        ...(withBacklog ? { latencyWithBacklog: withBacklog } : {}),
+        ...(lag.has("nodejs_eventloop_lag_p99_seconds")
+          ? {
+              eventLoopLagP99Ms: (lag.get("nodejs_eventloop_lag_p99_seconds") ?? 0) * 1000,
+              eventLoopLagMaxMs: (lag.get("nodejs_eventloop_lag_max_seconds") ?? 0) * 1000,
+            }
+          : {}),
+      };
     }
     const disconnectSecs = await disconnectAll(t, sessions);
+    const first = STAGES[0] as number;
     return {
-      connectPerSec: perSec,
-      latency: lat,
-      throughput: tp,
-      broadcast: bc,
-      ...(withBacklog ? { latencyWithBacklog: withBacklog } : {}),
+      stages,
+      ...(main as Omit<Row, "stages" | "disconnectSecs">),
       disconnectSecs,
-      ...(lag.has("nodejs_eventloop_lag_p99_seconds")
-        ? {
-            eventLoopLagP99Ms: (lag.get("nodejs_eventloop_lag_p99_seconds") ?? 0) * 1000,
-            eventLoopLagMaxMs: (lag.get("nodejs_eventloop_lag_max_seconds") ?? 0) * 1000,
-          }
+      ...(rssFirst !== undefined && rssLast !== undefined && LAST > first
+        ? { rssPerSessionBytes: (rssLast - rssFirst) / (LAST - first), rssMB: rssLast / 1024 / 1024 }
         : {}),
-      ...(rssBefore !== undefined && rssAfter !== undefined ? { rssPerSessionBytes: (rssAfter - rssBefore) / SESSIONS, rssMB: rssAfter / 1024 / 1024 } : {}),
+      ...(kind !== "relay" && STORM > 0 ? { storm: await storm(t, STORM) } : {}),
     };
   } finally {
     await stopTarget(t);
@@ -304,7 +418,7 @@ export async function run(): Promise<void> {
   const pg = process.env.CLAUDEMESH_TEST_DATABASE_URL ?? process.env.DATABASE_URL;
   const kinds: Kind[] = ["relay", "sqlite", ...(pg ? (["postgres"] as const) : [])];
   console.log(
-    `scale: ${SESSIONS} sessions, ${LATENCY_MSGS} sequential messages, ${SENDERS} concurrent senders for ${THROUGHPUT_SECS} s, ${BROADCASTS} broadcasts, backlog ${BACKLOG}${SMOKE ? " (smoke)" : ""}`,
+    `scale: stages of ${STAGES.join(" / ")} sessions, ${LATENCY_MSGS} sequential messages each; at ${MAIN}: ${SENDERS} concurrent senders for ${THROUGHPUT_SECS} s, ${BROADCASTS} broadcasts, backlog ${BACKLOG}; storm of ${STORM}${SMOKE ? " (smoke)" : ""}`,
   );
   if (!pg) console.log("  postgres skipped (set CLAUDEMESH_TEST_DATABASE_URL)");
   const rows: Partial<Record<Kind, Row>> = {};
@@ -314,20 +428,25 @@ export async function run(): Promise<void> {
   }
   const cold = await coldStart();
   const relay = rows.relay as Row;
-  const line = (label: string, f: (r: Row) => string) => console.log(`  ${label.padEnd(38)}${kinds.map((k) => f(rows[k] as Row).padStart(24)).join("")}`);
-  console.log(`  ${"".padEnd(38)}${kinds.map((k) => (k === "relay" ? "raw relay" : `claudemesh ${k}`).padStart(24)).join("")}`);
-  line("direct send→push p50 / p99 / p99.9 ms", (r) => `${ms(r.latency.p50)} / ${ms(r.latency.p99)} / ${ms(r.latency.p999)}`);
-  line(`  … with ${BACKLOG} queued for others`, (r) =>
-    r.latencyWithBacklog ? `${ms(r.latencyWithBacklog.p50)} / ${ms(r.latencyWithBacklog.p99)} / ${ms(r.latencyWithBacklog.p999)}` : "—",
-  );
+  const line = (label: string, f: (r: Row) => string) => console.log(`  ${label.padEnd(44)}${kinds.map((k) => f(rows[k] as Row).padStart(24)).join("")}`);
+  const lat = (l: Latency | undefined) => (l ? `${ms(l.p50)} / ${ms(l.p99)} / ${ms(l.p999)}` : "—");
+  console.log(`  ${"".padEnd(44)}${kinds.map((k) => (k === "relay" ? "raw relay" : `claudemesh ${k}`).padStart(24)).join("")}`);
+  for (const [i, n] of STAGES.entries()) line(`send→push p50 / p99 / p99.9 ms, ${n} sessions`, (r) => lat(r.stages[i]?.latency));
+  line(`  … at ${MAIN} with ${BACKLOG} queued for others`, (r) => lat(r.latencyWithBacklog));
   line(`delivered msg/s, ${SENDERS} senders`, (r) => `${Math.round(r.throughput)} (${pctOf(r.throughput, relay.throughput)})`);
-  line(`broadcast to ${SESSIONS - 1}: last p50 / max ms`, (r) => `${ms(r.broadcast.p50)} / ${ms(r.broadcast.max)}`);
+  line(`broadcast to ${MAIN - 1}: last p50 / max ms`, (r) => `${ms(r.broadcast.p50)} / ${ms(r.broadcast.max)}`);
   line("event-loop lag in broadcasts p99 / max ms", (r) =>
     r.eventLoopLagP99Ms === undefined ? "—" : `${ms(r.eventLoopLagP99Ms)} / ${ms(r.eventLoopLagMaxMs)}`,
   );
-  line("sessions connected per second", (r) => String(Math.round(r.connectPerSec)));
-  line(`${SESSIONS} disconnects until zero, s`, (r) => r.disconnectSecs.toFixed(2));
-  line("broker RSS, MB / per session, KB", (r) => (r.rssMB === undefined ? "—" : `${r.rssMB.toFixed(0)} / ${((r.rssPerSessionBytes ?? 0) / 1024).toFixed(1)}`));
+  for (const [i, n] of STAGES.entries()) line(`sessions connected per second, to ${n}`, (r) => String(Math.round(r.stages[i]?.connectPerSec ?? 0)));
+  line(`${LAST} disconnects until zero, s`, (r) => r.disconnectSecs.toFixed(2));
+  line(`broker RSS at ${LAST}, MB / per session, KB`, (r) =>
+    r.rssMB === undefined ? "—" : `${r.rssMB.toFixed(0)} / ${((r.rssPerSessionBytes ?? 0) / 1024).toFixed(1)}`,
+  );
+  line(`restart under ${STORM}: down / half / all back s`, (r) =>
+    r.storm ? `${r.storm.downSecs.toFixed(2)} / ${r.storm.halfBackSecs.toFixed(2)} / ${r.storm.backSecs.toFixed(2)}` : "—",
+  );
+  line("  … hellos refused busy / rate_limited", (r) => (r.storm ? `${r.storm.busyRefusals} / ${r.storm.rateLimitedRefusals}` : "—"));
   if (cold)
     console.log(
       `  claudemesh mcp cold start to initialize: ${cold.mcpMs.toFixed(0)} ms (baseline: --version ${cold.versionMs.toFixed(0)} ms); binary ${cold.binaryMB.toFixed(0)} MB`,
@@ -338,7 +457,9 @@ export async function run(): Promise<void> {
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "?", memGB: Math.round(totalmem() / 1024 ** 3), bun: Bun.version },
     config: {
       smoke: SMOKE,
-      sessions: SESSIONS,
+      stages: STAGES,
+      main: MAIN,
+      storm: STORM,
       latencyMessages: LATENCY_MSGS,
       senders: SENDERS,
       throughputSecs: THROUGHPUT_SECS,
