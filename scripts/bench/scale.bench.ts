@@ -107,16 +107,17 @@ async function startTarget(kind: Kind, pg: string | undefined): Promise<Target> 
 }
 
 /** Stops the broker and starts it again on the same port and data: when it was told to stop, when the new one listens. */
-async function restartTarget(t: Target): Promise<{ stopAt: number; readyAt: number }> {
+async function restartTarget(t: Target): Promise<{ stopAt: number; exitedAt: number; readyAt: number }> {
   const stopAt = Date.now();
   t.proc.kill("SIGTERM");
   await t.proc.exited;
+  const exitedAt = Date.now();
   const { proc, next } = spawnLines([...profArgs(`broker-${t.kind}-restarted`), BROKER_PROC, t.pg ?? "", t.dataDir as string, t.schema ?? ""], {
     BENCH_PORT: String(t.port),
   });
   await next();
   t.proc = proc;
-  return { stopAt, readyAt: Date.now() };
+  return { stopAt, exitedAt, readyAt: Date.now() };
 }
 
 async function stopTarget(t: Target): Promise<void> {
@@ -274,6 +275,8 @@ interface Storm {
   sessions: number;
   /** broker told to stop → the new one listening */
   downSecs: number;
+  /** of which the old broker's shutdown (SIGTERM → exit) */
+  stopSecs: number;
   /** the new broker listening → every session back */
   backSecs: number;
   /** the new broker listening → half the sessions back */
@@ -303,7 +306,7 @@ async function storm(t: Target, n: number): Promise<Storm> {
   });
   try {
     for (const p of procs) await p.next();
-    const { stopAt, readyAt } = await restartTarget(t);
+    const { stopAt, exitedAt, readyAt } = await restartTarget(t);
     const back = await Promise.all(procs.map((p) => p.next()));
     const last = Math.max(...back.map((b) => b.allBack as number));
     // the median of the processes' medians: they hold equal shares
@@ -312,6 +315,7 @@ async function storm(t: Target, n: number): Promise<Storm> {
     return {
       sessions: n,
       downSecs: (readyAt - stopAt) / 1000,
+      stopSecs: (exitedAt - stopAt) / 1000,
       backSecs: (last - readyAt) / 1000,
       halfBackSecs: (half - readyAt) / 1000,
       busyRefusals: sum("busy"),
@@ -443,9 +447,8 @@ export async function run(): Promise<void> {
   line(`broker RSS at ${LAST}, MB / per session, KB`, (r) =>
     r.rssMB === undefined ? "—" : `${r.rssMB.toFixed(0)} / ${((r.rssPerSessionBytes ?? 0) / 1024).toFixed(1)}`,
   );
-  line(`restart under ${STORM}: down / half / all back s`, (r) =>
-    r.storm ? `${r.storm.downSecs.toFixed(2)} / ${r.storm.halfBackSecs.toFixed(2)} / ${r.storm.backSecs.toFixed(2)}` : "—",
-  );
+  line(`restart under ${STORM}: stop / down s`, (r) => (r.storm ? `${r.storm.stopSecs.toFixed(2)} / ${r.storm.downSecs.toFixed(2)}` : "—"));
+  line("  … then half / all back s", (r) => (r.storm ? `${r.storm.halfBackSecs.toFixed(2)} / ${r.storm.backSecs.toFixed(2)}` : "—"));
   line("  … hellos refused busy / rate_limited", (r) => (r.storm ? `${r.storm.busyRefusals} / ${r.storm.rateLimitedRefusals}` : "—"));
   if (cold)
     console.log(
