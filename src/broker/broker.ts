@@ -62,6 +62,7 @@ export class Broker implements PeerRegistry {
   /** other nodes' sessions, by presence id, and by mesh (they join peersOf) */
   private readonly remote = new Map<string, PeerState>();
   private readonly meshRemotes = new Map<string, Set<PeerState>>();
+  private readonly remoteKeys = new Map<string, Set<PeerState>>();
   /** disconnects still being recorded; stop() waits for them before the store closes */
   private readonly closing = new Set<Promise<void>>();
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -327,7 +328,7 @@ export class Broker implements PeerRegistry {
 
   async register(peer: PeerState): Promise<void> {
     const old = this.sessions.get(peer.sessionPubkey);
-    const moved = [...(this.meshRemotes.get(peer.meshId) ?? [])].filter((p) => p.sessionPubkey === peer.sessionPubkey);
+    const moved = this.remotes(undefined, peer.sessionPubkey);
     if ([old, ...moved].some((p) => p && p.memberId !== peer.memberId)) throw new WireError("unauthorized", "this session key belongs to another member");
     if (old) {
       old.conn.close(CLOSE.replaced, "replaced by a newer connection with the same session key");
@@ -374,26 +375,36 @@ export class Broker implements PeerRegistry {
   adopt(peer: PeerState): void {
     this.drop(peer.presenceId);
     this.remote.set(peer.presenceId, peer);
-    let set = this.meshRemotes.get(peer.meshId);
-    if (!set) this.meshRemotes.set(peer.meshId, (set = new Set()));
-    set.add(peer);
+    for (const [index, key] of [
+      [this.meshRemotes, peer.meshId],
+      [this.remoteKeys, peer.sessionPubkey],
+    ] as const) {
+      let set = index.get(key);
+      if (!set) index.set(key, (set = new Set()));
+      set.add(peer);
+    }
   }
 
   drop(presenceId: string): void {
     const peer = this.remote.get(presenceId);
     if (!peer) return;
     this.remote.delete(presenceId);
-    const set = this.meshRemotes.get(peer.meshId);
-    set?.delete(peer);
-    if (set && set.size === 0) this.meshRemotes.delete(peer.meshId);
+    for (const [index, key] of [
+      [this.meshRemotes, peer.meshId],
+      [this.remoteKeys, peer.sessionPubkey],
+    ] as const) {
+      const set = index.get(key);
+      set?.delete(peer);
+      if (set && set.size === 0) index.delete(key);
+    }
   }
 
   localSessions(): PeerState[] {
     return [...this.sessions.values()];
   }
 
-  remotes(nodeId?: string): PeerState[] {
-    const all = [...this.remote.values()];
+  remotes(nodeId?: string, sessionPubkey?: string): PeerState[] {
+    const all = [...(sessionPubkey === undefined ? this.remote.values() : (this.remoteKeys.get(sessionPubkey) ?? []))];
     return nodeId === undefined ? all : all.filter((p) => p.nodeId === nodeId);
   }
 

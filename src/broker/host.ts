@@ -77,8 +77,8 @@ export interface PeerRegistry {
   drop(presenceId: string): void;
   /** This node's own sessions, over every mesh. */
   localSessions(): PeerState[];
-  /** Another node's sessions, all of them or those of one node. */
-  remotes(nodeId?: string): PeerState[];
+  /** Other nodes' sessions: all of them, or those of one node, or those with one session key. */
+  remotes(nodeId?: string, sessionPubkey?: string): PeerState[];
 }
 
 /**

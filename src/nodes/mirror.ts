@@ -103,7 +103,7 @@ export class PeerMirror {
   }
 
   private adopt(a: PeerAnnounce, nodeId: string): void {
-    const known = this.peers.remotes(nodeId).find((p) => p.presenceId === a.presenceId);
+    const known = this.peers.remotes(nodeId, a.sessionPubkey).find((p) => p.presenceId === a.presenceId);
     if (known) {
       // in place: whoever holds the session (a send being routed) sees the change
       Object.assign(known, { ...a, groups: new Map(a.groups) });
@@ -112,6 +112,11 @@ export class PeerMirror {
     // A session this node holds itself moved here after that node announced it: this one is current.
     const local = this.peers.session(a.sessionPubkey);
     if (local && local.connectedAt > a.connectedAt) return;
+    // The session moved from a node that has not said goodbye (it may be dead): the newer run wins.
+    for (const p of this.peers.remotes(undefined, a.sessionPubkey)) {
+      if (p.connectedAt > a.connectedAt) return;
+      this.peers.drop(p.presenceId);
+    }
     const transport: Transport = {
       send: (data) => this.forward(nodeId, { kind: "frame", to: [a.sessionPubkey], data }),
       close: (code, reason) => this.forward(nodeId, { kind: "close", presenceId: a.presenceId, sessionPubkey: a.sessionPubkey, code, reason }),
