@@ -23,6 +23,10 @@ export function compileArgs(opts: { outfile: string; commit: string; target?: st
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
     "--minify-syntax",
+    // tweetnacl falls back to require("crypto") where no Web Crypto exists; the dashboard page's bundle (an
+    // HTML import, built for the browser) refuses that builtin although the package's "browser" field maps
+    // it away. Left external it is never reached: browsers, like Bun, take the Web Crypto branch first.
+    "--external=crypto",
     "--sourcemap=inline",
     `--define=CLAUDEMESH_COMMIT=${JSON.stringify(opts.commit)}`,
     ...(opts.target ? [`--target=${opts.target}`] : []),

@@ -15,7 +15,6 @@ export interface DelegationRoutesDeps {
   host: FeatureHost;
   repo: MeshRepo;
   delegations: DelegationRepo;
-  delegated: Map<string, { peer: PeerState; expiresAt: number }>;
 }
 
 const MAX_BODY = 4096;
@@ -27,7 +26,7 @@ export function endDelegatedSession(peer: PeerState, code: ErrorCode, message: s
 }
 
 /** Registering and revoking delegations: only the member itself, by a request signed with its key. */
-export function delegationRoutes({ host, repo, delegations, delegated }: DelegationRoutesDeps): Routes {
+export function delegationRoutes({ host, repo, delegations }: DelegationRoutesDeps): Routes {
   async function memberOf(req: Request & { params: Record<string, string> }, text: string): Promise<Member> {
     const meshId = param(req, "meshId");
     const member = await signedMember(req, text, repo, host.limits.skewMs, host.clock);
@@ -53,7 +52,8 @@ export function delegationRoutes({ host, repo, delegations, delegated }: Delegat
         const member = await memberOf(req, await readText(req, MAX_BODY));
         const ended = new Set(await delegations.revokeAll(member.meshId, member.id, host.clock.now()));
         let disconnected = 0;
-        for (const { peer } of delegated.values()) {
+        // The mesh-wide view: a session on another broker node is closed there, by its mirror's conn.
+        for (const peer of host.peers.peersOf(member.meshId)) {
           if (peer.memberId !== member.id || !ended.has(peer.sessionPubkey)) continue;
           endDelegatedSession(peer, "delegation_revoked", "the member revoked this session's delegation");
           disconnected++;

@@ -90,7 +90,7 @@ export const meshesFeature =
       },
       routes: {
         ...meshRoutes({ host, repo, adminToken, quickStartRootKey }),
-        ...delegationRoutes({ host, repo, delegations, delegated }),
+        ...delegationRoutes({ host, repo, delegations }),
         // The session bearer token from hello_ack, checked: the base for HTTP routes of live sessions.
         "/session": {
           GET: (req) => {

@@ -12,7 +12,7 @@ import { messagingPeer } from "../helpers/messaging.ts";
 import { ProcessBroker } from "../helpers/process-broker.ts";
 import { ARTIFACTS, describeBrowser, launchChromium } from "./chromium.ts";
 
-const VIEWS = ["Peers", "State", "Memory", "Files", "Activity"] as const;
+const VIEWS = ["Peers", "State", "Memory", "Files", "Activity", "Chat"] as const;
 const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 
 /** Screenshots of every view at desktop and phone width, light and dark, into the artifacts dir. */
@@ -101,7 +101,8 @@ describeBrowser("dashboard in chromium against the compiled broker", () => {
     await page.goto(url);
     // The page keeps the fragment to itself and takes it out of the address bar.
     await page.waitForURL(`${pb.url}/dashboard`);
-    await page.getByText("No peers online — start one with").waitFor();
+    // "No other peers" once the page's own session has joined: it is a peer too.
+    await page.getByText("peers online — start one with").waitFor();
     const kept = new URLSearchParams((await page.evaluate(() => sessionStorage.getItem("claudemesh.fragment"))) ?? "");
     expect(kept.get("root")).toBe(mesh.rootKey);
     const sessionSecret = kept.get("sk") ?? "";

@@ -5,10 +5,13 @@ import type { FileListing } from "../../files/api.ts";
 import type { Memory } from "../../memory/frames.ts";
 import type { StateEntry } from "../../state/frames.ts";
 import { humanSize } from "../../util/size.ts";
+import { chatView } from "./chat.ts";
+import { $, type Child, h } from "./dom.ts";
+import { MeshSession, sessionKeys } from "./session.ts";
 import type { ActivityResponse, FilesResponse, MeResponse, MemoryResponse, MessageCounts, PeersResponse, StateResponse } from "../api.ts";
 
-type View = "peers" | "state" | "memory" | "files" | "activity";
-const VIEWS: View[] = ["peers", "state", "memory", "files", "activity"];
+type View = "peers" | "state" | "memory" | "files" | "activity" | "chat";
+const VIEWS: View[] = ["peers", "state", "memory", "files", "activity", "chat"];
 
 // ---- keys from the login URL's fragment: kept in this tab only, never sent anywhere ----
 const FRAGMENT_KEY = "claudemesh.fragment";
@@ -16,24 +19,6 @@ if (location.hash.length > 1) {
   sessionStorage.setItem(FRAGMENT_KEY, location.hash.slice(1));
   history.replaceState(null, "", location.pathname + location.search);
 }
-
-// ---- tiny DOM helper ----
-type Child = Node | string | null | undefined | false;
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string | boolean | ((e: Event) => void)> = {},
-  ...children: (Child | Child[])[]
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (typeof v === "function") el.addEventListener(k.replace(/^on/, ""), v);
-    else if (v === true) el.setAttribute(k, "");
-    else if (v !== false) el.setAttribute(k, v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
-const $ = (id: string) => document.getElementById(id) as HTMLElement;
 
 // ---- API ----
 async function api<T>(path: string, init?: RequestInit): Promise<T> {
@@ -176,8 +161,11 @@ function peersView(): HTMLElement {
     { "aria-labelledby": "peers-h" },
     h("h2", { id: "peers-h" }, `Peers online (${all.length})`),
     all.length > 0 && h("div", { class: "toolbar" }, h("label", { for: "group-filter" }, "Filter by group"), select),
+    // This page's own session is a peer too, but no company: the empty state still says how to get some.
+    all.every((p) => p.sessionPubkey === ownSession) &&
+      empty(all.length === 0 ? "No peers online — start one with " : "No other peers online — start one with ", h("code", {}, "claudemesh launch"), "."),
     all.length === 0
-      ? empty("No peers online — start one with ", h("code", {}, "claudemesh launch"), ".")
+      ? null
       : shown.length === 0
         ? empty(`No peer is in @${store.groupFilter}.`)
         : h(
@@ -192,6 +180,7 @@ function peersView(): HTMLElement {
                   "div",
                   { class: "meta" },
                   `member ${p.memberName} (${p.memberRole})`,
+                  p.sessionPubkey === ownSession ? " · this page" : "",
                   p.role ? ` · role ${p.role}` : "",
                   " · connected ",
                   timeEl(p.connectedAt),
@@ -534,10 +523,10 @@ function render(): void {
   });
   const main = $("main");
   const focused = document.activeElement;
-  const el = { peers: peersView, state: stateView, memory: memoryView, files: filesView, activity: activityView }[view]();
+  const el = { peers: peersView, state: stateView, memory: memoryView, files: filesView, activity: activityView, chat: () => renderChat() }[view]();
   main.replaceChildren(el);
-  // Re-rendering replaces nodes; keep the filter usable from the keyboard.
-  if (focused instanceof HTMLElement && focused.id && !main.contains(focused)) document.getElementById(focused.id)?.focus();
+  // Re-rendering replaces (or moves) nodes; keep what had focus focused, so typing and the keyboard go on.
+  if (focused instanceof HTMLElement && focused.id && document.activeElement !== focused) document.getElementById(focused.id)?.focus();
   document.title = `${view[0]?.toUpperCase()}${view.slice(1)} · ${$("mesh").textContent} · claudemesh`;
 }
 
@@ -548,6 +537,7 @@ function announce(text: string): void {
 
 function go(v: View, push = true): void {
   view = v;
+  if (v === "chat") unread(0);
   // attachments and download counts raise no live event: opening the view fetches them fresh
   if (v === "files" && store.filesLoaded) void loadFiles();
   if (push) history.pushState(null, "", `/dashboard/${v}`);
@@ -591,9 +581,39 @@ function connect(): void {
   });
 }
 
+// ---- the page's own session in the mesh (Chat) ----
+let renderChat: () => HTMLElement = () => h("section", {}, h("h2", {}, "Chat"), h("p", { class: "meta" }, "Loading…"));
+let unreadCount = 0;
+/** the session key of this page's own seat in the mesh, if the login link gave it one */
+let ownSession: string | null = null;
+function unread(n: number): void {
+  unreadCount = n;
+  const badge = $("chat-unread");
+  badge.textContent = n > 0 ? String(n) : "";
+  badge.setAttribute("aria-label", n > 0 ? `${n} unread` : "");
+}
+
+function startChat(me: MeResponse): void {
+  const keys = sessionKeys(sessionStorage.getItem(FRAGMENT_KEY));
+  ownSession = keys?.sessionPubkey ?? null;
+  let seenIn = 0;
+  const session = keys
+    ? new MeshSession(me, keys, () => {
+        const incoming = session?.messages.filter((m) => m.direction === "in").length ?? 0;
+        if (incoming > seenIn && view !== "chat") unread(unreadCount + incoming - seenIn);
+        if (incoming > seenIn) announce(`New message from ${session?.messages.at(-1)?.from ?? "a peer"}`);
+        seenIn = incoming;
+        render();
+      })
+    : null;
+  renderChat = chatView({ session, peers: () => [...store.peers.values()], announce });
+  session?.start();
+}
+
 async function main(): Promise<void> {
   const me = await api<MeResponse>("me");
   store.me = me;
+  startChat(me);
   $("mesh").textContent = me.meshSlug;
   $("member").textContent = `${me.memberName} (${me.memberRole})`;
   $("logout").addEventListener("click", async () => {
