@@ -5,7 +5,7 @@ import { brokerRequest } from "../../src/client/http.ts";
 import { delegationSigningString, generateSigningKeyPair, sign } from "../../src/crypto/keys.ts";
 import { DelegationResponse, MAX_DELEGATION_MS } from "../../src/meshes/api.ts";
 import { ManualClock } from "../../src/util/clock.ts";
-import { backends } from "../helpers/backends.ts";
+import { backends, PG_URL } from "../helpers/backends.ts";
 import {
   addMember,
   closeClients,
@@ -20,6 +20,8 @@ import {
 } from "../helpers/broker.ts";
 import { delegatedHello } from "../helpers/delegation.ts";
 import { suiteFixture } from "../helpers/fixture.ts";
+import { messagingPeer, waitForPeer } from "../helpers/messaging.ts";
+import { ProcessBroker } from "../helpers/process-broker.ts";
 
 const HOUR = 3600_000;
 
@@ -162,4 +164,25 @@ describe.each(backends())("delegations over time and restarts on %s", (backend) 
     expect((await delegatedHello(b, moved, d)).reply).toMatchObject({ type: "error", code: "delegation_revoked" });
     closeClients();
   });
+});
+
+describe.if(PG_URL !== undefined && PG_URL !== "")("delegations across broker nodes on one Postgres", () => {
+  test("a delegation registered on one node lets its session in on another; --revoke there closes it across nodes", async () => {
+    await using a = new ProcessBroker("postgres");
+    await a.start();
+    await using b = new ProcessBroker("postgres", { shareSchema: a.schema as string });
+    await b.start();
+    const mesh = await createMesh(a, "deleg-nodes");
+    const alice = await addMember(a, mesh, "Alice");
+    const d = await delegateSession(alice, HOUR);
+    const live = await delegatedHello({ wsUrl: `${b.url.replace(/^http/, "ws")}/ws` }, alice, d);
+    expect(live.reply.type).toBe("hello_ack");
+    // Node A sees the session on node B (the mesh-wide peer view) before it revokes.
+    const watcher = await messagingPeer(await addMember(a, mesh, "Watcher"));
+    await waitForPeer(watcher, "Alice (human)");
+    expect(await revokeDelegations(alice)).toEqual({ revoked: 1, disconnected: 1 });
+    expect(await live.s.next((f) => f.type === "error")).toMatchObject({ code: "delegation_revoked" });
+    expect(await live.s.closed).toBe(4003);
+    closeClients();
+  }, 60_000);
 });
