@@ -92,6 +92,13 @@ describeBrowser("the dashboard's seat at the table: a human in the mesh, end-to-
     await page.getByRole("link", { name: "Chat" }).click();
     await page.locator('.chat-status[data-state="online"]').waitFor();
     expect(await page.locator(".chat-status").textContent()).toContain("alice (human)");
+    // The compiled binary's page, tweetnacl and the envelopes included, stays within its budget.
+    const html = await (await page.request.get(`${pb.url}/dashboard`)).text();
+    const assets = [...html.matchAll(/(?:src|href)="([^"#]+\.(?:js|css))"/g)].map((m) => m[1] ?? "");
+    expect(assets.length).toBeGreaterThanOrEqual(2);
+    let bytes = 0;
+    for (const a of assets) bytes += (await (await fetch(new URL(a, pb.url))).arrayBuffer()).byteLength;
+    expect(bytes).toBeLessThanOrEqual(300 * 1024);
     // The Chat view starts empty, and says so.
     await page.getByText("No messages yet").waitFor();
 

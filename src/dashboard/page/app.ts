@@ -90,9 +90,11 @@ function describe(e: ActivityEvent): string {
   }
 }
 
-function apply(e: ActivityEvent): void {
-  store.events.push(e);
-  if (store.events.length > 500) store.events.splice(0, store.events.length - 500);
+/** Events that came while a snapshot was on its way; null when none is. */
+let duringSnapshot: ActivityEvent[] | null = null;
+
+/** What an event does to the peers and state maps: idempotent, so it can be replayed onto a snapshot. */
+function applyToMaps(e: ActivityEvent): void {
   switch (e.type) {
     case "peer_joined":
       store.peers.set(e.peer.presenceId, e.peer);
@@ -116,6 +118,15 @@ function apply(e: ActivityEvent): void {
       store.state.set(e.entry.key, e.entry);
       store.flashKeys.add(e.entry.key);
       break;
+  }
+}
+
+function apply(e: ActivityEvent): void {
+  duringSnapshot?.push(e);
+  store.events.push(e);
+  if (store.events.length > 500) store.events.splice(0, store.events.length - 500);
+  applyToMaps(e);
+  switch (e.type) {
     case "memory_stored":
       if (!store.memoryQuery) store.memories.unshift(e.memory);
       break;
@@ -552,9 +563,20 @@ function setLive(on: boolean): void {
 }
 
 async function loadSnapshot(): Promise<void> {
-  const [peers, state, activity] = await Promise.all([api<PeersResponse>("peers"), api<StateResponse>("state"), api<ActivityResponse>("activity")]);
+  const arrived: ActivityEvent[] = [];
+  duringSnapshot = arrived;
+  let answers: [PeersResponse, StateResponse, ActivityResponse];
+  try {
+    answers = await Promise.all([api<PeersResponse>("peers"), api<StateResponse>("state"), api<ActivityResponse>("activity")]);
+  } finally {
+    if (duringSnapshot === arrived) duringSnapshot = null;
+  }
+  const [peers, state, activity] = answers;
   store.peers = new Map(peers.peers.map((p) => [p.presenceId, p]));
   store.state = new Map(state.entries.map((e) => [e.key, e]));
+  // A peer that joined (or a key written) while the snapshot was on its way may be missing from it; its
+  // event already came, so it is replayed onto the snapshot.
+  for (const e of arrived) applyToMaps(e);
   store.events = activity.events;
   store.counts = new Map(activity.counts.map((c) => [c.presenceId, c]));
   if (store.memoryLoaded) void searchMemory(store.memoryQuery);
