@@ -46,6 +46,8 @@ class Messaging implements Feature {
   private readonly retention: MessageRetention;
   /** message inserts: many per transaction, each send acknowledged only once its own commit is done */
   private readonly inserts: GroupCommit<InsertJob, boolean>;
+  /** with other nodes live, this node's sessions' queues are read every CATCH_UP_MS anyway */
+  private catchUp: ReturnType<typeof setInterval> | undefined;
 
   readonly routes: Routes;
 
@@ -80,8 +82,6 @@ class Messaging implements Feature {
     });
   }
 
-  private catchUp: ReturnType<typeof setInterval> | undefined;
-
   start(): void {
     this.catchUp = setInterval(() => {
       if (this.host.cluster.otherNodes().length > 0) void this.deliverAll(this.host.peers.localSessions());
@@ -93,17 +93,17 @@ class Messaging implements Feature {
     clearInterval(this.catchUp);
   }
 
-  /** Tells other nodes that sessions of theirs have messages queued. */
+  /** Tells other nodes that sessions of theirs have messages queued: one wake-up per node and mesh. */
   private wakeRemote(peers: PeerState[], forwarded: boolean): void {
-    const byNode = new Map<string, PeerState[]>();
-    for (const p of peers) if (p.nodeId !== undefined) byNode.set(p.nodeId, [...(byNode.get(p.nodeId) ?? []), p]);
-    for (const [node, list] of byNode) {
-      const meshes = new Set(list.map((p) => p.meshId));
-      for (const meshId of meshes) {
-        const sessions = list.filter((p) => p.meshId === meshId).map((p) => p.sessionPubkey);
-        this.host.cluster.send(node, WAKE, { meshId, sessions, forwarded });
-      }
+    const wakes = new Map<string, { node: string; meshId: string; sessions: string[] }>();
+    for (const p of peers) {
+      if (p.nodeId === undefined) continue;
+      const slot = `${p.nodeId} ${p.meshId}`;
+      let w = wakes.get(slot);
+      if (!w) wakes.set(slot, (w = { node: p.nodeId, meshId: p.meshId, sessions: [] }));
+      w.sessions.push(p.sessionPubkey);
     }
+    for (const { node, meshId, sessions } of wakes.values()) this.host.cluster.send(node, WAKE, { meshId, sessions, forwarded });
   }
 
   /** Pushes to this node's recipients; another node's recipients get a wake-up sent to their node. */
