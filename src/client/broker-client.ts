@@ -8,7 +8,8 @@ import { WireError } from "../protocol/wire-error.ts";
 import { BrokerUnreachable, ConnectionLost, UnexpectedAnswer } from "../util/errors.ts";
 import type { Timers } from "../util/clock.ts";
 import { retry } from "../util/retry.ts";
-import type { MeshConfig } from "./config.ts";
+import { BrokerRotation } from "./broker-urls.ts";
+import { brokerList, type MeshConfig, meshBrokers } from "./config.ts";
 import { Emitter } from "./emitter.ts";
 import { wsUrlOf } from "./invite.ts";
 import { openWebSocket } from "./tls.ts";
@@ -49,7 +50,9 @@ export interface SessionTracker {
 }
 
 export interface BrokerClientOptions {
-  mesh: Pick<MeshConfig, "brokerUrl" | "meshId" | "memberId" | "pubkey" | "secretKey" | "caFile">;
+  mesh: Pick<MeshConfig, "brokerUrl" | "brokers" | "meshId" | "memberId" | "pubkey" | "secretKey" | "caFile">;
+  /** `--broker`: this one URL only, never another node of the mesh (for operators and tests) */
+  pin?: string;
   session: KeyPair;
   displayName?: string;
   role?: string;
@@ -59,6 +62,8 @@ export interface BrokerClientOptions {
   cwd?: string;
   reconnect?: boolean;
   requestTimeoutMs?: number;
+  /** a try that has no hello_ack by then is given up and the next URL tried (a host that never answers) */
+  connectTimeoutMs?: number;
   backoff?: { minMs: number; maxMs: number };
   /** the reconnect's waits (tests pass a ManualClock) */
   timers?: Timers;
@@ -95,6 +100,8 @@ export class BrokerClient extends Emitter<ClientEvents> {
   ack: ServerFrameOf<"hello_ack"> | null = null;
   /** Session state re-applied on reconnect. */
   readonly state: SessionState;
+  /** the broker URLs this session tries, in turn */
+  readonly brokers: BrokerRotation;
 
   constructor(private readonly opts: BrokerClientOptions) {
     super();
@@ -105,6 +112,12 @@ export class BrokerClient extends Emitter<ClientEvents> {
       displayName: opts.displayName,
       role: opts.role,
     };
+    this.brokers = opts.pin !== undefined ? new BrokerRotation([opts.pin], true) : new BrokerRotation(meshBrokers(opts.mesh), false);
+  }
+
+  /** The broker URL of the current connection, or the one the next try dials. */
+  get url(): string {
+    return this.brokers.current;
   }
 
   get sessionPubkey(): string {
@@ -123,9 +136,23 @@ export class BrokerClient extends Emitter<ClientEvents> {
 
   private open(): Promise<ServerFrameOf<"hello_ack">> {
     return new Promise((resolve, reject) => {
-      const ws = openWebSocket(wsUrlOf(this.opts.mesh.brokerUrl), this.opts.mesh.caFile);
+      const url = this.brokers.current;
+      const ws = openWebSocket(wsUrlOf(url), this.opts.mesh.caFile);
       this.ws = ws;
       let settled = false;
+      // Every try that ends without a hello_ack moves the rotation on: the next try dials the next URL.
+      const failed = () => {
+        clearTimeout(connectTimer);
+        this.brokers.advance();
+      };
+      const connectTimer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        failed();
+        if (this.ws === ws) this.ws = null;
+        reject(new BrokerUnreachable(`the broker at ${url} did not answer within ${this.opts.connectTimeoutMs ?? 10_000} ms`));
+        ws.close(CLOSE.normal, "timed out");
+      }, this.opts.connectTimeoutMs ?? 10_000);
       const helloId = this.nextId();
       let helloSent = false;
       /** this try was refused only because another member's session holds our name */
@@ -156,6 +183,8 @@ export class BrokerClient extends Emitter<ClientEvents> {
         ws.send(JSON.stringify(hello));
       };
       ws.onmessage = (ev) => {
+        // a try given up on (timed out) that answered after all
+        if (this.ws !== ws) return;
         const frame = this.parse(ev.data);
         if (!frame) return;
         if (frame.type === "challenge") {
@@ -165,6 +194,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
             sendHello(frame.challenge);
           } catch (err) {
             settled = true;
+            clearTimeout(connectTimer);
             this.giveUp();
             reject(err);
             ws.close(CLOSE.normal, "invalid hello");
@@ -175,6 +205,8 @@ export class BrokerClient extends Emitter<ClientEvents> {
         if (!settled && (frameId(frame) === helloId || (frame.type === "error" && frameId(frame) === undefined))) {
           settled = true;
           if (frame.type === "hello_ack") {
+            clearTimeout(connectTimer);
+            this.brokers.update(brokerList(this.opts.mesh.brokerUrl, frame.brokers ?? []));
             const reconnect = this.everConnected;
             this.everConnected = true;
             this.ack = frame;
@@ -185,6 +217,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
               for (const w of this.waiters.splice(0)) w();
             });
           } else if (frame.type === "error") {
+            failed();
             const err = new WireError(frame.code, frame.message, undefined, frame.retryAfterMs);
             reject(err);
             // Over a budget, or the broker busy admitting a storm of sessions: temporary. The broker closes
@@ -208,10 +241,10 @@ export class BrokerClient extends Emitter<ClientEvents> {
         this.dispatch(frame);
       };
       ws.onclose = (ev) => {
-        const unreachable = () =>
-          new BrokerUnreachable(`cannot connect to the broker at ${this.opts.mesh.brokerUrl} (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`);
+        const unreachable = () => new BrokerUnreachable(`cannot connect to the broker at ${url} (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`);
         // A refused try's socket can close after the next try opened its own: it owns nothing any more.
         if (this.ws !== ws) {
+          clearTimeout(connectTimer);
           if (!settled) reject(unreachable());
           settled = true;
           return;
@@ -226,6 +259,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
         this.pending.clear();
         if (!settled) {
           settled = true;
+          failed();
           reject(unreachable());
         }
         if (wasConnected) this.emit("disconnected", ev.code, ev.reason);

@@ -1,8 +1,10 @@
 import { resolve } from "node:path";
 import { InviteInfoResponse, JoinResponse } from "../meshes/api.ts";
 import { generateSigningKeyPair } from "../crypto/keys.ts";
+import { HealthResponse } from "../nodes/api.ts";
+import { BrokerUrl } from "../protocol/common.ts";
 import { InvalidArgument, LocalError } from "../util/errors.ts";
-import { loadConfig, type MeshConfig, saveConfig, upsertMesh } from "./config.ts";
+import { brokerList, loadConfig, type MeshConfig, saveConfig, upsertMesh } from "./config.ts";
 import { brokerRequest } from "./http.ts";
 import { parseInviteUrl } from "./invite.ts";
 
@@ -34,6 +36,7 @@ export async function joinMesh(url: string, displayName: string, opts: { caFile?
     slug: res.slug,
     meshId: res.meshId,
     brokerUrl: invite.brokerUrl,
+    brokers: brokerList(invite.brokerUrl, await liveNodeUrls(invite.brokerUrl, caFile)),
     memberId: res.memberId,
     displayName: res.displayName,
     role: res.role,
@@ -45,4 +48,17 @@ export async function joinMesh(url: string, displayName: string, opts: { caFile?
   };
   saveConfig(upsertMesh(config, mesh));
   return { mesh, created: res.created };
+}
+
+/**
+ * Every live broker node's public URL, for the failover list. Best effort: the membership is made
+ * already, and a session learns the list from its first hello_ack anyway.
+ */
+async function liveNodeUrls(brokerUrl: string, caFile: string | undefined): Promise<string[]> {
+  try {
+    const health = await brokerRequest(brokerUrl, "GET", "/healthz", HealthResponse, { caFile, timeoutMs: 5000 });
+    return health.nodes.map((n) => n.url).filter((u) => BrokerUrl.safeParse(u).success);
+  } catch {
+    return [];
+  }
 }

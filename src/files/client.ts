@@ -51,7 +51,8 @@ export function downloadTarget(saveTo: string, storedName: string): string {
 /** The file routes of one broker, for MCP tools (session bearer token) and the CLI (upload token). */
 export class FilesClient {
   constructor(
-    private readonly brokerUrl: string,
+    /** a function for a session's client: after a failover its token is the new node's, and so is the URL */
+    private readonly base: string | (() => string),
     /** a bearer token for the file routes, fetched per request (a session's changes on reconnect) */
     private readonly token: () => Promise<string> | string,
     /** the CA of a broker with a private certificate (`join --ca`, or CLAUDEMESH_CA) */
@@ -60,6 +61,10 @@ export class FilesClient {
 
   private get tls() {
     return tlsOptions(this.caFile);
+  }
+
+  private get brokerUrl(): string {
+    return typeof this.base === "string" ? this.base : this.base();
   }
 
   private url(path: string): string {
@@ -167,7 +172,7 @@ export class FilesClient {
  * token expires after an hour; a session that stays connected longer keeps working).
  */
 export function sessionTokenProvider(
-  client: { ack: { token: string; tokenExpiresAt: number } | null },
+  client: { ack: { token: string; tokenExpiresAt: number } | null; url?: string },
   mesh: Pick<MeshConfig, "brokerUrl" | "memberId" | "secretKey" | "caFile">,
 ): () => Promise<string> {
   let fallback: { token: string; expiresAt: number } | null = null;
@@ -176,7 +181,7 @@ export function sessionTokenProvider(
     const ack = client.ack;
     if (ack && ack.tokenExpiresAt > now + 30_000) return ack.token;
     if (!fallback || fallback.expiresAt <= now + 30_000)
-      fallback = await brokerRequest(mesh.brokerUrl, "POST", "/files/token", FileToken, { auth: { kind: "member", mesh } });
+      fallback = await brokerRequest(client.url ?? mesh.brokerUrl, "POST", "/files/token", FileToken, { auth: { kind: "member", mesh } });
     return fallback.token;
   };
 }

@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadConfig } from "../client/config.ts";
+import { brokerPin, loadConfig } from "../client/config.ts";
 import { claudemeshHome } from "../util/home.ts";
 import { joinMesh } from "../client/join.ts";
 import { CLAUDE_PID_FILE, LAUNCHER_ENV, SESSION_ENV } from "../session/paths.ts";
@@ -41,6 +41,8 @@ const defaultIo: LaunchIo = {
 /** The whole of `claudemesh launch`: join, wizard, session dir, claude, cleanup. Resolves with the exit code. */
 export async function launch(flags: LaunchFlags, passthrough: string[], io: LaunchIo = defaultIo): Promise<number> {
   cleanOrphanSessions();
+  // Checked before any question, like --settings below.
+  const pin = flags.broker === undefined ? undefined : brokerPin(flags.broker);
   const claude = resolveClaudeBin();
   // Checked before any question, so nobody answers a wizard only to learn claude is missing.
   if (!claude.path) {
@@ -78,6 +80,7 @@ export async function launch(flags: LaunchFlags, passthrough: string[], io: Laun
     displayName: plan.displayName,
     role: plan.role,
     groups: groupSpec(plan.groups),
+    ...(pin !== undefined ? { broker: pin } : {}),
     self,
     userSettings,
   });
@@ -85,7 +88,8 @@ export async function launch(flags: LaunchFlags, passthrough: string[], io: Laun
     const argv = buildClaudeArgv({ mcpConfigPath: session.mcpConfigPath, settingsPath: session.settingsPath, skipPermissions: true, passthrough });
     if (!flags.quiet) {
       const groups = plan.groups.length ? `, groups ${groupSpec(plan.groups)}` : "";
-      io.print(`Starting Claude Code as ${plan.displayName} in ${plan.mesh.slug}${plan.role ? ` (role ${plan.role})` : ""}${groups}…`);
+      const pinned = pin !== undefined ? `, on ${pin} only` : "";
+      io.print(`Starting Claude Code as ${plan.displayName} in ${plan.mesh.slug}${plan.role ? ` (role ${plan.role})` : ""}${groups}${pinned}…`);
     }
     // Hooks inherit claude's environment, so this is how `claudemesh hook` finds its session, and how a
     // hook of another claudemesh (user-scope, from `install`) knows to leave the session to ours.

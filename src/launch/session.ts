@@ -30,6 +30,8 @@ export interface NewSession {
   role: string | null;
   /** "frontend:lead,reviewers" form */
   groups: string;
+  /** `launch --broker`: the session's one broker URL */
+  broker?: string;
   /** how to run this claudemesh (util/self.ts selfCommand) */
   self: readonly string[];
   /** the user's own `--settings` contents, merged with ours */
@@ -58,6 +60,7 @@ export function createSession(s: NewSession): LaunchSession {
     sessionKey: generateSigningKeyPair(),
     createdAt: Date.now(),
     launcherPid: process.pid,
+    ...(s.broker !== undefined ? { broker: s.broker } : {}),
   };
   writeSessionInfo(dir, info);
   const mcpConfigPath = join(dir, MCP_CONFIG_FILE);

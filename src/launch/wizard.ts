@@ -12,6 +12,8 @@ export interface LaunchFlags {
   groups?: string;
   mesh?: string;
   join?: string;
+  /** `--broker`: pin the session to this broker URL (checked) */
+  broker?: string;
   quiet: boolean;
   yes: boolean;
 }

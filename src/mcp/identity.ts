@@ -14,6 +14,8 @@ export interface McpIdentity {
   groups: GroupMembership[];
   /** The launched session's private dir; null when running without `claudemesh launch`. */
   sessionDir: string | null;
+  /** `launch --broker` / `mcp --broker`: the one broker URL this session uses, never failing over */
+  pin?: string;
 }
 
 /** Env var that picks the mesh when `claudemesh mcp` runs without a session dir. */
@@ -31,12 +33,14 @@ export function defaultMesh(config: ClientConfig, env: NodeJS.ProcessEnv): MeshC
   return config.meshes.find((m) => m.slug === "default") ?? first;
 }
 
-export function resolveIdentity(env: NodeJS.ProcessEnv = process.env): McpIdentity {
+export function resolveIdentity(env: NodeJS.ProcessEnv = process.env, opts: { pin?: string } = {}): McpIdentity {
   const config = loadConfig();
   const dir = env[SESSION_ENV];
   if (dir) {
     const info = readSessionInfo(dir);
+    const pin = opts.pin ?? info.broker;
     return {
+      ...(pin !== undefined ? { pin } : {}),
       mesh: findMesh(config, info.meshSlug),
       session: info.sessionKey,
       displayName: info.displayName,
@@ -47,5 +51,13 @@ export function resolveIdentity(env: NodeJS.ProcessEnv = process.env): McpIdenti
   }
   const mesh = defaultMesh(config, env);
   // A fresh identity per process: two plain `claude` sessions of one member are still distinct peers.
-  return { mesh, session: generateSigningKeyPair(), displayName: mesh.displayName, role: null, groups: [], sessionDir: null };
+  return {
+    mesh,
+    session: generateSigningKeyPair(),
+    displayName: mesh.displayName,
+    role: null,
+    groups: [],
+    sessionDir: null,
+    ...(opts.pin !== undefined ? { pin: opts.pin } : {}),
+  };
 }

@@ -30,7 +30,7 @@ function guardStdout(): void {
  * connects to the broker in the background, and pushes every incoming message into the conversation as
  * a `notifications/claude/channel`. Resolves when Claude Code goes away.
  */
-export async function runMcpServer(): Promise<void> {
+export async function runMcpServer(opts: { pin?: string } = {}): Promise<void> {
   guardStdout();
   // One stray rejection must not take the session's mesh connection down with it.
   process.on("unhandledRejection", (err) => log.error("unhandled rejection", { error: errorText(err) }));
@@ -40,7 +40,7 @@ export async function runMcpServer(): Promise<void> {
   let identity: McpIdentity | null = null;
   let unavailable: Error | null = null;
   try {
-    identity = resolveIdentity(env);
+    identity = resolveIdentity(env, opts);
   } catch (err) {
     // Still serve: a failing server would show up in every `claude` session; the tools explain instead.
     unavailable = err instanceof Error ? err : new Error(errorText(err));

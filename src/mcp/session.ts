@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import { BrokerClient } from "../client/broker-client.ts";
+import { rememberBrokers } from "../client/config.ts";
 import { FilesClient, sessionTokenProvider } from "../files/client.ts";
 import { type InboundMessage, Messenger } from "../messaging/messenger.ts";
 import type { Status } from "../protocol/common.ts";
@@ -54,6 +55,7 @@ export class McpSession {
   ) {
     this.client = new BrokerClient({
       mesh: identity.mesh,
+      ...(identity.pin !== undefined ? { pin: identity.pin } : {}),
       session: identity.session,
       displayName: identity.displayName,
       ...(identity.role ? { role: identity.role } : {}),
@@ -69,17 +71,27 @@ export class McpSession {
       client: this.client,
       messenger: this.messenger,
       inbox: this.inbox,
-      files: new FilesClient(identity.mesh.brokerUrl, sessionTokenProvider(this.client, identity.mesh), identity.mesh.caFile),
+      files: new FilesClient(() => this.client.url, sessionTokenProvider(this.client, identity.mesh), identity.mesh.caFile),
     };
     this.client.on("frame", (f) => this.onFrame(f));
     this.client.on("fatal", (err) => {
       this.fatal = err;
       log.error("the broker refused this session for good", { code: err.code, message: err.message });
     });
-    this.client.on("connected", (_ack, reconnect) =>
-      log.info(reconnect ? "reconnected to the broker" : "connected to the broker", { mesh: identity.mesh.slug }),
-    );
+    this.client.on("connected", (ack, reconnect) => {
+      log.info(reconnect ? "reconnected to the broker" : "connected to the broker", { mesh: identity.mesh.slug, broker: this.client.url });
+      if (ack.brokers) this.saveBrokers(ack.brokers);
+    });
     this.client.on("disconnected", (code) => log.warn("lost the broker connection; reconnecting", { code }));
+  }
+
+  /** The mesh's broker URLs as the broker just named them, kept for this machine's next sessions. */
+  private saveBrokers(urls: string[]): void {
+    try {
+      if (rememberBrokers(this.identity.mesh.meshId, urls)) log.info("the mesh's broker list changed", { mesh: this.identity.mesh.slug, brokers: urls.length });
+    } catch (err) {
+      log.warn("cannot save the mesh's broker list", { error: String(err) });
+    }
   }
 
   /** The tool context, or the reason the mesh cannot be used. */

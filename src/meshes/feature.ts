@@ -4,6 +4,7 @@ import { KeyedRateLimiter } from "../broker/rate.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { NODE_DEAD, NodeDead } from "../nodes/api.ts";
 import { SessionResponse } from "./api.ts";
+import { liveBrokers } from "./broker-list.ts";
 import { handleHello } from "./hello.ts";
 import { HelloGate } from "./hello-gate.ts";
 import { meshRoutes } from "./http.ts";
@@ -49,6 +50,8 @@ export const meshesFeature =
     const gate = new HelloGate(host.limits.maxPendingHellos);
     const delegations = new DelegationRepo(host.store);
     const delegated = new Map<string, { peer: PeerState; expiresAt: number }>();
+    // subscribed while the features are built, before the nodes feature's first heartbeat announces them
+    const brokers = liveBrokers(host.bus);
     return {
       name: "meshes",
       migrations: [meshesMigration, requestNonceMigration, presenceNodeMigration, delegationMigration],
@@ -70,7 +73,7 @@ export const meshesFeature =
           try {
             const wait = ctx.conn.address === undefined ? 0 : tries.take(`${f.memberId} ${ctx.conn.address}`);
             if (wait > 0) return counted.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
-            await handleHello({ host, repo, tokens, hellos, nodeId, presence, delegations, delegated }, counted, f);
+            await handleHello({ host, repo, tokens, hellos, nodeId, presence, delegations, delegated, brokers }, counted, f);
             if (ctx.conn.peer) outcome("accepted");
           } catch (err) {
             outcome(err instanceof WireError ? err.code : "internal");

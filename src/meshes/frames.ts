@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Base64Key, Base64Sig, DisplayName, GroupRole, GroupsField, optId, Status } from "../protocol/common.ts";
+import { Base64Key, Base64Sig, BrokerUrl, DisplayName, GroupRole, GroupsField, optId, Status } from "../protocol/common.ts";
 
 /** The broker's first frame on every socket: the hello must sign this challenge. */
 export const ChallengeFrame = z.object({ type: z.literal("challenge"), challenge: Base64Key });
@@ -48,4 +48,6 @@ export const HelloAckFrame = z.object({
   token: z.string(),
   tokenExpiresAt: z.number(),
   serverTime: z.number(),
+  /** the live broker nodes' public URLs, for the client's failover list (absent from brokers before #14) */
+  brokers: z.array(BrokerUrl).max(64).optional(),
 });

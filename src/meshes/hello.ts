@@ -23,6 +23,8 @@ export interface HelloDeps {
   delegations: DelegationRepo;
   /** live delegated sessions by presence id, with their delegation's expiry (the sweep ends them) */
   delegated: Map<string, { peer: PeerState; expiresAt: number }>;
+  /** the live broker nodes' public URLs (the client's failover list) */
+  brokers: () => string[];
 }
 
 /**
@@ -30,7 +32,7 @@ export interface HelloDeps {
  * it proves: signatures are checked before revocation is disclosed.
  */
 export async function handleHello(
-  { host, repo, tokens, hellos, nodeId, presence, delegations, delegated }: HelloDeps,
+  { host, repo, tokens, hellos, nodeId, presence, delegations, delegated, brokers }: HelloDeps,
   ctx: HandlerContext,
   f: ClientFrameOf<"hello">,
 ): Promise<void> {
@@ -92,6 +94,7 @@ export async function handleHello(
     token,
     tokenExpiresAt: expiresAt,
     serverTime: now,
+    brokers: brokers(),
   });
   await host.peers.connected(peer);
 }

@@ -24,3 +24,7 @@ export type NodeInfo = z.infer<typeof NodeInfo>;
 /** Published on the host bus by the node that declares another dead: its sessions are gone. */
 export const NODE_DEAD = "nodes.dead";
 export const NodeDead = z.object({ nodeId: z.string() });
+
+/** Published on the host bus after every heartbeat: the live nodes' public URLs (hello_ack's `brokers`). */
+export const NODES_LIVE = "nodes.live";
+export const NodesLive = z.object({ urls: z.array(z.string()) });

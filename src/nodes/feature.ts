@@ -1,7 +1,7 @@
 import type { FeatureFactory } from "../broker/host.ts";
 import { reply } from "../broker/http.ts";
 import { WireError } from "../protocol/wire-error.ts";
-import { HealthResponse, NODE_DEAD, type NodeInfo, NodesResponse } from "./api.ts";
+import { HealthResponse, NODE_DEAD, NODES_LIVE, type NodeInfo, NodesResponse } from "./api.ts";
 import { NodeDirectory, type NodeSelf, type NodeTiming } from "./directory.ts";
 import { NodeLink } from "./link.ts";
 import { PeerMirror } from "./mirror.ts";
@@ -33,6 +33,7 @@ export function nodesFeature(opts: { self: NodeSelf; timing: NodeTiming; version
       const ids = new Set(live.map((n) => n.id));
       link.setLive(ids);
       mirror.keepNodes(ids);
+      host.bus.publish(NODES_LIVE, { urls: live.map((n) => n.url) });
     };
     const beat = async () => {
       const { dead, wasDeclaredDead } = await directory.beat();

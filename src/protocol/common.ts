@@ -60,3 +60,6 @@ export const GroupsField = z.union([
     }),
   z.array(GroupMembership).max(64),
 ]);
+
+/** A broker's base URL as clients dial it (hello_ack's failover list, the mesh config). */
+export const BrokerUrl = z.url({ protocol: /^https?$/ }).max(2048);

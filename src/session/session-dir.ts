@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { Base64Key } from "../protocol/common.ts";
+import { Base64Key, BrokerUrl } from "../protocol/common.ts";
 import { ConfigError, NotFoundError } from "../util/errors.ts";
 import { writeSecretFile } from "../util/fs.ts";
 // The names live in paths.ts so that `claudemesh hook` can use them without loading zod.
@@ -22,6 +22,8 @@ export const SessionInfo = z.object({
   createdAt: z.number(),
   /** pid of the `claudemesh launch` process that owns the dir */
   launcherPid: z.number(),
+  /** `launch --broker`: the session's `mcp` uses this broker only and never fails over */
+  broker: BrokerUrl.optional(),
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 

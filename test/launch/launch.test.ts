@@ -147,6 +147,21 @@ describe("launch without a terminal", () => {
     expect(sessionDirs(e)).toEqual([]);
   });
 
+  test("--broker pins the session: its session file names that one URL; a URL that is not http(s) is refused before anything happens", async () => {
+    const e = setup([suite.devTeam]);
+    const r = await runLaunch(e, ["--name", "A", "--broker", "http://10.0.0.2:7900/", "-y"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("on http://10.0.0.2:7900 only");
+    expect(e.record().session.broker).toBe("http://10.0.0.2:7900");
+    const bad = await runLaunch(e, ["--name", "B", "--broker", "10.0.0.2:7900", "-y"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--broker must be a broker's http:// or https:// URL");
+    expect(sessionDirs(e)).toEqual([]);
+    const plain = await runLaunch(e, ["--name", "C", "-y"]);
+    expect(plain.code).toBe(0);
+    expect(e.record().session.broker).toBeUndefined();
+  });
+
   test("no mesh joined: says how to join", async () => {
     const e = setup([]);
     const r = await runLaunch(e, []);

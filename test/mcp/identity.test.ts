@@ -48,3 +48,27 @@ test("session dir → the launched identity; unset or empty (user-scope server, 
   }
   expect(resolveIdentity({ CLAUDEMESH_MESH: "team" }).mesh.slug).toBe("team");
 });
+
+test("a session launched with --broker is pinned to it; `mcp --broker` pins a plain session; without either, none is", () => {
+  process.env.CLAUDEMESH_HOME = home.path;
+  saveConfig({ version: 1, meshes: [mesh("team", "Dana")] });
+  const dir = join(home.path, "s-pinned");
+  ensurePrivateDir(dir);
+  const info = {
+    version: 1 as const,
+    meshSlug: "team",
+    displayName: "P",
+    role: null,
+    groups: "",
+    sessionKey: generateSigningKeyPair(),
+    createdAt: 0,
+    launcherPid: 1,
+  };
+  writeSessionInfo(dir, { ...info, broker: "http://10.0.0.2:7900" });
+  expect(resolveIdentity({ CLAUDEMESH_SESSION_DIR: dir }).pin).toBe("http://10.0.0.2:7900");
+  expect(resolveIdentity({ CLAUDEMESH_SESSION_DIR: dir }, { pin: "http://10.0.0.3:7900" }).pin).toBe("http://10.0.0.3:7900");
+  expect(resolveIdentity({}, { pin: "http://10.0.0.3:7900" }).pin).toBe("http://10.0.0.3:7900");
+  writeSessionInfo(dir, info);
+  expect(resolveIdentity({ CLAUDEMESH_SESSION_DIR: dir }).pin).toBeUndefined();
+  expect(resolveIdentity({}).pin).toBeUndefined();
+});

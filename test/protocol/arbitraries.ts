@@ -15,6 +15,7 @@ const role = fc.stringMatching(/^[a-z]{1,10}$/);
 const status = fc.constantFrom("idle" as const, "working" as const, "dnd" as const);
 const priority = fc.constantFrom("now" as const, "next" as const, "low" as const);
 const ts = fc.integer({ min: 0, max: 2 ** 45 });
+const brokerUrl = fc.webUrl({ validSchemes: ["http", "https"] });
 const membership = fc.record({ name: groupName, role: fc.option(role, { nil: null }) });
 const target = fc.oneof(
   name,
@@ -152,6 +153,7 @@ export const serverFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
       token: text(40),
       tokenExpiresAt: ts,
       serverTime: ts,
+      brokers: fc.option(fc.array(brokerUrl, { maxLength: 4 }), { nil: undefined }),
     }),
   ),
   peers_list: withId(

@@ -4,10 +4,12 @@ import { withExamples } from "../usage.ts";
 export default withExamples(
   defineCommand({
     meta: { name: "mcp", description: "Stdio MCP server for one Claude Code session (Claude Code starts it; not for humans)" },
-    async run() {
+    args: { broker: { type: "string", description: "Use this broker URL only: the session never fails over to another node" } },
+    async run({ args }) {
       // Imported here so that `claudemesh --help` does not load the MCP SDK.
       const { runMcpServer } = await import("../../mcp/server.ts");
-      await runMcpServer();
+      const { brokerPin } = await import("../../client/config.ts");
+      await runMcpServer(args.broker !== undefined ? { pin: brokerPin(args.broker) } : {});
       return 0;
     },
   }),

@@ -6,7 +6,7 @@ import { withExamples } from "../usage.ts";
 
 export default withExamples(
   defineCommand({
-    meta: { name: "status", description: "Broker reachability, round-trip time and peers online, per joined mesh" },
+    meta: { name: "status", description: "Each broker URL of every joined mesh: reachable, connected, round-trip time and peers online" },
     args: { json: { type: "boolean", description: "Print JSON" } },
     async run({ args }) {
       const { meshes } = loadConfig();
@@ -18,15 +18,20 @@ export default withExamples(
       } else {
         const rows = [["MESH", "BROKER", "STATE", "RTT", "SKEW", "PEERS"]];
         for (const p of probes) {
-          const state = p.authenticated ? "ok" : p.reachable ? `refused: ${p.error}` : `unreachable: ${p.error}`;
-          rows.push([
-            p.slug,
-            p.brokerUrl,
-            state,
-            p.rttMs === null ? "-" : `${p.rttMs}ms`,
-            p.skewMs === null ? "-" : `${Math.round(p.skewMs)}ms`,
-            p.peersOnline === null ? "-" : String(p.peersOnline),
-          ]);
+          // One row per broker URL, in the order a session tries them; the session's own figures on the
+          // row of the one the probe connected to (or was refused by).
+          p.brokers.forEach((b, i) => {
+            const main = b.url === p.brokerUrl && p.reachable;
+            const state = !b.reachable ? `unreachable: ${b.error}` : main ? (p.authenticated ? "ok, connected" : `refused: ${p.error}`) : "reachable";
+            rows.push([
+              i === 0 ? p.slug : "",
+              b.url,
+              state,
+              b.rttMs === null ? "-" : `${b.rttMs}ms`,
+              main && p.skewMs !== null ? `${Math.round(p.skewMs)}ms` : "-",
+              main && p.peersOnline !== null ? String(p.peersOnline) : "-",
+            ]);
+          });
         }
         print(table(rows));
       }
