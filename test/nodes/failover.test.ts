@@ -15,7 +15,9 @@ import { backends, PG_URL, tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, closeClients, connect, createMesh, startTestBroker } from "../helpers/broker.ts";
 import { messagingPeer, waitForPeer } from "../helpers/messaging.ts";
+import { loadBalancer } from "../helpers/load-balancer.ts";
 import { ProcessBroker } from "../helpers/process-broker.ts";
+import { baseEnv, cleanupMcp, configHome, startMcp } from "../mcp/helpers.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
 const health = (url: string) => brokerRequest(url, "GET", "/healthz", HealthResponse);
@@ -30,7 +32,8 @@ beforeEach(() => {
   process.env.CLAUDEMESH_HOME = join(home.path, `h${++homes}`);
   ensurePrivateDir(process.env.CLAUDEMESH_HOME);
 });
-afterAll(() => {
+afterAll(async () => {
+  await cleanupMcp();
   closeClients();
   if (previousHome === undefined) delete process.env.CLAUDEMESH_HOME;
   else process.env.CLAUDEMESH_HOME = previousHome;
@@ -173,14 +176,15 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("failover between broker node
     const mesh = await createMesh(a, "failover");
     const both = [a.url, b.url];
     const sam = { ...(await addMember(a, mesh, "Sam")), brokers: both };
-    const tess = { ...(await addMember(a, mesh, "Tess")), brokers: both };
+    // Tess joined through B: her sessions go there first
+    const tess = { ...(await addMember(a, mesh, "Tess")), brokerUrl: b.url, brokers: [b.url, a.url] };
     const pat = { ...(await addMember(a, mesh, "Pat")), brokers: both };
     const samKey = generateSigningKeyPair();
     await using s = await mcpSession(sam, { session: samKey });
     const t = await messagingPeer(tess, { backoff: PRODUCTION_BACKOFF });
     // `launch --broker` / `mcp --broker`
     await using p = await mcpSession(pat, { pin: a.url });
-    expect([s.s.client.url, t.client.url, p.s.client.url]).toEqual([a.url, a.url, a.url]);
+    expect([s.s.client.url, t.client.url, p.s.client.url]).toEqual([a.url, b.url, a.url]);
 
     // Sam is busy: a `next` message is held for him, a `low` one waits for check_messages
     await s.s.applyHook("working");
@@ -192,12 +196,14 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("failover between broker node
     expect(s.pushed.map((e) => e.meta.message_id)).toEqual([marker.messageId]);
 
     const samBack = nextReconnect(s.s.client);
-    const tessBack = nextReconnect(t.client);
     await a.kill9();
     const killedAt = Date.now();
+    // sent while Sam's node is dead, before B has noticed: accepted, and kept for Sam's key
+    const away = await t.messenger.send("Sam", "sent while your node was down", "now");
+    expect(away.recipients.map((r) => r.sessionPubkey)).toEqual([samKey.publicKey]);
     expect(await samBack).toBe(b.url);
     expect(Date.now() - killedAt).toBeLessThan(10_000);
-    expect(await tessBack).toBe(b.url);
+    expect((await s.pushOf(away.messageId)).content).toContain("sent while your node was down");
 
     // the node B sees is Sam's session, with the key it had, still busy
     const samOnB = await waitForPeer(t, "Sam", "working");
@@ -215,9 +221,66 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("failover between broker node
     // pinned to A: never on B, and back on A once A is
     expect(p.s.client.connected).toBe(false);
     expect(p.s.client.url).toBe(a.url);
-    expect((await t.client.request({ type: "list_peers" }, "peers_list")).peers.map((x) => x.name).sort()).toEqual(["Sam", "Tess"]);
+    await waitUntil("B declares A dead", async () => ((await health(b.url)).nodes.every((n) => n.url !== a.url) ? true : undefined), 10_000);
+    const names = async () => (await t.client.request({ type: "list_peers" }, "peers_list")).peers.map((x) => x.name).sort();
+    expect(await names()).toEqual(["Sam", "Tess"]);
     const patBack = nextReconnect(p.s.client);
     await a.start();
     expect(await patBack).toBe(a.url);
+    await waitUntil("B sees Pat again, on A", async () => ((await names()).includes("Pat") ? true : undefined));
   }, 90_000);
+
+  test("behind a load balancer with one URL: the list is that URL, and a session whose node is killed comes back through it, on the other node, key and queue kept", async () => {
+    using shared = tempDir("cm-failover-lb-token-");
+    const nodes: string[] = [];
+    await using lb = loadBalancer(nodes);
+    // every node is reached, and announces itself, as the balancer's URL
+    const args = ["--admin-token-file", join(shared.path, "admin-token"), "--public-url", lb.url];
+    await using a = new ProcessBroker("postgres", { args });
+    await using b = new ProcessBroker("postgres", { shareSchema: a.schema as string, args });
+    nodes.push(a.url, b.url);
+    await a.start();
+    await b.start();
+    await waitUntil("A sees B", async () => ((await health(a.url)).nodes.length === 2 ? true : undefined));
+
+    const mesh = await createMesh(a, "behind-lb");
+    const viaLb = async (name: string) => ({ ...(await addMember(a, mesh, name)), brokerUrl: lb.url, brokers: [lb.url] });
+    const samKey = generateSigningKeyPair();
+    await using s = await mcpSession(await viaLb("Sam"), { session: samKey });
+    expect(s.s.client.ack?.brokers).toEqual([lb.url]);
+    expect(s.s.client.brokers.all).toEqual([lb.url]);
+    const t = await messagingPeer(await viaLb("Tess"), { backoff: PRODUCTION_BACKOFF });
+    await s.s.applyHook("working");
+    await waitForPeer(t, "Sam", "working");
+    const held = await t.messenger.send("Sam", "held behind the balancer", "next");
+    const idA = (await health(a.url)).node.id;
+    expect((await health(lb.url)).node.id).toBe(idA);
+
+    const samBack = nextReconnect(s.s.client);
+    await a.kill9();
+    const killedAt = Date.now();
+    expect(await samBack).toBe(lb.url);
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    expect((await health(lb.url)).node.id).toBe((await health(b.url)).node.id);
+    expect((await waitForPeer(t, "Sam", "working")).sessionPubkey).toBe(samKey.publicKey);
+    await s.s.applyHook("idle");
+    expect((await s.pushOf(held.messageId)).content).toContain("held behind the balancer");
+  }, 90_000);
+
+  test("`claudemesh mcp --broker URL` connects there only, whatever the mesh's list says, and still saves the mesh's list", async () => {
+    await using b = await startTestBroker("postgres");
+    const mesh = await createMesh(b, "pinned-mcp");
+    const ann = await addMember(b, mesh, "Ann");
+    // the config names only a URL where no broker listens: without the pin the session could never connect
+    const dead = "http://127.0.0.1:9";
+    const home = configHome([{ ...ann, brokerUrl: dead, brokers: [dead] }]);
+    const bin = await ensureBinary();
+    const mcp = await startMcp(bin, baseEnv({ CLAUDEMESH_HOME: home }), [bin, "mcp", "--broker", b.url]);
+    expect((await mcp.call("list_peers")).isError).toBe(false);
+    await waitUntil("the list is saved", async () => {
+      const saved = JSON.parse(await Bun.file(join(home, "config.json")).text());
+      return saved.meshes[0].brokers.length === 2 ? saved.meshes[0].brokers : undefined;
+    }).then((brokers) => expect(brokers).toEqual([dead, b.url]));
+    expect(mcp.stderr()).toContain(`"broker":"${b.url}"`);
+  }, 60_000);
 });
