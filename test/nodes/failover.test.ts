@@ -116,7 +116,7 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("failover between broker node
     const b = await startBroker({ port: 0, dataDir: bDir.path, databaseUrl: PG_URL, dbSchema: a.schema, nodeTiming: { heartbeatMs: 50 } });
     let bRunning = true;
     await using _b = { [Symbol.asyncDispose]: async () => void (bRunning && (await b.stop())) };
-    await waitUntil("A sees B", async () => ((await health(a.url)).nodes.length === 2 ? true : undefined));
+    await waitUntil("A sees B at its URL", async () => ((await health(a.url)).nodes.some((n) => n.url === b.url) ? true : undefined));
 
     const mesh = await createMesh(a, "failover-join");
     const { mesh: joined } = await joinMesh(inviteUrl(a.url, mesh.inviteToken, mesh.rootKey), "Jo");
@@ -171,7 +171,7 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("failover between broker node
     await a.start();
     await using b = new ProcessBroker("postgres", { shareSchema: a.schema as string, args: ["--admin-token-file", tokenFile] });
     await b.start();
-    await waitUntil("A sees B", async () => ((await health(a.url)).nodes.length === 2 ? true : undefined));
+    await waitUntil("A sees B at its URL", async () => ((await health(a.url)).nodes.some((n) => n.url === b.url) ? true : undefined));
 
     const mesh = await createMesh(a, "failover");
     const both = [a.url, b.url];
@@ -241,7 +241,10 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("failover between broker node
     nodes.push(a.url, b.url);
     await a.start();
     await b.start();
-    await waitUntil("A sees B", async () => ((await health(a.url)).nodes.length === 2 ? true : undefined));
+    await waitUntil("A sees B, both at the balancer's URL", async () => {
+      const seen = (await health(a.url)).nodes;
+      return seen.length === 2 && seen.every((n) => n.url === lb.url) ? true : undefined;
+    });
 
     const mesh = await createMesh(a, "behind-lb");
     const viaLb = async (name: string) => ({ ...(await addMember(a, mesh, name)), brokerUrl: lb.url, brokers: [lb.url] });
