@@ -28,6 +28,7 @@ const BROADCASTS = SMOKE ? 5 : 20;
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? (SMOKE ? 10_000 : 100_000));
 const ROOT = join(import.meta.dir, "../..");
 const BROKER_PROC = join(import.meta.dir, "scale/broker-proc.ts");
+const RELAY_PROC = join(import.meta.dir, "scale/relay-proc.ts");
 
 type Kind = "relay" | "sqlite" | "postgres";
 type Proc = Subprocess<"ignore", "pipe", "inherit">;
@@ -71,7 +72,7 @@ const profArgs = (name: string) =>
 
 async function startTarget(kind: Kind, pg: string | undefined): Promise<Target> {
   if (kind === "relay") {
-    const { proc, next } = spawnLines([join(import.meta.dir, "scale/relay-proc.ts")]);
+    const { proc, next } = spawnLines([RELAY_PROC]);
     const info = await next();
     const url = info.url as string;
     return { kind, proc, wsUrl: info.wsUrl as string, url, port: Number(new URL(url).port), member: null };
@@ -112,9 +113,8 @@ async function restartTarget(t: Target): Promise<{ stopAt: number; exitedAt: num
   t.proc.kill("SIGTERM");
   await t.proc.exited;
   const exitedAt = Date.now();
-  const { proc, next } = spawnLines([...profArgs(`broker-${t.kind}-restarted`), BROKER_PROC, t.pg ?? "", t.dataDir as string, t.schema ?? ""], {
-    BENCH_PORT: String(t.port),
-  });
+  const args = t.kind === "relay" ? [RELAY_PROC] : [...profArgs(`broker-${t.kind}-restarted`), BROKER_PROC, t.pg ?? "", t.dataDir as string, t.schema ?? ""];
+  const { proc, next } = spawnLines(args, { BENCH_PORT: String(t.port) });
   await next();
   t.proc = proc;
   return { stopAt, exitedAt, readyAt: Date.now() };
@@ -298,7 +298,10 @@ interface Row {
   storm?: Storm;
 }
 
-/** The product's reconnecting clients in STORM_PROCS processes, all connected; then the broker restarts under them. */
+/**
+ * The product's reconnecting clients in STORM_PROCS processes (the relay's: raw sockets with the same
+ * backoff), all connected; then the broker restarts under them.
+ */
 async function storm(t: Target, n: number): Promise<Storm> {
   const procs = Array.from({ length: STORM_PROCS }, (_, i) => {
     const count = Math.floor(n / STORM_PROCS) + (i < n % STORM_PROCS ? 1 : 0);
@@ -372,7 +375,7 @@ async function benchTarget(kind: Kind, pg: string | undefined): Promise<Row> {
       ...(rssFirst !== undefined && rssLast !== undefined && LAST > first
         ? { rssPerSessionBytes: (rssLast - rssFirst) / (LAST - first), rssMB: rssLast / 1024 / 1024 }
         : {}),
-      ...(kind !== "relay" && STORM > 0 ? { storm: await storm(t, STORM) } : {}),
+      ...(STORM > 0 ? { storm: await storm(t, STORM) } : {}),
     };
   } finally {
     await stopTarget(t);

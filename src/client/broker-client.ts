@@ -71,6 +71,9 @@ export interface BrokerClientOptions {
   trackers?: readonly SessionTracker[];
 }
 
+/** The reconnect's backoff unless the options set one: full jitter from 200 ms, doubling up to 10 s. */
+export const RECONNECT_BACKOFF = { minMs: 200, maxMs: 10_000 };
+
 /** Close codes after which reconnecting can never help. */
 const FATAL_CLOSES = new Set<number>([CLOSE.authFailed, CLOSE.revoked]);
 
@@ -290,7 +293,7 @@ export class BrokerClient extends Emitter<ClientEvents> {
     if (this.closedByUser || this.opts.reconnect === false || !this.everConnected || this.reconnecting) return;
     const abort = new AbortController();
     this.reconnecting = abort;
-    const { minMs, maxMs } = this.opts.backoff ?? { minMs: 200, maxMs: 10_000 };
+    const { minMs, maxMs } = this.opts.backoff ?? RECONNECT_BACKOFF;
     const hint = this.retryAfterMs;
     this.retryAfterMs = 0;
     retry(() => this.open(), {

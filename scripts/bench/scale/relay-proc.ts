@@ -7,7 +7,8 @@
 type Data = { name: string | null };
 const sockets = new Map<string, Bun.ServerWebSocket<Data>>();
 const server = Bun.serve<Data>({
-  port: 0,
+  // a restart (the reconnect storm's baseline) comes back on the port it had
+  port: Number(process.env.BENCH_PORT ?? 0),
   hostname: "127.0.0.1",
   fetch(req, srv) {
     if (new URL(req.url).pathname === "/count") return new Response(String(sockets.size));
