@@ -62,7 +62,7 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   sendRatePerSec: 50,
   connectRatePerAddress: 20,
   helloRatePerMember: 5,
-  maxPendingHellos: 256,
+  maxPendingHellos: 4096,
   memberFrameRatePerSec: 500,
   maxMessageBytes: 256 * 1024,
   messageTtlMs: 7 * 24 * 60 * 60_000,

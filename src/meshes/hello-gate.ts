@@ -11,21 +11,15 @@ export type Admission = { admitted: true; leave(): void } | { admitted: false; r
  * Admission of hellos on one node, for reconnect storms. At most `maxPending` hellos are being verified
  * and recorded at once; past that a hello is refused at once (before any lookup or verification) with
  * a time to come back, so a burst of 10,000 reconnects waits in the clients rather than as a queue of
- * half-done hellos in the broker. The times handed out are slots spaced by the node's admission pace,
- * each refusal reserving the next: the refused come back spread at the rate the node really admits,
- * instead of all at the same instant. The pace is the measured gap between hellos finishing while the
- * gate was full (the node's real throughput, refusals and everything else it does included); until it
- * has been full long enough to know, Little's law guesses it: `maxPending` in flight, each taking the
- * average time.
+ * half-done hellos in the broker. The times handed out are slots spaced by the node's measured admission
+ * rate (Little's law: `maxPending` in flight, each taking the average time, finish `maxPending / avg`
+ * a millisecond), each refusal reserving the next slot: the refused come back spread at the rate the
+ * node really admits, instead of all at the same instant.
  */
 export class HelloGate {
   private pending = 0;
   /** moving average of a hello's time in flight, ms */
   private avgMs = FIRST_GUESS_MS;
-  /** moving average of the gap between hellos finishing while the gate was full; 0 until measured */
-  private gapMs = 0;
-  /** when the last hello finished with the gate full; 0 when the gate has had room since */
-  private lastFullLeave = 0;
   /** the last slot handed to a refused hello */
   private lastSlot = 0;
 
@@ -44,23 +38,14 @@ export class HelloGate {
         leave: () => {
           if (left) return;
           left = true;
-          this.leave(t);
+          this.pending--;
+          this.avgMs += (this.now() - t - this.avgMs) / 8;
         },
       };
     }
-    const perSlot = this.gapMs > 0 ? this.gapMs : this.avgMs / this.maxPending;
+    const perSlot = this.avgMs / this.maxPending;
     this.lastSlot = Math.min(Math.max(this.lastSlot, t) + perSlot, t + MAX_RETRY_MS);
     return { admitted: false, retryAfterMs: Math.max(MIN_RETRY_MS, Math.ceil(this.lastSlot - t)) };
-  }
-
-  private leave(enteredAt: number): void {
-    const t = this.now();
-    if (this.pending >= this.maxPending) {
-      if (this.lastFullLeave > 0) this.gapMs = this.gapMs === 0 ? t - this.lastFullLeave : this.gapMs + (t - this.lastFullLeave - this.gapMs) / 16;
-      this.lastFullLeave = t;
-    } else this.lastFullLeave = 0;
-    this.pending--;
-    this.avgMs += (t - enteredAt - this.avgMs) / 8;
   }
 
   /** hellos in flight now */
