@@ -223,9 +223,10 @@ export class BrokerClient extends Emitter<ClientEvents> {
             failed();
             const err = new WireError(frame.code, frame.message, undefined, frame.retryAfterMs);
             reject(err);
-            // Over a budget, or the broker busy admitting a storm of sessions: temporary. The broker closes
-            // and the reconnect loop waits out the error's hint.
-            if (frame.code === "rate_limited" || frame.code === "busy") {
+            // Over a budget, the broker busy admitting a storm of sessions, or our hello still queued there
+            // when its hello timeout fired (not_authenticated): temporary. The broker closes and the
+            // reconnect loop waits out the error's hint, or its backoff.
+            if (frame.code === "rate_limited" || frame.code === "busy" || frame.code === "not_authenticated") {
               if (this.everConnected) this.emit("retrying", err);
               return;
             }

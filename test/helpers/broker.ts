@@ -23,8 +23,8 @@ export interface TestBroker extends RunningBroker, AsyncDisposable {
   restart(limits?: Partial<BrokerLimits>): Promise<TestBroker>;
 }
 
-/** Options of startBroker that a suite may add: the broker's clock (a ManualClock, for TTLs), the files' S3 store, limits and clock, the nodes' heartbeat timing. */
-export type ExtraBrokerOptions = Pick<BrokerOptions, "clock" | "s3" | "files" | "filesClock" | "nodeTiming" | "tls">;
+/** Options of startBroker that a suite may add: the broker's clock (a ManualClock, for TTLs), the files' S3 store, limits and clock, the nodes' heartbeat timing, a fixed port (a restart its clients follow). */
+export type ExtraBrokerOptions = Pick<BrokerOptions, "clock" | "s3" | "files" | "filesClock" | "nodeTiming" | "tls" | "port">;
 
 export async function startTestBroker(
   backend: Backend,
