@@ -174,16 +174,16 @@ export async function checkBroker(mesh: MeshConfig, timeoutMs = 5000): Promise<C
   const name = `broker for ${mesh.slug}`;
   const p = await probeMesh(mesh, timeoutMs);
   if (!p.reachable)
-    return fail(name, `${mesh.brokerUrl} unreachable: ${p.error}`, "check that the broker is running and reachable from here (URL, network, firewall)");
+    return fail(name, `${p.brokerUrl} unreachable: ${p.error}`, "check that the broker is running and reachable from here (URL, network, firewall)");
   const skew = Math.round(p.skewMs ?? 0);
   const timing = `rtt ${p.rttMs}ms, clock skew ${skew >= 0 ? "+" : ""}${skew}ms`;
   if (Math.abs(skew) > MAX_CLOCK_SKEW_MS)
     return fail(
       name,
-      `${mesh.brokerUrl}: ${timing}; the broker refuses hellos more than ${MAX_CLOCK_SKEW_MS / 1000}s off`,
+      `${p.brokerUrl}: ${timing}; the broker refuses hellos more than ${MAX_CLOCK_SKEW_MS / 1000}s off`,
       "sync this machine's clock (e.g. `timedatectl set-ntp true`)",
     );
   if (!p.authenticated)
-    return fail(name, `${mesh.brokerUrl} refused this member: ${p.error}`, "your membership may be revoked: ask for a new invite and `claudemesh join` it");
-  return pass(name, `${mesh.brokerUrl}: ${timing}, ${p.peersOnline} peer(s) online`);
+    return fail(name, `${p.brokerUrl} refused this member: ${p.error}`, "your membership may be revoked: ask for a new invite and `claudemesh join` it");
+  return pass(name, `${p.brokerUrl}: ${timing}, ${p.peersOnline} peer(s) online`);
 }

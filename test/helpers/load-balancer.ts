@@ -17,7 +17,8 @@ interface Link {
 export function loadBalancer(nodes: readonly string[]) {
   const pick = async (): Promise<string | null> => {
     for (const n of nodes) {
-      const ok = await fetch(`${n}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+      // a fresh connection per check: a pooled one to a node killed since would hang until the timeout
+      const ok = await fetch(`${n}/healthz`, { signal: AbortSignal.timeout(1000), keepalive: false }).then(
         (r) => r.ok,
         () => false,
       );

@@ -1,6 +1,6 @@
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { BrokerClient } from "../../src/client/broker-client.ts";
+import { BrokerClient } from "../../src/client/broker-client.ts";
 import { loadConfig, type MeshConfig, saveConfig, upsertMesh } from "../../src/client/config.ts";
 import { brokerRequest } from "../../src/client/http.ts";
 import { joinMesh } from "../../src/client/join.ts";
@@ -107,6 +107,23 @@ describe.each(backends())("hello_ack's broker list on %s", (backend) => {
     }
     expect(loadConfig().meshes.find((m) => m.meshId === ann.meshId)?.brokers).toEqual([b.url]);
   });
+});
+
+test("a URL that accepts the connection but never answers is given up after the connect timeout, and the next URL is tried", async () => {
+  await using b = await startTestBroker("sqlite");
+  const mesh = await createMesh(b, "silent");
+  const ann = await addMember(b, mesh, "Ann");
+  // a host that takes the TCP connection and then says nothing (a hung process, a black-holing proxy)
+  const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  await using _silent = { [Symbol.asyncDispose]: async () => silent.stop(true) };
+  const silentUrl = `http://127.0.0.1:${silent.port}`;
+  const c = new BrokerClient({ mesh: { ...ann, brokerUrl: silentUrl, brokers: [silentUrl, b.url] }, session: generateSigningKeyPair(), connectTimeoutMs: 300 });
+  await using _c = { [Symbol.asyncDispose]: async () => c.close() };
+  await expect(c.connect()).rejects.toThrow(`the broker at ${silentUrl} did not answer within 300 ms`);
+  expect(c.url).toBe(b.url);
+  await c.connect();
+  expect(c.connected).toBe(true);
+  expect(c.ack?.brokers).toEqual([b.url]);
 });
 
 describe.if(PG_URL !== undefined && PG_URL !== "")("failover between broker nodes on one Postgres", () => {
