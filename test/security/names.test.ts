@@ -1,3 +1,4 @@
+import { ManualClock } from "../../src/util/clock.ts";
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { brokerRequest } from "../../src/client/http.ts";
@@ -123,17 +124,31 @@ describe.each(backends())("names on %s", (backend) => {
   test("a name squatted while its session was away does not end that session: it retries and comes back", async () => {
     const owner = await addMember(b, mesh, "Owner of Desk");
     const squatter = await addMember(b, mesh, "Squatter");
-    const a = await connect(owner, { displayName: "Desk", backoff: { minMs: 2_000, maxMs: 2_000 } });
+    // the reconnect waits on a clock the test moves: it comes only once the squatter holds the name
+    const clock = new ManualClock();
+    const a = await connect(owner, { displayName: "Desk", backoff: { minMs: 2_000, maxMs: 2_000 }, timers: clock });
     let fatal = false;
     a.on("fatal", () => void (fatal = true));
+    /** moves the client's clock until `event` happened (its waits, whichever they are, end) */
+    const until = async <T>(event: Promise<T>): Promise<T> => {
+      let done = false;
+      void event.then(() => void (done = true));
+      while (!done) {
+        clock.advance(2_000);
+        await Bun.sleep(5);
+      }
+      return event;
+    };
+    const waiting = clock.nextSleep();
     a.dropConnection();
+    await waiting;
     await waitUntil("the dropped session to end", () => (b.broker.peersOf(mesh.meshId).some((p) => p.displayName === "Desk") ? undefined : true));
     const s = await connect(squatter, { displayName: "Desk" });
-    const [refusal] = await a.once("retrying");
+    const [refusal] = await until(a.once("retrying"));
     expect(refusal.code).toBe("name_taken");
     const back = a.once("connected");
     s.close();
-    const [ack, reconnect] = await back;
+    const [ack, reconnect] = await until(back);
     expect({ name: ack.displayName, reconnect, fatal }).toEqual({ name: "Desk", reconnect: true, fatal: false });
   });
 
