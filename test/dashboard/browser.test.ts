@@ -9,7 +9,8 @@ import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, closeClients, createMesh, type TestMesh } from "../helpers/broker.ts";
 import { sessionFiles } from "../helpers/files.ts";
 import { messagingPeer } from "../helpers/messaging.ts";
-import { ProcessBroker } from "../helpers/process-broker.ts";
+import type { ProcessBroker } from "../helpers/process-broker.ts";
+import { loggedBroker } from "./helpers.ts";
 import { ARTIFACTS, describeBrowser, launchChromium } from "./chromium.ts";
 
 const VIEWS = ["Peers", "State", "Memory", "Files", "Activity", "Chat"] as const;
@@ -45,25 +46,10 @@ describeBrowser("dashboard in chromium against the compiled broker", () => {
   let bob: MeshConfig;
   let carol: MeshConfig;
   const home = tempDir("cm-dash-home-");
-  let stderr = "";
+  let brokerLog: () => string;
 
   beforeAll(async () => {
-    pb = new ProcessBroker("sqlite");
-    process.env.CLAUDEMESH_LOG_REQUESTS = "1";
-    try {
-      await pb.start();
-    } finally {
-      delete process.env.CLAUDEMESH_LOG_REQUESTS;
-    }
-    // Drain the broker's request log as it runs (an unread pipe would block it).
-    void (async () => {
-      const reader = pb.proc!.stderr.pipeThrough(new TextDecoderStream()).getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        stderr += value;
-      }
-    })();
+    ({ pb, log: brokerLog } = await loggedBroker());
     mesh = await createMesh(pb, "team");
     alice = await addMember(pb, mesh, "alice");
     bob = await addMember(pb, mesh, "bob");
@@ -279,10 +265,10 @@ describeBrowser("dashboard in chromium against the compiled broker", () => {
       expect(u).not.toContain(encodeURIComponent(sessionSecret));
     }
     await pb.stop();
-    expect(stderr).toContain('"path":"/dashboard/login/[token]"');
-    expect(stderr).not.toContain(mesh.rootKey);
-    expect(stderr).not.toContain(sessionSecret);
-    expect(stderr).not.toContain(encodeURIComponent(sessionSecret));
-    expect(stderr).not.toContain(url.split("/dashboard/login/")[1]!.split("#")[0]!);
+    expect(brokerLog()).toContain('"path":"/dashboard/login/[token]"');
+    expect(brokerLog()).not.toContain(mesh.rootKey);
+    expect(brokerLog()).not.toContain(sessionSecret);
+    expect(brokerLog()).not.toContain(encodeURIComponent(sessionSecret));
+    expect(brokerLog()).not.toContain(url.split("/dashboard/login/")[1]!.split("#")[0]!);
   }, 180_000);
 });

@@ -7,7 +7,8 @@ import { tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, closeClients, createMesh, type TestMesh } from "../helpers/broker.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
-import { ProcessBroker } from "../helpers/process-broker.ts";
+import type { ProcessBroker } from "../helpers/process-broker.ts";
+import { loggedBroker } from "./helpers.ts";
 import { baseEnv, cleanupMcp, configHome, type McpHandle, sessionDir, startMcp } from "../mcp/helpers.ts";
 import { ARTIFACTS, describeBrowser, launchChromium } from "./chromium.ts";
 
@@ -30,24 +31,10 @@ describeBrowser("the dashboard's seat at the table: a human in the mesh, end-to-
   let bob: McpHandle;
   let carol: TestPeer;
   const home = tempDir("cm-chat-home-");
-  let stderr = "";
+  let brokerLog: () => string;
 
   beforeAll(async () => {
-    pb = new ProcessBroker("sqlite");
-    process.env.CLAUDEMESH_LOG_REQUESTS = "1";
-    try {
-      await pb.start();
-    } finally {
-      delete process.env.CLAUDEMESH_LOG_REQUESTS;
-    }
-    void (async () => {
-      const reader = pb.proc!.stderr.pipeThrough(new TextDecoderStream()).getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        stderr += value;
-      }
-    })();
+    ({ pb, log: brokerLog } = await loggedBroker());
     mesh = await createMesh(pb, "table");
     alice = await addMember(pb, mesh, "alice");
     const bobM = await addMember(pb, mesh, "bob");
@@ -178,8 +165,8 @@ describeBrowser("the dashboard's seat at the table: a human in the mesh, end-to-
       expect(u).not.toContain(mesh.rootKey);
     }
     await pb.stop();
-    expect(stderr).not.toContain(sessionSecret);
-    expect(stderr).not.toContain(encodeURIComponent(sessionSecret));
+    expect(brokerLog()).not.toContain(sessionSecret);
+    expect(brokerLog()).not.toContain(encodeURIComponent(sessionSecret));
     // Everything the broker stored: the messages are there (their ids), their text is not.
     const disk = dataDirBytes(pb.dir.path);
     expect(disk.includes(Buffer.from(sent.data.messageId))).toBe(true);

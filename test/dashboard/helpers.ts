@@ -1,3 +1,4 @@
+import { ProcessBroker } from "../helpers/process-broker.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { brokerRequest } from "../../src/client/http.ts";
 import { LoginTokenResponse } from "../../src/dashboard/api.ts";
@@ -78,4 +79,28 @@ export async function sse(brokerUrl: string, cookie: string) {
     },
     close: () => ctrl.abort(),
   };
+}
+
+/**
+ * The compiled broker (SQLite) with its request log on, drained as it runs (an unread pipe would block
+ * it): `log()` is everything it wrote to stderr so far, for checks that a secret never reached it.
+ */
+export async function loggedBroker(): Promise<{ pb: ProcessBroker; log(): string }> {
+  const pb = new ProcessBroker("sqlite");
+  process.env.CLAUDEMESH_LOG_REQUESTS = "1";
+  try {
+    await pb.start();
+  } finally {
+    delete process.env.CLAUDEMESH_LOG_REQUESTS;
+  }
+  let stderr = "";
+  void (async () => {
+    const reader = (pb.proc as NonNullable<ProcessBroker["proc"]>).stderr.pipeThrough(new TextDecoderStream()).getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      stderr += value;
+    }
+  })();
+  return { pb, log: () => stderr };
 }
