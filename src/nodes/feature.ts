@@ -71,7 +71,8 @@ export function nodesFeature(opts: { self: NodeSelf; timing: NodeTiming; version
               version: opts.version,
               time: host.clock.now(),
               node: { id: opts.self.id, url: opts.self.url },
-              nodes: live.map((n) => ({ id: n.id, url: n.url })),
+              // a node that has not yet announced where it listens is nowhere a client could go
+              nodes: live.filter((n) => n.url !== "").map((n) => ({ id: n.id, url: n.url })),
             }),
         },
         "/admin/nodes": {
