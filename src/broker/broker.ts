@@ -104,9 +104,6 @@ export class Broker implements PeerRegistry {
       // One node until a feature links nodes: nobody else to reach. Features subscribe while they are
       // built, before the linking feature is known: those subscriptions are attached once it is.
       cluster: {
-        get nodeId() {
-          return cluster?.nodeId ?? "";
-        },
         send: (nodeId, topic, payload) => cluster?.send(nodeId, topic, payload),
         publish: (topic, payload) => cluster?.publish(topic, payload),
         otherNodes: () => cluster?.otherNodes() ?? [],

@@ -87,8 +87,6 @@ export interface PeerRegistry {
  * wake-up was missed. On one node (SQLite) there is nobody to reach: sends go nowhere.
  */
 export interface Cluster {
-  /** this process's node id */
-  readonly nodeId: string;
   /** To one node. */
   send(nodeId: string, topic: string, payload: unknown): void;
   /** To every other live node. */
