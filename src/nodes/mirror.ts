@@ -68,7 +68,7 @@ export class PeerMirror {
     cluster.subscribe(DOWN, (payload) => this.peers.drop(PeerGone.parse(payload).presenceId));
     cluster.subscribe(HELLO, (_payload, from) => {
       this.forgetNode(from);
-      for (const p of this.locals()) cluster.send(from, UP, announce(p));
+      for (const p of this.peers.localSessions()) cluster.send(from, UP, announce(p));
     });
     cluster.subscribe(FRAMES, (payload) => void this.deliver(Forwarded.parse(payload).items));
   }
@@ -76,7 +76,7 @@ export class PeerMirror {
   /** Once linked (and again after this node was declared dead while stalled): forget me, and here is mine. */
   hello(): void {
     this.cluster.publish(HELLO, {});
-    for (const p of this.locals()) this.cluster.publish(UP, announce(p));
+    for (const p of this.peers.localSessions()) this.cluster.publish(UP, announce(p));
   }
 
   /** A session of this node joined or changed. */
@@ -96,10 +96,6 @@ export class PeerMirror {
   /** Forgets the sessions of nodes no longer live. */
   keepNodes(live: Set<string>): void {
     for (const p of this.peers.remotes()) if (p.nodeId !== undefined && !live.has(p.nodeId)) this.peers.drop(p.presenceId);
-  }
-
-  private locals(): PeerState[] {
-    return this.peers.localSessions();
   }
 
   private adopt(a: PeerAnnounce, nodeId: string): void {

@@ -1,12 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import type { BrokerClient } from "../../src/client/broker-client.ts";
-import { signHello, type UnsignedHello } from "../../src/client/hello-sign.ts";
-import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { WireError } from "../../src/protocol/wire-error.ts";
 import { ManualClock } from "../../src/util/clock.ts";
 import { HINT_JITTER, retry } from "../../src/util/retry.ts";
 import { backends } from "../helpers/backends.ts";
-import { addMember, connect, createMesh, startTestBroker } from "../helpers/broker.ts";
+import { addMember, connect, createMesh, helloFrame, startTestBroker } from "../helpers/broker.ts";
 import { recordingTransport } from "../helpers/in-process.ts";
 
 describe.each(backends())("a node saturated with hellos answers busy on %s", (backend) => {
@@ -17,19 +15,8 @@ describe.each(backends())("a node saturated with hellos answers busy on %s", (ba
     const tries = Array.from({ length: 10 }, () => {
       const t = recordingTransport();
       const conn = b.broker.open(t);
-      const session = generateSigningKeyPair();
-      const unsigned = {
-        type: "hello",
-        id: "h",
-        challenge: t.frames[0]?.challenge,
-        meshId: m.meshId,
-        memberId: m.memberId,
-        pubkey: m.pubkey,
-        sessionPubkey: session.publicKey,
-        timestamp: Date.now(),
-        displayName: m.displayName,
-      } as UnsignedHello;
-      return { t, done: b.broker.message(conn, JSON.stringify(signHello(unsigned, m.secretKey, session.secretKey))) };
+      const hello = helloFrame(m, t.frames[0]?.challenge as string, { id: "h", displayName: m.displayName });
+      return { t, done: b.broker.message(conn, JSON.stringify(hello)) };
     });
     await Promise.all(tries.map((x) => x.done));
     const answers = tries.map((x) => x.t.frames.at(-1));
