@@ -63,6 +63,8 @@ export class Broker implements PeerRegistry {
   private readonly remote = new Map<string, PeerState>();
   private readonly meshRemotes = new Map<string, Set<PeerState>>();
   private readonly remoteKeys = new Map<string, Set<PeerState>>();
+  /** every session (this node's and the others') by mesh and display name: a send or a hello names one */
+  private readonly byName = new Map<string, Set<PeerState>>();
   /** disconnects still being recorded; stop() waits for them before the store closes */
   private readonly closing = new Set<Promise<void>>();
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -75,6 +77,11 @@ export class Broker implements PeerRegistry {
 
   constructor(deps: BrokerDeps) {
     this.store = deps.store;
+    const metrics = deps.metrics ?? noopMetrics;
+    this.store.writer.observe = (jobs, seconds) => {
+      metrics.observe("claudemesh_commit_batch_size", jobs);
+      metrics.observe("claudemesh_db_commit_seconds", seconds);
+    };
     this.limits = deps.limits;
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? defaultLog;
@@ -91,7 +98,7 @@ export class Broker implements PeerRegistry {
       clock: this.clock,
       limits: deps.limits,
       log: this.log,
-      metrics: deps.metrics ?? noopMetrics,
+      metrics,
       bus,
       peers: this,
       auth: {
@@ -340,6 +347,7 @@ export class Broker implements PeerRegistry {
     let set = this.meshPeers.get(peer.meshId);
     if (!set) this.meshPeers.set(peer.meshId, (set = new Set()));
     set.add(peer);
+    this.indexName(peer, true);
     peer.conn.peer = peer;
     clearTimeout(peer.conn.helloTimer);
   }
@@ -349,6 +357,20 @@ export class Broker implements PeerRegistry {
     const set = this.meshPeers.get(peer.meshId);
     set?.delete(peer);
     if (set && set.size === 0) this.meshPeers.delete(peer.meshId);
+    this.indexName(peer, false);
+  }
+
+  private indexName(peer: PeerState, add: boolean): void {
+    const key = `${peer.meshId}\u0000${peer.displayName}`;
+    let set = this.byName.get(key);
+    if (add) {
+      if (!set) this.byName.set(key, (set = new Set()));
+      set.add(peer);
+    } else if (set?.delete(peer) && set.size === 0) this.byName.delete(key);
+  }
+
+  named(meshId: string, displayName: string): PeerState[] {
+    return [...(this.byName.get(`${meshId}\u0000${displayName}`) ?? [])];
   }
 
   async connected(peer: PeerState): Promise<void> {
@@ -380,6 +402,7 @@ export class Broker implements PeerRegistry {
       if (!set) index.set(key, (set = new Set()));
       set.add(peer);
     }
+    this.indexName(peer, true);
   }
 
   drop(presenceId: string): void {
@@ -394,6 +417,7 @@ export class Broker implements PeerRegistry {
       set?.delete(peer);
       if (set && set.size === 0) index.delete(key);
     }
+    this.indexName(peer, false);
   }
 
   localSessions(): PeerState[] {

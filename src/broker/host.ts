@@ -49,6 +49,8 @@ export interface MeshAccess {
 /** The live sessions; the only way features see other peers, and always scoped to one mesh. */
 export interface PeerRegistry {
   peersOf(meshId: string): PeerState[];
+  /** The sessions of a mesh (on every node) that go by this display name: no scan of the mesh. */
+  named(meshId: string, displayName: string): PeerState[];
   session(sessionPubkey: string): PeerState | undefined;
   /** How many sessions this broker holds, over every mesh. */
   sessionCount(): number;

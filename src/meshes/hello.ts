@@ -76,7 +76,7 @@ export async function handleHello(
   if (conn.closed) return;
   // Checked with no await before register, so two members cannot both claim one free name. Sessions of
   // one member may share a name (one person, several terminals).
-  if (host.peers.peersOf(mesh.id).some((p) => p.displayName === peer.displayName && p.memberId !== member.id)) {
+  if (host.peers.named(mesh.id, peer.displayName).some((p) => p.memberId !== member.id)) {
     throw new WireError("name_taken", `the name "${peer.displayName}" is in use by a session of another member; pick another name`);
   }
   await host.peers.register(peer);

@@ -6,8 +6,7 @@ import type { ClientFrameOf } from "../protocol/frames.ts";
 import { newId } from "../util/ids.ts";
 import type { Priority, PushBody } from "./frames.ts";
 import { timed } from "../broker/metrics.ts";
-import { GroupCommit } from "../store/group-commit.ts";
-import { type InsertJob, MessageRepo, type NewRecipient, type Quota } from "./repo.ts";
+import { type InsertJob, MessageRepo, type NewRecipient, type Queue, type Quota } from "./repo.ts";
 import { ReceiptBatcher } from "./receipts.ts";
 import { usageRoutes } from "./http.ts";
 import { MessageRetention } from "./retention.ts";
@@ -33,8 +32,27 @@ interface Delivery {
   inflight: Set<string>;
   /** deliveries to one session run one at a time, so order holds and nothing doubles */
   chain: Promise<void>;
-  /** bumped by every receipt: queue rows read before one may list a message no longer in flight */
-  receipts: number;
+  /**
+   * bumped by every receipt and status change: what was known of the queue before one (rows read ahead,
+   * or a message pushed from memory) may no longer be the whole story, so that step reads the queue
+   */
+  version: number;
+  /** the ids of the session's queued `low` messages (its `lowPending`); null until a queue read says */
+  low: Set<string> | null;
+  /** the expiry sweep `low` is as of: expiries since may have removed some */
+  lowEpoch: number;
+}
+
+/**
+ * What one delivery step already knows, so it need not read the queue: rows read ahead for many sessions
+ * at once (a wake-up, a catch-up), or a message just stored and pushed from memory. `complete`: it is the
+ * whole queue (a read); otherwise it is what was added since the last read (a message just stored).
+ */
+interface Known {
+  queue: Queue;
+  complete: boolean;
+  version: number;
+  epoch: number;
 }
 
 class Messaging implements Feature {
@@ -44,8 +62,8 @@ class Messaging implements Feature {
   private readonly deliveries = new WeakMap<PeerState, Delivery>();
   private readonly receipts: ReceiptBatcher;
   private readonly retention: MessageRetention;
-  /** message inserts: many per transaction, each send acknowledged only once its own commit is done */
-  private readonly inserts: GroupCommit<InsertJob, boolean>;
+  /** counts the expiry sweeps that expired something: a session's known `low` ids are as of one of them */
+  private expiries = 0;
   /** with other nodes live, this node's sessions' queues are read every CATCH_UP_MS anyway */
   private catchUp: ReturnType<typeof setInterval> | undefined;
 
@@ -56,12 +74,7 @@ class Messaging implements Feature {
     this.retention = new MessageRetention(host.store);
     this.routes = usageRoutes(host, this.retention);
     const m = host.metrics;
-    this.inserts = new GroupCommit(
-      (jobs) => timed(m, "claudemesh_db_commit_seconds", () => this.repo.insertMany(jobs)),
-      256,
-      (n) => m.observe("claudemesh_commit_batch_size", n),
-    );
-    this.receipts = new ReceiptBatcher((batch) => timed(m, "claudemesh_db_receipts_seconds", () => this.repo.markDelivered(batch, this.host.clock.now())));
+    this.receipts = new ReceiptBatcher((batch) => this.repo.markDelivered(batch, this.host.clock.now()));
     m.gauge("claudemesh_queue_depth", async () => [{ value: await this.repo.queueDepth(this.host.clock.now()) }]);
     // Another node stored messages for sessions of this one: the queue is the truth, the wake-up only says when.
     host.cluster.subscribe(WAKE, (payload, from) => {
@@ -106,69 +119,99 @@ class Messaging implements Feature {
     for (const { node, meshId, sessions } of wakes.values()) this.host.cluster.send(node, WAKE, { meshId, sessions, forwarded });
   }
 
-  /** Pushes to this node's recipients; another node's recipients get a wake-up sent to their node. */
-  private route(recipients: PeerState[]): Promise<void> {
+  /**
+   * Pushes a message just stored to its recipients on this node, from memory (no queue read: the message
+   * is the only news since each one's last read); recipients on other nodes get a wake-up at their node.
+   */
+  private route(recipients: PeerState[], body: (p: PeerState) => PushBody): Promise<void> {
     this.wakeRemote(
       recipients.filter((p) => p.nodeId !== undefined),
       false,
     );
-    return this.deliverAll(recipients.filter((p) => p.nodeId === undefined));
+    const epoch = this.expiries;
+    const steps: Promise<void>[] = [];
+    for (const p of recipients) {
+      if (p.nodeId !== undefined) continue;
+      const m = body(p);
+      const queue: Queue = m.priority === "low" ? { messages: [], low: [m.messageId] } : { messages: [m], low: [] };
+      steps.push(this.enqueue(p, { queue, complete: false, version: this.delivery(p).version, epoch }));
+    }
+    return Promise.all(steps).then(() => {});
   }
 
   private delivery(peer: PeerState): Delivery {
     let d = this.deliveries.get(peer);
-    if (!d) this.deliveries.set(peer, (d = { inflight: new Set(), chain: Promise.resolve(), receipts: 0 }));
+    if (!d) this.deliveries.set(peer, (d = { inflight: new Set(), chain: Promise.resolve(), version: 0, low: null, lowEpoch: 0 }));
     return d;
   }
 
   /** Pushes every queued message this session may receive in its current status, in queue order. */
   deliver(peer: PeerState): Promise<void> {
-    return this.enqueue(peer, null, 0);
+    return this.enqueue(peer, null);
   }
 
   /**
-   * `deliver` for many sessions at once (a message's recipients): their queues are read in one statement
-   * per 500 sessions instead of one each, so a broadcast to a thousand peers costs two reads, not a
-   * thousand, and never holds the event loop for the length of a thousand.
+   * `deliver` for many sessions at once (a wake-up from another node, a catch-up): their queues are read in
+   * one statement per 500 sessions instead of one each.
    */
   private deliverAll(peers: PeerState[]): Promise<void> {
     if (peers.length <= 1) return Promise.all(peers.map((p) => this.deliver(p))).then(() => {});
-    const seen = new Map(peers.map((p) => [p, this.delivery(p).receipts]));
-    const read = timed(this.host.metrics, "claudemesh_db_queue_read_seconds", () =>
-      this.repo.queuedForMany(
-        peers.map((p) => p.sessionPubkey),
-        ["now", "next"],
-        this.host.clock.now(),
-      ),
+    const versions = new Map(peers.map((p) => [p, this.delivery(p).version]));
+    const epoch = this.expiries;
+    const read = this.readQueues(
+      peers.map((p) => p.sessionPubkey),
+      ["now", "next"],
     );
     return read.then(
-      (bySession) => Promise.all(peers.map((p) => this.enqueue(p, bySession.get(p.sessionPubkey) ?? [], seen.get(p) ?? 0))).then(() => {}),
+      (queues) =>
+        Promise.all(
+          peers.map((p) => {
+            const queue = queues.get(p.sessionPubkey) ?? { messages: [], low: [] };
+            return this.enqueue(p, { queue, complete: true, version: versions.get(p) ?? -1, epoch });
+          }),
+        ).then(() => {}),
       () => Promise.all(peers.map((p) => this.deliver(p))).then(() => {}),
     );
   }
 
-  /** One step of a session's delivery chain: `rows` read ahead (still fresh unless a receipt came since), or null to read now. */
-  private enqueue(peer: PeerState, rows: PushBody[] | null, receiptsSeen: number): Promise<void> {
+  private readQueues(sessions: string[], pushable: Priority[]): Promise<Map<string, Queue>> {
+    return timed(this.host.metrics, "claudemesh_db_queue_read_seconds", () => this.repo.queues(sessions, pushable, this.host.clock.now()));
+  }
+
+  /** One step of a session's delivery chain: with what is already `known` while it still holds, else a queue read. */
+  private enqueue(peer: PeerState, known: Known | null): Promise<void> {
     const d = this.delivery(peer);
     d.chain = d.chain
       .then(async () => {
         if (peer.conn.closed || this.host.peers.session(peer.sessionPubkey) !== peer) return;
         const pushable = pushablePriorities(peer.status);
-        let queued = rows;
-        if (queued === null || d.receipts !== receiptsSeen) {
-          const now = this.host.clock.now();
-          queued = await timed(this.host.metrics, "claudemesh_db_queue_read_seconds", () => this.repo.queuedFor(peer.sessionPubkey, pushable, now));
+        const fresh = known !== null && known.version === d.version && known.epoch === this.expiries;
+        let queue: Queue;
+        if (fresh && known.complete) {
+          queue = known.queue;
+          // a read ahead is the whole queue as of then; lows stored since (from memory) stay counted
+          d.low = d.low !== null && d.lowEpoch === known.epoch ? new Set([...d.low, ...queue.low]) : new Set(queue.low);
+        } else if (fresh && d.low !== null && d.lowEpoch === known.epoch) {
+          queue = known.queue;
+          for (const id of queue.low) d.low.add(id);
+        } else {
+          const epoch = this.expiries;
+          queue = (await this.readQueues([peer.sessionPubkey], pushable)).get(peer.sessionPubkey) ?? { messages: [], low: [] };
+          d.low = new Set(queue.low);
+          d.lowEpoch = epoch;
         }
-        const due = queued.filter((m) => pushable.includes(m.priority) && !d.inflight.has(m.messageId));
+        const due = queue.messages.filter((m) => pushable.includes(m.priority) && !d.inflight.has(m.messageId));
         if (due.length === 0) return;
         this.host.metrics.count("claudemesh_pushes_total", due.length);
+        const lowPending = d.low.size;
         for (const m of due) {
           d.inflight.add(m.messageId);
-          peer.conn.send({ type: "push", ...m });
+          peer.conn.send({ type: "push", ...m, lowPending });
         }
       })
       .catch(() => {
-        // a failed delivery stays queued and is retried on the next trigger
+        // a failed delivery stays queued and is pushed by the next step, which reads the queue
+        d.low = null;
       });
     return d.chain;
   }
@@ -186,8 +229,11 @@ class Messaging implements Feature {
     received: async (ctx: HandlerContext, f: ClientFrameOf<"received">) => {
       const d = this.delivery(ctx.peer);
       await this.receipts.add(ctx.peer.sessionPubkey, f.messageIds);
-      d.receipts++;
-      for (const id of f.messageIds) d.inflight.delete(id);
+      d.version++;
+      for (const id of f.messageIds) {
+        d.inflight.delete(id);
+        d.low?.delete(id);
+      }
       if (f.id) ctx.reply({ type: "ok" });
     },
     surfaced: async (ctx: HandlerContext, f: ClientFrameOf<"surfaced">) => {
@@ -272,7 +318,7 @@ class Messaging implements Feature {
     };
     let stored: boolean;
     try {
-      stored = await this.inserts.add(job);
+      stored = await this.repo.insert(job);
     } catch (err) {
       // The batch's transaction failed; if this client id is stored after all (a concurrent retry), say so.
       if (err instanceof WireError || !(await this.repo.findByClientId(peer.meshId, peer.memberId, f.clientId))) throw err;
@@ -300,7 +346,27 @@ class Messaging implements Feature {
       priority: f.priority,
       recipients: recipients.length,
     });
-    const pushed = this.route(recipients);
+    const { message } = job;
+    const group = f.kind === "group" ? f.group : undefined;
+    const envelopes = new Map(rows.map((r) => [r.sessionPubkey, r]));
+    const pushed = this.route(recipients, (p) => {
+      const env = group ?? envelopes.get(p.sessionPubkey);
+      return {
+        messageId,
+        meshId: message.meshId,
+        senderName: message.senderName,
+        senderMemberName: peer.memberName,
+        senderPubkey: message.senderSessionPubkey,
+        senderMemberId: message.senderMemberId,
+        priority: message.priority,
+        kind: message.kind,
+        to: message.targetSpec,
+        nonce: env?.nonce ?? "",
+        ciphertext: env?.ciphertext ?? "",
+        createdAt: message.createdAt,
+        lowPending: 0,
+      };
+    });
     // Only `now` is pushed whatever the recipient is doing: other priorities may wait by design.
     if (f.priority === "now" && recipients.length > 0) {
       void pushed.then(() => this.host.metrics.observe("claudemesh_push_latency_seconds", (performance.now() - started) / 1000));
@@ -313,7 +379,7 @@ class Messaging implements Feature {
     const targets = Array.isArray(f.to) ? f.to : [f.to];
     if (f.kind === "group" && !f.group) throw new WireError("invalid_frame", "a group message needs `group` {nonce, ciphertext}");
     if (f.kind === "direct" && targets.some(isGroupTarget)) throw new WireError("invalid_frame", '@group, @all and * targets need kind "group"');
-    const recipients = resolveTargets(targets, this.host.peers.peersOf(peer.meshId), peer);
+    const recipients = resolveTargets(targets, this.host.peers, peer);
     let rows: NewRecipient[];
     if (f.kind === "group") {
       rows = recipients.map((p) => ({ sessionPubkey: p.sessionPubkey, memberId: p.memberId, name: p.displayName, nonce: null, ciphertext: null }));
@@ -339,6 +405,8 @@ class Messaging implements Feature {
   }
 
   async onPeerStatusChanged(peer: PeerState): Promise<void> {
+    // what a delivery step knew was judged against the old status (a held `next` must go out first)
+    this.delivery(peer).version++;
     if (peer.status === "idle") await this.deliver(peer);
   }
 
@@ -352,7 +420,7 @@ class Messaging implements Feature {
 
   async sweep(): Promise<void> {
     const now = this.host.clock.now();
-    await this.repo.expire(now);
+    if ((await this.repo.expire(now)) > 0) this.expiries++;
     await this.retention.purge(now);
     await this.retention.prune(now, this.host.limits.statusRetentionMs);
   }

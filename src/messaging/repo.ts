@@ -44,11 +44,19 @@ const toPush = (r: Row): PushBody => ({
   priority: r.priority as Priority,
   kind: r.kind as MessageKind,
   to: String(r.target_spec),
-  nonce: String(r.r_nonce ?? r.m_nonce),
-  ciphertext: String(r.r_ciphertext ?? r.m_ciphertext),
+  nonce: String(r.nonce),
+  ciphertext: String(r.ciphertext),
   createdAt: num(r.created_at),
-  lowPending: num(r.low_pending),
+  lowPending: 0,
 });
+
+/** A session's queue as delivery reads it (`MessageRepo.queues`). */
+export interface Queue {
+  /** what it may be pushed now, in queue order */
+  messages: PushBody[];
+  /** the ids of its queued `low` messages */
+  low: string[];
+}
 
 /** Most a sender may keep stored (ciphertext not yet deleted), as a member and as a whole mesh. */
 export interface Quota {
@@ -149,28 +157,19 @@ export class MessageRepo {
   }
 
   /**
-   * Stores many messages and their recipient rows in one transaction (the group commit); per job, true
+   * Stores a message and its recipient rows in the store's shared transaction (its group commit): true
    * when stored, false when the same client id was stored first (the caller answers with that message).
    */
-  insertMany(jobs: InsertJob[]): Promise<Outcome<boolean>[]> {
-    return this.sql.begin(async (tx) => {
-      const out: Outcome<boolean>[] = [];
-      for (const job of jobs) out.push(await insertOne(tx, job));
-      return out;
-    });
+  insert(job: InsertJob): Promise<boolean> {
+    return this.store.writer.write((tx) => insertOne(tx, job));
   }
 
-  /**
-   * Queued messages for one session in queue order, optionally only some priorities, each with how many
-   * `low` ones wait for check_messages (one statement: the count is an uncorrelated subquery, run once).
-   */
+  /** Everything queued for one session in queue order, payloads included (a drain: `low` ones too). */
   async queuedFor(sessionPubkey: string, priorities: Priority[], now: number): Promise<PushBody[]> {
     if (priorities.length === 0) return [];
     const rows = await this.sql`
-      SELECT r.message_id, r.nonce AS r_nonce, r.ciphertext AS r_ciphertext, m.nonce AS m_nonce, m.ciphertext AS m_ciphertext,
-             m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at,
-             (SELECT count(*) FROM message_recipient lr JOIN message lm ON lm.id = lr.message_id
-               WHERE lr.session_pubkey = ${sessionPubkey} AND lr.status = 'queued' AND lr.expires_at > ${now} AND lm.priority = 'low') AS low_pending
+      SELECT r.message_id, COALESCE(r.nonce, m.nonce) AS nonce, COALESCE(r.ciphertext, m.ciphertext) AS ciphertext,
+             m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at
       FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id
       WHERE r.session_pubkey = ${sessionPubkey} AND r.status = 'queued' AND r.expires_at > ${now}
         AND m.priority IN ${this.sql(priorities)}
@@ -179,12 +178,12 @@ export class MessageRepo {
   }
 
   /**
-   * Receipts of many sessions at once. SQLite has one writer, so they share one transaction (one fsync
-   * for a whole broadcast's worth); Postgres runs them side by side on its connection pool. Grouped by
-   * message when that makes fewer statements (a broadcast: every recipient acknowledges one id), else
-   * by session (a drain: one session acknowledges many).
+   * Receipts of many sessions at once, in the store's shared transaction (a broadcast's worth cost one
+   * commit, shared with the messages stored meanwhile). Grouped by message when that makes fewer
+   * statements (a broadcast: every recipient acknowledges one id), else by session (a drain: one
+   * session acknowledges many).
    */
-  async markDelivered(receipts: { sessionPubkey: string; ids: string[] }[], now: number): Promise<void> {
+  markDelivered(receipts: { sessionPubkey: string; ids: string[] }[], now: number): Promise<void> {
     const bySession = receipts.flatMap(({ sessionPubkey, ids }) => [...chunks(ids)].map((batch) => ({ sessionPubkey, batch })));
     const sessionsOf = new Map<string, string[]>();
     for (const { sessionPubkey, ids } of receipts) {
@@ -195,22 +194,19 @@ export class MessageRepo {
       }
     }
     const byMessage = [...sessionsOf].flatMap(([messageId, sessions]) => [...chunks(sessions)].map((batch) => ({ messageId, batch })));
-    const run = (sql: SQL): Promise<unknown>[] =>
-      byMessage.length < bySession.length
-        ? byMessage.map(
-            (w) => sql`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
-              WHERE message_id = ${w.messageId} AND status = 'queued' AND session_pubkey IN ${sql(w.batch)}`,
-          )
-        : bySession.map(
-            (w) => sql`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
-              WHERE session_pubkey = ${w.sessionPubkey} AND status = 'queued' AND message_id IN ${sql(w.batch)}`,
-          );
-    if (this.store.dialect === "postgres") {
-      await Promise.all(run(this.sql));
-      return;
-    }
-    await this.sql.begin(async (tx) => {
-      for (const q of run(tx)) await q;
+    return this.store.writer.write(async (tx) => {
+      if (byMessage.length < bySession.length) {
+        for (const w of byMessage) {
+          await tx`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
+            WHERE message_id = ${w.messageId} AND status = 'queued' AND session_pubkey IN ${tx(w.batch)}`;
+        }
+      } else {
+        for (const w of bySession) {
+          await tx`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
+            WHERE session_pubkey = ${w.sessionPubkey} AND status = 'queued' AND message_id IN ${tx(w.batch)}`;
+        }
+      }
+      return { ok: true, value: undefined };
     });
   }
 
@@ -222,27 +218,28 @@ export class MessageRepo {
   }
 
   /**
-   * The queues of many sessions in one statement (a broadcast's recipients), by session, in queue order;
-   * the `low` count per session is a correlated count on the queue index.
+   * The queues of many sessions (one statement per 500), as delivery needs them: the messages each may be
+   * pushed (`pushable`), in queue order, and the ids of its `low` ones, read without their payload (they
+   * wait for check_messages; only their number goes out, as `lowPending`).
    */
-  async queuedForMany(sessionPubkeys: string[], priorities: Priority[], now: number): Promise<Map<string, PushBody[]>> {
-    const out = new Map<string, PushBody[]>();
-    if (priorities.length === 0) return out;
+  async queues(sessionPubkeys: string[], pushable: Priority[], now: number): Promise<Map<string, Queue>> {
+    const out = new Map<string, Queue>(sessionPubkeys.map((k) => [k, { messages: [], low: [] }]));
+    const priorities = [...new Set<Priority>([...pushable, "low"])];
     for (const batch of chunks(sessionPubkeys, 500)) {
       const rows = await this.sql`
-        SELECT r.session_pubkey, r.message_id, r.nonce AS r_nonce, r.ciphertext AS r_ciphertext, m.nonce AS m_nonce, m.ciphertext AS m_ciphertext,
-               m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at,
-               (SELECT count(*) FROM message_recipient lr JOIN message lm ON lm.id = lr.message_id
-                 WHERE lr.session_pubkey = r.session_pubkey AND lr.status = 'queued' AND lr.expires_at > ${now} AND lm.priority = 'low') AS low_pending
+        SELECT r.session_pubkey, r.message_id, m.priority,
+               CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.nonce, m.nonce) END AS nonce,
+               CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.ciphertext, m.ciphertext) END AS ciphertext,
+               m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.kind, m.target_spec, m.created_at
         FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id
         WHERE r.session_pubkey IN ${this.sql(batch)} AND r.status = 'queued' AND r.expires_at > ${now}
           AND m.priority IN ${this.sql(priorities)}
         ORDER BY r.seq`;
       for (const r of rows as Row[]) {
-        const key = String(r.session_pubkey);
-        let list = out.get(key);
-        if (!list) out.set(key, (list = []));
-        list.push(toPush(r));
+        const q = out.get(String(r.session_pubkey));
+        if (!q) continue;
+        if (r.priority === "low") q.low.push(String(r.message_id));
+        else q.messages.push(toPush(r));
       }
     }
     return out;

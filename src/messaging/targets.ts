@@ -1,3 +1,4 @@
+import type { PeerRegistry } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
 import { WireError } from "../protocol/wire-error.ts";
 
@@ -9,15 +10,17 @@ export const isGroupTarget = (t: string) => t.startsWith("@") || t === "*";
  * yourself by name is allowed), `@group`, `@all` and `*` exclude the sender. Each session appears once,
  * whatever the overlap. A target that matches nobody fails the whole send, naming the target.
  */
-export function resolveTargets(targets: string[], peers: PeerState[], sender: PeerState): PeerState[] {
+export function resolveTargets(targets: string[], registry: Pick<PeerRegistry, "peersOf" | "named">, sender: PeerState): PeerState[] {
   const out = new Map<string, PeerState>();
   const unmatched: string[] = [];
+  let everyone: PeerState[] | undefined;
+  const all = () => (everyone ??= registry.peersOf(sender.meshId));
   for (const raw of targets) {
     const t = raw.trim();
     let matched: PeerState[];
-    if (isBroadcast(t)) matched = peers.filter((p) => p !== sender);
-    else if (t.startsWith("@")) matched = peers.filter((p) => p !== sender && p.groups.has(t.slice(1)));
-    else matched = peers.filter((p) => p.displayName === t);
+    if (isBroadcast(t)) matched = all().filter((p) => p !== sender);
+    else if (t.startsWith("@")) matched = all().filter((p) => p !== sender && p.groups.has(t.slice(1)));
+    else matched = registry.named(sender.meshId, t);
     if (matched.length === 0) unmatched.push(t);
     for (const p of matched) out.set(p.sessionPubkey, p);
   }

@@ -21,10 +21,12 @@ const HISTOGRAMS: Record<string, { help: string; buckets: number[] }> = {
     help: "From a `now` send frame's dispatch until its pushes are written to every connected recipient's socket",
     buckets: LATENCY_BUCKETS,
   },
-  claudemesh_db_commit_seconds: { help: "One group commit: a transaction of many messages", buckets: LATENCY_BUCKETS },
+  claudemesh_db_commit_seconds: { help: "One shared write transaction (message inserts, receipts, presence rows) until committed", buckets: LATENCY_BUCKETS },
   claudemesh_db_queue_read_seconds: { help: "Reading one session's queue before a push", buckets: LATENCY_BUCKETS },
-  claudemesh_db_receipts_seconds: { help: "Writing one batch of delivery receipts", buckets: LATENCY_BUCKETS },
-  claudemesh_commit_batch_size: { help: "Messages per group commit", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256] },
+  claudemesh_commit_batch_size: {
+    help: "Jobs per shared write transaction (a message, a batch of receipts, a batch of presence rows)",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  },
 };
 
 const GAUGES: Record<string, { help: string; labelNames: string[] }> = {

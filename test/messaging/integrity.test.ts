@@ -172,4 +172,19 @@ describe.each(backends())("message integrity, status and limits on %s", (backend
     await bob.client.request({ type: "set_status", status: "idle" });
     expect(await bob.messenger.drain()).toEqual([]);
   });
+
+  test("a low message that expired is no longer counted in the pushes that follow", async () => {
+    const clock = new ManualClock();
+    await using short = await startTestBroker(backend, { messageTtlMs: 50 }, undefined, { clock });
+    const m = await createMesh(short, "ttl-low");
+    const alice = await messagingPeer(await addMember(short, m, "Alice"));
+    const bob = await messagingPeer(await addMember(short, m, "Bob"));
+    await alice.messenger.send("Bob", "fyi", "low");
+    await alice.messenger.send("Bob", "first", "now");
+    expect(await bob.next()).toMatchObject({ text: "first", lowPending: 1 });
+    clock.advance(60); // past the TTL of both
+    await short.broker.housekeeping();
+    await alice.messenger.send("Bob", "second", "now");
+    expect(await bob.next()).toMatchObject({ text: "second", lowPending: 0 });
+  });
 });

@@ -4,6 +4,7 @@ import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
 import { suiteFixture } from "../helpers/fixture.ts";
 import { flush, messagingPeer, texts } from "../helpers/messaging.ts";
+import { Scrape } from "../helpers/prometheus.ts";
 
 describe.each(backends())("priority × status on %s", (backend) => {
   let b: TestBroker;
@@ -72,5 +73,35 @@ describe.each(backends())("priority × status on %s", (backend) => {
     const got = [await bob.next(), await bob.next(), await bob.next()];
     expect(got.map((m) => m.text)).toEqual(["n1", "n2", "n3"]);
     expect(got.every((m) => m.lowPending === 0)).toBe(true);
+  });
+  test("each push counts the lows still queued: stored since, handed out by a drain, acknowledged", async () => {
+    const { alice, bob, bobName } = await pair("idle");
+    await alice.messenger.send(bobName, "low 1", "low");
+    await alice.messenger.send(bobName, "low 2", "low");
+    await alice.messenger.send(bobName, "next 1", "next");
+    expect(await bob.next()).toMatchObject({ text: "next 1", lowPending: 2 });
+    // the drain hands the lows out and Bob acknowledges them: none is waiting any more
+    expect((await bob.messenger.drain()).map((m) => m.text)).toEqual(["low 1", "low 2", "next 1"]);
+    await bob.client.request({ type: "list_peers" }); // Bob's frames are handled in order: his receipts are stored
+    await alice.messenger.send(bobName, "next 2", "next");
+    expect(await bob.next()).toMatchObject({ text: "next 2", lowPending: 0 });
+    await alice.messenger.send(bobName, "low 3", "low");
+    await alice.messenger.send(bobName, "now 1", "now");
+    expect(await bob.next()).toMatchObject({ text: "now 1", lowPending: 1 });
+  });
+
+  test("a push sent from memory right after the store reads no queue", async () => {
+    const { alice, bob, bobName } = await pair("idle");
+    await flush(alice, bob);
+    const reads = async () => {
+      const res = await fetch(`${b.url}/metrics`, { headers: { authorization: `Bearer ${b.adminToken}` } });
+      return new Scrape(await res.text()).count("claudemesh_db_queue_read_seconds");
+    };
+    const before = await reads();
+    for (let i = 0; i < 5; i++) {
+      await alice.messenger.send(bobName, `m${i}`, "now");
+      expect((await bob.next()).text).toBe(`m${i}`);
+    }
+    expect((await reads()) - before).toBe(0);
   });
 });
