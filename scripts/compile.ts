@@ -23,6 +23,10 @@ export function compileArgs(opts: { outfile: string; commit: string; target?: st
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
     "--minify-syntax",
+    // bytecode: the binary starts without parsing its ~10 MB bundle (`claudemesh mcp` cold start 184 → 97 ms,
+    // `--version` 127 → 36 ms); ESM, because the CLI's entry awaits at top level
+    "--bytecode",
+    "--format=esm",
     // tweetnacl falls back to require("crypto") where no Web Crypto exists; the dashboard page's bundle (an
     // HTML import, built for the browser) refuses that builtin although the package's "browser" field maps
     // it away. Left external it is never reached: browsers, like Bun, take the Web Crypto branch first.
@@ -38,9 +42,9 @@ export function compileArgs(opts: { outfile: string; commit: string; target?: st
 }
 
 /**
- * The dashboard page's chunks (an HTML import) get source maps written beside the output even with
- * --sourcemap=inline; the binary embeds the page itself and needs none of them.
+ * The dashboard page's chunks (an HTML import), and with --bytecode the entry too, get source maps written
+ * beside the output even with --sourcemap=inline; the binary embeds what it needs and none of them.
  */
 export function removeChunkMaps(dir: string): void {
-  for (const f of readdirSync(dir)) if (/^chunk-[a-z0-9]+\.(js|css)\.map$/.test(f)) rmSync(join(dir, f), { force: true });
+  for (const f of readdirSync(dir)) if (f.endsWith(".map")) rmSync(join(dir, f), { force: true });
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Feature, FeatureFactory, FeatureHost, HandlerContext, Routes } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
 import { WireError } from "../protocol/wire-error.ts";
-import type { ClientFrameOf } from "../protocol/frames.ts";
+import type { ClientFrameOf, ServerFrameOf } from "../protocol/frames.ts";
 import { newId } from "../util/ids.ts";
 import type { Priority, PushBody } from "./frames.ts";
 import { timed } from "../broker/metrics.ts";
@@ -60,6 +60,7 @@ class Messaging implements Feature {
   readonly migrations = [messagingMigration, messageQuotaMigration, inboxIndexMigration];
   private readonly repo: MessageRepo;
   private readonly deliveries = new WeakMap<PeerState, Delivery>();
+  private readonly pushTexts = new WeakMap<PushBody, Map<number, string>>();
   private readonly receipts: ReceiptBatcher;
   private readonly retention: MessageRetention;
   /** counts the expiry sweeps that expired something: a session's known `low` ids are as of one of them */
@@ -174,6 +175,18 @@ class Messaging implements Feature {
     );
   }
 
+  /**
+   * A push frame's text. A group message's recipients share one body, and their frames differ at most in
+   * `lowPending`: a broadcast to a thousand serializes its frame once, not a thousand times.
+   */
+  private pushText(m: PushBody, lowPending: number): string {
+    let texts = this.pushTexts.get(m);
+    if (!texts) this.pushTexts.set(m, (texts = new Map()));
+    let text = texts.get(lowPending);
+    if (text === undefined) texts.set(lowPending, (text = JSON.stringify({ type: "push", ...m, lowPending } satisfies ServerFrameOf<"push">)));
+    return text;
+  }
+
   private readQueues(sessions: string[], pushable: Priority[]): Promise<Map<string, Queue>> {
     return timed(this.host.metrics, "claudemesh_db_queue_read_seconds", () => this.repo.queues(sessions, pushable, this.host.clock.now()));
   }
@@ -206,7 +219,7 @@ class Messaging implements Feature {
         const lowPending = d.low.size;
         for (const m of due) {
           d.inflight.add(m.messageId);
-          peer.conn.send({ type: "push", ...m, lowPending });
+          peer.conn.sendText(this.pushText(m, lowPending));
         }
       })
       .catch(() => {
@@ -349,24 +362,24 @@ class Messaging implements Feature {
     const { message } = job;
     const group = f.kind === "group" ? f.group : undefined;
     const envelopes = new Map(rows.map((r) => [r.sessionPubkey, r]));
-    const pushed = this.route(recipients, (p) => {
-      const env = group ?? envelopes.get(p.sessionPubkey);
-      return {
-        messageId,
-        meshId: message.meshId,
-        senderName: message.senderName,
-        senderMemberName: peer.memberName,
-        senderPubkey: message.senderSessionPubkey,
-        senderMemberId: message.senderMemberId,
-        priority: message.priority,
-        kind: message.kind,
-        to: message.targetSpec,
-        nonce: env?.nonce ?? "",
-        ciphertext: env?.ciphertext ?? "",
-        createdAt: message.createdAt,
-        lowPending: 0,
-      };
+    const body = (env: { nonce: string | null; ciphertext: string | null } | undefined): PushBody => ({
+      messageId,
+      meshId: message.meshId,
+      senderName: message.senderName,
+      senderMemberName: peer.memberName,
+      senderPubkey: message.senderSessionPubkey,
+      senderMemberId: message.senderMemberId,
+      priority: message.priority,
+      kind: message.kind,
+      to: message.targetSpec,
+      nonce: env?.nonce ?? "",
+      ciphertext: env?.ciphertext ?? "",
+      createdAt: message.createdAt,
+      lowPending: 0,
     });
+    // one body for a group message's recipients (one serialized frame), one per envelope for a direct one
+    const shared = group ? body(group) : undefined;
+    const pushed = this.route(recipients, (p) => shared ?? body(envelopes.get(p.sessionPubkey)));
     // Only `now` is pushed whatever the recipient is doing: other priorities may wait by design.
     if (f.priority === "now" && recipients.length > 0) {
       void pushed.then(() => this.host.metrics.observe("claudemesh_push_latency_seconds", (performance.now() - started) / 1000));
