@@ -63,6 +63,9 @@ class Messaging implements Feature {
   private readonly pushTexts = new WeakMap<PushBody, Map<number, string>>();
   private readonly receipts: ReceiptBatcher;
   private readonly retention: MessageRetention;
+  /** sessions connected in this burst, whose queues are read together (onPeerConnected) */
+  private connecting: PeerState[] = [];
+  private connected: Promise<void> | null = null;
   /** counts the expiry sweeps that expired something: a session's known `low` ids are as of one of them */
   private expiries = 0;
   /** with other nodes live, this node's sessions' queues are read every CATCH_UP_MS anyway */
@@ -413,8 +416,19 @@ class Messaging implements Feature {
     return { targets, recipients, rows };
   }
 
+  /**
+   * What a new session finds queued is pushed at once. The sessions connecting in one burst (a reconnect
+   * storm) have their queues read together, one statement per 500 instead of one each.
+   */
   onPeerConnected(peer: PeerState): Promise<void> {
-    return this.deliver(peer);
+    this.connecting.push(peer);
+    this.connected ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const batch = this.connecting;
+      this.connecting = [];
+      this.connected = null;
+      return this.deliverAll(batch);
+    });
+    return this.connected;
   }
 
   async onPeerStatusChanged(peer: PeerState): Promise<void> {

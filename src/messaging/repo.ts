@@ -66,16 +66,19 @@ export interface Quota {
 }
 
 /**
- * Adds one message of `bytes` to a usage row unless that would pass `limit`; false when it would. One
- * upsert: a new row starts at this message, an existing one grows only while within the limit.
+ * Adds one message of `bytes` to the sender's usage row and to its mesh's (member id "") in one upsert,
+ * each row only while within its own limit (a new row starts at this message, so the caller checks first
+ * that one message fits at all); says which rows took it.
  */
-async function charge(tx: SQL, meshId: string, memberId: string, bytes: number, limit: { messages: number; bytes: number }): Promise<boolean> {
-  if (limit.messages < 1 || bytes > limit.bytes) return false;
-  const r = await tx`INSERT INTO message_usage (mesh_id, member_id, messages, bytes) VALUES (${meshId}, ${memberId}, 1, ${bytes})
-    ON CONFLICT (mesh_id, member_id) DO UPDATE SET messages = message_usage.messages + 1, bytes = message_usage.bytes + ${bytes}
-    WHERE message_usage.messages + 1 <= ${limit.messages} AND message_usage.bytes + ${bytes} <= ${limit.bytes}
-    RETURNING messages`;
-  return r.length > 0;
+async function charge(tx: SQL, meshId: string, memberId: string, bytes: number, quota: Quota): Promise<{ member: boolean; mesh: boolean }> {
+  const rows =
+    await tx`INSERT INTO message_usage (mesh_id, member_id, messages, bytes) VALUES (${meshId}, ${memberId}, 1, ${bytes}), (${meshId}, '', 1, ${bytes})
+    ON CONFLICT (mesh_id, member_id) DO UPDATE SET messages = message_usage.messages + 1, bytes = message_usage.bytes + excluded.bytes
+    WHERE message_usage.messages + 1 <= CASE WHEN message_usage.member_id = '' THEN ${quota.mesh.messages} ELSE ${quota.member.messages} END
+      AND message_usage.bytes + excluded.bytes <= CASE WHEN message_usage.member_id = '' THEN ${quota.mesh.bytes} ELSE ${quota.member.bytes} END
+    RETURNING member_id`;
+  const took = new Set(rows.map((r: Row) => String(r.member_id)));
+  return { member: took.has(memberId), mesh: took.has("") };
 }
 
 const overQuota = (who: string, limit: { messages: number; bytes: number }) =>
@@ -107,15 +110,20 @@ async function insertOne(tx: SQL, dialect: Dialect, { message: m, recipients, tt
     ON CONFLICT (mesh_id, sender_member_id, client_id) DO NOTHING RETURNING id`;
   // the same client id won a race (an earlier batch, or earlier in this one): the caller answers with it
   if (inserted.length === 0) return { ok: true, value: false };
-  const refuse = async (error: WireError, refundMember: boolean): Promise<Outcome<boolean>> => {
-    if (refundMember) {
-      await tx`UPDATE message_usage SET messages = messages - 1, bytes = bytes - ${bytes} WHERE mesh_id = ${m.meshId} AND member_id = ${m.senderMemberId}`;
-    }
+  // A refusal gives back what this message took (the usage row `refund`, if any) and deletes it; the
+  // member's own quota is the one told first.
+  const refuse = async (refund: string | null, over: "member" | "mesh"): Promise<Outcome<boolean>> => {
+    if (refund !== null)
+      await tx`UPDATE message_usage SET messages = messages - 1, bytes = bytes - ${bytes} WHERE mesh_id = ${m.meshId} AND member_id = ${refund}`;
     await tx`DELETE FROM message WHERE id = ${m.id}`;
-    return { ok: false, error };
+    return { ok: false, error: over === "member" ? overQuota("you have", quota.member) : overQuota("this mesh has", quota.mesh) };
   };
-  if (!(await charge(tx, m.meshId, m.senderMemberId, bytes, quota.member))) return refuse(overQuota("you have", quota.member), false);
-  if (!(await charge(tx, m.meshId, "", bytes, quota.mesh))) return refuse(overQuota("this mesh has", quota.mesh), true);
+  const fits = (l: Quota["member"]) => l.messages >= 1 && bytes <= l.bytes;
+  if (!fits(quota.member)) return refuse(null, "member");
+  if (!fits(quota.mesh)) return refuse(null, "mesh");
+  const took = await charge(tx, m.meshId, m.senderMemberId, bytes, quota);
+  if (!took.member) return refuse(took.mesh ? "" : null, "member");
+  if (!took.mesh) return refuse(m.senderMemberId, "mesh");
   // One statement whatever the fan-out: the rows travel as one JSON parameter. A multi-row VALUES list
   // would be a statement of thousands of placeholders, compiled again for every message (SQLite: ~5 ms
   // for 100 rows of 10 columns), the larger part of a broadcast's cost.

@@ -49,6 +49,8 @@ describe.each(backends())("message quotas on %s", (backend) => {
     await carol.messenger.send("Bob", "c2", "next");
     expect(await outcome(carol.messenger.send("Bob", "c3", "next"))).toBe("quota_exceeded");
     expect(await usageRow(b, mesh.meshId, "")).toMatchObject({ messages: 5 });
+    // the refused message gave Carol's own charge back
+    expect((await usageRow(b, mesh.meshId, carol.client.ack!.memberId)).messages).toBe(2);
   });
 
   test("bytes count too: one big message past the member's byte quota is refused", async () => {
