@@ -65,7 +65,7 @@ class Messaging implements Feature {
   private readonly retention: MessageRetention;
   /** sessions connected in this burst, whose queues are read together (onPeerConnected) */
   private connecting: PeerState[] = [];
-  private connected: Promise<void> | null = null;
+  private connectScheduled = false;
   /** counts the expiry sweeps that expired something: a session's known `low` ids are as of one of them */
   private expiries = 0;
   /** with other nodes live, this node's sessions' queues are read every CATCH_UP_MS anyway */
@@ -418,17 +418,19 @@ class Messaging implements Feature {
 
   /**
    * What a new session finds queued is pushed at once. The sessions connecting in one burst (a reconnect
-   * storm) have their queues read together, one statement per 500 instead of one each.
+   * storm) have their queues read together, one statement per 500 instead of one each. The hello does not
+   * wait for it: its time in flight is what the hello gate paces a storm by.
    */
-  onPeerConnected(peer: PeerState): Promise<void> {
+  onPeerConnected(peer: PeerState): void {
     this.connecting.push(peer);
-    this.connected ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    if (this.connectScheduled) return;
+    this.connectScheduled = true;
+    setImmediate(() => {
       const batch = this.connecting;
       this.connecting = [];
-      this.connected = null;
-      return this.deliverAll(batch);
+      this.connectScheduled = false;
+      void this.deliverAll(batch);
     });
-    return this.connected;
   }
 
   async onPeerStatusChanged(peer: PeerState): Promise<void> {

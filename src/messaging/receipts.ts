@@ -2,8 +2,8 @@ type Receipt = { sessionPubkey: string; ids: string[] };
 
 /**
  * Coalesces delivery receipts from many connections into one write. A broadcast's recipients all
- * acknowledge within a few milliseconds; written one by one, each would cost its own commit (and, on
- * SQLite with synchronous=FULL, its own fsync). Each caller resolves once its receipt is stored, so a
+ * acknowledge within a few milliseconds; written one by one, each would be its own statement (the store's
+ * shared writer already gives them one commit). Each caller resolves once its receipt is stored, so a
  * connection's later frames still see it.
  */
 export class ReceiptBatcher {
