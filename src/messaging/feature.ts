@@ -21,6 +21,8 @@ const Wake = z.object({ meshId: z.string(), sessions: z.array(z.string()), forwa
  * went to a node the session had just left (or was lost with a dead node) delays delivery by this, at most.
  */
 const CATCH_UP_MS = 2_000;
+/** how many acknowledged ids a connection remembers (`Delivery.acked`): far more than can be in flight at once */
+const ACKED_KEPT = 1_024;
 
 /** Which queued priorities a session may be pushed in its current status (DESIGN.md "Priority"). */
 export function pushablePriorities(status: PeerState["status"]): Priority[] {
@@ -32,11 +34,12 @@ interface Delivery {
   inflight: Set<string>;
   /** deliveries to one session run one at a time, so order holds and nothing doubles */
   chain: Promise<void>;
-  /**
-   * bumped by every receipt and status change: what was known of the queue before one (rows read ahead,
-   * or a message pushed from memory) may no longer be the whole story, so that step reads the queue
-   */
-  version: number;
+  /** bumped by every status change: what a step knew was judged against the old status (a held `next` goes first) */
+  statuses: number;
+  /** bumped by every receipt: rows read ahead before one may list a message no longer in flight */
+  receipts: number;
+  /** the ids this connection acknowledged lately: a message pushed from memory may have gone out by a read already */
+  acked: Set<string>;
   /** the ids of the session's queued `low` messages (its `lowPending`); null until a queue read says */
   low: Set<string> | null;
   /** the expiry sweep `low` is as of: expiries since may have removed some */
@@ -51,7 +54,9 @@ interface Delivery {
 interface Known {
   queue: Queue;
   complete: boolean;
-  version: number;
+  /** the delivery's `statuses`, `receipts` and the expiry epoch when it was known */
+  statuses: number;
+  receipts: number;
   epoch: number;
 }
 
@@ -138,14 +143,16 @@ class Messaging implements Feature {
       if (p.nodeId !== undefined) continue;
       const m = body(p);
       const queue: Queue = m.priority === "low" ? { messages: [], low: [m.messageId] } : { messages: [m], low: [] };
-      steps.push(this.enqueue(p, { queue, complete: false, version: this.delivery(p).version, epoch }));
+      const d = this.delivery(p);
+      steps.push(this.enqueue(p, { queue, complete: false, statuses: d.statuses, receipts: d.receipts, epoch }));
     }
     return Promise.all(steps).then(() => {});
   }
 
   private delivery(peer: PeerState): Delivery {
     let d = this.deliveries.get(peer);
-    if (!d) this.deliveries.set(peer, (d = { inflight: new Set(), chain: Promise.resolve(), version: 0, low: null, lowEpoch: 0 }));
+    if (!d)
+      this.deliveries.set(peer, (d = { inflight: new Set(), chain: Promise.resolve(), statuses: 0, receipts: 0, acked: new Set(), low: null, lowEpoch: 0 }));
     return d;
   }
 
@@ -160,7 +167,7 @@ class Messaging implements Feature {
    */
   private deliverAll(peers: PeerState[]): Promise<void> {
     if (peers.length <= 1) return Promise.all(peers.map((p) => this.deliver(p))).then(() => {});
-    const versions = new Map(peers.map((p) => [p, this.delivery(p).version]));
+    const seen = new Map(peers.map((p) => [p, { statuses: this.delivery(p).statuses, receipts: this.delivery(p).receipts }]));
     const epoch = this.expiries;
     const read = this.readQueues(
       peers.map((p) => p.sessionPubkey),
@@ -171,7 +178,8 @@ class Messaging implements Feature {
         Promise.all(
           peers.map((p) => {
             const queue = queues.get(p.sessionPubkey) ?? { messages: [], low: [] };
-            return this.enqueue(p, { queue, complete: true, version: versions.get(p) ?? -1, epoch });
+            const at = seen.get(p) ?? { statuses: -1, receipts: -1 };
+            return this.enqueue(p, { queue, complete: true, ...at, epoch });
           }),
         ).then(() => {}),
       () => Promise.all(peers.map((p) => this.deliver(p))).then(() => {}),
@@ -201,7 +209,9 @@ class Messaging implements Feature {
       .then(async () => {
         if (peer.conn.closed || this.host.peers.session(peer.sessionPubkey) !== peer) return;
         const pushable = pushablePriorities(peer.status);
-        const fresh = known !== null && known.version === d.version && known.epoch === this.expiries;
+        // A receipt since a read ahead may concern a row of it; a message pushed from memory meets the
+        // receipts it could concern through `acked` instead (a receipt arrives with every push).
+        const fresh = known !== null && known.statuses === d.statuses && known.epoch === this.expiries && (!known.complete || known.receipts === d.receipts);
         let queue: Queue;
         if (fresh && known.complete) {
           queue = known.queue;
@@ -216,7 +226,7 @@ class Messaging implements Feature {
           d.low = new Set(queue.low);
           d.lowEpoch = epoch;
         }
-        const due = queue.messages.filter((m) => pushable.includes(m.priority) && !d.inflight.has(m.messageId));
+        const due = queue.messages.filter((m) => pushable.includes(m.priority) && !d.inflight.has(m.messageId) && !d.acked.has(m.messageId));
         if (due.length === 0) return;
         this.host.metrics.count("claudemesh_pushes_total", due.length);
         const lowPending = d.low.size;
@@ -245,10 +255,15 @@ class Messaging implements Feature {
     received: async (ctx: HandlerContext, f: ClientFrameOf<"received">) => {
       const d = this.delivery(ctx.peer);
       await this.receipts.add(ctx.peer.sessionPubkey, f.messageIds);
-      d.version++;
+      d.receipts++;
       for (const id of f.messageIds) {
         d.inflight.delete(id);
         d.low?.delete(id);
+        d.acked.add(id);
+      }
+      for (const id of d.acked) {
+        if (d.acked.size <= ACKED_KEPT) break;
+        d.acked.delete(id);
       }
       if (f.id) ctx.reply({ type: "ok" });
     },
@@ -435,7 +450,7 @@ class Messaging implements Feature {
 
   async onPeerStatusChanged(peer: PeerState): Promise<void> {
     // what a delivery step knew was judged against the old status (a held `next` must go out first)
-    this.delivery(peer).version++;
+    this.delivery(peer).statuses++;
     if (peer.status === "idle") await this.deliver(peer);
   }
 

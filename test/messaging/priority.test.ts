@@ -98,7 +98,7 @@ describe.each(backends())("priority × status on %s", (backend) => {
       return new Scrape(await res.text()).count("claudemesh_db_queue_read_seconds");
     };
     const before = await reads();
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 30; i++) {
       await alice.messenger.send(bobName, `m${i}`, "now");
       expect((await bob.next()).text).toBe(`m${i}`);
     }
