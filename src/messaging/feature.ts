@@ -213,12 +213,14 @@ class Messaging implements Feature {
         // receipts it could concern through `acked` instead (a receipt arrives with every push).
         const fresh = known !== null && known.statuses === d.statuses && known.epoch === this.expiries && (!known.complete || known.receipts === d.receipts);
         let queue: Queue;
-        if (fresh && known.complete) {
+        // A read ahead is the whole queue as of then (lows stored since, from memory, stay counted); a
+        // message from memory only adds to what a read said, so it needs one as of the same expiries.
+        if (fresh && (known.complete || (d.low !== null && d.lowEpoch === known.epoch))) {
           queue = known.queue;
-          // a read ahead is the whole queue as of then; lows stored since (from memory) stay counted
-          d.low = d.low !== null && d.lowEpoch === known.epoch ? new Set([...d.low, ...queue.low]) : new Set(queue.low);
-        } else if (fresh && d.low !== null && d.lowEpoch === known.epoch) {
-          queue = known.queue;
+          if (d.low === null || d.lowEpoch !== known.epoch) {
+            d.low = new Set();
+            d.lowEpoch = known.epoch;
+          }
           for (const id of queue.low) d.low.add(id);
         } else {
           const epoch = this.expiries;
