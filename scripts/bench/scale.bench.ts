@@ -35,6 +35,8 @@ type Proc = Subprocess<"ignore", "pipe", "inherit">;
 interface Target {
   kind: Kind;
   proc: Proc;
+  /** the target's next stdout line (after the first: its memory samples) */
+  next(): Promise<Record<string, unknown>>;
   wsUrl: string;
   url: string;
   port: number;
@@ -75,7 +77,7 @@ async function startTarget(kind: Kind, pg: string | undefined): Promise<Target> 
     const { proc, next } = spawnLines([RELAY_PROC]);
     const info = await next();
     const url = info.url as string;
-    return { kind, proc, wsUrl: info.wsUrl as string, url, port: Number(new URL(url).port), member: null };
+    return { kind, proc, next, wsUrl: info.wsUrl as string, url, port: Number(new URL(url).port), member: null };
   }
   // The bench owns the data dir and schema, so a restarted broker finds them; it removes them at the end.
   const dataDir = mkdtempSync(join(tmpdir(), "cm-bench-"));
@@ -96,6 +98,7 @@ async function startTarget(kind: Kind, pg: string | undefined): Promise<Target> 
   return {
     kind,
     proc,
+    next,
     wsUrl: info.wsUrl as string,
     url,
     port: Number(new URL(url).port),
@@ -117,6 +120,7 @@ async function restartTarget(t: Target): Promise<{ stopAt: number; exitedAt: num
   const { proc, next } = spawnLines(args, { BENCH_PORT: String(t.port) });
   await next();
   t.proc = proc;
+  t.next = next;
   return { stopAt, exitedAt, readyAt: Date.now() };
 }
 
@@ -137,6 +141,13 @@ const pct = (xs: number[], p: number): number => {
 };
 
 /** The broker's own view: /metrics (admin token); prom-client's event-loop figures reset at each scrape. */
+/** The target's RSS and JS heap after a full collection (memory-probe.ts). */
+async function memory(t: Target): Promise<{ rss: number; heap: number }> {
+  t.proc.kill("SIGUSR2");
+  const line = await t.next();
+  return line.memory as { rss: number; heap: number };
+}
+
 async function scrape(t: Target): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (!t.adminToken) return out;
@@ -292,8 +303,10 @@ interface Row {
   disconnectSecs: number;
   eventLoopLagP99Ms?: number;
   eventLoopLagMaxMs?: number;
-  /** (RSS at the last stage − RSS at the first) / the sessions added between */
+  /** what the last stage's sessions added, after a full collection before and after they connect, per session */
   rssPerSessionBytes?: number;
+  heapPerSessionBytes?: number;
+  /** RSS with every session of the last stage connected */
   rssMB?: number;
   storm?: Storm;
 }
@@ -335,14 +348,16 @@ async function benchTarget(kind: Kind, pg: string | undefined): Promise<Row> {
   try {
     const sessions: Session[] = [];
     const stages: Stage[] = [];
-    let rssFirst: number | undefined;
-    let rssLast: number | undefined;
+    let mem: Pick<Row, "rssPerSessionBytes" | "heapPerSessionBytes" | "rssMB"> = {};
     let main: Omit<Row, "stages" | "disconnectSecs"> | undefined;
     for (const n of STAGES) {
+      const from = sessions.length;
+      const before = n === LAST && from > 0 ? await memory(t) : undefined;
       const connectPerSec = await connectUpTo(t, sessions, n, "s");
-      const rss = (await scrape(t)).get("process_resident_memory_bytes");
-      rssFirst ??= rss;
-      rssLast = rss;
+      if (before) {
+        const after = await memory(t);
+        mem = { rssPerSessionBytes: (after.rss - before.rss) / (n - from), heapPerSessionBytes: (after.heap - before.heap) / (n - from), rssMB: after.rss / 1024 / 1024 };
+      }
       stages.push({ sessions: n, connectPerSec, latency: await latency(sessions, LATENCY_MSGS) });
       if (n !== MAIN) continue;
       const tp = await throughput(sessions);
@@ -367,14 +382,11 @@ async function benchTarget(kind: Kind, pg: string | undefined): Promise<Row> {
       };
     }
     const disconnectSecs = await disconnectAll(t, sessions);
-    const first = STAGES[0] as number;
     return {
       stages,
       ...(main as Omit<Row, "stages" | "disconnectSecs">),
       disconnectSecs,
-      ...(rssFirst !== undefined && rssLast !== undefined && LAST > first
-        ? { rssPerSessionBytes: (rssLast - rssFirst) / (LAST - first), rssMB: rssLast / 1024 / 1024 }
-        : {}),
+      ...mem,
       ...(STORM > 0 ? { storm: await storm(t, STORM) } : {}),
     };
   } finally {
@@ -447,8 +459,8 @@ export async function run(): Promise<void> {
   );
   for (const [i, n] of STAGES.entries()) line(`sessions connected per second, to ${n}`, (r) => String(Math.round(r.stages[i]?.connectPerSec ?? 0)));
   line(`${LAST} disconnects until zero, s`, (r) => r.disconnectSecs.toFixed(2));
-  line(`broker RSS at ${LAST}, MB / per session, KB`, (r) =>
-    r.rssMB === undefined ? "—" : `${r.rssMB.toFixed(0)} / ${((r.rssPerSessionBytes ?? 0) / 1024).toFixed(1)}`,
+  line(`RSS at ${LAST}, MB / per session added RSS, heap KB`, (r) =>
+    r.rssMB === undefined ? "—" : `${r.rssMB.toFixed(0)} / ${((r.rssPerSessionBytes ?? 0) / 1024).toFixed(1)}, ${((r.heapPerSessionBytes ?? 0) / 1024).toFixed(1)}`,
   );
   line(`restart under ${STORM}: stop / down s`, (r) => (r.storm ? `${r.storm.stopSecs.toFixed(2)} / ${r.storm.downSecs.toFixed(2)}` : "—"));
   line("  … then half / all back s", (r) => (r.storm ? `${r.storm.halfBackSecs.toFixed(2)} / ${r.storm.backSecs.toFixed(2)}` : "—"));

@@ -12,7 +12,7 @@ import { type Bus, InProcessBus } from "./bus.ts";
 import type { BrokerLimits } from "./config.ts";
 import type { Feature, FeatureFactory, FeatureHost, Handler, HandlerContext, MeshViews, PeerRegistry, Routes } from "./host.ts";
 import { type Metrics, noopMetrics } from "./metrics.ts";
-import { Connection, type PeerState, type Transport } from "./peer.ts";
+import { Connection, IDLE, type PeerState, type Transport } from "./peer.ts";
 import { KeyedRateLimiter } from "./rate.ts";
 
 const MAX_PENDING_FRAMES = 1000;
@@ -64,7 +64,7 @@ export class Broker implements PeerRegistry {
   private readonly meshRemotes = new Map<string, Set<PeerState>>();
   private readonly remoteKeys = new Map<string, Set<PeerState>>();
   /** every session (this node's and the others') by mesh and display name: a send or a hello names one */
-  private readonly byName = new Map<string, Set<PeerState>>();
+  private readonly byName = new Map<string, Map<string, PeerState | PeerState[]>>();
   /** disconnects still being recorded; stop() waits for them before the store closes */
   private readonly closing = new Set<Promise<void>>();
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -238,8 +238,13 @@ export class Broker implements PeerRegistry {
       return conn.queue;
     }
     const text = typeof raw === "string" ? raw : new TextDecoder("utf-8", { fatal: false }).decode(raw);
-    conn.queue = conn.queue.then(() => this.handle(conn, text)).finally(() => void conn.pending--);
-    return conn.queue;
+    const queued = conn.queue
+      .then(() => this.handle(conn, text))
+      .finally(() => {
+        if (--conn.pending === 0 && conn.queue === queued) conn.queue = IDLE;
+      });
+    conn.queue = queued;
+    return queued;
   }
 
   pong(conn: Connection): void {
@@ -349,7 +354,10 @@ export class Broker implements PeerRegistry {
     set.add(peer);
     this.indexName(peer, true);
     peer.conn.peer = peer;
+    // what only the hello needed goes, not to be held for the session's life
     clearTimeout(peer.conn.helloTimer);
+    peer.conn.helloTimer = undefined;
+    peer.conn.challenge = "";
   }
 
   private unregister(peer: PeerState): void {
@@ -360,17 +368,32 @@ export class Broker implements PeerRegistry {
     this.indexName(peer, false);
   }
 
+  /** A name is almost always one session's: it maps to that session, and to a list only when shared. */
   private indexName(peer: PeerState, add: boolean): void {
-    const key = `${peer.meshId}\u0000${peer.displayName}`;
-    let set = this.byName.get(key);
+    let names = this.byName.get(peer.meshId);
+    if (!names) {
+      if (!add) return;
+      this.byName.set(peer.meshId, (names = new Map()));
+    }
+    const had = names.get(peer.displayName);
     if (add) {
-      if (!set) this.byName.set(key, (set = new Set()));
-      set.add(peer);
-    } else if (set?.delete(peer) && set.size === 0) this.byName.delete(key);
+      if (had === undefined) names.set(peer.displayName, peer);
+      else if (Array.isArray(had)) {
+        if (!had.includes(peer)) had.push(peer);
+      } else if (had !== peer) names.set(peer.displayName, [had, peer]);
+      return;
+    }
+    if (had === peer) names.delete(peer.displayName);
+    else if (Array.isArray(had)) {
+      const rest = had.filter((p) => p !== peer);
+      names.set(peer.displayName, rest.length === 1 ? (rest[0] as PeerState) : rest);
+    }
+    if (names.size === 0) this.byName.delete(peer.meshId);
   }
 
   named(meshId: string, displayName: string): PeerState[] {
-    return [...(this.byName.get(`${meshId}\u0000${displayName}`) ?? [])];
+    const had = this.byName.get(meshId)?.get(displayName);
+    return had === undefined ? [] : Array.isArray(had) ? [...had] : [had];
   }
 
   async connected(peer: PeerState): Promise<void> {

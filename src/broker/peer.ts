@@ -31,10 +31,13 @@ export interface PeerState {
 
 let nextConnId = 1;
 
+/** One settled promise shared by every idle chain: ten thousand idle sessions hold no promise of their own. */
+export const IDLE: Promise<void> = Promise.resolve();
+
 export class Connection {
   readonly id = nextConnId++;
-  /** sent as the socket's first frame; only a hello signed over it authenticates this connection */
-  readonly challenge = newChallenge();
+  /** sent as the socket's first frame; only a hello signed over it authenticates this connection (emptied after it) */
+  challenge = newChallenge();
   peer: PeerState | null = null;
   missedPings = 0;
   /** frames received but not yet handled */
@@ -42,8 +45,8 @@ export class Connection {
   closed = false;
   /** closes the socket if no valid hello arrives in time; cleared by the hello */
   helloTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Frames of one connection are handled strictly in order. */
-  queue: Promise<void> = Promise.resolve();
+  /** Frames of one connection are handled strictly in order; back to IDLE when none is pending. */
+  queue: Promise<void> = IDLE;
   readonly frameRate: RateLimiter;
   readonly sendRate: RateLimiter;
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Feature, FeatureFactory, FeatureHost, HandlerContext, Routes } from "../broker/host.ts";
-import type { PeerState } from "../broker/peer.ts";
+import { IDLE, type PeerState } from "../broker/peer.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrameOf, ServerFrameOf } from "../protocol/frames.ts";
 import { newId } from "../util/ids.ts";
@@ -21,7 +21,7 @@ const Wake = z.object({ meshId: z.string(), sessions: z.array(z.string()), forwa
  * went to a node the session had just left (or was lost with a dead node) delays delivery by this, at most.
  */
 const CATCH_UP_MS = 2_000;
-/** how many acknowledged ids a connection remembers (`Delivery.acked`): far more than can be in flight at once */
+/** at most how many acknowledged ids a connection remembers (`Delivery.acked`) while its steps run */
 const ACKED_KEPT = 1_024;
 
 /** Which queued priorities a session may be pushed in its current status (DESIGN.md "Priority"). */
@@ -29,18 +29,31 @@ export function pushablePriorities(status: PeerState["status"]): Priority[] {
   return status === "idle" ? ["now", "next"] : ["now"];
 }
 
+/**
+ * A session's delivery state. Its sets exist only while they hold something (null otherwise), and an idle
+ * chain is the shared IDLE promise: ten thousand idle sessions cost an object each here.
+ */
 interface Delivery {
   /** pushed, awaiting the client's receipt: never pushed twice on one connection */
-  inflight: Set<string>;
+  inflight: Set<string> | null;
   /** deliveries to one session run one at a time, so order holds and nothing doubles */
   chain: Promise<void>;
+  /** the steps enqueued on `chain` and not finished */
+  steps: number;
   /** bumped by every status change: what a step knew was judged against the old status (a held `next` goes first) */
   statuses: number;
   /** bumped by every receipt: rows read ahead before one may list a message no longer in flight */
   receipts: number;
-  /** the ids this connection acknowledged lately: a message pushed from memory may have gone out by a read already */
-  acked: Set<string>;
-  /** the ids of the session's queued `low` messages (its `lowPending`); null until a queue read says */
+  /**
+   * The ids acknowledged while a step was pending: that step may have read them as still queued (its read
+   * began before their receipts committed), or push from memory a message a read already sent. A step that
+   * begins once none is pending reads after those receipts committed, and a message's push from memory is
+   * enqueued as its commit returns, before anyone could acknowledge it: so the set empties with the chain.
+   */
+  acked: Set<string> | null;
+  /** whether `low` is known: a queue read said, and pushes and receipts have kept it since */
+  lowKnown: boolean;
+  /** the ids of the session's queued `low` messages (its `lowPending`), when known and not none */
   low: Set<string> | null;
   /** the expiry sweep `low` is as of: expiries since may have removed some */
   lowEpoch: number;
@@ -152,8 +165,23 @@ class Messaging implements Feature {
   private delivery(peer: PeerState): Delivery {
     let d = this.deliveries.get(peer);
     if (!d)
-      this.deliveries.set(peer, (d = { inflight: new Set(), chain: Promise.resolve(), statuses: 0, receipts: 0, acked: new Set(), low: null, lowEpoch: 0 }));
+      this.deliveries.set(
+        peer,
+        (d = { inflight: null, chain: IDLE, steps: 0, statuses: 0, receipts: 0, acked: null, lowKnown: false, low: null, lowEpoch: 0 }),
+      );
     return d;
+  }
+
+  /** Runs `fn` on the session's chain, after every step before it. */
+  private step(d: Delivery, fn: () => Promise<void>): Promise<void> {
+    d.steps++;
+    const next: Promise<void> = d.chain.then(fn).finally(() => {
+      if (--d.steps > 0) return;
+      d.acked = null;
+      if (d.chain === next) d.chain = IDLE;
+    });
+    d.chain = next;
+    return next;
   }
 
   /** Pushes every queued message this session may receive in its current status, in queue order. */
@@ -205,43 +233,48 @@ class Messaging implements Feature {
   /** One step of a session's delivery chain: with what is already `known` while it still holds, else a queue read. */
   private enqueue(peer: PeerState, known: Known | null): Promise<void> {
     const d = this.delivery(peer);
-    d.chain = d.chain
-      .then(async () => {
-        if (peer.conn.closed || this.host.peers.session(peer.sessionPubkey) !== peer) return;
-        const pushable = pushablePriorities(peer.status);
-        // A receipt since a read ahead may concern a row of it; a message pushed from memory meets the
-        // receipts it could concern through `acked` instead (a receipt arrives with every push).
-        const fresh = known !== null && known.statuses === d.statuses && known.epoch === this.expiries && (!known.complete || known.receipts === d.receipts);
-        let queue: Queue;
-        // A read ahead is the whole queue as of then (lows stored since, from memory, stay counted); a
-        // message from memory only adds to what a read said, so it needs one as of the same expiries.
-        if (fresh && (known.complete || (d.low !== null && d.lowEpoch === known.epoch))) {
-          queue = known.queue;
-          if (d.low === null || d.lowEpoch !== known.epoch) {
-            d.low = new Set();
-            d.lowEpoch = known.epoch;
-          }
-          for (const id of queue.low) d.low.add(id);
-        } else {
-          const epoch = this.expiries;
-          queue = (await this.readQueues([peer.sessionPubkey], pushable)).get(peer.sessionPubkey) ?? { messages: [], low: [] };
-          d.low = new Set(queue.low);
-          d.lowEpoch = epoch;
-        }
-        const due = queue.messages.filter((m) => pushable.includes(m.priority) && !d.inflight.has(m.messageId) && !d.acked.has(m.messageId));
-        if (due.length === 0) return;
-        this.host.metrics.count("claudemesh_pushes_total", due.length);
-        const lowPending = d.low.size;
-        for (const m of due) {
-          d.inflight.add(m.messageId);
-          peer.conn.sendText(this.pushText(m, lowPending));
-        }
-      })
-      .catch(() => {
+    return this.step(d, () =>
+      this.deliverStep(peer, d, known).catch(() => {
         // a failed delivery stays queued and is pushed by the next step, which reads the queue
+        d.lowKnown = false;
         d.low = null;
-      });
-    return d.chain;
+      }),
+    );
+  }
+
+  private async deliverStep(peer: PeerState, d: Delivery, known: Known | null): Promise<void> {
+    if (peer.conn.closed || this.host.peers.session(peer.sessionPubkey) !== peer) return;
+    const pushable = pushablePriorities(peer.status);
+    // A receipt since a read ahead may concern a row of it; a message pushed from memory meets the
+    // receipts it could concern through `acked` instead (a receipt arrives with every push).
+    const fresh = known !== null && known.statuses === d.statuses && known.epoch === this.expiries && (!known.complete || known.receipts === d.receipts);
+    let queue: Queue;
+    // A read ahead is the whole queue as of then (lows stored since, from memory, stay counted); a
+    // message from memory only adds to what a read said, so it needs one as of the same expiries.
+    if (fresh && (known.complete || (d.lowKnown && d.lowEpoch === known.epoch))) {
+      queue = known.queue;
+      if (!d.lowKnown || d.lowEpoch !== known.epoch) {
+        d.low = null;
+        d.lowKnown = true;
+        d.lowEpoch = known.epoch;
+      }
+      for (const id of queue.low) (d.low ??= new Set()).add(id);
+    } else {
+      const epoch = this.expiries;
+      queue = (await this.readQueues([peer.sessionPubkey], pushable)).get(peer.sessionPubkey) ?? { messages: [], low: [] };
+      d.low = queue.low.length > 0 ? new Set(queue.low) : null;
+      d.lowKnown = true;
+      d.lowEpoch = epoch;
+    }
+    const due = queue.messages.filter((m) => pushable.includes(m.priority) && !d.inflight?.has(m.messageId) && !d.acked?.has(m.messageId));
+    if (due.length === 0) return;
+    this.host.metrics.count("claudemesh_pushes_total", due.length);
+    const lowPending = d.low?.size ?? 0;
+    d.inflight ??= new Set();
+    for (const m of due) {
+      d.inflight.add(m.messageId);
+      peer.conn.sendText(this.pushText(m, lowPending));
+    }
   }
 
   readonly handlers = {
@@ -259,13 +292,18 @@ class Messaging implements Feature {
       await this.receipts.add(ctx.peer.sessionPubkey, f.messageIds);
       d.receipts++;
       for (const id of f.messageIds) {
-        d.inflight.delete(id);
+        d.inflight?.delete(id);
         d.low?.delete(id);
-        d.acked.add(id);
       }
-      for (const id of d.acked) {
-        if (d.acked.size <= ACKED_KEPT) break;
-        d.acked.delete(id);
+      if (d.inflight?.size === 0) d.inflight = null;
+      if (d.low?.size === 0) d.low = null;
+      if (d.steps > 0) {
+        const acked = (d.acked ??= new Set());
+        for (const id of f.messageIds) acked.add(id);
+        for (const id of acked) {
+          if (acked.size <= ACKED_KEPT) break;
+          acked.delete(id);
+        }
       }
       if (f.id) ctx.reply({ type: "ok" });
     },
@@ -280,12 +318,12 @@ class Messaging implements Feature {
       const d = this.delivery(ctx.peer);
       // Run inside the delivery chain so a concurrent push cannot hand the same message out twice.
       let messages: PushBody[] = [];
-      d.chain = d.chain.then(async () => {
+      await this.step(d, async () => {
         // a drain hands out the low messages themselves: none is left "waiting"
         messages = (await this.repo.queuedFor(ctx.peer.sessionPubkey, ["now", "next", "low"], this.host.clock.now())).map((m) => ({ ...m, lowPending: 0 }));
-        for (const m of messages) d.inflight.add(m.messageId);
+        if (messages.length > 0) d.inflight ??= new Set();
+        for (const m of messages) d.inflight?.add(m.messageId);
       });
-      await d.chain;
       ctx.reply({ type: "queued_messages", messages });
     },
     message_status: async (ctx: HandlerContext, f: ClientFrameOf<"message_status">) => {

@@ -1,11 +1,25 @@
-import type { HTMLBundle } from "bun";
+import type { HTMLBundle, ServerWebSocket } from "bun";
 import type { Broker } from "../broker/broker.ts";
 import type { Routes } from "../broker/host.ts";
 import { errorResponse, json } from "../broker/http.ts";
-import type { Connection } from "../broker/peer.ts";
+import type { Connection, Transport } from "../broker/peer.ts";
 import { WireError } from "../protocol/wire-error.ts";
 
 type WsData = { conn: Connection | null };
+
+/** A class rather than three closures a socket: one small object per session, its methods shared. */
+class SocketTransport implements Transport {
+  constructor(private readonly ws: ServerWebSocket<WsData>) {}
+  send(data: string): void {
+    this.ws.send(data);
+  }
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+  ping(): void {
+    this.ws.ping();
+  }
+}
 
 export interface BunServeOptions {
   hostname: string;
@@ -69,14 +83,7 @@ export function serveBun(broker: Broker, opts: BunServeOptions) {
       idleTimeout: 0,
       sendPings: false,
       open(ws) {
-        ws.data.conn = broker.open(
-          {
-            send: (d) => void ws.send(d),
-            close: (code, reason) => ws.close(code, reason),
-            ping: () => void ws.ping(),
-          },
-          ws.remoteAddress,
-        );
+        ws.data.conn = broker.open(new SocketTransport(ws), ws.remoteAddress);
       },
       message(ws, msg) {
         if (ws.data.conn) void broker.message(ws.data.conn, msg);

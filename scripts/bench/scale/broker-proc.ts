@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker } from "../../../src/server/app.ts";
+import { installMemoryProbe } from "./memory-probe.ts";
 
 const databaseUrl = process.argv[2] || undefined;
 const dataDir = process.argv[3] || mkdtempSync(join(tmpdir(), "cm-bench-"));
@@ -35,6 +36,7 @@ const b = await startBroker({
     ...(gate ? { maxPendingHellos: Number(gate) } : {}),
   },
 });
+installMemoryProbe();
 console.log(JSON.stringify({ url: b.url, wsUrl: b.wsUrl, adminToken: b.adminToken, dataDir, schema: schema ?? null, pid: process.pid }));
 process.once("SIGTERM", async () => {
   await b.stop();

@@ -4,6 +4,8 @@
  * others. It answers the same connect → ready → send → push → receipt exchange as the broker, so the
  * two runs differ only by what claudemesh does.
  */
+import { installMemoryProbe } from "./memory-probe.ts";
+
 type Data = { name: string | null };
 const sockets = new Map<string, Bun.ServerWebSocket<Data>>();
 const server = Bun.serve<Data>({
@@ -44,6 +46,7 @@ const server = Bun.serve<Data>({
     },
   },
 });
+installMemoryProbe();
 console.log(JSON.stringify({ wsUrl: `ws://127.0.0.1:${server.port}/ws`, url: `http://127.0.0.1:${server.port}`, pid: process.pid }));
 process.once("SIGTERM", () => {
   server.stop(true);
