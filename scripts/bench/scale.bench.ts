@@ -356,7 +356,11 @@ async function benchTarget(kind: Kind, pg: string | undefined): Promise<Row> {
       const connectPerSec = await connectUpTo(t, sessions, n, "s");
       if (before) {
         const after = await memory(t);
-        mem = { rssPerSessionBytes: (after.rss - before.rss) / (n - from), heapPerSessionBytes: (after.heap - before.heap) / (n - from), rssMB: after.rss / 1024 / 1024 };
+        mem = {
+          rssPerSessionBytes: (after.rss - before.rss) / (n - from),
+          heapPerSessionBytes: (after.heap - before.heap) / (n - from),
+          rssMB: after.rss / 1024 / 1024,
+        };
       }
       stages.push({ sessions: n, connectPerSec, latency: await latency(sessions, LATENCY_MSGS) });
       if (n !== MAIN) continue;
@@ -460,7 +464,9 @@ export async function run(): Promise<void> {
   for (const [i, n] of STAGES.entries()) line(`sessions connected per second, to ${n}`, (r) => String(Math.round(r.stages[i]?.connectPerSec ?? 0)));
   line(`${LAST} disconnects until zero, s`, (r) => r.disconnectSecs.toFixed(2));
   line(`RSS at ${LAST}, MB / per session added RSS, heap KB`, (r) =>
-    r.rssMB === undefined ? "—" : `${r.rssMB.toFixed(0)} / ${((r.rssPerSessionBytes ?? 0) / 1024).toFixed(1)}, ${((r.heapPerSessionBytes ?? 0) / 1024).toFixed(1)}`,
+    r.rssMB === undefined
+      ? "—"
+      : `${r.rssMB.toFixed(0)} / ${((r.rssPerSessionBytes ?? 0) / 1024).toFixed(1)}, ${((r.heapPerSessionBytes ?? 0) / 1024).toFixed(1)}`,
   );
   line(`restart under ${STORM}: stop / down s`, (r) => (r.storm ? `${r.storm.stopSecs.toFixed(2)} / ${r.storm.downSecs.toFixed(2)}` : "—"));
   line("  … then half / all back s", (r) => (r.storm ? `${r.storm.halfBackSecs.toFixed(2)} / ${r.storm.backSecs.toFixed(2)}` : "—"));
