@@ -6,7 +6,7 @@
  * product's own reconnecting clients. `BENCH_SMOKE=1` (npm run bench -- --smoke) is the quick CI run.
  * Prints a table and writes bench/results.json.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { SQL, type Subprocess } from "bun";
@@ -141,6 +141,12 @@ const pct = (xs: number[], p: number): number => {
 };
 
 /** The broker's own view: /metrics (admin token); prom-client's event-loop figures reset at each scrape. */
+/** The target process's CPU time so far, user + system, every thread (Linux `/proc/<pid>/stat`, 10 ms ticks). */
+function cpuMs(t: Target): number {
+  const fields = readFileSync(`/proc/${t.proc.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** The target's RSS and JS heap after a full collection (memory-probe.ts). */
 async function memory(t: Target): Promise<{ rss: number; heap: number }> {
   t.proc.kill("SIGUSR2");
@@ -280,6 +286,8 @@ interface Latency {
 interface Stage {
   sessions: number;
   connectPerSec: number;
+  /** the target process's CPU time (every thread) per session connected: the bench's clients share the machine */
+  cpuMsPerConnect: number;
   latency: Latency;
 }
 interface Storm {
@@ -353,7 +361,9 @@ async function benchTarget(kind: Kind, pg: string | undefined): Promise<Row> {
     for (const n of STAGES) {
       const from = sessions.length;
       const before = n === LAST && from > 0 ? await memory(t) : undefined;
+      const cpuBefore = cpuMs(t);
       const connectPerSec = await connectUpTo(t, sessions, n, "s");
+      const cpuMsPerConnect = (cpuMs(t) - cpuBefore) / (n - from);
       if (before) {
         const after = await memory(t);
         mem = {
@@ -362,7 +372,7 @@ async function benchTarget(kind: Kind, pg: string | undefined): Promise<Row> {
           rssMB: after.rss / 1024 / 1024,
         };
       }
-      stages.push({ sessions: n, connectPerSec, latency: await latency(sessions, LATENCY_MSGS) });
+      stages.push({ sessions: n, connectPerSec, cpuMsPerConnect, latency: await latency(sessions, LATENCY_MSGS) });
       if (n !== MAIN) continue;
       const tp = await throughput(sessions);
       await scrape(t); // resets the event-loop histogram: the next one covers the broadcasts alone
@@ -461,7 +471,11 @@ export async function run(): Promise<void> {
   line("event-loop lag in broadcasts p99 / max ms", (r) =>
     r.eventLoopLagP99Ms === undefined ? "—" : `${ms(r.eventLoopLagP99Ms)} / ${ms(r.eventLoopLagMaxMs)}`,
   );
-  for (const [i, n] of STAGES.entries()) line(`sessions connected per second, to ${n}`, (r) => String(Math.round(r.stages[i]?.connectPerSec ?? 0)));
+  for (const [i, n] of STAGES.entries())
+    line(
+      `connects/s to ${n} (target CPU ms each)`,
+      (r) => `${Math.round(r.stages[i]?.connectPerSec ?? 0)} (${(r.stages[i]?.cpuMsPerConnect ?? 0).toFixed(2)})`,
+    );
   line(`${LAST} disconnects until zero, s`, (r) => r.disconnectSecs.toFixed(2));
   line(`RSS at ${LAST}, MB / per session added RSS, heap KB`, (r) =>
     r.rssMB === undefined

@@ -1,5 +1,5 @@
 import nacl from "tweetnacl";
-import { ed25519Sign, ed25519Verify } from "./ed25519.ts";
+import { ed25519Sign, ed25519Verify, ed25519VerifyAsync } from "./ed25519.ts";
 import { b64, utf8 } from "./encoding.ts";
 
 export interface KeyPair {
@@ -26,6 +26,15 @@ export function verify(message: string | Uint8Array, signature: string, publicKe
     const sig = b64.decode(signature);
     const pk = b64.decode(publicKey);
     return ed25519Verify(bytes, sig, pk);
+  } catch {
+    return false;
+  }
+}
+
+/** `verify` off the event loop (the hello's two signatures); never rejects. */
+export async function verifyAsync(message: string, signature: string, publicKey: string): Promise<boolean> {
+  try {
+    return await ed25519VerifyAsync(utf8.encode(message), b64.decode(signature), b64.decode(publicKey));
   } catch {
     return false;
   }

@@ -1,4 +1,4 @@
-import { delegationSigningString, verify } from "../crypto/keys.ts";
+import { delegationSigningString, verify, verifyAsync } from "../crypto/keys.ts";
 import type { z } from "zod";
 import { WireError } from "../protocol/wire-error.ts";
 import type { Store } from "../store/db.ts";
@@ -78,19 +78,20 @@ export function checkNewDelegation(member: Member, d: { sessionPubkey: string; e
 /**
  * The member's half of a hello, checked where the member signature is: either the member signed this
  * hello, or it carries a delegation the member signed for this mesh, member and session key. Nothing is
- * read from the store here, so a forger learns nothing about which delegations exist.
+ * read from the store here, so a forger learns nothing about which delegations exist. The signature is
+ * checked off the event loop; the caller may start other work before awaiting the verdict.
  */
-export function verifyMemberProof(member: Member, f: Hello, signed: string): void {
+export async function verifyMemberProof(member: Member, f: Hello, signed: string): Promise<void> {
   if (member.pubkey !== f.pubkey) throw new WireError("bad_member_signature", "hello pubkey is not the member's key");
   if (f.delegation) {
     if (f.signature !== undefined) throw new WireError("bad_delegation", "a delegated hello carries the delegation instead of a member signature, not both");
     const d = delegationSigningString({ meshId: f.meshId, memberId: f.memberId, sessionPubkey: f.sessionPubkey, expiresAt: f.delegation.expiresAt });
-    if (!verify(d, f.delegation.signature, member.pubkey)) {
+    if (!(await verifyAsync(d, f.delegation.signature, member.pubkey))) {
       throw new WireError("bad_delegation", "the delegation does not verify against the member's key for this mesh and session key");
     }
     return;
   }
-  if (f.signature === undefined || !verify(signed, f.signature, member.pubkey)) {
+  if (f.signature === undefined || !(await verifyAsync(signed, f.signature, member.pubkey))) {
     throw new WireError("bad_member_signature", "hello signature does not verify against the member's key");
   }
 }

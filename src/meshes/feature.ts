@@ -26,6 +26,9 @@ export interface MeshesOptions {
   nodeId: string;
 }
 
+/** how often, at most, a storm's presence rows are committed */
+const PRESENCE_COMMIT_MS = 25;
+
 /**
  * Meshes, members, invites and authentication: hello, presence records and the session bearer tokens
  * other features' HTTP routes check through `host.auth`.
@@ -35,10 +38,18 @@ export const meshesFeature =
   (host) => {
     const repo = new MeshRepo(host.store, host.clock);
     const tokens = new TokenBook(host.limits.tokenTtlMs, host.clock);
-    const presence = new GroupCommit<PresenceOp, void>(async (ops) => {
-      await repo.writePresence(ops);
-      return ops.map(() => ({ ok: true, value: undefined }));
-    });
+    // Presence rows are a history nothing reads back at once: in a connect or disconnect storm they are
+    // written at most every PRESENCE_COMMIT_MS, hundreds a commit, instead of a commit (an fsync on the
+    // broker's thread) for every few hellos.
+    const presence = new GroupCommit<PresenceOp, void>(
+      async (ops) => {
+        await repo.writePresence(ops);
+        return ops.map(() => ({ ok: true, value: undefined }));
+      },
+      500,
+      undefined,
+      PRESENCE_COMMIT_MS,
+    );
     // Two budgets. `hellos` is the member's, charged once its signature verifies, so only the key holder
     // spends it: knowing a member id does not let a forger lock that member out. `tries` is charged before
     // any verification and keyed by member AND address, so a flood of hellos is refused cheaply while a

@@ -1,7 +1,7 @@
 import type { FeatureHost, HandlerContext } from "../broker/host.ts";
 import type { PeerState } from "../broker/peer.ts";
 import type { KeyedRateLimiter } from "../broker/rate.ts";
-import { helloSigningString, verify } from "../crypto/keys.ts";
+import { helloSigningString, verifyAsync } from "../crypto/keys.ts";
 import { type DelegationRepo, delegationInForce, verifyMemberProof } from "./delegation.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
@@ -45,10 +45,14 @@ export async function handleHello(
   if (!member) throw new WireError("unknown_member", `no member with id ${f.memberId}`);
   if (member.meshId !== mesh.id) throw new WireError("wrong_mesh", "this member does not belong to that mesh");
   const signed = helloSigningString(f);
-  verifyMemberProof(member, f, signed);
+  // Both signatures are checked at once, off the event loop; their verdicts are read in the order that
+  // decides which refusal a bad hello gets. Neither promise rejects for a bad signature (a WireError does).
+  const memberProof = verifyMemberProof(member, f, signed);
+  const sessionProof = verifyAsync(signed, f.sessionSignature, f.sessionPubkey);
+  await memberProof;
   const wait = hellos.take(member.id);
   if (wait > 0) return ctx.refuse(new WireError("rate_limited", `too many hellos for this member; retry in ${wait} ms`, 429, wait));
-  if (!verify(signed, f.sessionSignature, f.sessionPubkey)) {
+  if (!(await sessionProof)) {
     throw new WireError("bad_session_signature", "hello session signature does not verify against the session key");
   }
   const skew = Math.abs(host.clock.now() - f.timestamp);
@@ -81,7 +85,11 @@ export async function handleHello(
   }
   await host.peers.register(peer);
   if (delegatedUntil !== null) delegated.set(peer.presenceId, { peer, expiresAt: delegatedUntil });
-  await presence.add({ kind: "open", row: { ...peer, id: peer.presenceId, nodeId } });
+  // The presence row is history, read by nothing on the way: the hello does not wait for its commit. A
+  // disconnect's close joins the same ordered batches (opens first), so the row is there before it ends.
+  presence
+    .add({ kind: "open", row: { ...peer, id: peer.presenceId, nodeId } })
+    .catch((err) => host.log.warn("could not record a session's presence", { err: String(err) }));
   const { token, expiresAt } = tokens.issue(peer);
   ctx.reply({
     type: "hello_ack",

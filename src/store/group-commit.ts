@@ -12,6 +12,8 @@ export class GroupCommit<T, R> {
   private pending: { item: T; resolve(r: R): void; reject(e: unknown): void }[] = [];
   private running = false;
   private scheduled = false;
+  private lastFlush = Number.NEGATIVE_INFINITY;
+  private waiting: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     /** Writes every item in one transaction; one outcome per item, in order. A throw fails the whole batch. */
@@ -19,6 +21,11 @@ export class GroupCommit<T, R> {
     private readonly maxBatch = 256,
     /** told each batch's size, for metrics */
     private readonly onBatch?: (size: number) => void,
+    /**
+     * At most one commit per this many ms while items keep coming (a full batch goes at once): a lone item
+     * is written at once, a storm of them in a few large batches. For writes nobody reads back at once.
+     */
+    private readonly minIntervalMs = 0,
   ) {}
 
   add(item: T): Promise<R> {
@@ -28,15 +35,27 @@ export class GroupCommit<T, R> {
   }
 
   private schedule(): void {
-    if (this.running || this.scheduled || this.pending.length === 0) return;
+    if (this.running || this.pending.length === 0) return;
+    const full = this.pending.length >= this.maxBatch;
+    // a batch that filled up while it waited for the interval goes now
+    if (this.waiting && full) {
+      clearTimeout(this.waiting);
+      this.waiting = undefined;
+      this.scheduled = false;
+    }
+    if (this.scheduled) return;
     this.scheduled = true;
+    const wait = full ? 0 : this.lastFlush + this.minIntervalMs - performance.now();
     // After this turn's I/O callbacks: items from the same burst of socket events join this batch.
-    setImmediate(() => void this.flush());
+    if (wait <= 0) setImmediate(() => void this.flush());
+    else this.waiting = setTimeout(() => void this.flush(), wait);
   }
 
   private async flush(): Promise<void> {
     this.scheduled = false;
+    this.waiting = undefined;
     this.running = true;
+    this.lastFlush = performance.now();
     const batch = this.pending.splice(0, this.maxBatch);
     this.onBatch?.(batch.length);
     try {
