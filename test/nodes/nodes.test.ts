@@ -139,12 +139,14 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("several broker processes on 
         node_id: string;
         disconnected_at: string | null;
       }[];
+    // a hello does not wait for its presence row (written within PRESENCE_COMMIT_MS): wait for the rows
+    const presenceRows = (n: number) => waitUntil(`${n} presence rows`, async () => ((await presence()).length === n ? presence() : undefined));
     {
       const mesh = await createMesh(a, "cluster");
       const alice = await addMember(a, mesh, "Alice");
       await connect(alice);
       const idA = (await health(a.url)).node.id;
-      expect(await presence()).toEqual([{ node_id: idA, disconnected_at: null }]);
+      expect(await presenceRows(1)).toEqual([{ node_id: idA, disconnected_at: null }]);
 
       // B starts on the same store: A's session stays open (a start closes only its own node's rows)
       await b.start();
@@ -152,7 +154,7 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("several broker processes on 
       expect(idB).not.toBe(idA);
       const bob = await addMember(a, mesh, "Bob");
       await connect({ ...bob, brokerUrl: b.url });
-      expect(await presence()).toEqual([
+      expect(await presenceRows(2)).toEqual([
         { node_id: idA, disconnected_at: null },
         { node_id: idB, disconnected_at: null },
       ]);
