@@ -1,6 +1,6 @@
 import type { Store } from "../store/db.ts";
 import type { Clock } from "../util/clock.ts";
-import { num, numOrNull } from "../store/db.ts";
+import { inList, num, numOrNull } from "../store/db.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { newId, newSecret, sha256Hex } from "../util/ids.ts";
 import type { Invite, Member, MemberRole, Mesh } from "./model.ts";
@@ -235,31 +235,32 @@ export class MeshRepo {
   /**
    * Opens and closes many presence rows in one transaction (a connect or disconnect storm costs one
    * commit per batch, not one per session). Opens go first: a session that came and went within one
-   * batch is inserted before it is closed.
+   * batch is inserted before it is closed. The rows and ids travel as one JSON parameter: one statement
+   * shape whatever the batch's size (`inList` says why).
    */
   async writePresence(ops: PresenceOp[]): Promise<void> {
     const opens = ops.flatMap((o) => (o.kind === "open" ? [o.row] : []));
     const closes = ops.flatMap((o) => (o.kind === "close" ? [o] : []));
+    const pg = this.store.dialect === "postgres";
     await this.sql.begin(async (tx) => {
-      for (let i = 0; i < opens.length; i += 200) {
-        const rows = opens.slice(i, i + 200).map((p) => ({
-          id: p.id,
-          mesh_id: p.meshId,
-          member_id: p.memberId,
-          session_pubkey: p.sessionPubkey,
-          display_name: p.displayName,
-          connected_at: p.connectedAt,
-          node_id: p.nodeId,
-        }));
-        await tx`INSERT INTO presence ${tx(rows)}`;
+      if (opens.length > 0) {
+        const rows = JSON.stringify(
+          opens.map((p) => ({ i: p.id, m: p.meshId, b: p.memberId, s: p.sessionPubkey, d: p.displayName, c: p.connectedAt, n: p.nodeId })),
+        );
+        if (pg)
+          await tx`INSERT INTO presence (id, mesh_id, member_id, session_pubkey, display_name, connected_at, node_id)
+            SELECT e ->> 'i', e ->> 'm', e ->> 'b', e ->> 's', e ->> 'd', (e ->> 'c')::bigint, e ->> 'n' FROM json_array_elements(${rows}::text::json) e`;
+        else
+          await tx`INSERT INTO presence (id, mesh_id, member_id, session_pubkey, display_name, connected_at, node_id)
+            SELECT j.value ->> 'i', j.value ->> 'm', j.value ->> 'b', j.value ->> 's', j.value ->> 'd', j.value ->> 'c', j.value ->> 'n' FROM json_each(${rows}) j`;
       }
       // a storm's disconnects share a few clock readings: one statement per reading
-      const byTime = Map.groupBy(closes, (c) => c.at);
-      for (const [at, group] of byTime) {
-        for (let i = 0; i < group.length; i += 500) {
-          const ids = group.slice(i, i + 500).map((c) => c.id);
-          await tx`UPDATE presence SET disconnected_at = ${at} WHERE id IN ${tx(ids)} AND disconnected_at IS NULL`;
-        }
+      for (const [at, group] of Map.groupBy(closes, (c) => c.at)) {
+        await tx`UPDATE presence SET disconnected_at = ${at} WHERE id ${inList(
+          tx,
+          this.store.dialect,
+          group.map((c) => c.id),
+        )} AND disconnected_at IS NULL`;
       }
     });
   }

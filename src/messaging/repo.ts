@@ -1,7 +1,7 @@
 import type { SQL } from "bun";
 import type { Store } from "../store/db.ts";
 import type { Dialect } from "../store/migration.ts";
-import { num, numOrNull } from "../store/db.ts";
+import { inList, num, numOrNull } from "../store/db.ts";
 import type { z } from "zod";
 import { WireError } from "../protocol/wire-error.ts";
 import type { Outcome } from "../store/group-commit.ts";
@@ -232,7 +232,7 @@ export class MessageRepo {
   async markSurfaced(sessionPubkey: string, ids: string[], now: number): Promise<void> {
     for (const batch of chunks(ids)) {
       await this.sql`UPDATE message_recipient SET status = 'surfaced', surfaced_at = ${now}, delivered_at = COALESCE(delivered_at, ${now})
-        WHERE session_pubkey = ${sessionPubkey} AND status IN ('queued', 'delivered') AND message_id IN ${this.sql(batch)}`;
+        WHERE session_pubkey = ${sessionPubkey} AND status IN ('queued', 'delivered') AND message_id ${inList(this.sql, this.store.dialect, batch)}`;
     }
   }
 
@@ -251,7 +251,7 @@ export class MessageRepo {
                CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.ciphertext, m.ciphertext) END AS ciphertext,
                m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.kind, m.target_spec, m.created_at
         FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id
-        WHERE r.session_pubkey IN ${this.sql(batch)} AND r.status = 'queued' AND r.expires_at > ${now}
+        WHERE r.session_pubkey ${inList(this.sql, this.store.dialect, batch)} AND r.status = 'queued' AND r.expires_at > ${now}
           AND m.priority IN ${this.sql(priorities)}`;
       // Queue order is sorted here, not by ORDER BY: for a list of sessions SQLite would rather walk the
       // whole table in seq order than sort, a scan of every row ever queued (connects 1,200 → 430/s).

@@ -1,6 +1,6 @@
 import type { SQL } from "bun";
 import type { Store } from "../store/db.ts";
-import { num } from "../store/db.ts";
+import { inList, num } from "../store/db.ts";
 
 type Row = Record<string, unknown>;
 
@@ -44,7 +44,7 @@ export class MessageRetention {
   private async purgeBatch(now: number, ids?: string[]): Promise<number> {
     const open = ["queued", "delivered"];
     const candidates: Row[] = ids
-      ? await this.sql`SELECT m.id FROM message m WHERE m.id IN ${this.sql(ids)} AND m.purged_at IS NULL
+      ? await this.sql`SELECT m.id FROM message m WHERE m.id ${inList(this.sql, this.store.dialect, ids)} AND m.purged_at IS NULL
           AND (m.expires_at <= ${now} OR NOT EXISTS (SELECT 1 FROM message_recipient r WHERE r.message_id = m.id AND r.status IN ${this.sql(open)}))`
       : await this.sql`SELECT m.id FROM message m WHERE m.purged_at IS NULL
           AND (m.expires_at <= ${now} OR NOT EXISTS (SELECT 1 FROM message_recipient r WHERE r.message_id = m.id AND r.status IN ${this.sql(open)}))
@@ -53,10 +53,11 @@ export class MessageRetention {
     const batch = candidates.map((r) => String(r.id));
     return this.sql.begin(async (tx) => {
       // purged_at IS NULL makes a concurrent purge of the same message give its bytes back only once
-      const done: Row[] = await tx`UPDATE message SET purged_at = ${now}, ciphertext = NULL WHERE id IN ${tx(batch)} AND purged_at IS NULL
+      const done: Row[] =
+        await tx`UPDATE message SET purged_at = ${now}, ciphertext = NULL WHERE id ${inList(tx, this.store.dialect, batch)} AND purged_at IS NULL
         RETURNING mesh_id, sender_member_id, bytes`;
       if (done.length === 0) return 0;
-      await tx`UPDATE message_recipient SET ciphertext = NULL WHERE message_id IN ${tx(batch)} AND ciphertext IS NOT NULL`;
+      await tx`UPDATE message_recipient SET ciphertext = NULL WHERE message_id ${inList(tx, this.store.dialect, batch)} AND ciphertext IS NOT NULL`;
       const give = new Map<string, { meshId: string; memberId: string; messages: number; bytes: number }>();
       for (const r of done) {
         for (const memberId of [String(r.sender_member_id), ""]) {

@@ -13,6 +13,17 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * `IN list` as a fragment that follows a column (`WHERE id ${inList(sql, dialect, ids)}`), the list sent as
+ * one JSON parameter: one statement shape whatever the list's length. `IN ${sql(list)}` is a new shape for
+ * every length, and Postgres keeps a prepared statement per shape on every connection (~25 KB each in the
+ * broker, as much in the server): a connect storm's batches of every size grew the broker by megabytes.
+ */
+export function inList(sql: SQL, dialect: Dialect, values: readonly string[]) {
+  const list = JSON.stringify(values);
+  return dialect === "postgres" ? sql`= ANY(ARRAY(SELECT json_array_elements_text(${list}::text::json)))` : sql`IN (SELECT value FROM json_each(${list}))`;
+}
+
 export interface StoreOptions {
   /** postgres://… selects Postgres; otherwise SQLite in `dataDir`. */
   databaseUrl?: string;
