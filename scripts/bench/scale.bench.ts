@@ -140,7 +140,6 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 };
 
-/** The broker's own view: /metrics (admin token); prom-client's event-loop figures reset at each scrape. */
 /** The target process's CPU time so far, user + system, every thread (Linux `/proc/<pid>/stat`, 10 ms ticks). */
 function cpuMs(t: Target): number {
   const fields = readFileSync(`/proc/${t.proc.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
@@ -154,6 +153,7 @@ async function memory(t: Target): Promise<{ rss: number; heap: number }> {
   return line.memory as { rss: number; heap: number };
 }
 
+/** The broker's own view: /metrics (admin token); prom-client's event-loop figures reset at each scrape. */
 async function scrape(t: Target): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (!t.adminToken) return out;

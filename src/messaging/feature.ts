@@ -195,7 +195,12 @@ class Messaging implements Feature {
    */
   private deliverAll(peers: PeerState[]): Promise<void> {
     if (peers.length <= 1) return Promise.all(peers.map((p) => this.deliver(p))).then(() => {});
-    const seen = new Map(peers.map((p) => [p, { statuses: this.delivery(p).statuses, receipts: this.delivery(p).receipts }]));
+    const seen = new Map(
+      peers.map((p) => {
+        const d = this.delivery(p);
+        return [p, { statuses: d.statuses, receipts: d.receipts }];
+      }),
+    );
     const epoch = this.expiries;
     const read = this.readQueues(
       peers.map((p) => p.sessionPubkey),
@@ -321,8 +326,9 @@ class Messaging implements Feature {
       await this.step(d, async () => {
         // a drain hands out the low messages themselves: none is left "waiting"
         messages = (await this.repo.queuedFor(ctx.peer.sessionPubkey, ["now", "next", "low"], this.host.clock.now())).map((m) => ({ ...m, lowPending: 0 }));
-        if (messages.length > 0) d.inflight ??= new Set();
-        for (const m of messages) d.inflight?.add(m.messageId);
+        if (messages.length === 0) return;
+        const inflight = (d.inflight ??= new Set());
+        for (const m of messages) inflight.add(m.messageId);
       });
       ctx.reply({ type: "queued_messages", messages });
     },

@@ -188,7 +188,7 @@ export class MessageRepo {
    * Receipts of many sessions at once, in the store's shared transaction (a broadcast's worth costs one
    * commit, shared with the messages stored meanwhile). Grouped by message when that makes fewer
    * statements (a broadcast: every recipient acknowledges one id), else by session (a drain: one session
-   * acknowledges many); each statement's list travels as one JSON parameter. On Postgres the rows are
+   * acknowledges many); each statement's list travels as one JSON parameter (`inList`). On Postgres the rows are
    * found by (message, session) alone, before the status is looked at: offered `status = 'queued'` with
    * statistics that lag a burst of new rows (before autovacuum's next ANALYZE), the planner scanned every
    * queued row through the expiry index instead, 300–440 ms for a broadcast's receipts (a bench run).
@@ -203,25 +203,17 @@ export class MessageRepo {
       }
     }
     const byMessage = sessionsOf.size < receipts.length;
-    const groups: [string, string][] = byMessage
-      ? [...sessionsOf].map(([id, sessions]) => [id, JSON.stringify(sessions)])
-      : receipts.map(({ sessionPubkey, ids }) => [sessionPubkey, JSON.stringify(ids)]);
-    const sqlite = this.store.dialect === "sqlite";
+    const groups: [string, string[]][] = byMessage ? [...sessionsOf] : receipts.map(({ sessionPubkey, ids }) => [sessionPubkey, ids]);
+    const dialect = this.store.dialect;
     return this.store.writer.write(async (tx) => {
       for (const [key, list] of groups) {
-        if (byMessage && sqlite) {
-          await tx`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
-            WHERE message_id = ${key} AND status = 'queued' AND session_pubkey IN (SELECT value FROM json_each(${list}))`;
-        } else if (byMessage) {
-          await tx`WITH hit AS MATERIALIZED (SELECT seq FROM message_recipient
-              WHERE message_id = ${key} AND session_pubkey = ANY(ARRAY(SELECT json_array_elements_text(${list}::text::json))))
-            UPDATE message_recipient SET status = 'delivered', delivered_at = ${now} WHERE seq IN (SELECT seq FROM hit) AND status = 'queued'`;
-        } else if (sqlite) {
-          await tx`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
-            WHERE session_pubkey = ${key} AND status = 'queued' AND message_id IN (SELECT value FROM json_each(${list}))`;
+        const rows = byMessage
+          ? tx`message_id = ${key} AND session_pubkey ${inList(tx, dialect, list)}`
+          : tx`session_pubkey = ${key} AND message_id ${inList(tx, dialect, list)}`;
+        if (dialect === "sqlite") {
+          await tx`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now} WHERE ${rows} AND status = 'queued'`;
         } else {
-          await tx`WITH hit AS MATERIALIZED (SELECT seq FROM message_recipient
-              WHERE session_pubkey = ${key} AND message_id = ANY(ARRAY(SELECT json_array_elements_text(${list}::text::json))))
+          await tx`WITH hit AS MATERIALIZED (SELECT seq FROM message_recipient WHERE ${rows})
             UPDATE message_recipient SET status = 'delivered', delivered_at = ${now} WHERE seq IN (SELECT seq FROM hit) AND status = 'queued'`;
         }
       }
