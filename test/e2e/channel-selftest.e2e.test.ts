@@ -5,7 +5,7 @@
  * makes an idle session start a turn whose request carries `<channel source="selftest" …>`.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/backends.ts";
 import {
@@ -81,7 +81,10 @@ describeRealClaude("e2e harness self-test: a channel push starts a turn in the r
     expect(fake.main()).toHaveLength(0);
 
     const sentAt = Date.now();
-    writeFileSync(trigger, "hello from the selftest channel");
+    // Written aside and renamed: the server polls for the file, and a plain write could be seen
+    // created but still empty (it was, once in CI).
+    writeFileSync(`${trigger}.tmp`, "hello from the selftest channel");
+    renameSync(`${trigger}.tmp`, trigger);
     const req = await fake.waitFor("a main request with a channel block", (r) => r.kind === "main" && newChannelBlocks(r.body).length > 0, 20_000);
     const [block] = newChannelBlocks(req.body);
     expect(block).toEqual({
