@@ -65,28 +65,22 @@ export interface Quota {
   mesh: { messages: number; bytes: number };
 }
 
-/**
- * Adds one message of `bytes` to the sender's usage row and to its mesh's (member id "") in one upsert,
- * each row only while within its own limit (a new row starts at this message, so the caller checks first
- * that one message fits at all); says which rows took it.
- */
-async function charge(tx: SQL, meshId: string, memberId: string, bytes: number, quota: Quota): Promise<{ member: boolean; mesh: boolean }> {
-  const rows =
-    await tx`INSERT INTO message_usage (mesh_id, member_id, messages, bytes) VALUES (${meshId}, ${memberId}, 1, ${bytes}), (${meshId}, '', 1, ${bytes})
-    ON CONFLICT (mesh_id, member_id) DO UPDATE SET messages = message_usage.messages + 1, bytes = message_usage.bytes + excluded.bytes
-    WHERE message_usage.messages + 1 <= CASE WHEN message_usage.member_id = '' THEN ${quota.mesh.messages} ELSE ${quota.member.messages} END
-      AND message_usage.bytes + excluded.bytes <= CASE WHEN message_usage.member_id = '' THEN ${quota.mesh.bytes} ELSE ${quota.member.bytes} END
-    RETURNING member_id`;
-  const took = new Set(rows.map((r: Row) => String(r.member_id)));
-  return { member: took.has(memberId), mesh: took.has("") };
-}
+type Limit = Quota["member"];
+type Refusal = "member" | "mesh";
 
-const overQuota = (who: string, limit: { messages: number; bytes: number }) =>
+const overQuota = (who: string, limit: Limit) =>
   new WireError(
     "quota_exceeded",
     `${who} as many undelivered messages stored on the broker as it allows (${limit.messages} messages, ${limit.bytes} bytes); they free up as recipients read them or they expire`,
     507,
   );
+const refusal = (over: Refusal, quota: Quota): Outcome<boolean> => ({
+  ok: false,
+  error: over === "member" ? overQuota("you have", quota.member) : overQuota("this mesh has", quota.mesh),
+});
+const fits = (l: Limit, messages: number, bytes: number) => messages <= l.messages && bytes <= l.bytes;
+const sameQuota = (a: Quota, b: Quota) =>
+  a.member.messages === b.member.messages && a.member.bytes === b.member.bytes && a.mesh.messages === b.mesh.messages && a.mesh.bytes === b.mesh.bytes;
 
 /** One message to store: the group commit writes many in one transaction. */
 export interface InsertJob {
@@ -96,48 +90,223 @@ export interface InsertJob {
   quota: Quota;
 }
 
+/** A job that got its message row, with what it weighs. */
+interface Stored {
+  index: number;
+  message: NewMessage;
+  bytes: number;
+  expiresAt: number;
+}
+
+/** A usage row's share of a batch: `member_id` '' is the mesh's own row. */
+interface Usage {
+  meshId: string;
+  memberId: string;
+  messages: number;
+  bytes: number;
+}
+
 /**
- * Stores one message inside the batch's transaction without ever failing the transaction for a reason
- * of its own: a repeated client id is answered from the stored message, a quota refusal undoes what
- * this message wrote. Only the store failing aborts the batch.
+ * Adds usage to message_usage rows in one upsert, each row only while within its own limit (a new row
+ * starts at its delta, so the caller checks first that the delta fits at all); says which rows took it.
  */
-async function insertOne(tx: SQL, dialect: Dialect, { message: m, recipients, ttlMs, quota }: InsertJob): Promise<Outcome<boolean>> {
-  const expiresAt = m.createdAt + ttlMs;
-  const bytes = (m.ciphertext?.length ?? 0) + recipients.reduce((n, r) => n + (r.ciphertext?.length ?? 0), 0);
-  const inserted =
-    await tx`INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at, bytes, expires_at)
-    VALUES (${m.id}, ${m.meshId}, ${m.senderMemberId}, ${m.senderSessionPubkey}, ${m.senderName}, ${m.clientId}, ${m.targetSpec}, ${m.priority}, ${m.kind}, ${m.nonce}, ${m.ciphertext}, ${m.createdAt}, ${bytes}, ${expiresAt})
-    ON CONFLICT (mesh_id, sender_member_id, client_id) DO NOTHING RETURNING id`;
-  // the same client id won a race (an earlier batch, or earlier in this one): the caller answers with it
-  if (inserted.length === 0) return { ok: true, value: false };
-  // A refusal gives back what this message took (the usage row `refund`, if any) and deletes it; the
-  // member's own quota is the one told first.
-  const refuse = async (refund: string | null, over: "member" | "mesh"): Promise<Outcome<boolean>> => {
-    if (refund !== null)
-      await tx`UPDATE message_usage SET messages = messages - 1, bytes = bytes - ${bytes} WHERE mesh_id = ${m.meshId} AND member_id = ${refund}`;
-    await tx`DELETE FROM message WHERE id = ${m.id}`;
-    return { ok: false, error: over === "member" ? overQuota("you have", quota.member) : overQuota("this mesh has", quota.mesh) };
+async function charge(tx: SQL, dialect: Dialect, rows: Usage[], quota: Quota): Promise<Set<string>> {
+  const json = JSON.stringify(rows.map((r) => ({ e: r.meshId, m: r.memberId, n: r.messages, b: r.bytes })));
+  const source =
+    dialect === "sqlite"
+      ? tx`SELECT j.value ->> 'e', j.value ->> 'm', j.value ->> 'n', j.value ->> 'b' FROM json_each(${json}) j WHERE true ORDER BY j.key`
+      : tx`SELECT e.v ->> 'e', e.v ->> 'm', (e.v ->> 'n')::bigint, (e.v ->> 'b')::bigint FROM json_array_elements(${json}::text::json) WITH ORDINALITY AS e(v, i) ORDER BY e.i`;
+  const took = await tx`INSERT INTO message_usage (mesh_id, member_id, messages, bytes) ${source}
+    ON CONFLICT (mesh_id, member_id) DO UPDATE SET messages = message_usage.messages + excluded.messages, bytes = message_usage.bytes + excluded.bytes
+    WHERE message_usage.messages + excluded.messages <= CASE WHEN message_usage.member_id = '' THEN ${quota.mesh.messages} ELSE ${quota.member.messages} END
+      AND message_usage.bytes + excluded.bytes <= CASE WHEN message_usage.member_id = '' THEN ${quota.mesh.bytes} ELSE ${quota.member.bytes} END
+    RETURNING mesh_id, member_id`;
+  return new Set(took.map((r: Row) => `${r.mesh_id}\u0000${r.member_id}`));
+}
+
+const refund = (tx: SQL, u: Usage) =>
+  tx`UPDATE message_usage SET messages = messages - ${u.messages}, bytes = bytes - ${u.bytes} WHERE mesh_id = ${u.meshId} AND member_id = ${u.memberId}`;
+
+/** One message's charge on its own (member row, then mesh row), as the fallback of `chargeBatch`. */
+async function chargeOne(tx: SQL, dialect: Dialect, s: Stored, quota: Quota): Promise<Refusal | null> {
+  const member: Usage = { meshId: s.message.meshId, memberId: s.message.senderMemberId, messages: 1, bytes: s.bytes };
+  const mesh: Usage = { ...member, memberId: "" };
+  const took = await charge(tx, dialect, [member, mesh], quota);
+  const tookMember = took.has(`${member.meshId}\u0000${member.memberId}`);
+  const tookMesh = took.has(`${mesh.meshId}\u0000`);
+  if (tookMember && tookMesh) return null;
+  // the member's own quota is the one told first
+  if (tookMesh) await refund(tx, mesh);
+  if (tookMember) await refund(tx, member);
+  return tookMember ? "mesh" : "member";
+}
+
+/**
+ * Charges a batch's messages to their senders' and meshes' usage rows: in the usual case one upsert of
+ * each row's total. A row whose total would not fit is charged message by message, in batch order, as
+ * far as it allows (what its mesh or member row took for those messages given back first), so the
+ * batch takes exactly what sequential sends would have. Returns each message's refusal, or null.
+ */
+async function chargeBatch(tx: SQL, dialect: Dialect, stored: Stored[], quota: Quota): Promise<(Refusal | null)[]> {
+  const key = (meshId: string, memberId: string) => `${meshId}\u0000${memberId}`;
+  const totals = new Map<string, Usage>();
+  const add = (meshId: string, memberId: string, bytes: number) => {
+    const k = key(meshId, memberId);
+    const u = totals.get(k);
+    if (u) {
+      u.messages += 1;
+      u.bytes += bytes;
+    } else totals.set(k, { meshId, memberId, messages: 1, bytes });
   };
-  const fits = (l: Quota["member"]) => l.messages >= 1 && bytes <= l.bytes;
-  if (!fits(quota.member)) return refuse(null, "member");
-  if (!fits(quota.mesh)) return refuse(null, "mesh");
-  const took = await charge(tx, m.meshId, m.senderMemberId, bytes, quota);
-  if (!took.member) return refuse(took.mesh ? "" : null, "member");
-  if (!took.mesh) return refuse(m.senderMemberId, "mesh");
+  for (const s of stored) {
+    add(s.message.meshId, s.message.senderMemberId, s.bytes);
+    add(s.message.meshId, "", s.bytes);
+  }
+  // sorted: concurrent brokers on one Postgres lock the rows they share in one order
+  const rows = [...totals.values()].sort((a, b) => (a.meshId === b.meshId ? (a.memberId < b.memberId ? -1 : 1) : a.meshId < b.meshId ? -1 : 1));
+  const limit = (u: Usage) => (u.memberId === "" ? quota.mesh : quota.member);
+  const tried = rows.filter((u) => fits(limit(u), u.messages, u.bytes));
+  const took = tried.length > 0 ? await charge(tx, dialect, tried, quota) : new Set<string>();
+  // Who goes message by message: every sender of a mesh whose row did not take the total, and every
+  // sender whose own row did not. What the other row of such a pair took for them is given back first.
+  const slowMesh = new Set(rows.filter((u) => u.memberId === "" && !took.has(key(u.meshId, ""))).map((u) => u.meshId));
+  const slow = new Set<string>();
+  for (const u of rows) {
+    if (u.memberId === "") continue;
+    const k = key(u.meshId, u.memberId);
+    if (slowMesh.has(u.meshId)) {
+      slow.add(k);
+      if (took.has(k)) await refund(tx, u);
+    } else if (!took.has(k)) {
+      slow.add(k);
+      await refund(tx, { ...u, memberId: "" });
+    }
+  }
+  const verdicts: (Refusal | null)[] = [];
+  for (const s of stored) {
+    verdicts.push(slow.has(key(s.message.meshId, s.message.senderMemberId)) ? await chargeOne(tx, dialect, s, quota) : null);
+  }
+  return verdicts;
+}
+
+/**
+ * Stores a batch of messages inside the group commit's transaction without ever failing it for a reason
+ * of one message's own: a repeated client id is answered from the stored message (false), a quota
+ * refusal undoes what its message wrote. A handful of statements whatever the batch's size (the
+ * messages, the usage, the recipient rows, each as one JSON parameter); only the store failing throws.
+ */
+async function insertBatch(tx: SQL, dialect: Dialect, jobs: InsertJob[]): Promise<Outcome<boolean>[]> {
+  const out: Outcome<boolean>[] = jobs.map(() => ({ ok: true, value: false }));
+  const [first] = jobs;
+  if (!first) return out;
+  const quota = first.quota;
+  // the quota is the broker's, one for every job; a batch that mixes them (none does) goes one by one
+  if (jobs.length > 1 && !jobs.every((j) => sameQuota(j.quota, quota))) {
+    const each: Outcome<boolean>[] = [];
+    for (const j of jobs) each.push(...(await insertBatch(tx, dialect, [j])));
+    return each;
+  }
+  const weigh = (j: InsertJob) => (j.message.ciphertext?.length ?? 0) + j.recipients.reduce((n, r) => n + (r.ciphertext?.length ?? 0), 0);
+  const candidates: Stored[] = [];
+  jobs.forEach((j, index) => {
+    const bytes = weigh(j);
+    // one message that would not fit even an empty quota is refused before anything is written
+    if (!fits(quota.member, 1, bytes)) out[index] = refusal("member", quota);
+    else if (!fits(quota.mesh, 1, bytes)) out[index] = refusal("mesh", quota);
+    else candidates.push({ index, message: j.message, bytes, expiresAt: j.message.createdAt + j.ttlMs });
+  });
+  if (candidates.length === 0) return out;
+
+  const messages = JSON.stringify(
+    candidates.map(({ message: m, bytes, expiresAt }) => ({
+      id: m.id,
+      e: m.meshId,
+      sm: m.senderMemberId,
+      sk: m.senderSessionPubkey,
+      sn: m.senderName,
+      ci: m.clientId,
+      t: m.targetSpec,
+      p: m.priority,
+      k: m.kind,
+      nc: m.nonce,
+      c: m.ciphertext,
+      at: m.createdAt,
+      b: bytes,
+      x: expiresAt,
+    })),
+  );
+  const columns = tx`message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at, bytes, expires_at)`;
+  const source =
+    dialect === "sqlite"
+      ? tx`SELECT j.value ->> 'id', j.value ->> 'e', j.value ->> 'sm', j.value ->> 'sk', j.value ->> 'sn', j.value ->> 'ci', j.value ->> 't', j.value ->> 'p', j.value ->> 'k',
+          j.value ->> 'nc', j.value ->> 'c', j.value ->> 'at', j.value ->> 'b', j.value ->> 'x' FROM json_each(${messages}) j WHERE true ORDER BY j.key`
+      : tx`SELECT e.v ->> 'id', e.v ->> 'e', e.v ->> 'sm', e.v ->> 'sk', e.v ->> 'sn', e.v ->> 'ci', e.v ->> 't', e.v ->> 'p', e.v ->> 'k',
+          e.v ->> 'nc', e.v ->> 'c', (e.v ->> 'at')::bigint, (e.v ->> 'b')::bigint, (e.v ->> 'x')::bigint
+          FROM json_array_elements(${messages}::text::json) WITH ORDINALITY AS e(v, i) ORDER BY e.i`;
+  // A client id stored before (an earlier batch, or earlier in this one) is not stored again: the caller answers with it.
+  const inserted = await tx`INSERT INTO ${columns} ${source} ON CONFLICT (mesh_id, sender_member_id, client_id) DO NOTHING RETURNING id`;
+  const ids = new Set(inserted.map((r: Row) => String(r.id)));
+  const stored = candidates.filter((c) => ids.has(c.message.id));
+
+  const verdicts = await chargeBatch(tx, dialect, stored, quota);
+  const refused = stored.filter((_, i) => verdicts[i] !== null);
+  const accepted = stored.filter((_, i) => verdicts[i] === null);
+  stored.forEach((s, i) => {
+    const v = verdicts[i];
+    out[s.index] = v ? refusal(v, quota) : { ok: true, value: true };
+  });
+  if (refused.length > 0) {
+    await tx`DELETE FROM message WHERE id ${inList(
+      tx,
+      dialect,
+      refused.map((s) => s.message.id),
+    )}`;
+    // A repeat of a refused message's client id in this batch was turned away for a row that is gone
+    // now: it is tried again as sequential sends would have (stored, if it fits).
+    const gone = new Set(refused.map((s) => `${s.message.meshId}\u0000${s.message.senderMemberId}\u0000${s.message.clientId}`));
+    const again = candidates.filter(
+      (c) => !ids.has(c.message.id) && gone.has(`${c.message.meshId}\u0000${c.message.senderMemberId}\u0000${c.message.clientId}`),
+    );
+    if (again.length > 0) {
+      const retried = await insertBatch(
+        tx,
+        dialect,
+        again.map((c) => jobs[c.index] as InsertJob),
+      );
+      again.forEach((c, i) => {
+        out[c.index] = retried[i] as Outcome<boolean>;
+      });
+    }
+  }
+  if (accepted.length === 0) return out;
   // One statement whatever the fan-out: the rows travel as one JSON parameter. A multi-row VALUES list
   // would be a statement of thousands of placeholders, compiled again for every message (SQLite: ~5 ms
   // for 100 rows of 10 columns), the larger part of a broadcast's cost.
-  const json = JSON.stringify(recipients.map((r) => ({ s: r.sessionPubkey, m: r.memberId, n: r.name, nc: r.nonce, c: r.ciphertext })));
+  const recipients = JSON.stringify(
+    accepted.flatMap((s) =>
+      (jobs[s.index]?.recipients ?? []).map((r) => ({
+        id: s.message.id,
+        e: s.message.meshId,
+        s: r.sessionPubkey,
+        m: r.memberId,
+        n: r.name,
+        nc: r.nonce,
+        c: r.ciphertext,
+        q: s.message.createdAt,
+        x: s.expiresAt,
+      })),
+    ),
+  );
   if (dialect === "sqlite") {
     await tx`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)
-      SELECT ${m.id}, ${m.meshId}, j.value ->> 's', j.value ->> 'm', j.value ->> 'n', j.value ->> 'nc', j.value ->> 'c', 'queued', ${m.createdAt}, ${expiresAt}
-      FROM json_each(${json}) j ORDER BY j.key`;
+      SELECT j.value ->> 'id', j.value ->> 'e', j.value ->> 's', j.value ->> 'm', j.value ->> 'n', j.value ->> 'nc', j.value ->> 'c', 'queued', j.value ->> 'q', j.value ->> 'x'
+      FROM json_each(${recipients}) j ORDER BY j.key`;
   } else {
     await tx`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)
-      SELECT ${m.id}, ${m.meshId}, e.v ->> 's', e.v ->> 'm', e.v ->> 'n', e.v ->> 'nc', e.v ->> 'c', 'queued', ${m.createdAt}, ${expiresAt}
-      FROM json_array_elements(${json}::text::json) WITH ORDINALITY AS e(v, i) ORDER BY e.i`;
+      SELECT e.v ->> 'id', e.v ->> 'e', e.v ->> 's', e.v ->> 'm', e.v ->> 'n', e.v ->> 'nc', e.v ->> 'c', 'queued', (e.v ->> 'q')::bigint, (e.v ->> 'x')::bigint
+      FROM json_array_elements(${recipients}::text::json) WITH ORDINALITY AS e(v, i) ORDER BY e.i`;
   }
-  return { ok: true, value: true };
+  return out;
 }
 
 /** Chunks id lists so IN (...) stays within every dialect's parameter limit. */
@@ -145,7 +314,19 @@ function* chunks<T>(items: T[], size = 500): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
+/** Most messages one statement stores: a larger burst takes several jobs of the transaction. */
+const MAX_INSERT_BATCH = 256;
+
+interface Pending {
+  job: InsertJob;
+  resolve(stored: boolean): void;
+  reject(err: unknown): void;
+}
+
 export class MessageRepo {
+  /** the inserts waiting for their transaction, written together by its one job */
+  private inserts: Pending[] | null = null;
+
   constructor(private readonly store: Store) {}
 
   private get sql() {
@@ -168,7 +349,38 @@ export class MessageRepo {
    * when stored, false when the same client id was stored first (the caller answers with that message).
    */
   insert(job: InsertJob): Promise<boolean> {
-    return this.store.writer.write((tx) => insertOne(tx, this.store.dialect, job));
+    let batch = this.inserts;
+    if (!batch || batch.length >= MAX_INSERT_BATCH) {
+      const jobs: Pending[] = [];
+      batch = this.inserts = jobs;
+      // One job of the shared transaction for every insert queued until it starts: later ones go to the next.
+      this.store.writer
+        .write(async (tx) => {
+          if (this.inserts === jobs) this.inserts = null;
+          return {
+            ok: true,
+            value: await insertBatch(
+              tx,
+              this.store.dialect,
+              jobs.map((p) => p.job),
+            ),
+          };
+        })
+        .then(
+          (outcomes) =>
+            jobs.forEach((p, i) => {
+              const o = outcomes[i];
+              if (!o) p.reject(new Error("the message batch returned no outcome"));
+              else if (o.ok) p.resolve(o.value);
+              else p.reject(o.error);
+            }),
+          (err) => {
+            for (const p of jobs) p.reject(err);
+          },
+        );
+    }
+    const pending = batch;
+    return new Promise<boolean>((resolve, reject) => pending.push({ job, resolve, reject }));
   }
 
   /** Everything queued for one session in queue order, payloads included (a drain: `low` ones too). */
@@ -186,36 +398,26 @@ export class MessageRepo {
 
   /**
    * Receipts of many sessions at once, in the store's shared transaction (a broadcast's worth costs one
-   * commit, shared with the messages stored meanwhile). Grouped by message when that makes fewer
-   * statements (a broadcast: every recipient acknowledges one id), else by session (a drain: one session
-   * acknowledges many); each statement's list travels as one JSON parameter (`inList`). On Postgres the rows are
-   * found by (message, session) alone, before the status is looked at: offered `status = 'queued'` with
-   * statistics that lag a burst of new rows (before autovacuum's next ANALYZE), the planner scanned every
-   * queued row through the expiry index instead, 300–440 ms for a broadcast's receipts (a bench run).
+   * commit, shared with the messages stored meanwhile), in one statement whatever their number: the
+   * (message, session) pairs travel as one JSON parameter and each is found through the unique key. One
+   * statement per session or per message was the most frequent statement under load (50 senders: one a
+   * receipt). On Postgres the rows are found by (message, session) alone, before the status is looked at:
+   * offered `status = 'queued'` with statistics that lag a burst of new rows (before autovacuum's next
+   * ANALYZE), the planner scanned every queued row through an expiry index instead, 300–440 ms for a
+   * broadcast's receipts (a bench run).
    */
   markDelivered(receipts: { sessionPubkey: string; ids: string[] }[], now: number): Promise<void> {
-    const sessionsOf = new Map<string, string[]>();
-    for (const { sessionPubkey, ids } of receipts) {
-      for (const id of ids) {
-        const list = sessionsOf.get(id);
-        if (list) list.push(sessionPubkey);
-        else sessionsOf.set(id, [sessionPubkey]);
-      }
-    }
-    const byMessage = sessionsOf.size < receipts.length;
-    const groups: [string, string[]][] = byMessage ? [...sessionsOf] : receipts.map(({ sessionPubkey, ids }) => [sessionPubkey, ids]);
+    const pairs = JSON.stringify(receipts.flatMap(({ sessionPubkey, ids }) => ids.map((id) => [id, sessionPubkey])));
     const dialect = this.store.dialect;
     return this.store.writer.write(async (tx) => {
-      for (const [key, list] of groups) {
-        const rows = byMessage
-          ? tx`message_id = ${key} AND session_pubkey ${inList(tx, dialect, list)}`
-          : tx`session_pubkey = ${key} AND message_id ${inList(tx, dialect, list)}`;
-        if (dialect === "sqlite") {
-          await tx`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now} WHERE ${rows} AND status = 'queued'`;
-        } else {
-          await tx`WITH hit AS MATERIALIZED (SELECT seq FROM message_recipient WHERE ${rows})
-            UPDATE message_recipient SET status = 'delivered', delivered_at = ${now} WHERE seq IN (SELECT seq FROM hit) AND status = 'queued'`;
-        }
+      if (dialect === "sqlite") {
+        await tx`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
+          WHERE (message_id, session_pubkey) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(${pairs}) j) AND status = 'queued'`;
+      } else {
+        await tx`WITH hit AS MATERIALIZED (
+            SELECT r.seq FROM json_array_elements(${pairs}::text::json) AS j(v)
+            JOIN message_recipient r ON r.message_id = j.v ->> 0 AND r.session_pubkey = j.v ->> 1)
+          UPDATE message_recipient SET status = 'delivered', delivered_at = ${now} WHERE seq IN (SELECT seq FROM hit) AND status = 'queued'`;
       }
       return { ok: true, value: undefined };
     });

@@ -1,0 +1,167 @@
+import { describe, expect, test } from "bun:test";
+import { meshesMigration } from "../../src/meshes/schema.ts";
+import { type InsertJob, MessageRepo, type Quota } from "../../src/messaging/repo.ts";
+import { inboxIndexMigration, messageQuotaMigration, messagingMigration, queuedIndexMigration } from "../../src/messaging/schema.ts";
+import { WireError } from "../../src/protocol/wire-error.ts";
+import { openStore, type Store } from "../../src/store/db.ts";
+import { migrate } from "../../src/store/migrate.ts";
+import { backends, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "../helpers/backends.ts";
+
+type Row = Record<string, unknown>;
+const MIGRATIONS = [meshesMigration, messagingMigration, messageQuotaMigration, inboxIndexMigration, queuedIndexMigration];
+
+// Messages sent together share one transaction and are stored by a handful of statements
+// (`insertBatch`): what each sender gets must be exactly what sending them one by one would give.
+describe.each(backends())("messages stored in one batch on %s", (backend) => {
+  const withRepo = async (name: string, body: (repo: MessageRepo, store: Store) => Promise<void>) => {
+    const dir = tempDir("cm-insert-batch-");
+    const schema = backend === "postgres" ? freshSchema() : undefined;
+    if (backend === "postgres") markPostgresRan(`messaging/insert-batch ${name}`);
+    const store = await openStore({ dataDir: dir.path, databaseUrl: backend === "postgres" ? PG_URL : undefined, schema });
+    try {
+      await migrate(store, MIGRATIONS);
+      await store.sql`INSERT INTO mesh (id, slug, owner_pubkey, created_at) VALUES ('mesh_1', 'm', 'k', 1), ('mesh_2', 'n', 'k', 1)`;
+      for (const [id, mesh] of [
+        ["mbr_a", "mesh_1"],
+        ["mbr_b", "mesh_1"],
+        ["mbr_c", "mesh_2"],
+      ]) {
+        await store.sql`INSERT INTO member (id, mesh_id, pubkey, display_name, role, joined_at) VALUES (${id}, ${mesh}, ${id}, ${id}, 'member', 1)`;
+      }
+      await body(new MessageRepo(store), store);
+    } finally {
+      await store.close();
+      if (schema) await dropSchema(schema);
+      dir.cleanup();
+    }
+  };
+  let n = 0;
+  const job = (sender: string, mesh: string, quota: Quota, opts: { clientId?: string; bytes?: number; to?: string[] } = {}): InsertJob => {
+    const id = `msg_${++n}`;
+    return {
+      message: {
+        id,
+        meshId: mesh,
+        senderMemberId: sender,
+        senderSessionPubkey: `s_${sender}`,
+        senderName: sender,
+        clientId: opts.clientId ?? id,
+        targetSpec: "peers",
+        priority: "now",
+        kind: "direct",
+        nonce: null,
+        ciphertext: null,
+        createdAt: 1_000 + n,
+      },
+      recipients: (opts.to ?? ["r1"]).map((s) => ({ sessionPubkey: s, memberId: "mbr_r", name: s, nonce: "nn", ciphertext: "x".repeat(opts.bytes ?? 10) })),
+      ttlMs: 60_000,
+      quota,
+    };
+  };
+  const settle = (p: Promise<boolean>) =>
+    p.then(
+      (stored) => (stored ? "stored" : "duplicate"),
+      (err) => (err instanceof WireError ? `${err.code}: ${err.message.startsWith("you have") ? "member" : "mesh"}` : `threw ${err}`),
+    );
+  const usage = async (store: Store) =>
+    ((await store.sql`SELECT mesh_id, member_id, messages, bytes FROM message_usage ORDER BY mesh_id, member_id`) as Row[]).map(
+      (r) => `${r.mesh_id}/${r.member_id || "*"}: ${Number(r.messages)} msgs ${Number(r.bytes)} B`,
+    );
+  const big = { messages: 1_000, bytes: 1_000_000 };
+
+  test("a sender's quota takes the first messages of a batch that fit, in order, and refuses the rest", async () => {
+    await withRepo("member quota", async (repo, store) => {
+      const quota = { member: { messages: 3, bytes: 1_000_000 }, mesh: big };
+      const jobs = [job("mbr_a", "mesh_1", quota), job("mbr_b", "mesh_1", quota), ...Array.from({ length: 4 }, () => job("mbr_a", "mesh_1", quota))];
+      expect(await Promise.all(jobs.map((j) => settle(repo.insert(j))))).toEqual([
+        "stored",
+        "stored",
+        "stored",
+        "stored",
+        "quota_exceeded: member",
+        "quota_exceeded: member",
+      ]);
+      expect(await usage(store)).toEqual(["mesh_1/*: 4 msgs 40 B", "mesh_1/mbr_a: 3 msgs 30 B", "mesh_1/mbr_b: 1 msgs 10 B"]);
+      // refused messages leave no row behind; the stored ones are queued in the order they were sent
+      const rows = (await store.sql`SELECT r.message_id FROM message_recipient r ORDER BY r.seq`) as Row[];
+      expect(rows.map((r) => r.message_id)).toEqual(jobs.slice(0, 4).map((j) => j.message.id));
+      expect(Number((await store.sql`SELECT count(*) AS n FROM message`)[0].n)).toBe(4);
+      // the next batch starts from the stored usage: mbr_a is full, mbr_b is not
+      expect(await Promise.all([settle(repo.insert(job("mbr_a", "mesh_1", quota))), settle(repo.insert(job("mbr_b", "mesh_1", quota)))])).toEqual([
+        "quota_exceeded: member",
+        "stored",
+      ]);
+    });
+  });
+
+  test("a mesh's quota is shared by its senders, by bytes as well as by count; another mesh is not charged", async () => {
+    await withRepo("mesh quota", async (repo, store) => {
+      const quota = { member: big, mesh: { messages: 1_000, bytes: 100 } };
+      const jobs = [
+        job("mbr_a", "mesh_1", quota, { bytes: 40 }),
+        job("mbr_b", "mesh_1", quota, { bytes: 40 }),
+        job("mbr_c", "mesh_2", quota, { bytes: 90 }),
+        job("mbr_a", "mesh_1", quota, { bytes: 40 }),
+        job("mbr_b", "mesh_1", quota, { bytes: 20 }),
+        job("mbr_a", "mesh_1", quota, { bytes: 500 }),
+      ];
+      expect(await Promise.all(jobs.map((j) => settle(repo.insert(j))))).toEqual([
+        "stored",
+        "stored",
+        "stored",
+        "quota_exceeded: mesh",
+        "stored",
+        "quota_exceeded: mesh", // larger than the mesh's whole quota: refused before anything is written
+      ]);
+      expect(await usage(store)).toEqual([
+        "mesh_1/*: 3 msgs 100 B",
+        "mesh_1/mbr_a: 1 msgs 40 B",
+        "mesh_1/mbr_b: 2 msgs 60 B",
+        "mesh_2/*: 1 msgs 90 B",
+        "mesh_2/mbr_c: 1 msgs 90 B",
+      ]);
+    });
+  });
+
+  test("a client id repeated in one batch is stored once; a repeat of a refused one is tried again", async () => {
+    await withRepo("client ids", async (repo, store) => {
+      const quota = { member: big, mesh: big };
+      const twice = await Promise.all([
+        settle(repo.insert(job("mbr_a", "mesh_1", quota, { clientId: "c1" }))),
+        settle(repo.insert(job("mbr_a", "mesh_1", quota, { clientId: "c1" }))),
+        settle(repo.insert(job("mbr_b", "mesh_1", quota, { clientId: "c1" }))), // another sender's c1 is its own
+      ]);
+      expect(twice).toEqual(["stored", "duplicate", "stored"]);
+      expect(await settle(repo.insert(job("mbr_a", "mesh_1", quota, { clientId: "c1" })))).toBe("duplicate");
+
+      // the first c2 is too large for what is left of the mesh; its repeat, small enough, is stored
+      const tight = { member: big, mesh: { messages: 1_000, bytes: 40 } }; // 20 B stored so far
+      const retried = await Promise.all([
+        settle(repo.insert(job("mbr_a", "mesh_1", tight, { clientId: "c2", bytes: 25 }))),
+        settle(repo.insert(job("mbr_a", "mesh_1", tight, { clientId: "c2", bytes: 5 }))),
+      ]);
+      expect(retried).toEqual(["quota_exceeded: mesh", "stored"]);
+      const [c2] = (await store.sql`SELECT bytes FROM message WHERE client_id = 'c2'`) as Row[];
+      expect(Number(c2?.bytes)).toBe(5);
+      expect(await usage(store)).toEqual(["mesh_1/*: 3 msgs 25 B", "mesh_1/mbr_a: 2 msgs 15 B", "mesh_1/mbr_b: 1 msgs 10 B"]);
+    });
+  });
+
+  test("a batch's recipient rows keep each message's recipients in order, with its own expiry", async () => {
+    await withRepo("recipients", async (repo, store) => {
+      const quota = { member: big, mesh: big };
+      const jobs = [job("mbr_a", "mesh_1", quota, { to: ["r1", "r2", "r3"] }), job("mbr_b", "mesh_1", quota, { to: ["r3", "r1"] })];
+      expect(await Promise.all(jobs.map((j) => repo.insert(j)))).toEqual([true, true]);
+      const rows = (await store.sql`SELECT message_id, session_pubkey, status, queued_at, expires_at FROM message_recipient ORDER BY seq`) as Row[];
+      expect(rows.map((r) => `${r.message_id}>${r.session_pubkey} ${r.status} ${Number(r.expires_at) - Number(r.queued_at)}`)).toEqual([
+        `${jobs[0]?.message.id}>r1 queued 60000`,
+        `${jobs[0]?.message.id}>r2 queued 60000`,
+        `${jobs[0]?.message.id}>r3 queued 60000`,
+        `${jobs[1]?.message.id}>r3 queued 60000`,
+        `${jobs[1]?.message.id}>r1 queued 60000`,
+      ]);
+      const queues = await repo.queues(["r1", "r3"], ["now"], 2_000);
+      expect(queues.get("r1")?.messages.map((m) => m.messageId)).toEqual(jobs.map((j) => j.message.id));
+    });
+  });
+});
