@@ -3,7 +3,7 @@ import type { Feature, FeatureFactory, FeatureHost, HandlerContext, Routes } fro
 import { IDLE, type PeerState } from "../broker/peer.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import type { ClientFrameOf, ServerFrameOf } from "../protocol/frames.ts";
-import { newId } from "../util/ids.ts";
+import { newSortableId } from "../util/ids.ts";
 import type { Priority, PushBody } from "./frames.ts";
 import { timed } from "../broker/metrics.ts";
 import { type InsertJob, MessageRepo, type NewRecipient, type Queue, type Quota } from "./repo.ts";
@@ -373,7 +373,7 @@ class Messaging implements Feature {
     }
     const { targets, recipients, rows } = routed;
 
-    const messageId = newId("msg");
+    const messageId = newSortableId("msg");
     const job: InsertJob = {
       message: {
         id: messageId,

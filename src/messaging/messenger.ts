@@ -3,7 +3,7 @@ import { decodeFallback, type Envelope, groupKey, openDirect, openGroup, sealDir
 import type { ServerFrameOf } from "../protocol/frames.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { ConfigError, ConnectionLost, InvalidArgument } from "../util/errors.ts";
-import { newId } from "../util/ids.ts";
+import { newSortableId } from "../util/ids.ts";
 import { retry } from "../util/retry.ts";
 import { Emitter } from "../client/emitter.ts";
 import type { MessageKind, Priority, PushBody } from "./frames.ts";
@@ -62,7 +62,7 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
   async send(to: string | string[], text: string, priority: Priority = "next"): Promise<SendResult> {
     const targets = (Array.isArray(to) ? to : [to]).map((t) => t.trim()).filter(Boolean);
     if (targets.length === 0) throw new InvalidArgument("say who to send to: a name, @group, @all or *");
-    const clientId = newId("cmsg");
+    const clientId = newSortableId("cmsg");
     const group = targets.some(isGroupTarget);
     const staleCache = (err: unknown) => err instanceof WireError && err.code === "missing_envelope";
     return retry(

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { newId } from "../../src/util/ids.ts";
+import { newId, newSortableId } from "../../src/util/ids.ts";
 
 test("ids: prefix, length and base36 alphabet", () => {
   const id = newId("msg");
@@ -17,4 +17,18 @@ test("ids: every character equally likely (byte % 36 made 0-3 about 1.3x as comm
   // chi-square, 35 degrees of freedom: a fair draw passes 95 but once in ~10^7 runs; the old bias scores ~390
   const chi = [...counts.values()].reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
   expect(chi).toBeLessThan(95);
+});
+
+test("sortable ids: the time first, fixed width, so later ids sort later; unique within one millisecond", () => {
+  expect(newSortableId("msg", 0)).toMatch(/^msg_000000000[0-9a-z]{12}$/);
+  const times = [1, 35, 36, 1_700_000_000_000, 1_800_000_000_000, 99_999_999_999_999];
+  const ids = times.map((t) => newSortableId("msg", t));
+  expect([...ids].sort()).toEqual(ids);
+  for (const id of ids) expect(id).toMatch(/^msg_[0-9a-z]{21}$/);
+  const same = Array.from({ length: 10_000 }, () => newSortableId("m", 1_800_000_000_000));
+  expect(new Set(same).size).toBe(same.length);
+  const before = Date.now();
+  const at = Number.parseInt(newSortableId("m").slice(2, 11), 36);
+  expect(at).toBeGreaterThanOrEqual(before);
+  expect(at).toBeLessThanOrEqual(Date.now());
 });
