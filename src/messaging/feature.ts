@@ -23,6 +23,12 @@ const Wake = z.object({ meshId: z.string(), sessions: z.array(z.string()), forwa
 const CATCH_UP_MS = 2_000;
 /** at most how many acknowledged ids a connection remembers (`Delivery.acked`) while its steps run */
 const ACKED_KEPT = 1_024;
+/**
+ * A fan-out pushes this many recipients per turn of the event loop: a broadcast to a thousand would
+ * otherwise send every frame in the turn that committed it (~15-20 ms here), stalling every other session.
+ */
+const FANOUT_SLICE = 128;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Which queued priorities a session may be pushed in its current status (DESIGN.md "Priority"). */
 export function pushablePriorities(status: PeerState["status"]): Priority[] {
@@ -152,12 +158,16 @@ class Messaging implements Feature {
     );
     const epoch = this.expiries;
     const steps: Promise<void>[] = [];
+    // Every step joins its session's chain now, so nothing sent later overtakes it; the later slices'
+    // steps wait for a turn of their own before they push.
+    let turn: Promise<void> | undefined;
     for (const p of recipients) {
       if (p.nodeId !== undefined) continue;
+      if (steps.length > 0 && steps.length % FANOUT_SLICE === 0) turn = (turn ?? Promise.resolve()).then(nextTurn);
       const m = body(p);
       const queue: Queue = m.priority === "low" ? { messages: [], low: [m.messageId] } : { messages: [m], low: [] };
       const d = this.delivery(p);
-      steps.push(this.enqueue(p, { queue, complete: false, statuses: d.statuses, receipts: d.receipts, epoch }));
+      steps.push(this.enqueue(p, { queue, complete: false, statuses: d.statuses, receipts: d.receipts, epoch }, turn));
     }
     return Promise.all(steps).then(() => {});
   }
@@ -236,10 +246,10 @@ class Messaging implements Feature {
   }
 
   /** One step of a session's delivery chain: with what is already `known` while it still holds, else a queue read. */
-  private enqueue(peer: PeerState, known: Known | null): Promise<void> {
+  private enqueue(peer: PeerState, known: Known | null, after?: Promise<void>): Promise<void> {
     const d = this.delivery(peer);
     return this.step(d, () =>
-      this.deliverStep(peer, d, known).catch(() => {
+      (after ? after.then(() => this.deliverStep(peer, d, known)) : this.deliverStep(peer, d, known)).catch(() => {
         // a failed delivery stays queued and is pushed by the next step, which reads the queue
         d.lowKnown = false;
         d.low = null;
