@@ -39,9 +39,8 @@ export async function handleHello(
   const { conn } = ctx;
   // A hello captured on another socket carries that socket's challenge: refused before any lookup.
   if (f.challenge !== conn.challenge) throw new WireError("bad_challenge", "this hello was not signed for this connection's challenge");
-  const mesh = await repo.meshById(f.meshId);
+  const { mesh, member } = await repo.meshAndMember(f.meshId, f.memberId);
   if (!mesh) throw new WireError("unknown_mesh", `no mesh with id ${f.meshId}`);
-  const member = await repo.memberById(f.memberId);
   if (!member) throw new WireError("unknown_member", `no member with id ${f.memberId}`);
   if (member.meshId !== mesh.id) throw new WireError("wrong_mesh", "this member does not belong to that mesh");
   const signed = helloSigningString(f);
