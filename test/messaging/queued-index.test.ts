@@ -91,6 +91,24 @@ describe.each(backends())("the queued-only delivery indexes on %s", (backend) =>
       expect(await plan("UPDATE message_recipient SET status = 'expired' WHERE status = 'queued' AND expires_at <= 5")).toContain(
         "message_recipient_expiring_idx",
       );
+      // receipts (markDelivered) find each (message, session) pair through the unique key
+      const pairs = `'${JSON.stringify([
+        ["m1", "other-7"],
+        ["m2", "s2"],
+      ])}'`;
+      const receipts =
+        backend === "sqlite"
+          ? `UPDATE message_recipient SET status = 'delivered' WHERE (message_id, session_pubkey) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(${pairs}) j) AND status = 'queued'`
+          : `WITH hit AS MATERIALIZED (SELECT h.seq FROM json_array_elements(${pairs}::json) AS j(v)
+               CROSS JOIN LATERAL (SELECT r.seq FROM message_recipient r WHERE r.message_id = j.v ->> 0 AND r.session_pubkey = j.v ->> 1 LIMIT 1) h)
+             UPDATE message_recipient SET status = 'delivered' WHERE seq = ANY(ARRAY(SELECT seq FROM hit)) AND status = 'queued'`;
+      const receiptsPlan = await plan(receipts);
+      if (backend === "sqlite") expect(receiptsPlan).toMatch(/USING INDEX sqlite_autoindex_message_recipient_1 \(message_id=\? AND session_pubkey=\?\)/);
+      else {
+        // each pair looked up by the unique key (a nested loop), then the rows by primary key
+        expect(receiptsPlan).toContain("Index Cond: ((message_id = (j.v ->> 0)) AND (session_pubkey = (j.v ->> 1)))");
+        expect(receiptsPlan).toContain("Index Cond: (seq = ANY");
+      }
     } finally {
       await store.close();
       if (schema) await dropSchema(schema);
