@@ -52,7 +52,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       }
     }
     const sql = new SQL({ url, max: 10, ...(schema ? { connection: { search_path: schema } } : {}) });
-    const store: Store = { sql, dialect: "postgres", writer: new Writer(sql), close: () => sql.close() };
+    const store: Store = { sql, dialect: "postgres", writer: new Writer(sql, "postgres"), close: () => sql.close() };
     return store;
   }
   ensurePrivateDir(opts.dataDir);
@@ -63,7 +63,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   await sql.unsafe("PRAGMA synchronous = FULL");
   await sql.unsafe("PRAGMA foreign_keys = ON");
   await sql.unsafe("PRAGMA busy_timeout = 5000");
-  const store: Store = { sql, dialect: "sqlite", writer: new Writer(sql), close: () => sql.close() };
+  const store: Store = { sql, dialect: "sqlite", writer: new Writer(sql, "sqlite"), close: () => sql.close() };
   // The database holds hashes, keys and ciphertext: owner-only, like every secret file. SQLite gives the
   // -wal and -shm files it creates later the main file's mode.
   for (const suffix of ["", "-wal", "-shm"]) if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600);

@@ -101,7 +101,7 @@ describe.each(backends())("the queued-only delivery indexes on %s", (backend) =>
           ? `UPDATE message_recipient SET status = 'delivered' WHERE (message_id, session_pubkey) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(${pairs}) j) AND status = 'queued'`
           : `WITH hit AS MATERIALIZED (SELECT h.seq FROM json_array_elements(${pairs}::json) AS j(v)
                CROSS JOIN LATERAL (SELECT r.seq FROM message_recipient r WHERE r.message_id = j.v ->> 0 AND r.session_pubkey = j.v ->> 1 LIMIT 1) h)
-             UPDATE message_recipient SET status = 'delivered' WHERE seq = ANY(ARRAY(SELECT seq FROM hit)) AND status = 'queued'`;
+             UPDATE message_recipient SET status = 'delivered' WHERE seq = ANY(ARRAY(SELECT seq FROM hit)) AND status || '' = 'queued'`;
       const receiptsPlan = await plan(receipts);
       if (backend === "sqlite") expect(receiptsPlan).toMatch(/USING INDEX sqlite_autoindex_message_recipient_1 \(message_id=\? AND session_pubkey=\?\)/);
       else {

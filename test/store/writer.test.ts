@@ -1,0 +1,36 @@
+import { describe, expect, test } from "bun:test";
+import { openStore } from "../../src/store/db.ts";
+import { backends, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "../helpers/backends.ts";
+
+describe.each(backends())("the shared writer on %s", (backend) => {
+  test("jobs queued together share one transaction; on Postgres it plans no sequential scan, and only it", async () => {
+    const dir = tempDir("cm-writer-");
+    const schema = backend === "postgres" ? freshSchema() : undefined;
+    if (backend === "postgres") markPostgresRan("store/writer");
+    const store = await openStore({ dataDir: dir.path, databaseUrl: backend === "postgres" ? PG_URL : undefined, schema });
+    try {
+      await store.sql`CREATE TABLE t (n integer)`;
+      const seen = await Promise.all(
+        [1, 2, 3].map((n) =>
+          store.writer.write(async (tx) => {
+            await tx`INSERT INTO t (n) VALUES (${n})`;
+            const setting = backend === "postgres" ? String(((await tx`SHOW enable_seqscan`) as Record<string, unknown>[])[0]?.enable_seqscan) : "n/a";
+            const [row] = (await tx`SELECT count(*) AS c FROM t`) as Record<string, unknown>[];
+            return { ok: true, value: `${setting} ${Number(row?.c)}` };
+          }),
+        ),
+      );
+      // one transaction: each job sees the rows of the jobs before it
+      expect(seen).toEqual(backend === "postgres" ? ["off 1", "off 2", "off 3"] : ["n/a 1", "n/a 2", "n/a 3"]);
+      if (backend === "postgres") {
+        // SET LOCAL: the setting ends with the writer's transaction, other statements plan as usual
+        const [outside] = (await store.sql`SHOW enable_seqscan`) as Record<string, unknown>[];
+        expect(outside?.enable_seqscan).toBe("on");
+      }
+    } finally {
+      await store.close();
+      if (schema) await dropSchema(schema);
+      dir.cleanup();
+    }
+  });
+});
