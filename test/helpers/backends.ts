@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
+import { openStore, type Store } from "../../src/store/db.ts";
 
 export type Backend = "sqlite" | "postgres";
 
@@ -40,4 +41,22 @@ export async function dropSchema(schema: string): Promise<void> {
 export function markPostgresRan(suite: string): void {
   const marker = process.env.CLAUDEMESH_PG_MARKER;
   if (marker) require("node:fs").appendFileSync(marker, suite + "\n");
+}
+
+/**
+ * Runs `body` on a fresh, unmigrated store of `backend` (a temp dir; on Postgres a schema of its own,
+ * marked as run under `suite`), and removes it after.
+ */
+export async function withStore<T>(backend: Backend, suite: string, body: (store: Store, schema: string | undefined) => Promise<T>): Promise<T> {
+  const dir = tempDir("cm-store-");
+  const schema = backend === "postgres" ? freshSchema() : undefined;
+  if (backend === "postgres") markPostgresRan(suite);
+  const store = await openStore({ dataDir: dir.path, databaseUrl: backend === "postgres" ? PG_URL : undefined, schema });
+  try {
+    return await body(store, schema);
+  } finally {
+    await store.close();
+    if (schema) await dropSchema(schema);
+    dir.cleanup();
+  }
 }

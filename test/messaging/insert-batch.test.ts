@@ -3,9 +3,9 @@ import { meshesMigration } from "../../src/meshes/schema.ts";
 import { type InsertJob, MessageRepo, type Quota } from "../../src/messaging/repo.ts";
 import { inboxIndexMigration, messageQuotaMigration, messagingMigration, queuedIndexMigration } from "../../src/messaging/schema.ts";
 import { WireError } from "../../src/protocol/wire-error.ts";
-import { openStore, type Store } from "../../src/store/db.ts";
+import type { Store } from "../../src/store/db.ts";
 import { migrate } from "../../src/store/migrate.ts";
-import { backends, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "../helpers/backends.ts";
+import { backends, withStore } from "../helpers/backends.ts";
 
 type Row = Record<string, unknown>;
 const MIGRATIONS = [meshesMigration, messagingMigration, messageQuotaMigration, inboxIndexMigration, queuedIndexMigration];
@@ -14,11 +14,7 @@ const MIGRATIONS = [meshesMigration, messagingMigration, messageQuotaMigration, 
 // (`insertBatch`): what each sender gets must be exactly what sending them one by one would give.
 describe.each(backends())("messages stored in one batch on %s", (backend) => {
   const withRepo = async (name: string, body: (repo: MessageRepo, store: Store) => Promise<void>) => {
-    const dir = tempDir("cm-insert-batch-");
-    const schema = backend === "postgres" ? freshSchema() : undefined;
-    if (backend === "postgres") markPostgresRan(`messaging/insert-batch ${name}`);
-    const store = await openStore({ dataDir: dir.path, databaseUrl: backend === "postgres" ? PG_URL : undefined, schema });
-    try {
+    await withStore(backend, `messaging/insert-batch ${name}`, async (store) => {
       await migrate(store, MIGRATIONS);
       await store.sql`INSERT INTO mesh (id, slug, owner_pubkey, created_at) VALUES ('mesh_1', 'm', 'k', 1), ('mesh_2', 'n', 'k', 1)`;
       for (const [id, mesh] of [
@@ -29,11 +25,7 @@ describe.each(backends())("messages stored in one batch on %s", (backend) => {
         await store.sql`INSERT INTO member (id, mesh_id, pubkey, display_name, role, joined_at) VALUES (${id}, ${mesh}, ${id}, ${id}, 'member', 1)`;
       }
       await body(new MessageRepo(store), store);
-    } finally {
-      await store.close();
-      if (schema) await dropSchema(schema);
-      dir.cleanup();
-    }
+    });
   };
   let n = 0;
   const job = (sender: string, mesh: string, quota: Quota, opts: { clientId?: string; bytes?: number; to?: string[] } = {}): InsertJob => {

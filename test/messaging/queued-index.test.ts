@@ -2,9 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { meshesMigration } from "../../src/meshes/schema.ts";
 import { MessageRepo } from "../../src/messaging/repo.ts";
 import { inboxIndexMigration, messageQuotaMigration, messagingMigration, queuedIndexMigration } from "../../src/messaging/schema.ts";
-import { openStore } from "../../src/store/db.ts";
 import { migrate } from "../../src/store/migrate.ts";
-import { backends, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "../helpers/backends.ts";
+import { backends, withStore } from "../helpers/backends.ts";
 
 const MIGRATIONS = [meshesMigration, messagingMigration, messageQuotaMigration, inboxIndexMigration, queuedIndexMigration];
 type Row = Record<string, unknown>;
@@ -13,11 +12,7 @@ type Row = Record<string, unknown>;
 // the queued rows through them, and each read a delivery makes must be one the index can serve.
 describe.each(backends())("the queued-only delivery indexes on %s", (backend) => {
   test("queue reads, depth and expiry see queued rows only, each through a queued-only index", async () => {
-    const dir = tempDir("cm-queued-idx-");
-    const schema = backend === "postgres" ? freshSchema() : undefined;
-    if (backend === "postgres") markPostgresRan("messaging/queued-index");
-    const store = await openStore({ dataDir: dir.path, databaseUrl: backend === "postgres" ? PG_URL : undefined, schema });
-    try {
+    await withStore(backend, "messaging/queued-index", async (store, schema) => {
       // the migration also applies to a store that already holds rows
       await migrate(store, MIGRATIONS.slice(0, 4));
       const sql = store.sql;
@@ -109,10 +104,6 @@ describe.each(backends())("the queued-only delivery indexes on %s", (backend) =>
         expect(receiptsPlan).toContain("Index Cond: ((message_id = (j.v ->> 0)) AND (session_pubkey = (j.v ->> 1)))");
         expect(receiptsPlan).toContain("Index Cond: (seq = ANY");
       }
-    } finally {
-      await store.close();
-      if (schema) await dropSchema(schema);
-      dir.cleanup();
-    }
+    });
   });
 });

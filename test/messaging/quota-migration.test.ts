@@ -2,18 +2,13 @@ import { describe, expect, test } from "bun:test";
 import { meshesMigration } from "../../src/meshes/schema.ts";
 import { messageQuotaMigration, messagingMigration } from "../../src/messaging/schema.ts";
 import { MessageRetention } from "../../src/messaging/retention.ts";
-import { openStore } from "../../src/store/db.ts";
 import { migrate } from "../../src/store/migrate.ts";
-import { backends, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "../helpers/backends.ts";
+import { backends, withStore } from "../helpers/backends.ts";
 
 // A store from before the quotas: its stored messages must count against them from the first start.
 describe.each(backends())("the quota migration on %s", (backend) => {
   test("backfills bytes, expiry and usage from messages already stored", async () => {
-    const dir = tempDir("cm-migrate-");
-    const schema = backend === "postgres" ? freshSchema() : undefined;
-    if (backend === "postgres") markPostgresRan("messaging/quota-migration");
-    const store = await openStore({ dataDir: dir.path, databaseUrl: backend === "postgres" ? PG_URL : undefined, schema });
-    try {
+    await withStore(backend, "messaging/quota-migration", async (store) => {
       await migrate(store, [meshesMigration, messagingMigration]);
       const sql = store.sql;
       await sql`INSERT INTO mesh (id, slug, owner_pubkey, created_at) VALUES ('mesh_1', 'old', 'k', 1)`;
@@ -49,10 +44,6 @@ describe.each(backends())("the quota migration on %s", (backend) => {
       // and the first sweep after the upgrade gives back what has expired
       expect(await new MessageRetention(store).purge(5_500)).toBe(2);
       expect((await new MessageRetention(store).usage("mesh_1")).find((u) => u.memberId === "")).toEqual({ memberId: "", messages: 1, bytes: 30 });
-    } finally {
-      await store.close();
-      if (schema) await dropSchema(schema);
-      dir.cleanup();
-    }
+    });
   });
 });

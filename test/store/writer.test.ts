@@ -1,14 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { openStore } from "../../src/store/db.ts";
-import { backends, dropSchema, freshSchema, markPostgresRan, PG_URL, tempDir } from "../helpers/backends.ts";
+import { backends, withStore } from "../helpers/backends.ts";
 
 describe.each(backends())("the shared writer on %s", (backend) => {
   test("jobs queued together share one transaction; on Postgres it plans no sequential scan, and only it", async () => {
-    const dir = tempDir("cm-writer-");
-    const schema = backend === "postgres" ? freshSchema() : undefined;
-    if (backend === "postgres") markPostgresRan("store/writer");
-    const store = await openStore({ dataDir: dir.path, databaseUrl: backend === "postgres" ? PG_URL : undefined, schema });
-    try {
+    await withStore(backend, "store/writer", async (store) => {
       await store.sql`CREATE TABLE t (n integer)`;
       const seen = await Promise.all(
         [1, 2, 3].map((n) =>
@@ -27,10 +22,6 @@ describe.each(backends())("the shared writer on %s", (backend) => {
         const [outside] = (await store.sql`SHOW enable_seqscan`) as Record<string, unknown>[];
         expect(outside?.enable_seqscan).toBe("on");
       }
-    } finally {
-      await store.close();
-      if (schema) await dropSchema(schema);
-      dir.cleanup();
-    }
+    });
   });
 });
