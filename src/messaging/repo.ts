@@ -386,12 +386,13 @@ export class MessageRepo {
   /** Everything queued for one session in queue order, payloads included (a drain: `low` ones too). */
   async queuedFor(sessionPubkey: string, priorities: Priority[], now: number): Promise<PushBody[]> {
     if (priorities.length === 0) return [];
-    const rows = await this.sql`
+    const sql = this.store.planned;
+    const rows = await sql`
       SELECT r.message_id, COALESCE(r.nonce, m.nonce) AS nonce, COALESCE(r.ciphertext, m.ciphertext) AS ciphertext,
              m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at
       FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id
       WHERE r.session_pubkey = ${sessionPubkey} AND r.status = 'queued' AND r.expires_at > ${now}
-        AND m.priority IN ${this.sql(priorities)}
+        AND m.priority IN ${sql(priorities)}
       ORDER BY r.seq`;
     return rows.map(toPush);
   }
@@ -443,15 +444,16 @@ export class MessageRepo {
   async queues(sessionPubkeys: string[], pushable: Priority[], now: number): Promise<Map<string, Queue>> {
     const out = new Map<string, Queue>(sessionPubkeys.map((k) => [k, { messages: [], low: [] }]));
     const priorities = [...new Set<Priority>([...pushable, "low"])];
+    const sql = this.store.planned;
     for (const batch of chunks(sessionPubkeys, 500)) {
-      const rows = await this.sql`
+      const rows = await sql`
         SELECT r.seq, r.session_pubkey, r.message_id, m.priority,
                CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.nonce, m.nonce) END AS nonce,
                CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.ciphertext, m.ciphertext) END AS ciphertext,
                m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.kind, m.target_spec, m.created_at
         FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id
-        WHERE r.session_pubkey ${inList(this.sql, this.store.dialect, batch)} AND r.status = 'queued' AND r.expires_at > ${now}
-          AND m.priority IN ${this.sql(priorities)}`;
+        WHERE r.session_pubkey ${inList(sql, this.store.dialect, batch)} AND r.status = 'queued' AND r.expires_at > ${now}
+          AND m.priority IN ${sql(priorities)}`;
       // Queue order is sorted here, not by ORDER BY: for a list of sessions SQLite would rather walk the
       // whole table in seq order than sort, a scan of every row ever queued (connects 1,200 → 430/s).
       for (const r of (rows as Row[]).sort((a, b) => num(a.seq) - num(b.seq))) {
