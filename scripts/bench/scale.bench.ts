@@ -449,7 +449,9 @@ const pctOf = (x: number, base: number) => `${((x / base) * 100).toFixed(0)} %`;
 
 export async function run(): Promise<void> {
   const pg = process.env.CLAUDEMESH_TEST_DATABASE_URL ?? process.env.DATABASE_URL;
-  const kinds: Kind[] = ["relay", "sqlite", ...(pg ? (["postgres"] as const) : [])];
+  const kinds: Kind[] = ["relay", "sqlite", ...(pg ? (["postgres"] as const) : [])].filter(
+    (k) => !process.env.BENCH_ONLY || k === "relay" || k === process.env.BENCH_ONLY,
+  ) as Kind[];
   console.log(
     `scale: stages of ${STAGES.join(" / ")} sessions, ${LATENCY_MSGS} sequential messages each; at ${MAIN}: ${SENDERS} concurrent senders for ${THROUGHPUT_SECS} s, ${BROADCASTS} broadcasts, backlog ${BACKLOG}; storm of ${STORM}${SMOKE ? " (smoke)" : ""}`,
   );
