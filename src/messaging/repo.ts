@@ -98,6 +98,9 @@ interface Stored {
   expiresAt: number;
 }
 
+/** A usage row's key in the maps below; member id '' is the mesh's own row. */
+const usageKey = (meshId: string, memberId: string) => `${meshId}\u0000${memberId}`;
+
 /** A usage row's share of a batch: `member_id` '' is the mesh's own row. */
 interface Usage {
   meshId: string;
@@ -121,7 +124,7 @@ async function charge(tx: SQL, dialect: Dialect, rows: Usage[], quota: Quota): P
     WHERE message_usage.messages + excluded.messages <= CASE WHEN message_usage.member_id = '' THEN ${quota.mesh.messages} ELSE ${quota.member.messages} END
       AND message_usage.bytes + excluded.bytes <= CASE WHEN message_usage.member_id = '' THEN ${quota.mesh.bytes} ELSE ${quota.member.bytes} END
     RETURNING mesh_id, member_id`;
-  return new Set(took.map((r: Row) => `${r.mesh_id}\u0000${r.member_id}`));
+  return new Set(took.map((r: Row) => usageKey(String(r.mesh_id), String(r.member_id))));
 }
 
 const refund = (tx: SQL, u: Usage) =>
@@ -132,8 +135,8 @@ async function chargeOne(tx: SQL, dialect: Dialect, s: Stored, quota: Quota): Pr
   const member: Usage = { meshId: s.message.meshId, memberId: s.message.senderMemberId, messages: 1, bytes: s.bytes };
   const mesh: Usage = { ...member, memberId: "" };
   const took = await charge(tx, dialect, [member, mesh], quota);
-  const tookMember = took.has(`${member.meshId}\u0000${member.memberId}`);
-  const tookMesh = took.has(`${mesh.meshId}\u0000`);
+  const tookMember = took.has(usageKey(member.meshId, member.memberId));
+  const tookMesh = took.has(usageKey(mesh.meshId, ""));
   if (tookMember && tookMesh) return null;
   // the member's own quota is the one told first
   if (tookMesh) await refund(tx, mesh);
@@ -148,10 +151,9 @@ async function chargeOne(tx: SQL, dialect: Dialect, s: Stored, quota: Quota): Pr
  * batch takes exactly what sequential sends would have. Returns each message's refusal, or null.
  */
 async function chargeBatch(tx: SQL, dialect: Dialect, stored: Stored[], quota: Quota): Promise<(Refusal | null)[]> {
-  const key = (meshId: string, memberId: string) => `${meshId}\u0000${memberId}`;
   const totals = new Map<string, Usage>();
   const add = (meshId: string, memberId: string, bytes: number) => {
-    const k = key(meshId, memberId);
+    const k = usageKey(meshId, memberId);
     const u = totals.get(k);
     if (u) {
       u.messages += 1;
@@ -169,11 +171,11 @@ async function chargeBatch(tx: SQL, dialect: Dialect, stored: Stored[], quota: Q
   const took = tried.length > 0 ? await charge(tx, dialect, tried, quota) : new Set<string>();
   // Who goes message by message: every sender of a mesh whose row did not take the total, and every
   // sender whose own row did not. What the other row of such a pair took for them is given back first.
-  const slowMesh = new Set(rows.filter((u) => u.memberId === "" && !took.has(key(u.meshId, ""))).map((u) => u.meshId));
+  const slowMesh = new Set(rows.filter((u) => u.memberId === "" && !took.has(usageKey(u.meshId, ""))).map((u) => u.meshId));
   const slow = new Set<string>();
   for (const u of rows) {
     if (u.memberId === "") continue;
-    const k = key(u.meshId, u.memberId);
+    const k = usageKey(u.meshId, u.memberId);
     if (slowMesh.has(u.meshId)) {
       slow.add(k);
       if (took.has(k)) await refund(tx, u);
@@ -184,7 +186,7 @@ async function chargeBatch(tx: SQL, dialect: Dialect, stored: Stored[], quota: Q
   }
   const verdicts: (Refusal | null)[] = [];
   for (const s of stored) {
-    verdicts.push(slow.has(key(s.message.meshId, s.message.senderMemberId)) ? await chargeOne(tx, dialect, s, quota) : null);
+    verdicts.push(slow.has(usageKey(s.message.meshId, s.message.senderMemberId)) ? await chargeOne(tx, dialect, s, quota) : null);
   }
   return verdicts;
 }
@@ -263,10 +265,9 @@ async function insertBatch(tx: SQL, dialect: Dialect, jobs: InsertJob[]): Promis
     )}`;
     // A repeat of a refused message's client id in this batch was turned away for a row that is gone
     // now: it is tried again as sequential sends would have (stored, if it fits).
-    const gone = new Set(refused.map((s) => `${s.message.meshId}\u0000${s.message.senderMemberId}\u0000${s.message.clientId}`));
-    const again = candidates.filter(
-      (c) => !ids.has(c.message.id) && gone.has(`${c.message.meshId}\u0000${c.message.senderMemberId}\u0000${c.message.clientId}`),
-    );
+    const clientKey = (m: NewMessage) => `${usageKey(m.meshId, m.senderMemberId)}\u0000${m.clientId}`;
+    const gone = new Set(refused.map((s) => clientKey(s.message)));
+    const again = candidates.filter((c) => !ids.has(c.message.id) && gone.has(clientKey(c.message)));
     if (again.length > 0) {
       const retried = await insertBatch(
         tx,
@@ -375,6 +376,8 @@ export class MessageRepo {
               else p.reject(o.error);
             }),
           (err) => {
+            // a transaction that failed before it ran this job leaves the list open: later inserts start another
+            if (this.inserts === jobs) this.inserts = null;
             for (const p of jobs) p.reject(err);
           },
         );

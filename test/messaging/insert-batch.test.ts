@@ -139,6 +139,18 @@ describe.each(backends())("messages stored in one batch on %s", (backend) => {
     });
   });
 
+  test("when the store fails, every insert is refused, including those queued after the failure", async () => {
+    await withRepo("store failure", async (repo, store) => {
+      const quota = { member: big, mesh: big };
+      await store.sql.close();
+      // the first fails before its transaction runs its job; the second must not wait on that dead batch
+      const first = await settle(repo.insert(job("mbr_a", "mesh_1", quota)));
+      const second = await settle(repo.insert(job("mbr_a", "mesh_1", quota)));
+      expect(first).toStartWith("threw");
+      expect(second).toStartWith("threw");
+    });
+  }, 10_000);
+
   test("a batch's recipient rows keep each message's recipients in order, with its own expiry", async () => {
     await withRepo("recipients", async (repo, store) => {
       const quota = { member: big, mesh: big };
