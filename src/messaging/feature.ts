@@ -383,7 +383,7 @@ class Messaging implements Feature {
     }
     const { targets, recipients, rows } = routed;
 
-    const messageId = newSortableId("msg");
+    const messageId = newSortableId("msg", this.host.clock.now());
     const job: InsertJob = {
       message: {
         id: messageId,
