@@ -1,6 +1,6 @@
 import type { Store } from "../store/db.ts";
 import type { Clock } from "../util/clock.ts";
-import { inList, num, numOrNull } from "../store/db.ts";
+import { inList, jsonRows, num, numOrNull } from "../store/db.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { newId, newSecret, sha256Hex } from "../util/ids.ts";
 import type { Invite, Member, MemberRole, Mesh } from "./model.ts";
@@ -254,20 +254,27 @@ export class MeshRepo {
    * shape whatever the batch's size (`inList` says why).
    */
   async writePresence(ops: PresenceOp[]): Promise<void> {
-    const opens = ops.flatMap((o) => (o.kind === "open" ? [o.row] : []));
+    // the row's own fields only: an open's row is often the live session object itself
+    const opens = ops.flatMap((o) =>
+      o.kind === "open"
+        ? [
+            {
+              id: o.row.id,
+              meshId: o.row.meshId,
+              memberId: o.row.memberId,
+              sessionPubkey: o.row.sessionPubkey,
+              displayName: o.row.displayName,
+              connectedAt: o.row.connectedAt,
+              nodeId: o.row.nodeId,
+            },
+          ]
+        : [],
+    );
     const closes = ops.flatMap((o) => (o.kind === "close" ? [o] : []));
-    const pg = this.store.dialect === "postgres";
     await this.sql.begin(async (tx) => {
       if (opens.length > 0) {
-        const rows = JSON.stringify(
-          opens.map((p) => ({ i: p.id, m: p.meshId, b: p.memberId, s: p.sessionPubkey, d: p.displayName, c: p.connectedAt, n: p.nodeId })),
-        );
-        if (pg)
-          await tx`INSERT INTO presence (id, mesh_id, member_id, session_pubkey, display_name, connected_at, node_id)
-            SELECT e ->> 'i', e ->> 'm', e ->> 'b', e ->> 's', e ->> 'd', (e ->> 'c')::bigint, e ->> 'n' FROM json_array_elements(${rows}::text::json) e`;
-        else
-          await tx`INSERT INTO presence (id, mesh_id, member_id, session_pubkey, display_name, connected_at, node_id)
-            SELECT j.value ->> 'i', j.value ->> 'm', j.value ->> 'b', j.value ->> 's', j.value ->> 'd', j.value ->> 'c', j.value ->> 'n' FROM json_each(${rows}) j`;
+        await tx`INSERT INTO presence (id, mesh_id, member_id, session_pubkey, display_name, connected_at, node_id)
+          ${jsonRows(tx, this.store.dialect, opens, ["id", "meshId", "memberId", "sessionPubkey", "displayName", ["connectedAt", "bigint"], "nodeId"])}`;
       }
       // a storm's disconnects share a few clock readings: one statement per reading
       for (const [at, group] of Map.groupBy(closes, (c) => c.at)) {

@@ -1,7 +1,7 @@
 import type { SQL } from "bun";
 import type { Store } from "../store/db.ts";
 import type { Dialect } from "../store/migration.ts";
-import { inList, num, numOrNull } from "../store/db.ts";
+import { inList, jsonRows, num, numOrNull } from "../store/db.ts";
 import type { z } from "zod";
 import { WireError } from "../protocol/wire-error.ts";
 import type { Outcome } from "../store/group-commit.ts";
@@ -93,6 +93,7 @@ export interface InsertJob {
 /** A job that got its message row, with what it weighs. */
 interface Stored {
   index: number;
+  job: InsertJob;
   message: NewMessage;
   bytes: number;
   expiresAt: number;
@@ -114,11 +115,7 @@ interface Usage {
  * starts at its delta, so the caller checks first that the delta fits at all); says which rows took it.
  */
 async function charge(tx: SQL, dialect: Dialect, rows: Usage[], quota: Quota): Promise<Set<string>> {
-  const json = JSON.stringify(rows.map((r) => ({ e: r.meshId, m: r.memberId, n: r.messages, b: r.bytes })));
-  const source =
-    dialect === "sqlite"
-      ? tx`SELECT j.value ->> 'e', j.value ->> 'm', j.value ->> 'n', j.value ->> 'b' FROM json_each(${json}) j WHERE true ORDER BY j.key`
-      : tx`SELECT e.v ->> 'e', e.v ->> 'm', (e.v ->> 'n')::bigint, (e.v ->> 'b')::bigint FROM json_array_elements(${json}::text::json) WITH ORDINALITY AS e(v, i) ORDER BY e.i`;
+  const source = jsonRows(tx, dialect, rows, ["meshId", "memberId", ["messages", "bigint"], ["bytes", "bigint"]]);
   const took = await tx`INSERT INTO message_usage (mesh_id, member_id, messages, bytes) ${source}
     ON CONFLICT (mesh_id, member_id) DO UPDATE SET messages = message_usage.messages + excluded.messages, bytes = message_usage.bytes + excluded.bytes
     WHERE message_usage.messages + excluded.messages <= CASE WHEN message_usage.member_id = '' THEN ${quota.mesh.messages} ELSE ${quota.member.messages} END
@@ -199,15 +196,9 @@ async function chargeBatch(tx: SQL, dialect: Dialect, stored: Stored[], quota: Q
  */
 async function insertBatch(tx: SQL, dialect: Dialect, jobs: InsertJob[]): Promise<Outcome<boolean>[]> {
   const out: Outcome<boolean>[] = jobs.map(() => ({ ok: true, value: false }));
-  const [first] = jobs;
-  if (!first) return out;
-  const quota = first.quota;
-  // the quota is the broker's, one for every job; a batch that mixes them (none does) goes one by one
-  if (jobs.length > 1 && !jobs.every((j) => sameQuota(j.quota, quota))) {
-    const each: Outcome<boolean>[] = [];
-    for (const j of jobs) each.push(...(await insertBatch(tx, dialect, [j])));
-    return each;
-  }
+  // one quota for the whole batch: `MessageRepo.insert` batches only jobs that share it
+  const quota = jobs[0]?.quota;
+  if (!quota) return out;
   const weigh = (j: InsertJob) => (j.message.ciphertext?.length ?? 0) + j.recipients.reduce((n, r) => n + (r.ciphertext?.length ?? 0), 0);
   const candidates: Stored[] = [];
   jobs.forEach((j, index) => {
@@ -215,36 +206,28 @@ async function insertBatch(tx: SQL, dialect: Dialect, jobs: InsertJob[]): Promis
     // one message that would not fit even an empty quota is refused before anything is written
     if (!fits(quota.member, 1, bytes)) out[index] = refusal("member", quota);
     else if (!fits(quota.mesh, 1, bytes)) out[index] = refusal("mesh", quota);
-    else candidates.push({ index, message: j.message, bytes, expiresAt: j.message.createdAt + j.ttlMs });
+    else candidates.push({ index, job: j, message: j.message, bytes, expiresAt: j.message.createdAt + j.ttlMs });
   });
   if (candidates.length === 0) return out;
 
-  const messages = JSON.stringify(
-    candidates.map(({ message: m, bytes, expiresAt }) => ({
-      id: m.id,
-      e: m.meshId,
-      sm: m.senderMemberId,
-      sk: m.senderSessionPubkey,
-      sn: m.senderName,
-      ci: m.clientId,
-      t: m.targetSpec,
-      p: m.priority,
-      k: m.kind,
-      nc: m.nonce,
-      c: m.ciphertext,
-      at: m.createdAt,
-      b: bytes,
-      x: expiresAt,
-    })),
-  );
+  const messages = candidates.map(({ message: m, bytes, expiresAt }) => ({ ...m, bytes, expiresAt }));
+  const source = jsonRows(tx, dialect, messages, [
+    "id",
+    "meshId",
+    "senderMemberId",
+    "senderSessionPubkey",
+    "senderName",
+    "clientId",
+    "targetSpec",
+    "priority",
+    "kind",
+    "nonce",
+    "ciphertext",
+    ["createdAt", "bigint"],
+    ["bytes", "bigint"],
+    ["expiresAt", "bigint"],
+  ]);
   const columns = tx`message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at, bytes, expires_at)`;
-  const source =
-    dialect === "sqlite"
-      ? tx`SELECT j.value ->> 'id', j.value ->> 'e', j.value ->> 'sm', j.value ->> 'sk', j.value ->> 'sn', j.value ->> 'ci', j.value ->> 't', j.value ->> 'p', j.value ->> 'k',
-          j.value ->> 'nc', j.value ->> 'c', j.value ->> 'at', j.value ->> 'b', j.value ->> 'x' FROM json_each(${messages}) j WHERE true ORDER BY j.key`
-      : tx`SELECT e.v ->> 'id', e.v ->> 'e', e.v ->> 'sm', e.v ->> 'sk', e.v ->> 'sn', e.v ->> 'ci', e.v ->> 't', e.v ->> 'p', e.v ->> 'k',
-          e.v ->> 'nc', e.v ->> 'c', (e.v ->> 'at')::bigint, (e.v ->> 'b')::bigint, (e.v ->> 'x')::bigint
-          FROM json_array_elements(${messages}::text::json) WITH ORDINALITY AS e(v, i) ORDER BY e.i`;
   // A client id stored before (an earlier batch, or earlier in this one) is not stored again: the caller answers with it.
   const inserted = await tx`INSERT INTO ${columns} ${source} ON CONFLICT (mesh_id, sender_member_id, client_id) DO NOTHING RETURNING id`;
   const ids = new Set(inserted.map((r: Row) => String(r.id)));
@@ -272,7 +255,7 @@ async function insertBatch(tx: SQL, dialect: Dialect, jobs: InsertJob[]): Promis
       const retried = await insertBatch(
         tx,
         dialect,
-        again.map((c) => jobs[c.index] as InsertJob),
+        again.map((c) => c.job),
       );
       again.forEach((c, i) => {
         out[c.index] = retried[i] as Outcome<boolean>;
@@ -283,30 +266,11 @@ async function insertBatch(tx: SQL, dialect: Dialect, jobs: InsertJob[]): Promis
   // One statement whatever the fan-out: the rows travel as one JSON parameter. A multi-row VALUES list
   // would be a statement of thousands of placeholders, compiled again for every message (SQLite: ~5 ms
   // for 100 rows of 10 columns), the larger part of a broadcast's cost.
-  const recipients = JSON.stringify(
-    accepted.flatMap((s) =>
-      (jobs[s.index]?.recipients ?? []).map((r) => ({
-        id: s.message.id,
-        e: s.message.meshId,
-        s: r.sessionPubkey,
-        m: r.memberId,
-        n: r.name,
-        nc: r.nonce,
-        c: r.ciphertext,
-        q: s.message.createdAt,
-        x: s.expiresAt,
-      })),
-    ),
+  const recipients = accepted.flatMap((s) =>
+    s.job.recipients.map((r) => ({ ...r, id: s.message.id, meshId: s.message.meshId, status: "queued", at: s.message.createdAt, expiresAt: s.expiresAt })),
   );
-  if (dialect === "sqlite") {
-    await tx`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)
-      SELECT j.value ->> 'id', j.value ->> 'e', j.value ->> 's', j.value ->> 'm', j.value ->> 'n', j.value ->> 'nc', j.value ->> 'c', 'queued', j.value ->> 'q', j.value ->> 'x'
-      FROM json_each(${recipients}) j ORDER BY j.key`;
-  } else {
-    await tx`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)
-      SELECT e.v ->> 'id', e.v ->> 'e', e.v ->> 's', e.v ->> 'm', e.v ->> 'n', e.v ->> 'nc', e.v ->> 'c', 'queued', (e.v ->> 'q')::bigint, (e.v ->> 'x')::bigint
-      FROM json_array_elements(${recipients}::text::json) WITH ORDINALITY AS e(v, i) ORDER BY e.i`;
-  }
+  await tx`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)
+    ${jsonRows(tx, dialect, recipients, ["id", "meshId", "sessionPubkey", "memberId", "name", "nonce", "ciphertext", "status", ["at", "bigint"], ["expiresAt", "bigint"]])}`;
   return out;
 }
 
@@ -351,7 +315,9 @@ export class MessageRepo {
    */
   insert(job: InsertJob): Promise<boolean> {
     let batch = this.inserts;
-    if (!batch || batch.length >= MAX_INSERT_BATCH) {
+    // a batch is charged against one quota: a job with another (the broker has one, its limits) starts a batch of its own
+    const first = batch?.[0];
+    if (!batch || batch.length >= MAX_INSERT_BATCH || (first && !sameQuota(first.job.quota, job.quota))) {
       const jobs: Pending[] = [];
       batch = this.inserts = jobs;
       // One job of the shared transaction for every insert queued until it starts: later ones go to the next.

@@ -1,5 +1,5 @@
 import type { Cluster } from "../broker/host.ts";
-import type { Store } from "../store/db.ts";
+import { jsonRows, type Store } from "../store/db.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 
@@ -127,13 +127,10 @@ export class NodeLink implements Cluster {
     const targets = [...new Set(batch.map((e) => e.node_id))];
     try {
       await this.store.sql.begin(async (tx) => {
-        // one JSON parameter: one statement shape whatever the batch's size (`inList` in store/db.ts says why);
-        // its rows take their ids in the order they were queued
+        // one JSON parameter (`jsonRows`): its rows take their ids in the order they were queued
         for (let i = 0; i < batch.length; i += 500) {
-          const rows = JSON.stringify(batch.slice(i, i + 500));
           await tx`INSERT INTO node_event (node_id, from_node, topic, payload, created_at)
-            SELECT t.e ->> 'node_id', t.e ->> 'from_node', t.e ->> 'topic', t.e ->> 'payload', (t.e ->> 'created_at')::bigint
-            FROM json_array_elements(${rows}::text::json) WITH ORDINALITY AS t(e, i) ORDER BY t.i`;
+            ${jsonRows(tx, "postgres", batch.slice(i, i + 500), ["node_id", "from_node", "topic", "payload", ["created_at", "bigint"]])}`;
         }
         // delivered on commit: the target never wakes before its rows are visible
         for (const node of targets) await tx`SELECT pg_notify(${nodeChannel(node)}, '')`;

@@ -1,6 +1,5 @@
 import type { SQL } from "bun";
 import { GroupCommit, type Outcome } from "./group-commit.ts";
-import type { Dialect } from "./migration.ts";
 
 /** One piece of a shared transaction: its own outcome; a throw means the store failed and aborts them all. */
 export type WriteJob<R> = (tx: SQL) => Promise<Outcome<R>>;
@@ -14,18 +13,12 @@ export type WriteJob<R> = (tx: SQL) => Promise<Outcome<R>>;
 export class Writer {
   private readonly batches: GroupCommit<WriteJob<unknown>, unknown>;
 
-  /**
-   * `dialect` postgres: each transaction first turns sequential scans off for itself (`SET LOCAL`). Every
-   * statement of the hot writes finds its rows by a key, and Postgres caches a prepared statement's plan
-   * per connection: a plan made while a table was small (where a scan is cheapest) stayed a scan once the
-   * table held 100,000 rows, until the next ANALYZE (a broadcast's receipts: 56 ms instead of ~3).
-   */
-  constructor(sql: SQL, dialect: Dialect, maxBatch = 256) {
+  /** `sql`: the writer's own connection on Postgres (`openStore` says how it is set up), SQLite's one. */
+  constructor(sql: SQL, maxBatch = 256) {
     this.batches = new GroupCommit<WriteJob<unknown>, unknown>(async (jobs) => {
       const started = performance.now();
       try {
         return await sql.begin(async (tx) => {
-          if (dialect === "postgres") await tx`SET LOCAL enable_seqscan = off`;
           const out: Outcome<unknown>[] = [];
           for (const job of jobs) out.push(await job(tx));
           return out;

@@ -142,7 +142,7 @@ describe.each(backends())("messages stored in one batch on %s", (backend) => {
   test("when the store fails, every insert is refused, including those queued after the failure", async () => {
     await withRepo("store failure", async (repo, store) => {
       const quota = { member: big, mesh: big };
-      await store.sql.close();
+      await store.close();
       // the first fails before its transaction runs its job; the second must not wait on that dead batch
       const first = await settle(repo.insert(job("mbr_a", "mesh_1", quota)));
       const second = await settle(repo.insert(job("mbr_a", "mesh_1", quota)));

@@ -18,7 +18,7 @@ describe.each(backends())("the shared writer on %s", (backend) => {
       // one transaction: each job sees the rows of the jobs before it
       expect(seen).toEqual(backend === "postgres" ? ["off 1", "off 2", "off 3"] : ["n/a 1", "n/a 2", "n/a 3"]);
       if (backend === "postgres") {
-        // SET LOCAL: the setting ends with the writer's transaction, other statements plan as usual
+        // the writer has a connection of its own: other statements plan as usual
         const [outside] = (await store.sql`SHOW enable_seqscan`) as Record<string, unknown>[];
         expect(outside?.enable_seqscan).toBe("on");
       }
