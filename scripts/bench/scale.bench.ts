@@ -153,10 +153,18 @@ async function memory(t: Target): Promise<{ rss: number; heap: number }> {
   return line.memory as { rss: number; heap: number };
 }
 
-/** The broker's own view: /metrics (admin token); prom-client's event-loop figures reset at each scrape. */
+/**
+ * The broker's own view: /metrics (admin token); prom-client's event-loop figures reset at each scrape.
+ * The relay has no /metrics: its event-loop lag, sampled the same way, comes from its /lag.
+ */
 async function scrape(t: Target): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  if (!t.adminToken) return out;
+  if (!t.adminToken) {
+    const lag = (await (await fetch(`${t.url}/lag`)).json()) as { p99: number; max: number };
+    out.set("nodejs_eventloop_lag_p99_seconds", lag.p99);
+    out.set("nodejs_eventloop_lag_max_seconds", lag.max);
+    return out;
+  }
   const text = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminToken}` } })).text();
   const { default: parse } = await import("parse-prometheus-text-format");
   for (const f of parse(text)) {
@@ -311,6 +319,8 @@ interface Row {
   disconnectSecs: number;
   eventLoopLagP99Ms?: number;
   eventLoopLagMaxMs?: number;
+  /** one GET /metrics with every session of the last stage connected (the broker's event loop answers it) */
+  scrapeMs?: number;
   /** what the last stage's sessions added, after a full collection before and after they connect, per session */
   rssPerSessionBytes?: number;
   heapPerSessionBytes?: number;
@@ -395,8 +405,15 @@ async function benchTarget(kind: Kind, pg: string | undefined): Promise<Row> {
           : {}),
       };
     }
+    let scrapeMs: number | undefined;
+    if (t.adminToken) {
+      const started = performance.now();
+      await scrape(t);
+      scrapeMs = performance.now() - started;
+    }
     const disconnectSecs = await disconnectAll(t, sessions);
     return {
+      ...(scrapeMs === undefined ? {} : { scrapeMs }),
       stages,
       ...(main as Omit<Row, "stages" | "disconnectSecs">),
       disconnectSecs,
@@ -473,6 +490,7 @@ export async function run(): Promise<void> {
   line("event-loop lag in broadcasts p99 / max ms", (r) =>
     r.eventLoopLagP99Ms === undefined ? "—" : `${ms(r.eventLoopLagP99Ms)} / ${ms(r.eventLoopLagMaxMs)}`,
   );
+  line(`GET /metrics at ${LAST} sessions, ms`, (r) => (r.scrapeMs === undefined ? "—" : ms(r.scrapeMs)));
   for (const [i, n] of STAGES.entries())
     line(
       `connects/s to ${n} (target CPU ms each)`,

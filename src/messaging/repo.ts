@@ -382,7 +382,7 @@ export class MessageRepo {
     return this.store.writer.write(async (tx) => {
       if (dialect === "sqlite") {
         await tx`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
-          WHERE (message_id, session_pubkey) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(${pairs}) j) AND status = 'queued'`;
+          WHERE (message_id, session_pubkey) IN (SELECT j.value ->> 0, j.value ->> 1 FROM jsonb_each(${pairs}) j) AND status = 'queued'`;
       } else {
         // Each pair is looked up on its own (LATERAL … LIMIT 1 keeps the planner from turning the pairs into
         // a hash join over the whole table, which it did: 35–90 ms a broadcast), the rows then by primary
@@ -390,7 +390,7 @@ export class MessageRepo {
         // cached while the table was small walked the whole expiring index instead (~40 ms a receipt with
         // 100,000 queued, in a bench run).
         await tx`WITH hit AS MATERIALIZED (
-            SELECT h.seq FROM json_array_elements(${pairs}::text::json) AS j(v)
+            SELECT h.seq FROM jsonb_array_elements(${pairs}::text::jsonb) AS j(v)
             CROSS JOIN LATERAL (SELECT r.seq FROM message_recipient r WHERE r.message_id = j.v ->> 0 AND r.session_pubkey = j.v ->> 1 LIMIT 1) h)
           UPDATE message_recipient SET status = 'delivered', delivered_at = ${now} WHERE seq = ANY(ARRAY(SELECT seq FROM hit)) AND status || '' = 'queued'`;
       }

@@ -50,8 +50,8 @@ export function jsonRows(sql: SQL, dialect: Dialect, rows: readonly object[], co
   };
   const fields = sql.unsafe(columns.map(field).join(", "));
   return dialect === "sqlite"
-    ? sql`SELECT ${fields} FROM json_each(${json}) j WHERE true ORDER BY j.key`
-    : sql`SELECT ${fields} FROM json_array_elements(${json}::text::json) WITH ORDINALITY AS e(v, i) WHERE true ORDER BY e.i`;
+    ? sql`SELECT ${fields} FROM jsonb_each(${json}) j WHERE true ORDER BY j.key`
+    : sql`SELECT ${fields} FROM jsonb_array_elements(${json}::text::jsonb) WITH ORDINALITY AS e(v, i) WHERE true ORDER BY e.i`;
 }
 
 export interface StoreOptions {

@@ -4,16 +4,28 @@
  * others. It answers the same connect → ready → send → push → receipt exchange as the broker, so the
  * two runs differ only by what claudemesh does.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { installMemoryProbe } from "./memory-probe.ts";
 
 type Data = { name: string | null };
 const sockets = new Map<string, Bun.ServerWebSocket<Data>>();
+// The broker's event-loop lag comes from prom-client, which samples the same way (a 10 ms timer): the
+// relay's, in the same run, is what the machine alone (two cores shared with the clients) puts there.
+const lag = monitorEventLoopDelay({ resolution: 10 });
+lag.enable();
 const server = Bun.serve<Data>({
   // a restart (the reconnect storm's baseline) comes back on the port it had
   port: Number(process.env.BENCH_PORT ?? 0),
   hostname: "127.0.0.1",
   fetch(req, srv) {
-    if (new URL(req.url).pathname === "/count") return new Response(String(sockets.size));
+    const path = new URL(req.url).pathname;
+    if (path === "/count") return new Response(String(sockets.size));
+    if (path === "/lag") {
+      // in seconds and reset at each read, as the broker's /metrics gives them
+      const out = { p99: lag.percentile(99) / 1e9, max: lag.max / 1e9 };
+      lag.reset();
+      return Response.json(out);
+    }
     return srv.upgrade(req, { data: { name: null } }) ? undefined : new Response("ws only", { status: 426 });
   },
   websocket: {
