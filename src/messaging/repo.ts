@@ -303,6 +303,8 @@ export class MessageRepo {
     senderMemberId: string,
     clientId: string,
   ): Promise<{ id: string; recipients: { name: string; sessionPubkey: string }[] } | null> {
+    // what it finds is acknowledged to the sender: only once it is on disk
+    await this.store.writer.durable();
     const [m] = await this.sql`SELECT id FROM message WHERE mesh_id = ${meshId} AND sender_member_id = ${senderMemberId} AND client_id = ${clientId}`;
     if (!m) return null;
     const rs = await this.sql`SELECT name, session_pubkey FROM message_recipient WHERE message_id = ${m.id} ORDER BY seq`;
@@ -355,6 +357,8 @@ export class MessageRepo {
   /** Everything queued for one session in queue order, payloads included (a drain: `low` ones too). */
   async queuedFor(sessionPubkey: string, priorities: Priority[], now: number): Promise<PushBody[]> {
     if (priorities.length === 0) return [];
+    // what a queue read finds is pushed: only once it is on disk
+    await this.store.writer.durable();
     const sql = this.store.planned;
     const rows = await sql`
       SELECT r.message_id, COALESCE(r.nonce, m.nonce) AS nonce, COALESCE(r.ciphertext, m.ciphertext) AS ciphertext,
@@ -413,6 +417,7 @@ export class MessageRepo {
   async queues(sessionPubkeys: string[], pushable: Priority[], now: number): Promise<Map<string, Queue>> {
     const out = new Map<string, Queue>(sessionPubkeys.map((k) => [k, { messages: [], low: [] }]));
     const priorities = [...new Set<Priority>([...pushable, "low"])];
+    await this.store.writer.durable();
     const sql = this.store.planned;
     for (const batch of chunks(sessionPubkeys, 500)) {
       const rows = await sql`

@@ -3,6 +3,7 @@ import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePrivateDir } from "../util/fs.ts";
 import type { Dialect } from "./migration.ts";
+import { WalSync } from "./wal-sync.ts";
 import { Writer } from "./writer.ts";
 
 export interface Store {
@@ -93,7 +94,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     const store: Store = {
       sql,
       dialect: "postgres",
-      writer: new Writer(writes),
+      writer: new Writer((body) => writes.begin((tx) => body(tx))),
       planned,
       close: async () => {
         await Promise.all([sql.close(), planned.close(), writes.close()]);
@@ -104,12 +105,23 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   ensurePrivateDir(opts.dataDir);
   const file = join(opts.dataDir, "claudemesh.sqlite");
   const sql = new SQL({ adapter: "sqlite", filename: file, create: true, readwrite: true });
-  // WAL: readers never block the writer; FULL sync: an acked message survives kill -9 and power loss.
+  // WAL: readers never block the writer; FULL sync: a commit survives kill -9 and power loss before it
+  // returns. The writer's own transactions sync the WAL off the event loop instead (`wal-sync.ts`).
   await sql.unsafe("PRAGMA journal_mode = WAL");
   await sql.unsafe("PRAGMA synchronous = FULL");
   await sql.unsafe("PRAGMA foreign_keys = ON");
   await sql.unsafe("PRAGMA busy_timeout = 5000");
-  const store: Store = { sql, dialect: "sqlite", writer: new Writer(sql), planned: sql, close: () => sql.close() };
+  const wal = new WalSync(sql, file);
+  const store: Store = {
+    sql,
+    dialect: "sqlite",
+    writer: new Writer(wal.transaction, { sync: wal.sync }),
+    planned: sql,
+    close: async () => {
+      await wal.close();
+      await sql.close();
+    },
+  };
   // The database holds hashes, keys and ciphertext: owner-only, like every secret file. SQLite gives the
   // -wal and -shm files it creates later the main file's mode.
   for (const suffix of ["", "-wal", "-shm"]) if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600);

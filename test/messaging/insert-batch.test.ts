@@ -5,6 +5,7 @@ import { inboxIndexMigration, messageQuotaMigration, messagingMigration, queuedI
 import { WireError } from "../../src/protocol/wire-error.ts";
 import type { Store } from "../../src/store/db.ts";
 import { migrate } from "../../src/store/migrate.ts";
+import { Writer } from "../../src/store/writer.ts";
 import { backends, withStore } from "../helpers/backends.ts";
 
 type Row = Record<string, unknown>;
@@ -166,6 +167,32 @@ describe.each(backends())("messages stored in one batch on %s", (backend) => {
       ]);
       const queues = await repo.queues(["r1", "r3"], ["now"], 2_000);
       expect(queues.get("r1")?.messages.map((m) => m.messageId)).toEqual(jobs.map((j) => j.message.id));
+    });
+  });
+
+  test("a message committed but not yet on disk is neither acknowledged, nor pushed by a queue read, nor found as a duplicate", async () => {
+    await withRepo("durable", async (_repo, store) => {
+      const releases: (() => void)[] = [];
+      // the store's writer with a sync that waits to be let go: commit visible, durability pending
+      const writer = new Writer((body) => store.sql.begin((tx) => body(tx)), {
+        sync: () => new Promise<void>((resolve) => releases.push(resolve)),
+      });
+      const repo = new MessageRepo({ ...store, writer });
+      const settled: string[] = [];
+      const j = job("mbr_a", "mesh_1", { member: big, mesh: big });
+      const stored = repo.insert(j).then(() => settled.push("ack"));
+      while (releases.length === 0) await new Promise((r) => setImmediate(r));
+      expect(Number(((await store.sql`SELECT count(*) AS c FROM message`) as Row[])[0]?.c)).toBe(1);
+      const read = repo.queuedFor("r1", ["now"], 2_000).then((q) => settled.push(`read ${q.length}`));
+      const dup = repo.findByClientId("mesh_1", "mbr_a", j.message.clientId).then((m) => settled.push(`found ${m?.id === j.message.id}`));
+      // the same reads through the store's own writer (nothing held) find it: the held ones had time to
+      const control = new MessageRepo(store);
+      expect(await control.queuedFor("r1", ["now"], 2_000)).toHaveLength(1);
+      expect((await control.findByClientId("mesh_1", "mbr_a", j.message.clientId))?.id).toBe(j.message.id);
+      expect(settled).toEqual([]);
+      releases[0]?.();
+      await Promise.all([stored, read, dup]);
+      expect(settled.sort()).toEqual(["ack", "found true", "read 1"]);
     });
   });
 });
