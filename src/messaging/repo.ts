@@ -263,15 +263,51 @@ async function insertBatch(tx: SQL, dialect: Dialect, jobs: InsertJob[]): Promis
     }
   }
   if (accepted.length === 0) return out;
-  // One statement whatever the fan-out: the rows travel as one JSON parameter. A multi-row VALUES list
-  // would be a statement of thousands of placeholders, compiled again for every message (SQLite: ~5 ms
-  // for 100 rows of 10 columns), the larger part of a broadcast's cost.
-  const recipients = accepted.flatMap((s) =>
-    s.job.recipients.map((r) => ({ ...r, id: s.message.id, meshId: s.message.meshId, status: "queued", at: s.message.createdAt, expiresAt: s.expiresAt })),
-  );
-  await tx`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)
-    ${jsonRows(tx, dialect, recipients, ["id", "meshId", "sessionPubkey", "memberId", "name", "nonce", "ciphertext", "status", ["at", "bigint"], ["expiresAt", "bigint"]])}`;
+  await insertRecipients(tx, dialect, accepted);
   return out;
+}
+
+/** From this many recipients a message's rows are a statement of their own (`insertRecipients`). */
+const WIDE = 32;
+
+/**
+ * The recipient rows of a batch's stored messages, in the batch's order (a session's queue is in the order
+ * its messages were stored). One statement whatever the fan-out: the rows travel as one JSON parameter; a
+ * multi-row VALUES list would be a statement of thousands of placeholders, compiled again for every
+ * message (SQLite: ~5 ms for 100 rows of 10 columns). Consecutive messages of few recipients share one
+ * statement; a message of many (a broadcast) gets its own, its columns that are the same for every row
+ * bound once: each row then carries five fields rather than ten (999 rows on SQLite: ~6.5 → ~4.7 ms).
+ */
+async function insertRecipients(tx: SQL, dialect: Dialect, stored: Stored[]): Promise<void> {
+  let few: Stored[] = [];
+  const flush = async () => {
+    if (few.length === 0) return;
+    const rows = few.flatMap((s) =>
+      s.job.recipients.map((r) => ({ ...r, id: s.message.id, meshId: s.message.meshId, status: "queued", at: s.message.createdAt, expiresAt: s.expiresAt })),
+    );
+    few = [];
+    await tx`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)
+      ${jsonRows(tx, dialect, rows, ["id", "meshId", "sessionPubkey", "memberId", "name", "nonce", "ciphertext", "status", ["at", "bigint"], ["expiresAt", "bigint"]])}`;
+  };
+  for (const s of stored) {
+    if (s.job.recipients.length < WIDE) {
+      few.push(s);
+      continue;
+    }
+    await flush();
+    const m = s.message;
+    const rows = JSON.stringify(s.job.recipients.map((r) => [r.sessionPubkey, r.memberId, r.name, r.nonce, r.ciphertext]));
+    if (dialect === "sqlite") {
+      await tx`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)
+        SELECT ${m.id}, ${m.meshId}, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 'queued', ${m.createdAt}, ${s.expiresAt}
+        FROM jsonb_each(${rows}) j ORDER BY j.key`;
+    } else {
+      await tx`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)
+        SELECT ${m.id}, ${m.meshId}, e.v ->> 0, e.v ->> 1, e.v ->> 2, e.v ->> 3, e.v ->> 4, 'queued', ${m.createdAt}::bigint, ${s.expiresAt}::bigint
+        FROM jsonb_array_elements(${rows}::text::jsonb) WITH ORDINALITY AS e(v, i) ORDER BY e.i`;
+    }
+  }
+  await flush();
 }
 
 /** Chunks id lists so IN (...) stays within every dialect's parameter limit. */

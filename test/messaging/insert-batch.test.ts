@@ -170,6 +170,39 @@ describe.each(backends())("messages stored in one batch on %s", (backend) => {
     });
   });
 
+  test("a broadcast's rows (a statement of their own) keep the batch's order and every field, between direct messages", async () => {
+    await withRepo("wide", async (repo, store) => {
+      const quota = { member: big, mesh: big };
+      const many = Array.from({ length: 40 }, (_, i) => `w${String(i).padStart(2, "0")}`);
+      const before = job("mbr_a", "mesh_1", quota, { to: ["w03", "r9"] });
+      const wide = job("mbr_b", "mesh_1", quota, { to: many });
+      for (const [i, r] of wide.recipients.entries()) {
+        r.name = `peer ${i}`;
+        r.memberId = i % 2 ? "mbr_x" : "mbr_y";
+        r.nonce = i % 3 ? `n${i}` : null;
+        r.ciphertext = i % 3 ? `c${i}` : null;
+      }
+      const after = job("mbr_a", "mesh_1", quota, { to: ["w03"] });
+      expect(await Promise.all([before, wide, after].map((j) => repo.insert(j)))).toEqual([true, true, true]);
+      const rows = (await store.sql`SELECT message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at
+        FROM message_recipient WHERE message_id = ${wide.message.id} ORDER BY seq`) as Row[];
+      expect(rows.map((r) => [r.session_pubkey, r.member_id, r.name, r.nonce, r.ciphertext])).toEqual(
+        wide.recipients.map((r) => [r.sessionPubkey, r.memberId, r.name, r.nonce, r.ciphertext]),
+      );
+      for (const r of rows) {
+        expect([r.mesh_id, r.status, Number(r.queued_at), Number(r.expires_at)]).toEqual([
+          "mesh_1",
+          "queued",
+          wide.message.createdAt,
+          wide.message.createdAt + 60_000,
+        ]);
+      }
+      // one session's queue is in the order the batch stored its messages
+      const queue = (await repo.queues(["w03"], ["now"], 2_000)).get("w03");
+      expect(queue?.messages.map((m) => m.messageId)).toEqual([before.message.id, wide.message.id, after.message.id]);
+    });
+  });
+
   test("a message committed but not yet on disk is neither acknowledged, nor pushed by a queue read, nor found as a duplicate", async () => {
     await withRepo("durable", async (_repo, store) => {
       const releases: (() => void)[] = [];
