@@ -12,7 +12,7 @@ const PEERS = Number(process.env.BENCH_FANOUT_PEERS ?? 50);
 const ROUNDS = Number(process.env.BENCH_FANOUT_ROUNDS ?? 100);
 
 async function benchOne(label: string, databaseUrl?: string): Promise<void> {
-  const { broker: b, stop } = await startBenchBroker(databaseUrl, { sendRatePerSec: 1e6, frameRatePerSec: 1e6 });
+  const { broker: b, stop } = await startBenchBroker(databaseUrl, { sendRatePerSec: 1e6, frameRatePerSec: 1e6, memberFrameRatePerSec: 1e6 });
   const clients: BrokerClient[] = [];
   try {
     const mesh = await createBenchMesh(b, "fanout", "owner");

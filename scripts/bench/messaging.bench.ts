@@ -11,7 +11,7 @@ import { addBenchMember, createBenchMesh, percentiles as fmt, startBenchBroker }
 const N = Number(process.env.BENCH_MESSAGES ?? 1000);
 
 async function benchOne(label: string, databaseUrl?: string): Promise<void> {
-  const { broker: b, stop } = await startBenchBroker(databaseUrl, { sendRatePerSec: 1e6, frameRatePerSec: 1e6 });
+  const { broker: b, stop } = await startBenchBroker(databaseUrl, { sendRatePerSec: 1e6, frameRatePerSec: 1e6, memberFrameRatePerSec: 1e6 });
   try {
     const mesh = await createBenchMesh(b, "bench", "owner");
     const peers = await Promise.all(
