@@ -31,7 +31,13 @@ export class WalSync {
    * (they and it would otherwise meet as "a transaction within a transaction").
    */
   readonly transaction: Transaction = async (body) => {
-    await this.sql.unsafe("PRAGMA synchronous = NORMAL; BEGIN");
+    try {
+      await this.sql.unsafe("PRAGMA synchronous = NORMAL; BEGIN");
+    } catch (err) {
+      // BEGIN refused after the PRAGMA ran: the level goes back; nothing of ours is open to roll back
+      await this.sql.unsafe("PRAGMA synchronous = FULL").catch(() => {});
+      throw err;
+    }
     let out: Awaited<ReturnType<typeof body>>;
     try {
       out = await body(this.sql);
