@@ -8,7 +8,6 @@ export type WriteJob<R> = (tx: SQL) => Promise<Outcome<R>>;
 export type Transaction = <T>(body: (tx: SQL) => Promise<T>) => Promise<T>;
 
 export interface WriterOptions {
-  maxBatch?: number;
   /**
    * Makes everything committed so far durable (SQLite: an fdatasync of the WAL, `wal-sync.ts`), for a
    * `transaction` whose commit does not wait for the disk. Without it a commit is durable when it returns.
@@ -46,7 +45,7 @@ export class Writer {
       this.synced = durable.catch(() => {});
       // a stored job settles with its value once on disk (or with the sync's failure); a refusal stored nothing
       return out.map((o) => (o.ok ? { ok: true, value: durable.then(() => o.value) } : o));
-    }, opts.maxBatch ?? 256);
+    });
   }
 
   /** told each transaction's number of jobs and how long it took until committed, for metrics */
