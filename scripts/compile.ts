@@ -36,6 +36,8 @@ export function compileArgs(opts: { outfile: string; commit: string; target?: st
     ...(opts.target ? [`--target=${opts.target}`] : []),
     ...(opts.executablePath ? [`--compile-executable-path=${opts.executablePath}`] : []),
     "src/cli/main.ts",
+    // a Worker's entry must be compiled in beside the main one (store/checkpointer.ts starts it)
+    "src/store/checkpoint-worker.ts",
     "--outfile",
     opts.outfile,
   ];

@@ -85,6 +85,13 @@ export class Broker implements PeerRegistry {
     this.limits = deps.limits;
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? defaultLog;
+    const checkpoints = this.store.checkpoints;
+    if (checkpoints) {
+      checkpoints.observe = (_frames, seconds) => metrics.observe("claudemesh_db_checkpoint_seconds", seconds);
+      const failed = (reason: string) => this.log.warn("WAL checkpoints back on the event loop: their worker failed", { reason });
+      checkpoints.onFailure = failed;
+      if (checkpoints.failure !== null) failed(checkpoints.failure);
+    }
     this.addressConnects = new KeyedRateLimiter(deps.limits.connectRatePerAddress);
     this.memberFrames = new KeyedRateLimiter(deps.limits.memberFrameRatePerSec);
     const logBusError = (err: unknown) => this.log.error("bus listener failed", { err: err instanceof Error ? err.stack : String(err) });

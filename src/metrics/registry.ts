@@ -26,6 +26,10 @@ const HISTOGRAMS: Record<string, { help: string; buckets: number[] }> = {
     help: "One shared write transaction (message inserts, receipts) until committed (on SQLite, before its WAL sync)",
     buckets: LATENCY_BUCKETS,
   },
+  claudemesh_db_checkpoint_seconds: {
+    help: "One WAL checkpoint on SQLite, run by the store's worker thread off the event loop",
+    buckets: LATENCY_BUCKETS,
+  },
   claudemesh_db_queue_read_seconds: { help: "Reading one session's queue before a push", buckets: LATENCY_BUCKETS },
   claudemesh_commit_batch_size: {
     help: "Jobs per shared write transaction (a batch of messages, a batch of receipts)",

@@ -2,6 +2,7 @@ import { SQL } from "bun";
 import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePrivateDir } from "../util/fs.ts";
+import { Checkpointer } from "./checkpointer.ts";
 import type { Dialect } from "./migration.ts";
 import { WalSync } from "./wal-sync.ts";
 import { Writer } from "./writer.ts";
@@ -18,6 +19,8 @@ export interface Store {
    * connects 2,000 → 200/s). SQLite plans every statement anyway: the same connection.
    */
   planned: SQL;
+  /** SQLite: the worker that checkpoints its WAL off the event loop (`checkpointer.ts`) */
+  checkpoints?: Checkpointer;
   close(): Promise<void>;
 }
 
@@ -112,12 +115,15 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   await sql.unsafe("PRAGMA foreign_keys = ON");
   await sql.unsafe("PRAGMA busy_timeout = 5000");
   const wal = new WalSync(sql, file);
+  const checkpoints = await Checkpointer.start(sql, file);
   const store: Store = {
     sql,
     dialect: "sqlite",
     writer: new Writer(wal.transaction, { sync: wal.sync }),
     planned: sql,
+    checkpoints,
     close: async () => {
+      await checkpoints.stop();
       await wal.close();
       await sql.close();
     },

@@ -1,0 +1,120 @@
+import type { SQL } from "bun";
+
+export type ToCheckpointWorker = { type: "start"; file: string; intervalMs: number } | { type: "stop" };
+export type FromCheckpointWorker =
+  | { type: "started" }
+  | { type: "stopped" }
+  | { type: "checkpoint"; frames: number; seconds: number }
+  | { type: "error"; message: string };
+
+/** SQLite's own default, which the broker's connection goes back to when the worker cannot do it */
+const AUTO_PAGES = 1_000;
+/**
+ * With the worker running, the broker's own commits checkpoint only past this many pages (~40 MB): a
+ * backstop for a worker that falls behind (a reader holding an old snapshot, a disk slower than the writes).
+ */
+const BACKSTOP_PAGES = 10_000;
+/** how often the worker looks at the WAL; a checkpoint at most this often, and only after commits */
+const INTERVAL_MS = 100;
+const STOP_TIMEOUT_MS = 5_000;
+
+/**
+ * The worker's entry. Compiled, every module is bundled into the binary's one entry (import.meta.url is the
+ * binary's) and the worker is an entry of its own beside it, at its path under `src/` (scripts/compile.ts).
+ */
+function workerEntry(): string {
+  const compiled = import.meta.url.includes("/$bunfs/");
+  return new URL(compiled ? "./store/checkpoint-worker.ts" : "./checkpoint-worker.ts", import.meta.url).href;
+}
+
+export interface CheckpointerOptions {
+  /** the worker's entry (tests give it one that fails) */
+  workerUrl?: string;
+  intervalMs?: number;
+}
+
+/**
+ * Keeps SQLite's WAL checkpointed from a worker thread. SQLite's default runs the checkpoint inside the
+ * commit that grows the WAL past 1,000 pages: on the broker's event loop, a copy of ~4 MB into the database
+ * file and two fsyncs, ~5–10 ms every few broadcasts (measured in the scale bench), during which no
+ * session is served. The worker's own connection runs `wal_checkpoint(PASSIVE)` after commits instead,
+ * which never waits for the broker's connection nor makes it wait. If the worker fails, the broker's
+ * connection checkpoints as SQLite does by default again: slower, never unsafe.
+ */
+export class Checkpointer {
+  private worker: Worker | null = null;
+  private stopping: Promise<void> | null = null;
+  /** told each checkpoint the worker ran: frames copied (in total, as SQLite counts them) and its time */
+  observe: ((frames: number, seconds: number) => void) | undefined;
+  /** told why the worker stopped checkpointing, once */
+  onFailure: ((message: string) => void) | undefined;
+  /** why the worker failed, when it did; the broker's connection checkpoints since */
+  failure: string | null = null;
+
+  private constructor(private readonly sql: SQL) {}
+
+  /** Starts the worker; settles once it runs, or once the broker's connection took checkpoints back. */
+  static async start(sql: SQL, file: string, opts: CheckpointerOptions = {}): Promise<Checkpointer> {
+    const c = new Checkpointer(sql);
+    await sql.unsafe(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    await new Promise<void>((ready) => {
+      let worker: Worker;
+      try {
+        worker = new Worker(opts.workerUrl ?? workerEntry());
+      } catch (err) {
+        void c.fail(err instanceof Error ? err.message : String(err)).then(ready);
+        return;
+      }
+      c.worker = worker;
+      // a store nobody closed must not keep the process alive (Bun's Worker; the DOM lib's type lacks it)
+      (worker as unknown as { unref(): void }).unref();
+      worker.addEventListener("error", (e) => {
+        e.preventDefault();
+        void c.fail(e.message || "the checkpoint worker failed").then(ready);
+      });
+      worker.onmessage = (e: MessageEvent<FromCheckpointWorker>) => {
+        const m = e.data;
+        if (m.type === "started") ready();
+        else if (m.type === "checkpoint") c.observe?.(m.frames, m.seconds);
+        else if (m.type === "error") void c.fail(m.message).then(ready);
+      };
+      const start: ToCheckpointWorker = { type: "start", file, intervalMs: opts.intervalMs ?? INTERVAL_MS };
+      worker.postMessage(start);
+    });
+    return c;
+  }
+
+  /** The worker gives checkpoints back to the broker's connection, as SQLite's default has it. */
+  private async fail(message: string): Promise<void> {
+    if (this.failure !== null) return;
+    this.failure = message;
+    this.worker?.terminate();
+    this.worker = null;
+    await this.sql.unsafe(`PRAGMA wal_autocheckpoint = ${AUTO_PAGES}`).catch(() => {});
+    this.onFailure?.(message);
+  }
+
+  /** Stops the worker after the checkpoint it may be running; the connection's close checkpoints the rest. */
+  stop(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return Promise.resolve();
+    this.stopping ??= new Promise<void>((done) => {
+      const timeout = setTimeout(done, STOP_TIMEOUT_MS);
+      worker.addEventListener("message", (e: MessageEvent<FromCheckpointWorker>) => {
+        if (e.data.type !== "stopped") return;
+        clearTimeout(timeout);
+        done();
+      });
+      worker.addEventListener("close", () => {
+        clearTimeout(timeout);
+        done();
+      });
+      const stop: ToCheckpointWorker = { type: "stop" };
+      worker.postMessage(stop);
+    }).then(() => {
+      worker.terminate();
+      this.worker = null;
+    });
+    return this.stopping;
+  }
+}
