@@ -90,8 +90,6 @@ class Messaging implements Feature {
   /** sessions connected in this burst, whose queues are read together (onPeerConnected) */
   private connecting: PeerState[] = [];
   private connectScheduled = false;
-  /** fan-outs of more than one slice whose pushes are not all out: receipts wait for them */
-  private fanouts = 0;
   /** counts the expiry sweeps that expired something: a session's known `low` ids are as of one of them */
   private expiries = 0;
   /** with other nodes live, this node's sessions' queues are read every CATCH_UP_MS anyway */
@@ -104,11 +102,7 @@ class Messaging implements Feature {
     this.retention = new MessageRetention(host.store);
     this.routes = usageRoutes(host, this.retention);
     const m = host.metrics;
-    // Receipts wait while a fan-out pushes, and are written a slice at a time: pushes and sends first.
-    this.receipts = new ReceiptBatcher((batch) => this.repo.markDelivered(batch, this.host.clock.now()), {
-      busy: () => this.fanouts > 0,
-      maxIds: FANOUT_SLICE,
-    });
+    this.receipts = new ReceiptBatcher((batch) => this.repo.markDelivered(batch, this.host.clock.now()));
     m.gauge("claudemesh_queue_depth", async () => [{ value: await this.repo.queueDepth(this.host.clock.now()) }]);
     // Another node stored messages for sessions of this one: the queue is the truth, the wake-up only says when.
     host.cluster.subscribe(WAKE, (payload, from) => {
@@ -136,9 +130,8 @@ class Messaging implements Feature {
     this.catchUp.unref?.();
   }
 
-  async stop(): Promise<void> {
+  stop(): void {
     clearInterval(this.catchUp);
-    await this.receipts.drain();
   }
 
   /** Tells other nodes that sessions of theirs have messages queued: one wake-up per node and mesh. */
@@ -176,11 +169,7 @@ class Messaging implements Feature {
       const d = this.delivery(p);
       steps.push(this.enqueue(p, { queue, complete: false, statuses: d.statuses, receipts: d.receipts, epoch }, turn));
     }
-    if (turn === undefined) return Promise.all(steps).then(() => {});
-    this.fanouts++;
-    return Promise.all(steps).then(() => {
-      if (--this.fanouts === 0) this.receipts.release();
-    });
+    return Promise.all(steps).then(() => {});
   }
 
   private delivery(peer: PeerState): Delivery {
