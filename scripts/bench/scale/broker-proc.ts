@@ -5,6 +5,7 @@
  * once listening. A restart (the reconnect storm) passes the data dir and schema it had, and
  * `BENCH_PORT` for the same port; `BENCH_MAX_PENDING_HELLOS` overrides the node's hello gate.
  */
+import { SQL } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,10 +39,44 @@ const b = await startBroker({
 });
 installMemoryProbe();
 console.log(JSON.stringify({ url: b.url, wsUrl: b.wsUrl, adminToken: b.adminToken, dataDir, schema: schema ?? null, pid: process.pid }));
+/**
+ * What a slow stop was doing (some full runs saw ~20 s on Postgres under 10,000 sessions, not explained):
+ * sampled every 500 ms during the stop, printed to stderr only if it took over 3 s. On Postgres, what the
+ * server's other connections were waiting on; everywhere, how late the sampler's own timer fired.
+ */
+function traceStop(): () => Promise<void> {
+  const started = performance.now();
+  const samples: string[] = [];
+  const pg = databaseUrl ? new SQL(databaseUrl) : null;
+  let due = performance.now() + 500;
+  const timer = setInterval(async () => {
+    const now = performance.now();
+    const late = now - due;
+    due = now + 500;
+    let waits = "";
+    if (pg) {
+      const rows = (await pg
+        .unsafe(
+          "SELECT state, coalesce(wait_event_type, '-') || ':' || coalesce(wait_event, '-') AS wait, count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1, 2 ORDER BY 3 DESC",
+        )
+        .catch(() => [])) as { state: string; wait: string; n: number }[];
+      waits = rows.map((r) => `${r.n} ${r.state} ${r.wait}`).join(", ");
+    }
+    samples.push(`+${((now - started) / 1000).toFixed(1)} s (timer ${late.toFixed(0)} ms late) ${waits}`);
+  }, 500);
+  return async () => {
+    clearInterval(timer);
+    const secs = (performance.now() - started) / 1000;
+    if (secs > 3) process.stderr.write(`broker-proc: the stop took ${secs.toFixed(1)} s\n  ${samples.join("\n  ")}\n`);
+    await pg?.close();
+  };
+}
+
 process.once("SIGTERM", async () => {
+  const traced = traceStop();
   await b.stop();
+  await traced();
   if (databaseUrl && schema && !process.argv[4]) {
-    const { SQL } = await import("bun");
     const sql = new SQL(databaseUrl);
     await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await sql.close();
