@@ -16,6 +16,7 @@ const AUTO_PAGES = 1_000;
 const BACKSTOP_PAGES = 10_000;
 /** how often the worker looks at the WAL; a checkpoint at most this often, and only after commits */
 const INTERVAL_MS = 100;
+const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 /**
@@ -57,7 +58,13 @@ export class Checkpointer {
   static async start(sql: SQL, file: string, opts: CheckpointerOptions = {}): Promise<Checkpointer> {
     const c = new Checkpointer(sql);
     await sql.unsafe(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
-    await new Promise<void>((ready) => {
+    await new Promise<void>((settle) => {
+      // a worker that never answers must not hold the store's opening: the connection takes over
+      const late = setTimeout(() => void c.fail("the checkpoint worker did not start").then(ready), START_TIMEOUT_MS);
+      const ready = () => {
+        clearTimeout(late);
+        settle();
+      };
       let worker: Worker;
       try {
         worker = new Worker(opts.workerUrl ?? workerEntry());
