@@ -10,7 +10,7 @@ import { type InsertJob, MessageRepo, type NewRecipient, type Queue, type Quota 
 import { ReceiptBatcher } from "./receipts.ts";
 import { usageRoutes } from "./http.ts";
 import { MessageRetention } from "./retention.ts";
-import { inboxIndexMigration, messageQuotaMigration, messagingMigration, queuedIndexMigration } from "./schema.ts";
+import { inboxIndexMigration, messageQuotaMigration, messagingMigration, queuedIndexMigration, queueReadIndexMigration } from "./schema.ts";
 import { isGroupTarget, resolveTargets } from "./targets.ts";
 
 /** The cluster topic that wakes a recipient's node: its sessions have new messages queued. */
@@ -81,7 +81,7 @@ interface Known {
 
 class Messaging implements Feature {
   readonly name = "messaging";
-  readonly migrations = [messagingMigration, messageQuotaMigration, inboxIndexMigration, queuedIndexMigration];
+  readonly migrations = [messagingMigration, messageQuotaMigration, inboxIndexMigration, queuedIndexMigration, queueReadIndexMigration];
   private readonly repo: MessageRepo;
   private readonly deliveries = new WeakMap<PeerState, Delivery>();
   private readonly pushTexts = new WeakMap<PushBody, Map<number, string>>();

@@ -311,6 +311,18 @@ async function insertRecipients(tx: SQL, dialect: Dialect, stored: Stored[]): Pr
   await flush();
 }
 
+/** The queue read of a batch of sessions (`MessageRepo.queues`), a statement of its own so tests can read its plan. */
+export function queueRead(sql: SQL, dialect: Dialect, sessionPubkeys: readonly string[], priorities: readonly Priority[], now: number) {
+  return sql`
+    SELECT r.seq, r.session_pubkey, r.message_id, m.priority,
+           CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.nonce, m.nonce) END AS nonce,
+           CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.ciphertext, m.ciphertext) END AS ciphertext,
+           m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.kind, m.target_spec, m.created_at
+    FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id
+    WHERE r.session_pubkey ${inList(sql, dialect, sessionPubkeys)} AND r.status = 'queued' AND r.expires_at > ${now}
+      AND m.priority IN ${sql(priorities)}`;
+}
+
 /** Chunks id lists so IN (...) stays within every dialect's parameter limit. */
 function* chunks<T>(items: T[], size = 500): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
@@ -457,14 +469,7 @@ export class MessageRepo {
     await this.store.writer.durable();
     const sql = this.store.planned;
     for (const batch of chunks(sessionPubkeys, 500)) {
-      const rows = await sql`
-        SELECT r.seq, r.session_pubkey, r.message_id, m.priority,
-               CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.nonce, m.nonce) END AS nonce,
-               CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.ciphertext, m.ciphertext) END AS ciphertext,
-               m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.kind, m.target_spec, m.created_at
-        FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id
-        WHERE r.session_pubkey ${inList(sql, this.store.dialect, batch)} AND r.status = 'queued' AND r.expires_at > ${now}
-          AND m.priority IN ${sql(priorities)}`;
+      const rows = await queueRead(sql, this.store.dialect, batch, priorities, now);
       // Queue order is sorted here, not by ORDER BY: for a list of sessions SQLite would rather walk the
       // whole table in seq order than sort, a scan of every row ever queued (connects 1,200 → 430/s).
       for (const r of (rows as Row[]).sort((a, b) => num(a.seq) - num(b.seq))) {

@@ -113,3 +113,18 @@ export const queuedIndexMigration: Migration = {
   sqlite: QUEUED,
   postgres: QUEUED,
 };
+
+// Postgres only: the expiring index misled the queue reads. Analyzed while few rows were queued (before
+// autovacuum's next ANALYZE after a burst), a partial index looks empty to the planner, and a scan of the
+// whole expiring index looked cheaper than a lookup per session in the queued one: a queue read then
+// walked every queued row of every mesh (~100–300 ms with 100,000 queued; connects to 10,000 sessions fell
+// from ~2,000 to 620–890/s in the scale bench). Without it, a session's queue has one index to be read by.
+// What it served costs a walk of the queued index instead, off the event loop on Postgres: the minutely
+// expiry sweep and a scrape's queue depth (a count of every queued row either way). SQLite, whose plans
+// do not come from sampled statistics, keeps it.
+export const queueReadIndexMigration: Migration = {
+  version: 19,
+  name: "queue reads by session alone (Postgres)",
+  sqlite: "SELECT 1",
+  postgres: "DROP INDEX message_recipient_expiring_idx",
+};

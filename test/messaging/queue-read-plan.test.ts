@@ -1,0 +1,88 @@
+import { describe, expect, test } from "bun:test";
+import { meshesMigration } from "../../src/meshes/schema.ts";
+import { MessageRepo, queueRead } from "../../src/messaging/repo.ts";
+import { inboxIndexMigration, messageQuotaMigration, messagingMigration, queuedIndexMigration, queueReadIndexMigration } from "../../src/messaging/schema.ts";
+import { migrate } from "../../src/store/migrate.ts";
+import { backends, withStore } from "../helpers/backends.ts";
+
+const MIGRATIONS = [meshesMigration, messagingMigration, messageQuotaMigration, inboxIndexMigration, queuedIndexMigration, queueReadIndexMigration];
+type Row = Record<string, unknown>;
+type PlanNode = { "Index Name"?: string; "Index Cond"?: string; "Rows Removed by Filter"?: number; Plans?: PlanNode[] };
+const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
+
+// A queue read must find a session's rows by the session, whatever the statistics say. Postgres plans
+// from sampled statistics: taken while the queue was empty (a broker's first minutes, or any time before
+// autovacuum's next ANALYZE after a burst), every partial index of queued rows looks empty, and with the
+// expiring index there the planner walked all of it — every queued row of every mesh — for each read of a
+// connect storm (~100–300 ms a read with 100,000 queued in the scale bench).
+describe.each(backends())("queue reads with statistics from an empty queue on %s", (backend) => {
+  test("a batch's queue read looks each session up in the queued index, reading none of the others' rows", async () => {
+    await withStore(backend, "messaging/queue-read-plan", async (store) => {
+      await migrate(store, MIGRATIONS);
+      const sql = store.sql;
+      await sql`INSERT INTO mesh (id, slug, owner_pubkey, created_at) VALUES ('mesh_1', 'm', 'k', 1)`;
+      await sql`INSERT INTO member (id, mesh_id, pubkey, display_name, role, joined_at) VALUES ('mbr_a', 'mesh_1', 'pa', 'alice', 'member', 1)`;
+      await sql`INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at)
+        VALUES ('m1', 'mesh_1', 'mbr_a', 'sa', 'alice', 'c1', 'bob', 'now', 'direct', null, null, 10)`;
+      // the history the statistics see: delivered rows only
+      const series = (n: number) =>
+        backend === "postgres"
+          ? `SELECT g FROM generate_series(1, ${n}) g`
+          : `WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < ${n}) SELECT g FROM s`;
+      const rows = (status: string, n: number, session: string) =>
+        sql.unsafe(`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, status, queued_at, expires_at)
+          SELECT 'm1', 'mesh_1', '${session}' || g, 'mbr_b', 'bob', '${status}', 10, 10000000 FROM (${series(n)}) q`);
+      await rows("delivered", 5_000, "past-");
+      await sql.unsafe("ANALYZE");
+      // then a burst of queued rows for sessions that are away, with no ANALYZE after it
+      await rows("queued", 20_000, "away-");
+      await sql`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, status, queued_at, expires_at)
+        VALUES ('m1', 'mesh_1', 'new-7', 'mbr_b', 'bob', 'queued', 10, 10000000)`;
+
+      const sessions = Array.from({ length: 50 }, (_, i) => `new-${i}`);
+      const read = queueRead(store.planned, store.dialect, sessions, ["now", "next", "low"], 1_000);
+      if (backend === "postgres") {
+        const [row] = (await store.planned`EXPLAIN (ANALYZE, FORMAT JSON) ${read}`) as Row[];
+        const plan = (row?.["QUERY PLAN"] as { Plan: PlanNode }[])[0]?.Plan as PlanNode;
+        const recipients = nodes(plan).filter((n) => n["Index Name"]?.startsWith("message_recipient"));
+        expect(recipients.map((n) => n["Index Name"])).toEqual(["message_recipient_queued_idx"]);
+        expect(recipients[0]?.["Index Cond"]).toContain("session_pubkey = ANY");
+        // not one of the 20,000 away sessions' rows was read and thrown away
+        expect(nodes(plan).reduce((sum, n) => sum + (n["Rows Removed by Filter"] ?? 0), 0)).toBe(0);
+      } else {
+        const detail = ((await sql`EXPLAIN QUERY PLAN ${read}`) as Row[]).map((r) => String(r.detail)).join("\n");
+        expect(detail).toMatch(/r USING INDEX message_recipient_queued_idx \(session_pubkey=\? AND expires_at>\?\)/);
+      }
+      // and it reads the right rows
+      const queues = await new MessageRepo(store).queues(sessions, ["now", "next"], 1_000);
+      expect(queues.get("new-7")?.messages.map((m) => m.messageId)).toEqual(["m1"]);
+      expect([...queues.values()].reduce((n, q) => n + q.messages.length, 0)).toBe(1);
+    });
+  });
+
+  test("the expiry sweep and the queue depth still count queued rows only", async () => {
+    await withStore(backend, "messaging/queue-read-plan", async (store) => {
+      await migrate(store, MIGRATIONS);
+      const sql = store.sql;
+      await sql`INSERT INTO mesh (id, slug, owner_pubkey, created_at) VALUES ('mesh_1', 'm', 'k', 1)`;
+      await sql`INSERT INTO member (id, mesh_id, pubkey, display_name, role, joined_at) VALUES ('mbr_a', 'mesh_1', 'pa', 'alice', 'member', 1)`;
+      await sql`INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at)
+        VALUES ('m1', 'mesh_1', 'mbr_a', 'sa', 'alice', 'c1', 'bob', 'now', 'direct', null, null, 10)`;
+      for (const [session, status, expiresAt] of [
+        ["s1", "queued", 500],
+        ["s2", "queued", 5_000],
+        ["s3", "delivered", 500],
+        ["s4", "queued", 6_000],
+      ] as const) {
+        await sql`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, status, queued_at, expires_at)
+          VALUES ('m1', 'mesh_1', ${session}, 'mbr_b', 'bob', ${status}, 10, ${expiresAt})`;
+      }
+      const repo = new MessageRepo(store);
+      expect(await repo.queueDepth(1_000)).toBe(2);
+      expect(await repo.expire(1_000)).toBe(1);
+      const statuses = (await sql`SELECT session_pubkey, status FROM message_recipient ORDER BY session_pubkey`) as Row[];
+      expect(statuses.map((r) => `${r.session_pubkey}:${r.status}`)).toEqual(["s1:expired", "s2:queued", "s3:delivered", "s4:queued"]);
+      expect(await repo.queueDepth(1_000)).toBe(2);
+    });
+  });
+});
