@@ -54,7 +54,15 @@ function traceStop(): () => Promise<void> {
     const late = now - due;
     due = now + 500;
     let waits = "";
+    let active = "";
     if (pg) {
+      // what the longest-running statements are, so a slow stop names its queries
+      const running = (await pg
+        .unsafe(
+          "SELECT round(extract(epoch FROM now() - query_start)::numeric, 2) AS secs, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS q FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' ORDER BY query_start LIMIT 2",
+        )
+        .catch(() => [])) as { secs: string; q: string }[];
+      active = running.map((r) => `\n      ${r.secs} s: ${r.q}`).join("");
       const rows = (await pg
         .unsafe(
           "SELECT state, coalesce(wait_event_type, '-') || ':' || coalesce(wait_event, '-') AS wait, count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1, 2 ORDER BY 3 DESC",
@@ -62,7 +70,7 @@ function traceStop(): () => Promise<void> {
         .catch(() => [])) as { state: string; wait: string; n: number }[];
       waits = rows.map((r) => `${r.n} ${r.state} ${r.wait}`).join(", ");
     }
-    samples.push(`+${((now - started) / 1000).toFixed(1)} s (timer ${late.toFixed(0)} ms late) ${waits}`);
+    samples.push(`+${((now - started) / 1000).toFixed(1)} s (timer ${late.toFixed(0)} ms late) ${waits}${active}`);
   }, 500);
   return async () => {
     clearInterval(timer);
