@@ -300,13 +300,13 @@ interface Stage {
 }
 interface Storm {
   sessions: number;
-  /** broker told to stop → the new one listening */
+  /** broker told to stop → the new one serving (its ready line, or the first session back if that came first) */
   downSecs: number;
   /** of which the old broker's shutdown (SIGTERM → exit) */
   stopSecs: number;
-  /** the new broker listening → every session back */
+  /** the new broker serving → every session back */
   backSecs: number;
-  /** the new broker listening → half the sessions back */
+  /** the new broker serving → half the sessions back */
   halfBackSecs: number;
   busyRefusals: number;
   rateLimitedRefusals: number;
@@ -343,15 +343,18 @@ async function storm(t: Target, n: number): Promise<Storm> {
     const { stopAt, exitedAt, readyAt } = await restartTarget(t);
     const back = await Promise.all(procs.map((p) => p.next()));
     const last = Math.max(...back.map((b) => b.allBack as number));
+    // startBroker returns (and the ready line is printed) after a few statements that follow the listen,
+    // which queue behind the storm's hellos: sessions can be back before it
+    const servingAt = Math.min(readyAt, ...back.map((b) => (b.first as number | undefined) ?? readyAt));
     // the median of the processes' medians: they hold equal shares
     const half = back.map((b) => b.p50 as number).sort((a, b) => a - b)[Math.floor((back.length - 1) / 2)] as number;
     const sum = (k: string) => back.reduce((acc, b) => acc + Number(b[k] ?? 0), 0);
     return {
       sessions: n,
-      downSecs: (readyAt - stopAt) / 1000,
+      downSecs: (servingAt - stopAt) / 1000,
       stopSecs: (exitedAt - stopAt) / 1000,
-      backSecs: (last - readyAt) / 1000,
-      halfBackSecs: (half - readyAt) / 1000,
+      backSecs: (last - servingAt) / 1000,
+      halfBackSecs: (half - servingAt) / 1000,
       busyRefusals: sum("busy"),
       rateLimitedRefusals: sum("rateLimited"),
     };

@@ -120,8 +120,8 @@ export const queuedIndexMigration: Migration = {
 // walked every queued row of every mesh (~100–300 ms with 100,000 queued; connects to 10,000 sessions fell
 // from ~2,000 to 620–890/s in the scale bench). Without it, a session's queue has one index to be read by.
 // What it served costs a walk of the queued index instead, off the event loop on Postgres: the minutely
-// expiry sweep and a scrape's queue depth (a count of every queued row either way). SQLite, whose plans
-// do not come from sampled statistics, keeps it.
+// expiry sweep and a scrape's queue depth (a count of every queued row either way). SQLite keeps it: with
+// the same statistics its planner reads by session (test/messaging/queue-read-plan.test.ts).
 export const queueReadIndexMigration: Migration = {
   version: 19,
   name: "queue reads by session alone (Postgres)",

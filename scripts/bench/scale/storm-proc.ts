@@ -36,7 +36,7 @@ const up = (reconnect: boolean) => {
   if (reconnect) backAt.push(Date.now());
   if (ready && connected === args.count) {
     const sorted = backAt.sort((a, b) => a - b);
-    say({ allBack: Date.now(), p50: sorted[Math.floor(sorted.length / 2)], busy, rateLimited });
+    say({ allBack: Date.now(), first: sorted[0], p50: sorted[Math.floor(sorted.length / 2)], busy, rateLimited });
     backAt = [];
     busy = 0;
     rateLimited = 0;
