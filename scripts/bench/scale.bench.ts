@@ -222,10 +222,16 @@ async function latency(sessions: Session[], count: number): Promise<{ p50: numbe
   return { p50: pct(lat, 50), p99: pct(lat, 99), p999: pct(lat, 99.9) };
 }
 
-async function throughput(sessions: Session[]): Promise<number> {
+/**
+ * Delivered messages a second in a closed loop, with what each cost in CPU: the target's (every thread)
+ * and the bench's own clients' — on two shared cores their sum is what bounds the rate.
+ */
+async function throughput(t: Target, sessions: Session[]): Promise<Throughput> {
   let delivered = 0;
   const deadline = performance.now() + THROUGHPUT_SECS * 1000;
   const started = performance.now();
+  const targetCpu = cpuMs(t);
+  const clientCpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: SENDERS }, async (_, i) => {
       const from = sessions[i] as Session;
@@ -236,7 +242,12 @@ async function throughput(sessions: Session[]): Promise<number> {
       }
     }),
   );
-  return delivered / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(clientCpu);
+  return {
+    perSec: delivered / ((performance.now() - started) / 1000),
+    targetCpuUsPerMsg: ((cpuMs(t) - targetCpu) * 1000) / delivered,
+    clientCpuUsPerMsg: (used.user + used.system) / delivered,
+  };
 }
 
 async function broadcast(sessions: Session[]): Promise<{ p50: number; max: number }> {
@@ -311,9 +322,14 @@ interface Storm {
   busyRefusals: number;
   rateLimitedRefusals: number;
 }
+interface Throughput {
+  perSec: number;
+  targetCpuUsPerMsg: number;
+  clientCpuUsPerMsg: number;
+}
 interface Row {
   stages: Stage[];
-  throughput: number;
+  throughput: Throughput;
   broadcast: { p50: number; max: number };
   latencyWithBacklog?: Latency;
   disconnectSecs: number;
@@ -387,7 +403,7 @@ async function benchTarget(kind: Kind, pg: string | undefined): Promise<Row> {
       }
       stages.push({ sessions: n, connectPerSec, cpuMsPerConnect, latency: await latency(sessions, LATENCY_MSGS) });
       if (n !== MAIN) continue;
-      const tp = await throughput(sessions);
+      const tp = await throughput(t, sessions);
       await scrape(t); // resets the event-loop histogram: the next one covers the broadcasts alone
       const bc = await broadcast(sessions);
       const lag = await scrape(t);
@@ -488,7 +504,8 @@ export async function run(): Promise<void> {
   console.log(`  ${"".padEnd(44)}${kinds.map((k) => (k === "relay" ? "raw relay" : `claudemesh ${k}`).padStart(24)).join("")}`);
   for (const [i, n] of STAGES.entries()) line(`send→push p50 / p99 / p99.9 ms, ${n} sessions`, (r) => lat(r.stages[i]?.latency));
   line(`  … at ${MAIN} with ${BACKLOG} queued for others`, (r) => lat(r.latencyWithBacklog));
-  line(`delivered msg/s, ${SENDERS} senders`, (r) => `${Math.round(r.throughput)} (${pctOf(r.throughput, relay.throughput)})`);
+  line(`delivered msg/s, ${SENDERS} senders`, (r) => `${Math.round(r.throughput.perSec)} (${pctOf(r.throughput.perSec, relay.throughput.perSec)})`);
+  line("  … CPU µs per message: target / clients", (r) => `${Math.round(r.throughput.targetCpuUsPerMsg)} / ${Math.round(r.throughput.clientCpuUsPerMsg)}`);
   line(`broadcast to ${MAIN - 1}: last p50 / max ms`, (r) => `${ms(r.broadcast.p50)} / ${ms(r.broadcast.max)}`);
   line("event-loop lag in broadcasts p99 / max ms", (r) =>
     r.eventLoopLagP99Ms === undefined ? "—" : `${ms(r.eventLoopLagP99Ms)} / ${ms(r.eventLoopLagMaxMs)}`,
