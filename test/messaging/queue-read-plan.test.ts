@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { meshesMigration } from "../../src/meshes/schema.ts";
 import { MessageRepo, queueRead } from "../../src/messaging/repo.ts";
 import { inboxIndexMigration, messageQuotaMigration, messagingMigration, queuedIndexMigration, queueReadIndexMigration } from "../../src/messaging/schema.ts";
+import type { Store } from "../../src/store/db.ts";
 import { migrate } from "../../src/store/migrate.ts";
 import { backends, withStore } from "../helpers/backends.ts";
 
@@ -15,15 +16,21 @@ const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)
 // autovacuum's next ANALYZE after a burst), every partial index of queued rows looks empty, and with the
 // expiring index there the planner walked all of it — every queued row of every mesh — for each read of a
 // connect storm (~100–300 ms a read with 100,000 queued in the scale bench).
+/** A migrated store with one mesh, one sender and one message, m1, for recipient rows to point at. */
+async function oneMessage(store: Store) {
+  await migrate(store, MIGRATIONS);
+  const sql = store.sql;
+  await sql`INSERT INTO mesh (id, slug, owner_pubkey, created_at) VALUES ('mesh_1', 'm', 'k', 1)`;
+  await sql`INSERT INTO member (id, mesh_id, pubkey, display_name, role, joined_at) VALUES ('mbr_a', 'mesh_1', 'pa', 'alice', 'member', 1)`;
+  await sql`INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at)
+    VALUES ('m1', 'mesh_1', 'mbr_a', 'sa', 'alice', 'c1', 'bob', 'now', 'direct', null, null, 10)`;
+  return sql;
+}
+
 describe.each(backends())("queue reads with statistics from an empty queue on %s", (backend) => {
   test("a batch's queue read looks each session up in the queued index, reading none of the others' rows", async () => {
     await withStore(backend, "messaging/queue-read-plan", async (store) => {
-      await migrate(store, MIGRATIONS);
-      const sql = store.sql;
-      await sql`INSERT INTO mesh (id, slug, owner_pubkey, created_at) VALUES ('mesh_1', 'm', 'k', 1)`;
-      await sql`INSERT INTO member (id, mesh_id, pubkey, display_name, role, joined_at) VALUES ('mbr_a', 'mesh_1', 'pa', 'alice', 'member', 1)`;
-      await sql`INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at)
-        VALUES ('m1', 'mesh_1', 'mbr_a', 'sa', 'alice', 'c1', 'bob', 'now', 'direct', null, null, 10)`;
+      const sql = await oneMessage(store);
       // the history the statistics see: delivered rows only
       const series = (n: number) =>
         backend === "postgres"
@@ -62,12 +69,7 @@ describe.each(backends())("queue reads with statistics from an empty queue on %s
 
   test("the expiry sweep and the queue depth still count queued rows only", async () => {
     await withStore(backend, "messaging/queue-read-plan", async (store) => {
-      await migrate(store, MIGRATIONS);
-      const sql = store.sql;
-      await sql`INSERT INTO mesh (id, slug, owner_pubkey, created_at) VALUES ('mesh_1', 'm', 'k', 1)`;
-      await sql`INSERT INTO member (id, mesh_id, pubkey, display_name, role, joined_at) VALUES ('mbr_a', 'mesh_1', 'pa', 'alice', 'member', 1)`;
-      await sql`INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at)
-        VALUES ('m1', 'mesh_1', 'mbr_a', 'sa', 'alice', 'c1', 'bob', 'now', 'direct', null, null, 10)`;
+      const sql = await oneMessage(store);
       for (const [session, status, expiresAt] of [
         ["s1", "queued", 500],
         ["s2", "queued", 5_000],

@@ -27,7 +27,7 @@ describe.each(backends())("lists as one JSON parameter on %s", (backend) => {
     try {
       const odd = ["it's", 'quote"d', "back\\slash", "ünï ✓", "", "[1,2]", '{"a":1}'];
       // more than ten rows: their order must not be the order of their keys as text
-      const rows = Array.from({ length: 23 }, (_, i) => ({ s: odd[i % odd.length], n: 2 ** 40 + i, ...(i % 3 ? { t: `t${i}` } : {}), extra: "ignored" }));
+      const rows = Array.from({ length: 23 }, (_, i) => ({ s: odd[i % odd.length] ?? "", n: 2 ** 40 + i, ...(i % 3 ? { t: `t${i}` } : {}), extra: "ignored" }));
       await sql`INSERT INTO json_rows_probe (s, n, t) ${jsonRows(sql, b.store.dialect, rows, ["s", ["n", "bigint"], "t"])}`;
       const got = (await sql`SELECT n, s, t FROM json_rows_probe ORDER BY n`) as { n: string | number; s: string; t: string | null }[];
       expect(got.map((r) => [Number(r.n), r.s, r.t])).toEqual(rows.map((r) => [r.n, r.s, r.t ?? null]));
