@@ -40,6 +40,16 @@ async function checkpoint(db: SQL, file: string): Promise<void> {
 
 self.onmessage = async (event: MessageEvent<ToCheckpointWorker>) => {
   const m = event.data;
+  if (m.type === "read") {
+    try {
+      if (!sql) throw new Error("the checkpoint worker has no connection");
+      const rows = (await sql.unsafe(m.text, m.params)) as Record<string, unknown>[];
+      post({ type: "rows", id: m.id, rows: [...rows] });
+    } catch (err) {
+      post({ type: "readFailed", id: m.id, message: err instanceof Error ? err.message : String(err) });
+    }
+    return;
+  }
   if (m.type === "start") {
     try {
       const db = new SQL({ adapter: "sqlite", filename: m.file, readwrite: true });

@@ -1,11 +1,16 @@
 import type { SQL } from "bun";
 
-export type ToCheckpointWorker = { type: "start"; file: string; intervalMs: number } | { type: "stop" };
+export type ToCheckpointWorker =
+  | { type: "start"; file: string; intervalMs: number }
+  | { type: "stop" }
+  | { type: "read"; id: number; text: string; params: unknown[] };
 export type FromCheckpointWorker =
   | { type: "started" }
   | { type: "stopped" }
   | { type: "checkpoint"; frames: number; seconds: number }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  | { type: "rows"; id: number; rows: Record<string, unknown>[] }
+  | { type: "readFailed"; id: number; message: string };
 
 /** SQLite's own default, which the broker's connection goes back to when the worker cannot do it */
 const AUTO_PAGES = 1_000;
@@ -51,6 +56,10 @@ export class Checkpointer {
   onFailure: ((message: string) => void) | undefined;
   /** why the worker failed, when it did; the broker's connection checkpoints since */
   failure: string | null = null;
+  /** how many `read`s the worker's connection answered (the others ran on the broker's) */
+  readsOffLoop = 0;
+  private nextRead = 0;
+  private readonly reads = new Map<number, { resolve(rows: Record<string, unknown>[]): void; reject(err: Error): void; text: string; params: unknown[] }>();
 
   private constructor(private readonly sql: SQL) {}
 
@@ -85,11 +94,49 @@ export class Checkpointer {
         if (m.type === "started") ready();
         else if (m.type === "checkpoint") c.observe?.(m.frames, m.seconds);
         else if (m.type === "error") failed(m.message);
+        else if (m.type === "rows" || m.type === "readFailed") c.answer(m);
       };
       const start: ToCheckpointWorker = { type: "start", file, intervalMs: opts.intervalMs ?? INTERVAL_MS };
       worker.postMessage(start);
     });
     return c;
+  }
+
+  /**
+   * A read that may take long and need not be current to the commit (a gauge's count over every queued
+   * row: ~7 ms at 400,000), on the worker's connection, so the broker's event loop is not held while it
+   * runs. It sees what was committed when it starts, whether or not that is on disk yet. Without a
+   * running worker it runs on the broker's connection. Reads only: the text is this repository's own.
+   */
+  read(text: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+    const worker = this.worker;
+    if (!worker || this.stopping) return this.sql.unsafe(text, params) as Promise<Record<string, unknown>[]>;
+    const id = ++this.nextRead;
+    // an unref'd worker's answer would not keep the process waiting for it
+    if (this.reads.size === 0) (worker as unknown as { ref(): void }).ref();
+    return new Promise((resolve, reject) => {
+      this.reads.set(id, { resolve, reject, text, params });
+      const m: ToCheckpointWorker = { type: "read", id, text, params };
+      worker.postMessage(m);
+    });
+  }
+
+  private answer(m: Extract<FromCheckpointWorker, { type: "rows" | "readFailed" }>): void {
+    const r = this.reads.get(m.id);
+    if (!r) return;
+    this.reads.delete(m.id);
+    if (this.reads.size === 0) (this.worker as unknown as { unref(): void } | null)?.unref();
+    if (m.type === "rows") {
+      this.readsOffLoop++;
+      r.resolve(m.rows);
+    } else r.reject(new Error(m.message));
+  }
+
+  /** Reads the worker will not answer any more run on the broker's connection. */
+  private rerunReads(): void {
+    const pending = [...this.reads.values()];
+    this.reads.clear();
+    for (const r of pending) (this.sql.unsafe(r.text, r.params) as Promise<Record<string, unknown>[]>).then(r.resolve, r.reject);
   }
 
   /** The worker gives checkpoints back to the broker's connection, as SQLite's default has it. */
@@ -98,6 +145,7 @@ export class Checkpointer {
     this.failure = message;
     this.worker?.terminate();
     this.worker = null;
+    this.rerunReads();
     await this.sql.unsafe(`PRAGMA wal_autocheckpoint = ${AUTO_PAGES}`).catch(() => {});
     this.onFailure?.(message);
   }
@@ -122,6 +170,7 @@ export class Checkpointer {
     }).then(() => {
       worker.terminate();
       this.worker = null;
+      this.rerunReads();
     });
     return this.stopping;
   }

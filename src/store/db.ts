@@ -21,6 +21,12 @@ export interface Store {
   planned: SQL;
   /** SQLite: the worker that checkpoints its WAL off the event loop (`checkpointer.ts`) */
   checkpoints?: Checkpointer;
+  /**
+   * SQLite: a read that may take long and need not wait for the writer (a gauge's count over every queued
+   * row), run off the event loop on the checkpoint worker's connection; `?` placeholders. Postgres has
+   * none: its statements never hold the event loop.
+   */
+  slowRead?: (text: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -124,6 +130,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     writer: new Writer(wal.transaction, { sync: wal.sync }),
     planned: sql,
     checkpoints,
+    slowRead: (text, params) => checkpoints.read(text, params),
     close: async () => {
       await checkpoints.stop();
       await wal.close();
