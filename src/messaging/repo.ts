@@ -482,8 +482,10 @@ export class MessageRepo {
     return out;
   }
 
-  /** Recipient rows still waiting to be delivered, across every mesh (an operator's metric). */
-  /** Every queued row is counted: on SQLite off the event loop (400,000 rows take ~7 ms), for each scrape. */
+  /**
+   * Recipient rows still waiting to be delivered, across every mesh (an operator's metric): a count of
+   * every queued row at each scrape, on SQLite off the event loop (400,000 rows take ~7 ms).
+   */
   async queueDepth(now: number): Promise<number> {
     const [r] = this.store.slowRead
       ? await this.store.slowRead("SELECT count(*) AS n FROM message_recipient WHERE status = 'queued' AND expires_at > ?", [now])
