@@ -110,7 +110,7 @@ export class Checkpointer {
    */
   read(text: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
     const worker = this.worker;
-    if (!worker || this.stopping) return this.sql.unsafe(text, params) as Promise<Record<string, unknown>[]>;
+    if (!worker || this.stopping) return this.readHere(text, params);
     const id = ++this.nextRead;
     // an unref'd worker's answer would not keep the process waiting for it
     if (this.reads.size === 0) (worker as unknown as { ref(): void }).ref();
@@ -136,7 +136,11 @@ export class Checkpointer {
   private rerunReads(): void {
     const pending = [...this.reads.values()];
     this.reads.clear();
-    for (const r of pending) (this.sql.unsafe(r.text, r.params) as Promise<Record<string, unknown>[]>).then(r.resolve, r.reject);
+    for (const r of pending) this.readHere(r.text, r.params).then(r.resolve, r.reject);
+  }
+
+  private readHere(text: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+    return this.sql.unsafe(text, params) as Promise<Record<string, unknown>[]>;
   }
 
   /** The worker gives checkpoints back to the broker's connection, as SQLite's default has it. */

@@ -137,8 +137,8 @@ describe.each(backends())("messages stored in one batch on %s", (backend) => {
       const [c2] = (await store.sql`SELECT bytes FROM message WHERE client_id = 'c2'`) as Row[];
       expect(Number(c2?.bytes)).toBe(5);
       expect(await usage(store)).toEqual(["mesh_1/*: 3 msgs 25 B", "mesh_1/mbr_a: 2 msgs 15 B", "mesh_1/mbr_b: 1 msgs 10 B"]);
-      // recipient rows are sent with the message rows, before it is known which were stored: a repeat left
-      // none, the refused c2 took its own with it, the retried one has its own
+      // recipient rows only for what was stored: a repeat left none, the refused c2 took its own with it,
+      // the retried one has its own
       const rows = (await store.sql`SELECT m.client_id, m.sender_member_id, r.session_pubkey, r.ciphertext FROM message_recipient r
         JOIN message m ON m.id = r.message_id ORDER BY r.seq`) as Row[];
       expect(rows.map((r) => `${r.sender_member_id} ${r.client_id} → ${r.session_pubkey} (${String(r.ciphertext).length} B)`)).toEqual([

@@ -11,11 +11,6 @@ type Row = Record<string, unknown>;
 type PlanNode = { "Index Name"?: string; "Index Cond"?: string; "Rows Removed by Filter"?: number; Plans?: PlanNode[] };
 const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
 
-// A queue read must find a session's rows by the session, whatever the statistics say. Postgres plans
-// from sampled statistics: taken while the queue was empty (a broker's first minutes, or any time before
-// autovacuum's next ANALYZE after a burst), every partial index of queued rows looks empty, and with the
-// expiring index there the planner walked all of it — every queued row of every mesh — for each read of a
-// connect storm (~100–300 ms a read with 100,000 queued in the scale bench).
 /** A migrated store with one mesh, one sender and one message, m1, for recipient rows to point at. */
 async function oneMessage(store: Store) {
   await migrate(store, MIGRATIONS);
@@ -27,6 +22,11 @@ async function oneMessage(store: Store) {
   return sql;
 }
 
+// A queue read must find a session's rows by the session, whatever the statistics say. Postgres plans
+// from sampled statistics: taken while the queue was empty (a broker's first minutes, or any time before
+// autovacuum's next ANALYZE after a burst), every partial index of queued rows looks empty, and with the
+// expiring index there the planner walked all of it — every queued row of every mesh — for each read of a
+// connect storm (~100–300 ms a read with 100,000 queued in the scale bench).
 describe.each(backends())("queue reads with statistics from an empty queue on %s", (backend) => {
   test("a batch's queue read looks each session up in the queued index, reading none of the others' rows", async () => {
     await withStore(backend, "messaging/queue-read-plan", async (store) => {
