@@ -1,10 +1,11 @@
 import type { SQL } from "bun";
 import type { Store } from "../store/db.ts";
 import type { Dialect } from "../store/migration.ts";
-import { inList, jsonRows, num, numOrNull } from "../store/db.ts";
+import { inList, jsonRows, num, numOrNull, rowsJson, sqliteJsonRows } from "../store/db.ts";
 import type { z } from "zod";
 import { WireError } from "../protocol/wire-error.ts";
 import type { Outcome } from "../store/group-commit.ts";
+import { FALLBACK, type FastDb, type FastParam } from "../store/writer.ts";
 import type { MessageKind, MessageStatusResultFrame, Priority, PushBody } from "./frames.ts";
 
 export interface NewMessage {
@@ -110,13 +111,71 @@ interface Usage {
   bytes: number;
 }
 
+const MESSAGE_TABLE =
+  "message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at, bytes, expires_at)";
+const MESSAGE_FIELDS = [
+  "id",
+  "meshId",
+  "senderMemberId",
+  "senderSessionPubkey",
+  "senderName",
+  "clientId",
+  "targetSpec",
+  "priority",
+  "kind",
+  "nonce",
+  "ciphertext",
+  ["createdAt", "bigint"],
+  ["bytes", "bigint"],
+  ["expiresAt", "bigint"],
+] as const;
+const RECIPIENT_TABLE = "message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)";
+const RECIPIENT_FIELDS = [
+  "id",
+  "meshId",
+  "sessionPubkey",
+  "memberId",
+  "name",
+  "nonce",
+  "ciphertext",
+  "status",
+  ["at", "bigint"],
+  ["expiresAt", "bigint"],
+] as const;
+
+const USAGE_FIELDS = ["meshId", "memberId", ["messages", "bigint"], ["bytes", "bigint"]] as const;
+
+/**
+ * SQLite's hot statements, as text: kept prepared on the writer's fast connection (`store/fast-writer.ts`),
+ * compiled per use on the general path; Postgres spells the same statements as templates below.
+ */
+const SQLITE = {
+  messages: `INSERT INTO ${MESSAGE_TABLE} ${sqliteJsonRows(MESSAGE_FIELDS.length)} ON CONFLICT (mesh_id, sender_member_id, client_id) DO NOTHING RETURNING id`,
+  // its `?` after the rows: the mesh's message limit, the member's, the mesh's byte limit, the member's
+  usage: `INSERT INTO message_usage (mesh_id, member_id, messages, bytes) ${sqliteJsonRows(USAGE_FIELDS.length)}
+    ON CONFLICT (mesh_id, member_id) DO UPDATE SET messages = message_usage.messages + excluded.messages, bytes = message_usage.bytes + excluded.bytes
+    WHERE message_usage.messages + excluded.messages <= CASE WHEN message_usage.member_id = '' THEN ? ELSE ? END
+      AND message_usage.bytes + excluded.bytes <= CASE WHEN message_usage.member_id = '' THEN ? ELSE ? END
+    RETURNING mesh_id, member_id`,
+  recipients: `INSERT INTO ${RECIPIENT_TABLE} ${sqliteJsonRows(RECIPIENT_FIELDS.length)}`,
+  // a broadcast's: message id, mesh id, then each row's five fields, then its queued and expiry times
+  wideRecipients: `INSERT INTO ${RECIPIENT_TABLE}
+    SELECT ?, ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 'queued', ?, ? FROM jsonb_each(?) j ORDER BY j.key`,
+  receipts: `UPDATE message_recipient SET status = 'delivered', delivered_at = ?
+    WHERE (message_id, session_pubkey) IN (SELECT j.value ->> 0, j.value ->> 1 FROM jsonb_each(?) j) AND status = 'queued'`,
+};
+
+const usageLimits = (quota: Quota): FastParam[] => [quota.mesh.messages, quota.member.messages, quota.mesh.bytes, quota.member.bytes];
+
 /**
  * Adds usage to message_usage rows in one upsert, each row only while within its own limit (a new row
  * starts at its delta, so the caller checks first that the delta fits at all); says which rows took it.
  */
 async function charge(tx: SQL, dialect: Dialect, rows: Usage[], quota: Quota): Promise<Set<string>> {
-  const source = jsonRows(tx, dialect, rows, ["meshId", "memberId", ["messages", "bigint"], ["bytes", "bigint"]]);
-  const took = await tx`INSERT INTO message_usage (mesh_id, member_id, messages, bytes) ${source}
+  const took =
+    dialect === "sqlite"
+      ? await tx.unsafe(SQLITE.usage, [rowsJson(rows, USAGE_FIELDS), ...usageLimits(quota)])
+      : await tx`INSERT INTO message_usage (mesh_id, member_id, messages, bytes) ${jsonRows(tx, dialect, rows, USAGE_FIELDS)}
     ON CONFLICT (mesh_id, member_id) DO UPDATE SET messages = message_usage.messages + excluded.messages, bytes = message_usage.bytes + excluded.bytes
     WHERE message_usage.messages + excluded.messages <= CASE WHEN message_usage.member_id = '' THEN ${quota.mesh.messages} ELSE ${quota.member.messages} END
       AND message_usage.bytes + excluded.bytes <= CASE WHEN message_usage.member_id = '' THEN ${quota.mesh.bytes} ELSE ${quota.member.bytes} END
@@ -141,13 +200,8 @@ async function chargeOne(tx: SQL, dialect: Dialect, s: Stored, quota: Quota): Pr
   return tookMember ? "mesh" : "member";
 }
 
-/**
- * Charges a batch's messages to their senders' and meshes' usage rows: in the usual case one upsert of
- * each row's total. A row whose total would not fit is charged message by message, in batch order, as
- * far as it allows (what its mesh or member row took for those messages given back first), so the
- * batch takes exactly what sequential sends would have. Returns each message's refusal, or null.
- */
-async function chargeBatch(tx: SQL, dialect: Dialect, stored: Stored[], quota: Quota): Promise<(Refusal | null)[]> {
+/** What a batch's messages add to each usage row (their senders' and their meshes'), in lock order. */
+function usageTotals(stored: Stored[]): Usage[] {
   const totals = new Map<string, Usage>();
   const add = (meshId: string, memberId: string, bytes: number) => {
     const k = usageKey(meshId, memberId);
@@ -162,9 +216,20 @@ async function chargeBatch(tx: SQL, dialect: Dialect, stored: Stored[], quota: Q
     add(s.message.meshId, "", s.bytes);
   }
   // sorted: concurrent brokers on one Postgres lock the rows they share in one order
-  const rows = [...totals.values()].sort((a, b) => (a.meshId === b.meshId ? (a.memberId < b.memberId ? -1 : 1) : a.meshId < b.meshId ? -1 : 1));
-  const limit = (u: Usage) => (u.memberId === "" ? quota.mesh : quota.member);
-  const tried = rows.filter((u) => fits(limit(u), u.messages, u.bytes));
+  return [...totals.values()].sort((a, b) => (a.meshId === b.meshId ? (a.memberId < b.memberId ? -1 : 1) : a.meshId < b.meshId ? -1 : 1));
+}
+
+const limitOf = (u: Usage, quota: Quota) => (u.memberId === "" ? quota.mesh : quota.member);
+
+/**
+ * Charges a batch's messages to their senders' and meshes' usage rows: in the usual case one upsert of
+ * each row's total. A row whose total would not fit is charged message by message, in batch order, as
+ * far as it allows (what its mesh or member row took for those messages given back first), so the
+ * batch takes exactly what sequential sends would have. Returns each message's refusal, or null.
+ */
+async function chargeBatch(tx: SQL, dialect: Dialect, stored: Stored[], quota: Quota): Promise<(Refusal | null)[]> {
+  const rows = usageTotals(stored);
+  const tried = rows.filter((u) => fits(limitOf(u, quota), u.messages, u.bytes));
   const took = tried.length > 0 ? await charge(tx, dialect, tried, quota) : new Set<string>();
   // Who goes message by message: every sender of a mesh whose row did not take the total, and every
   // sender whose own row did not. What the other row of such a pair took for them is given back first.
@@ -188,6 +253,16 @@ async function chargeBatch(tx: SQL, dialect: Dialect, stored: Stored[], quota: Q
   return verdicts;
 }
 
+const weigh = (j: InsertJob) => (j.message.ciphertext?.length ?? 0) + j.recipients.reduce((n, r) => n + (r.ciphertext?.length ?? 0), 0);
+const storedOf = (job: InsertJob, index: number, bytes: number): Stored => ({
+  index,
+  job,
+  message: job.message,
+  bytes,
+  expiresAt: job.message.createdAt + job.ttlMs,
+});
+const messageRows = (stored: Stored[]) => stored.map(({ message: m, bytes, expiresAt }) => ({ ...m, bytes, expiresAt }));
+
 /**
  * Stores a batch of messages inside the group commit's transaction without ever failing it for a reason
  * of one message's own: a repeated client id is answered from the stored message (false), a quota
@@ -199,37 +274,22 @@ async function insertBatch(tx: SQL, dialect: Dialect, jobs: InsertJob[]): Promis
   // one quota for the whole batch: `MessageRepo.insert` batches only jobs that share it
   const quota = jobs[0]?.quota;
   if (!quota) return out;
-  const weigh = (j: InsertJob) => (j.message.ciphertext?.length ?? 0) + j.recipients.reduce((n, r) => n + (r.ciphertext?.length ?? 0), 0);
   const candidates: Stored[] = [];
   jobs.forEach((j, index) => {
     const bytes = weigh(j);
     // one message that would not fit even an empty quota is refused before anything is written
     if (!fits(quota.member, 1, bytes)) out[index] = refusal("member", quota);
     else if (!fits(quota.mesh, 1, bytes)) out[index] = refusal("mesh", quota);
-    else candidates.push({ index, job: j, message: j.message, bytes, expiresAt: j.message.createdAt + j.ttlMs });
+    else candidates.push(storedOf(j, index, bytes));
   });
   if (candidates.length === 0) return out;
 
-  const messages = candidates.map(({ message: m, bytes, expiresAt }) => ({ ...m, bytes, expiresAt }));
-  const source = jsonRows(tx, dialect, messages, [
-    "id",
-    "meshId",
-    "senderMemberId",
-    "senderSessionPubkey",
-    "senderName",
-    "clientId",
-    "targetSpec",
-    "priority",
-    "kind",
-    "nonce",
-    "ciphertext",
-    ["createdAt", "bigint"],
-    ["bytes", "bigint"],
-    ["expiresAt", "bigint"],
-  ]);
-  const columns = tx`message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at, bytes, expires_at)`;
+  const messages = messageRows(candidates);
   // A client id stored before (an earlier batch, or earlier in this one) is not stored again: the caller answers with it.
-  const inserted = await tx`INSERT INTO ${columns} ${source} ON CONFLICT (mesh_id, sender_member_id, client_id) DO NOTHING RETURNING id`;
+  const inserted =
+    dialect === "sqlite"
+      ? await tx.unsafe(SQLITE.messages, [rowsJson(messages, MESSAGE_FIELDS)])
+      : await tx`INSERT INTO ${tx.unsafe(MESSAGE_TABLE)} ${jsonRows(tx, dialect, messages, MESSAGE_FIELDS)} ON CONFLICT (mesh_id, sender_member_id, client_id) DO NOTHING RETURNING id`;
   const ids = new Set(inserted.map((r: Row) => String(r.id)));
   const stored = candidates.filter((c) => ids.has(c.message.id));
 
@@ -278,37 +338,71 @@ const WIDE = 32;
  * statement; a message of many (a broadcast) gets its own, its columns that are the same for every row
  * bound once: each row then carries five fields rather than ten (999 rows on SQLite: ~6.5 → ~4.7 ms).
  */
-async function insertRecipients(tx: SQL, dialect: Dialect, stored: Stored[]): Promise<void> {
-  const columns = tx`message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)`;
+function* recipientStatements(stored: Stored[]): Generator<{ few: Stored[] } | { wide: Stored }> {
   let few: Stored[] = [];
-  const flush = async () => {
-    if (few.length === 0) return;
-    const rows = few.flatMap((s) =>
-      s.job.recipients.map((r) => ({ ...r, id: s.message.id, meshId: s.message.meshId, status: "queued", at: s.message.createdAt, expiresAt: s.expiresAt })),
-    );
-    few = [];
-    await tx`INSERT INTO ${columns}
-      ${jsonRows(tx, dialect, rows, ["id", "meshId", "sessionPubkey", "memberId", "name", "nonce", "ciphertext", "status", ["at", "bigint"], ["expiresAt", "bigint"]])}`;
-  };
   for (const s of stored) {
     if (s.job.recipients.length < WIDE) {
       few.push(s);
       continue;
     }
-    await flush();
-    const m = s.message;
-    const rows = JSON.stringify(s.job.recipients.map((r) => [r.sessionPubkey, r.memberId, r.name, r.nonce, r.ciphertext]));
-    if (dialect === "sqlite") {
-      await tx`INSERT INTO ${columns}
-        SELECT ${m.id}, ${m.meshId}, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 'queued', ${m.createdAt}, ${s.expiresAt}
-        FROM jsonb_each(${rows}) j ORDER BY j.key`;
-    } else {
-      await tx`INSERT INTO ${columns}
-        SELECT ${m.id}, ${m.meshId}, e.v ->> 0, e.v ->> 1, e.v ->> 2, e.v ->> 3, e.v ->> 4, 'queued', ${m.createdAt}::bigint, ${s.expiresAt}::bigint
-        FROM jsonb_array_elements(${rows}::text::jsonb) WITH ORDINALITY AS e(v, i) ORDER BY e.i`;
+    if (few.length > 0) yield { few };
+    few = [];
+    yield { wide: s };
+  }
+  if (few.length > 0) yield { few };
+}
+
+const fewRows = (few: Stored[]) =>
+  few.flatMap((s) =>
+    s.job.recipients.map((r) => ({ ...r, id: s.message.id, meshId: s.message.meshId, status: "queued", at: s.message.createdAt, expiresAt: s.expiresAt })),
+  );
+const wideRows = (s: Stored) => JSON.stringify(s.job.recipients.map((r) => [r.sessionPubkey, r.memberId, r.name, r.nonce, r.ciphertext]));
+
+/** SQLite's statements of `recipientStatements`, as text and parameters. */
+function* sqliteRecipients(stored: Stored[]): Generator<{ text: string; params: FastParam[] }> {
+  for (const st of recipientStatements(stored)) {
+    if ("few" in st) yield { text: SQLITE.recipients, params: [rowsJson(fewRows(st.few), RECIPIENT_FIELDS)] };
+    else {
+      const m = st.wide.message;
+      yield { text: SQLITE.wideRecipients, params: [m.id, m.meshId, m.createdAt, st.wide.expiresAt, wideRows(st.wide)] };
     }
   }
-  await flush();
+}
+
+async function insertRecipients(tx: SQL, dialect: Dialect, stored: Stored[]): Promise<void> {
+  if (dialect === "sqlite") {
+    for (const { text, params } of sqliteRecipients(stored)) await tx.unsafe(text, params);
+    return;
+  }
+  const columns = tx.unsafe(RECIPIENT_TABLE);
+  for (const st of recipientStatements(stored)) {
+    if ("few" in st) {
+      await tx`INSERT INTO ${columns} ${jsonRows(tx, dialect, fewRows(st.few), RECIPIENT_FIELDS)}`;
+      continue;
+    }
+    const s = st.wide;
+    const m = s.message;
+    await tx`INSERT INTO ${columns}
+      SELECT ${m.id}, ${m.meshId}, e.v ->> 0, e.v ->> 1, e.v ->> 2, e.v ->> 3, e.v ->> 4, 'queued', ${m.createdAt}::bigint, ${s.expiresAt}::bigint
+      FROM jsonb_array_elements(${wideRows(s)}::text::jsonb) WITH ORDINALITY AS e(v, i) ORDER BY e.i`;
+  }
+}
+
+/**
+ * `insertBatch`'s common case on the writer's fast connection (SQLite): every message new and within both
+ * quotas, which is what a batch is unless a quota is nearly full or a client id repeats. Anything else
+ * falls back (the whole batch, rolled back) to `insertBatch`, which sorts it out message by message.
+ */
+function insertBatchFast(db: FastDb, jobs: InsertJob[]): Outcome<boolean>[] | typeof FALLBACK {
+  const quota = jobs[0]?.quota;
+  if (!quota) return [];
+  const stored = jobs.map((j, index) => storedOf(j, index, weigh(j)));
+  const totals = usageTotals(stored);
+  if (!totals.every((u) => fits(limitOf(u, quota), u.messages, u.bytes))) return FALLBACK;
+  if (db.all(SQLITE.messages, [rowsJson(messageRows(stored), MESSAGE_FIELDS)]).length !== stored.length) return FALLBACK;
+  if (db.all(SQLITE.usage, [rowsJson(totals, USAGE_FIELDS), ...usageLimits(quota)]).length !== totals.length) return FALLBACK;
+  for (const { text, params } of sqliteRecipients(stored)) db.run(text, params);
+  return jobs.map(() => ({ ok: true, value: true }));
 }
 
 /** The queue read of a batch of sessions (`MessageRepo.queues`), a statement of its own so tests can read its plan. */
@@ -372,18 +466,19 @@ export class MessageRepo {
       const jobs: Pending[] = [];
       batch = this.inserts = jobs;
       // One job of the shared transaction for every insert queued until it starts: later ones go to the next.
+      // whichever form runs first closes the batch: later inserts start another
+      const close = () => {
+        if (this.inserts === jobs) this.inserts = null;
+        return jobs.map((p) => p.job);
+      };
       this.store.writer
-        .write(async (tx) => {
-          if (this.inserts === jobs) this.inserts = null;
-          return {
-            ok: true,
-            value: await insertBatch(
-              tx,
-              this.store.dialect,
-              jobs.map((p) => p.job),
-            ),
-          };
-        })
+        .write(
+          async (tx) => ({ ok: true, value: await insertBatch(tx, this.store.dialect, close()) }),
+          (db) => {
+            const out = insertBatchFast(db, close());
+            return out === FALLBACK ? FALLBACK : { ok: true, value: out };
+          },
+        )
         .then(
           (outcomes) =>
             jobs.forEach((p, i) => {
@@ -432,23 +527,28 @@ export class MessageRepo {
   markDelivered(receipts: { sessionPubkey: string; ids: string[] }[], now: number): Promise<void> {
     const pairs = JSON.stringify(receipts.flatMap(({ sessionPubkey, ids }) => ids.map((id) => [id, sessionPubkey])));
     const dialect = this.store.dialect;
-    return this.store.writer.write(async (tx) => {
-      if (dialect === "sqlite") {
-        await tx`UPDATE message_recipient SET status = 'delivered', delivered_at = ${now}
-          WHERE (message_id, session_pubkey) IN (SELECT j.value ->> 0, j.value ->> 1 FROM jsonb_each(${pairs}) j) AND status = 'queued'`;
-      } else {
-        // Each pair is looked up on its own (LATERAL … LIMIT 1 keeps the planner from turning the pairs into
-        // a hash join over the whole table, which it did: 35–90 ms a broadcast), the rows then by primary
-        // key. `status || ''` is not the queued indexes' predicate: offered `status = 'queued'`, a plan
-        // cached while the table was small walked the whole expiring index instead (~40 ms a receipt with
-        // 100,000 queued, in a bench run).
-        await tx`WITH hit AS MATERIALIZED (
+    return this.store.writer.write(
+      async (tx) => {
+        if (dialect === "sqlite") {
+          await tx.unsafe(SQLITE.receipts, [now, pairs]);
+        } else {
+          // Each pair is looked up on its own (LATERAL … LIMIT 1 keeps the planner from turning the pairs into
+          // a hash join over the whole table, which it did: 35–90 ms a broadcast), the rows then by primary
+          // key. `status || ''` is not the queued indexes' predicate: offered `status = 'queued'`, a plan
+          // cached while the table was small walked the whole expiring index instead (~40 ms a receipt with
+          // 100,000 queued, in a bench run).
+          await tx`WITH hit AS MATERIALIZED (
             SELECT h.seq FROM jsonb_array_elements(${pairs}::text::jsonb) AS j(v)
             CROSS JOIN LATERAL (SELECT r.seq FROM message_recipient r WHERE r.message_id = j.v ->> 0 AND r.session_pubkey = j.v ->> 1 LIMIT 1) h)
           UPDATE message_recipient SET status = 'delivered', delivered_at = ${now} WHERE seq = ANY(ARRAY(SELECT seq FROM hit)) AND status || '' = 'queued'`;
-      }
-      return { ok: true, value: undefined };
-    });
+        }
+        return { ok: true, value: undefined };
+      },
+      (db) => {
+        db.run(SQLITE.receipts, [now, pairs]);
+        return { ok: true, value: undefined };
+      },
+    );
   }
 
   async markSurfaced(sessionPubkey: string, ids: string[], now: number): Promise<void> {

@@ -37,6 +37,8 @@ export interface CheckpointerOptions {
   /** the worker's entry (tests give it one that fails) */
   workerUrl?: string;
   intervalMs?: number;
+  /** other connections to the file, whose commits must checkpoint past the same number of pages */
+  connections?: { autocheckpoint(pages: number): void }[];
 }
 
 /**
@@ -61,12 +63,20 @@ export class Checkpointer {
   private nextRead = 0;
   private readonly reads = new Map<number, { resolve(rows: Record<string, unknown>[]): void; reject(err: Error): void; text: string; params: unknown[] }>();
 
-  private constructor(private readonly sql: SQL) {}
+  private constructor(
+    private readonly sql: SQL,
+    private readonly connections: { autocheckpoint(pages: number): void }[],
+  ) {}
+
+  private async autocheckpoint(pages: number): Promise<void> {
+    await this.sql.unsafe(`PRAGMA wal_autocheckpoint = ${pages}`);
+    for (const c of this.connections) c.autocheckpoint(pages);
+  }
 
   /** Starts the worker; settles once it runs, or once the broker's connection took checkpoints back. */
   static async start(sql: SQL, file: string, opts: CheckpointerOptions = {}): Promise<Checkpointer> {
-    const c = new Checkpointer(sql);
-    await sql.unsafe(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    const c = new Checkpointer(sql, opts.connections ?? []);
+    await c.autocheckpoint(BACKSTOP_PAGES);
     await new Promise<void>((settle) => {
       const ready = () => {
         clearTimeout(late);
@@ -150,7 +160,7 @@ export class Checkpointer {
     this.worker?.terminate();
     this.worker = null;
     this.rerunReads();
-    await this.sql.unsafe(`PRAGMA wal_autocheckpoint = ${AUTO_PAGES}`).catch(() => {});
+    await this.autocheckpoint(AUTO_PAGES).catch(() => {});
     this.onFailure?.(message);
   }
 

@@ -7,12 +7,42 @@ export type WriteJob<R> = (tx: SQL) => Promise<Outcome<R>>;
 /** Runs `body` in one transaction and commits it. */
 export type Transaction = <T>(body: (tx: SQL) => Promise<T>) => Promise<T>;
 
+/** Statements on a synchronous connection whose prepared statements are kept (`fast-writer.ts`); `?` placeholders. */
+export interface FastDb {
+  all(text: string, params: readonly FastParam[]): Record<string, unknown>[];
+  run(text: string, params: readonly FastParam[]): void;
+}
+export type FastParam = string | number | null;
+
+/** What a fast job returns when its case is not the common one: the whole batch goes the general way. */
+export const FALLBACK: unique symbol = Symbol("fallback");
+
+/**
+ * A job's common case, written for `FastDb`: it runs with no await, so its transaction opens and commits
+ * within one call. `FALLBACK` (a quota nearly full, a repeated client id…) sends the batch, rolled back,
+ * to the general `WriteJob`s.
+ */
+export type FastJob<R> = (db: FastDb) => Outcome<R> | typeof FALLBACK;
+
+/**
+ * Runs `body` in one transaction of the synchronous connection and commits it; null when it could not
+ * (the body fell back, or the connection could not take the write lock at once), everything undone.
+ */
+export type FastTransaction = (body: (db: FastDb) => Outcome<unknown>[] | typeof FALLBACK) => Outcome<unknown>[] | null;
+
 export interface WriterOptions {
   /**
    * Makes everything committed so far durable (SQLite: an fdatasync of the WAL, `wal-sync.ts`), for a
    * `transaction` whose commit does not wait for the disk. Without it a commit is durable when it returns.
    */
   sync?: () => Promise<void>;
+  /** SQLite: batches whose every job has a fast form run there first (`fast-writer.ts`) */
+  fast?: FastTransaction;
+}
+
+interface Item {
+  job: WriteJob<unknown>;
+  fast: FastJob<unknown> | undefined;
 }
 
 /**
@@ -23,22 +53,29 @@ export interface WriterOptions {
  * while the last one's sync runs; each job is answered only once its own transaction is on disk.
  */
 export class Writer {
-  private readonly batches: GroupCommit<WriteJob<unknown>, unknown>;
+  private readonly batches: GroupCommit<Item, unknown>;
   private synced: Promise<void> = Promise.resolve();
+  /** transactions committed by the fast path, and batches it handed to the general one (tests, benches) */
+  readonly counts = { fast: 0, general: 0 };
 
   constructor(transaction: Transaction, opts: WriterOptions = {}) {
-    const { sync } = opts;
-    this.batches = new GroupCommit<WriteJob<unknown>, unknown>(async (jobs) => {
+    const { sync, fast } = opts;
+    this.batches = new GroupCommit<Item, unknown>(async (items) => {
       const started = performance.now();
-      let out: Outcome<unknown>[];
+      let out: Outcome<unknown>[] | null = null;
       try {
-        out = await transaction(async (tx) => {
-          const out: Outcome<unknown>[] = [];
-          for (const job of jobs) out.push(await job(tx));
-          return out;
-        });
+        if (fast && items.every((i) => i.fast)) out = fast((db) => runFast(db, items));
+        if (out) this.counts.fast++;
+        else {
+          this.counts.general++;
+          out = await transaction(async (tx) => {
+            const out: Outcome<unknown>[] = [];
+            for (const { job } of items) out.push(await job(tx));
+            return out;
+          });
+        }
       } finally {
-        this.observe?.(jobs.length, (performance.now() - started) / 1000);
+        this.observe?.(items.length, (performance.now() - started) / 1000);
       }
       if (!sync) return out;
       const durable = sync();
@@ -51,9 +88,12 @@ export class Writer {
   /** told each transaction's number of jobs and how long it took until committed, for metrics */
   observe: ((jobs: number, seconds: number) => void) | undefined;
 
-  /** Settles once the transaction holding `job` committed (and is on disk): with its value, or its own refusal. */
-  write<R>(job: WriteJob<R>): Promise<R> {
-    return this.batches.add(job) as Promise<R>;
+  /**
+   * Settles once the transaction holding `job` committed (and is on disk): with its value, or its own
+   * refusal. `fast`, the job's common case on SQLite's synchronous connection, must come to what `job` would.
+   */
+  write<R>(job: WriteJob<R>, fast?: FastJob<R>): Promise<R> {
+    return this.batches.add({ job, fast } as Item) as Promise<R>;
   }
 
   /**
@@ -63,4 +103,14 @@ export class Writer {
   durable(): Promise<void> {
     return this.synced;
   }
+}
+
+function runFast(db: FastDb, items: Item[]): Outcome<unknown>[] | typeof FALLBACK {
+  const out: Outcome<unknown>[] = [];
+  for (const { fast } of items) {
+    const o = (fast as FastJob<unknown>)(db);
+    if (o === FALLBACK) return FALLBACK;
+    out.push(o);
+  }
+  return out;
 }
