@@ -114,7 +114,12 @@ describe("the writer's fast path on SQLite", () => {
       await other;
       expect(await numbers(store)).toEqual([1]);
       // and with the lock free again, the fast path takes the next batch
-      expect(await store.writer.write(async () => ({ ok: true, value: "general" }), () => ({ ok: true, value: "fast" }))).toBe("fast");
+      expect(
+        await store.writer.write(
+          async () => ({ ok: true, value: "general" }),
+          () => ({ ok: true, value: "fast" }),
+        ),
+      ).toBe("fast");
     });
   });
 });
