@@ -149,6 +149,13 @@ const USAGE_FIELDS = ["meshId", "memberId", ["messages", "bigint"], ["bytes", "b
  * SQLite's hot statements, as text: kept prepared on the writer's fast connection (`store/fast-writer.ts`),
  * compiled per use on the general path; Postgres spells the same statements as templates below.
  */
+/** The queue read's columns and joins, before its WHERE (`queueRead`); a `low` message's payload stays behind. */
+const QUEUE_COLUMNS = `SELECT r.seq, r.session_pubkey, r.message_id, m.priority,
+         CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.nonce, m.nonce) END AS nonce,
+         CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.ciphertext, m.ciphertext) END AS ciphertext,
+         m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.kind, m.target_spec, m.created_at
+  FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id`;
+
 const SQLITE = {
   messages: `INSERT INTO ${MESSAGE_TABLE} ${sqliteJsonRows(MESSAGE_FIELDS.length)} ON CONFLICT (mesh_id, sender_member_id, client_id) DO NOTHING RETURNING id`,
   // its `?` after the rows: the mesh's message limit, the member's, the mesh's byte limit, the member's
@@ -161,6 +168,10 @@ const SQLITE = {
   // a broadcast's: message id, mesh id, then each row's five fields, then its queued and expiry times
   wideRecipients: `INSERT INTO ${RECIPIENT_TABLE}
     SELECT ?, ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 'queued', ?, ? FROM jsonb_each(?) j ORDER BY j.key`,
+  // its `?`: the sessions and the priorities as JSON arrays, then the time (`queueRead`)
+  queue: `${QUEUE_COLUMNS}
+    WHERE r.session_pubkey IN (SELECT value FROM json_each(?)) AND r.status = 'queued' AND r.expires_at > ?
+      AND m.priority IN (SELECT value FROM json_each(?))`,
   receipts: `UPDATE message_recipient SET status = 'delivered', delivered_at = ?
     WHERE (message_id, session_pubkey) IN (SELECT j.value ->> 0, j.value ->> 1 FROM jsonb_each(?) j) AND status = 'queued'`,
 };
@@ -407,15 +418,17 @@ function insertBatchFast(db: FastDb, jobs: InsertJob[]): Outcome<boolean>[] | ty
 
 /** The queue read of a batch of sessions (`MessageRepo.queues`), a statement of its own so tests can read its plan. */
 export function queueRead(sql: SQL, dialect: Dialect, sessionPubkeys: readonly string[], priorities: readonly Priority[], now: number) {
-  return sql`
-    SELECT r.seq, r.session_pubkey, r.message_id, m.priority,
-           CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.nonce, m.nonce) END AS nonce,
-           CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.ciphertext, m.ciphertext) END AS ciphertext,
-           m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.kind, m.target_spec, m.created_at
-    FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id
+  if (dialect === "sqlite") return sql.unsafe(SQLITE.queue, queueParams(sessionPubkeys, priorities, now));
+  return sql`${sql.unsafe(QUEUE_COLUMNS)}
     WHERE r.session_pubkey ${inList(sql, dialect, sessionPubkeys)} AND r.status = 'queued' AND r.expires_at > ${now}
       AND m.priority IN ${sql(priorities)}`;
 }
+
+const queueParams = (sessionPubkeys: readonly string[], priorities: readonly Priority[], now: number): FastParam[] => [
+  JSON.stringify(sessionPubkeys),
+  now,
+  JSON.stringify(priorities),
+];
 
 /** Chunks id lists so IN (...) stays within every dialect's parameter limit. */
 function* chunks<T>(items: T[], size = 500): Generator<T[]> {
@@ -569,7 +582,8 @@ export class MessageRepo {
     await this.store.writer.durable();
     const sql = this.store.planned;
     for (const batch of chunks(sessionPubkeys, 500)) {
-      const rows = await queueRead(sql, this.store.dialect, batch, priorities, now);
+      const rows =
+        this.store.prepared?.(SQLITE.queue, queueParams(batch, priorities, now)) ?? (await queueRead(sql, this.store.dialect, batch, priorities, now));
       // Queue order is sorted here, not by ORDER BY: for a list of sessions SQLite would rather walk the
       // whole table in seq order than sort, a scan of every row ever queued (connects 1,200 → 430/s).
       for (const r of (rows as Row[]).sort((a, b) => num(a.seq) - num(b.seq))) {

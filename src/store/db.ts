@@ -6,7 +6,7 @@ import { Checkpointer } from "./checkpointer.ts";
 import { FastWriter } from "./fast-writer.ts";
 import type { Dialect } from "./migration.ts";
 import { WalSync } from "./wal-sync.ts";
-import { Writer } from "./writer.ts";
+import { type FastParam, Writer } from "./writer.ts";
 
 export interface Store {
   sql: SQL;
@@ -28,6 +28,11 @@ export interface Store {
    * none: its statements never hold the event loop.
    */
   slowRead?: (text: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
+  /**
+   * SQLite: a hot read with its statement kept prepared, on the writer's fast connection (`fast-writer.ts`);
+   * `?` placeholders; null when it could not run (read the general way). Postgres has none.
+   */
+  prepared?: (text: string, params: readonly FastParam[]) => Record<string, unknown>[] | null;
   close(): Promise<void>;
 }
 
@@ -140,6 +145,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     planned: sql,
     checkpoints,
     slowRead: (text, params) => checkpoints.read(text, params),
+    prepared: (text, params) => fast.read(text, params),
     close: async () => {
       await checkpoints.stop();
       await wal.close();

@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { FALLBACK, type FastDb, type FastTransaction } from "./writer.ts";
+import { FALLBACK, type FastDb, type FastParam, type FastTransaction } from "./writer.ts";
 
 /**
  * SQLite: the writer's common case on a connection of its own, whose prepared statements are kept
@@ -59,6 +59,19 @@ export class FastWriter {
       return null;
     }
   };
+
+  /**
+   * A read on this connection, its statement kept prepared like the writes' (a hot read's compile cost as
+   * much as its run). It sees what is committed, by either connection; null if it fails (the caller reads
+   * the general way, which reports the failure).
+   */
+  read(text: string, params: readonly FastParam[]): Record<string, unknown>[] | null {
+    try {
+      return this.fastDb.all(text, params);
+    } catch {
+      return null;
+    }
+  }
 
   close(): void {
     this.db.close();

@@ -60,10 +60,25 @@ describe.each(backends())("queue reads with statistics from an empty queue on %s
         const detail = ((await sql`EXPLAIN QUERY PLAN ${read}`) as Row[]).map((r) => String(r.detail)).join("\n");
         expect(detail).toMatch(/r USING INDEX message_recipient_queued_idx \(session_pubkey=\? AND expires_at>\?\)/);
       }
-      // and it reads the right rows
-      const queues = await new MessageRepo(store).queues(sessions, ["now", "next"], 1_000);
+      // and it reads the right rows, on SQLite with its statement kept prepared, as the general way does
+      const prepared = store.prepared;
+      let preparedReads = 0;
+      const counted: Store = {
+        ...store,
+        prepared:
+          prepared &&
+          ((text, params) => {
+            const rows = prepared(text, params);
+            if (rows) preparedReads++;
+            return rows;
+          }),
+      };
+      const readQueues = (s: Store) => new MessageRepo(s).queues(sessions, ["now", "next"], 1_000);
+      const queues = await readQueues(counted);
+      expect(preparedReads).toBe(backend === "sqlite" ? 1 : 0);
       expect(queues.get("new-7")?.messages.map((m) => m.messageId)).toEqual(["m1"]);
       expect([...queues.values()].reduce((n, q) => n + q.messages.length, 0)).toBe(1);
+      expect(await readQueues({ ...store, prepared: undefined })).toEqual(queues);
     });
   });
 

@@ -122,4 +122,25 @@ describe("the writer's fast path on SQLite", () => {
       ).toBe("fast");
     });
   });
+
+  test("a prepared read sees what either connection committed, and answers null where it cannot run", async () => {
+    await withStore("sqlite", "store/fast-writer", async (store) => {
+      const read = store.prepared as NonNullable<Store["prepared"]>;
+      await store.sql`CREATE TABLE t (n integer)`;
+      await store.sql`INSERT INTO t (n) VALUES (1)`;
+      await store.writer.write(
+        async () => ({ ok: false, error: new Error("the general form ran") }),
+        (db) => {
+          db.run("INSERT INTO t (n) VALUES (?)", [2]);
+          return { ok: true, value: undefined };
+        },
+      );
+      const query = "SELECT n FROM t WHERE n >= ? ORDER BY n";
+      expect(read(query, [1])?.map((r) => r.n)).toEqual([1, 2]);
+      // the same statement again, prepared once: and a row committed since is there
+      await store.sql`INSERT INTO t (n) VALUES (3)`;
+      expect(read(query, [2])?.map((r) => r.n)).toEqual([2, 3]);
+      expect(read("SELECT n FROM no_such_table", [])).toBeNull();
+    });
+  });
 });
