@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { Store } from "../../src/store/db.ts";
 import { FALLBACK } from "../../src/store/writer.ts";
 import { withStore } from "../helpers/backends.ts";
+import { holdTransaction } from "../helpers/held-transaction.ts";
 
 type Row = Record<string, unknown>;
 const numbers = async (store: Store) => ((await store.sql`SELECT n FROM t ORDER BY n`) as Row[]).map((r) => Number(r.n));
@@ -83,15 +84,7 @@ describe("the writer's fast path on SQLite", () => {
   test("the write lock held by the store's connection: the fast path does not wait for it", async () => {
     await withStore("sqlite", "store/fast-writer", async (store) => {
       await store.sql`CREATE TABLE t (n integer)`;
-      let release: () => void = () => {};
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      // a body that awaits other I/O keeps its transaction (and the write lock) across turns: what no body here does
-      const other = store.sql.begin(async (tx) => {
-        await tx`INSERT INTO t (n) VALUES (1)`;
-        await held;
-      });
+      const { release, done: other } = holdTransaction(store, 1);
       const before = { ...store.writer.counts };
       const started = performance.now();
       const outcome = await store.writer

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { openStore, type Store } from "../../src/store/db.ts";
 import { WalSync } from "../../src/store/wal-sync.ts";
 import { tempDir, withStore } from "../helpers/backends.ts";
+import { holdTransaction } from "../helpers/held-transaction.ts";
 
 // The SQLite writer's transactions (`wal-sync.ts`): committed with NORMAL, made durable by an fdatasync of the WAL.
 describe("the writer's transactions on SQLite", () => {
@@ -39,15 +40,7 @@ describe("the writer's transactions on SQLite", () => {
   test("a transaction that cannot begin (another one is open on the connection) fails alone and leaves the connection FULL", async () => {
     await withStore("sqlite", "store/wal-sync", async (store) => {
       await store.sql`CREATE TABLE t (n integer)`;
-      let release: () => void = () => {};
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      // a body that awaits other I/O keeps its transaction open across turns: what no body here does
-      const other = store.sql.begin(async (tx) => {
-        await tx`INSERT INTO t (n) VALUES (1)`;
-        await held;
-      });
+      const { release, done: other } = holdTransaction(store, 1);
       await expect(
         store.writer.write(async (tx) => {
           await tx`INSERT INTO t (n) VALUES (2)`;
