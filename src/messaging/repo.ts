@@ -145,10 +145,6 @@ const RECIPIENT_FIELDS = [
 
 const USAGE_FIELDS = ["meshId", "memberId", ["messages", "bigint"], ["bytes", "bigint"]] as const;
 
-/**
- * SQLite's hot statements, as text: kept prepared on the writer's fast connection (`store/fast-writer.ts`),
- * compiled per use on the general path; Postgres spells the same statements as templates below.
- */
 /** The queue read's columns and joins, before its WHERE (`queueRead`); a `low` message's payload stays behind. */
 const QUEUE_COLUMNS = `SELECT r.seq, r.session_pubkey, r.message_id, m.priority,
          CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.nonce, m.nonce) END AS nonce,
@@ -156,6 +152,10 @@ const QUEUE_COLUMNS = `SELECT r.seq, r.session_pubkey, r.message_id, m.priority,
          m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.kind, m.target_spec, m.created_at
   FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id`;
 
+/**
+ * SQLite's hot statements, as text: kept prepared on the writer's fast connection (`store/fast-writer.ts`),
+ * compiled per use on the general path; Postgres spells the same statements as templates below.
+ */
 const SQLITE = {
   messages: `INSERT INTO ${MESSAGE_TABLE} ${sqliteJsonRows(MESSAGE_FIELDS.length)} ON CONFLICT (mesh_id, sender_member_id, client_id) DO NOTHING RETURNING id`,
   // its `?` after the rows: the mesh's message limit, the member's, the mesh's byte limit, the member's
