@@ -40,6 +40,11 @@ const toInvite = (r: Row): Invite => ({
   createdBy: r.created_by == null ? null : String(r.created_by),
 });
 
+/** `MeshRepo.meshAndMember`'s statement, before its two joins. */
+const MESH_AND_MEMBER = `SELECT m.id AS mesh_row_id, m.slug, m.owner_pubkey, m.created_at,
+    b.id AS member_row_id, b.mesh_id, b.pubkey, b.display_name, b.role, b.joined_at, b.revoked_at, b.invite_id
+  FROM (SELECT 1 AS one) o`;
+
 export class MeshRepo {
   constructor(
     private readonly store: Store,
@@ -186,9 +191,10 @@ export class MeshRepo {
    * when there is no such row. Which mesh the member belongs to is the caller's check.
    */
   async meshAndMember(meshId: string, memberId: string): Promise<{ mesh: Mesh | null; member: Member | null }> {
-    const [r] = await this.sql`SELECT m.id AS mesh_row_id, m.slug, m.owner_pubkey, m.created_at,
-        b.id AS member_row_id, b.mesh_id, b.pubkey, b.display_name, b.role, b.joined_at, b.revoked_at, b.invite_id
-      FROM (SELECT 1 AS one) o LEFT JOIN mesh m ON m.id = ${meshId} LEFT JOIN member b ON b.id = ${memberId}`;
+    // one per connect: on SQLite with its statement kept prepared (`Store.prepared`)
+    const [r] =
+      this.store.prepared?.(`${MESH_AND_MEMBER} LEFT JOIN mesh m ON m.id = ? LEFT JOIN member b ON b.id = ?`, [meshId, memberId]) ??
+      (await this.sql`${this.sql.unsafe(MESH_AND_MEMBER)} LEFT JOIN mesh m ON m.id = ${meshId} LEFT JOIN member b ON b.id = ${memberId}`);
     if (!r) return { mesh: null, member: null };
     return {
       mesh: r.mesh_row_id == null ? null : toMesh({ ...r, id: r.mesh_row_id }),
