@@ -152,6 +152,11 @@ const QUEUE_COLUMNS = `SELECT r.seq, r.session_pubkey, r.message_id, m.priority,
          m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.kind, m.target_spec, m.created_at
   FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id`;
 
+/** A drain's columns and joins (`MessageRepo.queuedFor`): every priority's payload, `low` ones too. */
+const DRAIN_COLUMNS = `SELECT r.message_id, COALESCE(r.nonce, m.nonce) AS nonce, COALESCE(r.ciphertext, m.ciphertext) AS ciphertext,
+         m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at
+  FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id`;
+
 /**
  * SQLite's hot statements, as text: kept prepared on the writer's fast connection (`store/fast-writer.ts`),
  * compiled per use on the general path; Postgres spells the same statements as templates below.
@@ -172,6 +177,10 @@ const SQLITE = {
   queue: `${QUEUE_COLUMNS}
     WHERE r.session_pubkey IN (SELECT value FROM json_each(?)) AND r.status = 'queued' AND r.expires_at > ?
       AND m.priority IN (SELECT value FROM json_each(?))`,
+  // its `?`: the session, the time, the priorities as a JSON array
+  drain: `${DRAIN_COLUMNS}
+    WHERE r.session_pubkey = ? AND r.status = 'queued' AND r.expires_at > ? AND m.priority IN (SELECT value FROM json_each(?))
+    ORDER BY r.seq`,
   receipts: `UPDATE message_recipient SET status = 'delivered', delivered_at = ?
     WHERE (message_id, session_pubkey) IN (SELECT j.value ->> 0, j.value ->> 1 FROM jsonb_each(?) j) AND status = 'queued'`,
 };
@@ -517,14 +526,15 @@ export class MessageRepo {
     // what a queue read finds is pushed: only once it is on disk
     await this.store.writer.durable();
     const sql = this.store.planned;
-    const rows = await sql`
-      SELECT r.message_id, COALESCE(r.nonce, m.nonce) AS nonce, COALESCE(r.ciphertext, m.ciphertext) AS ciphertext,
-             m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at
-      FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id
+    const params = [sessionPubkey, now, JSON.stringify(priorities)];
+    const rows =
+      this.store.dialect === "sqlite"
+        ? (this.store.prepared?.(SQLITE.drain, params) ?? (await sql.unsafe(SQLITE.drain, params)))
+        : await sql`${sql.unsafe(DRAIN_COLUMNS)}
       WHERE r.session_pubkey = ${sessionPubkey} AND r.status = 'queued' AND r.expires_at > ${now}
         AND m.priority IN ${sql(priorities)}
       ORDER BY r.seq`;
-    return rows.map(toPush);
+    return (rows as Row[]).map(toPush);
   }
 
   /**

@@ -103,3 +103,50 @@ describe.each(backends())("queue reads with statistics from an empty queue on %s
     });
   });
 });
+
+describe.each(backends())("a drain (check_messages) on %s", (backend) => {
+  test("reads, prepared on SQLite, what the general way reads: low payloads too, in queue order", async () => {
+    await withStore(backend, "messaging/queue-read-plan", async (store) => {
+      const sql = await oneMessage(store);
+      for (const [id, priority, created] of [
+        ["m3", "low", 30],
+        ["m2", "next", 20],
+      ] as const) {
+        await sql`INSERT INTO message (id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, client_id, target_spec, priority, kind, nonce, ciphertext, created_at)
+          VALUES (${id}, 'mesh_1', 'mbr_a', 'sa', 'alice', ${`c-${id}`}, '*', ${priority}, 'broadcast', ${`n-${id}`}, ${`x-${id}`}, ${created})`;
+      }
+      // queued in the order m3, m1 (its own envelope on the recipient row), m2; one for another session, one delivered
+      for (const [id, session, status, nonce] of [
+        ["m3", "s1", "queued", null],
+        ["m1", "s1", "queued", "own-n"],
+        ["m2", "s1", "queued", null],
+        ["m2", "s2", "queued", null],
+        ["m1", "s2", "delivered", null],
+      ] as const) {
+        await sql`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)
+          VALUES (${id}, 'mesh_1', ${session}, 'mbr_b', 'bob', ${nonce}, ${nonce && "own-x"}, ${status}, 10, 10000000)`;
+      }
+      let preparedReads = 0;
+      const prepared = store.prepared;
+      const counted: Store = {
+        ...store,
+        prepared:
+          prepared &&
+          ((text, params) => {
+            const rows = prepared(text, params);
+            if (rows) preparedReads++;
+            return rows;
+          }),
+      };
+      const drain = await new MessageRepo(counted).queuedFor("s1", ["now", "next", "low"], 1_000);
+      expect(preparedReads).toBe(backend === "sqlite" ? 1 : 0);
+      expect(drain.map((m) => [m.messageId, m.priority, m.nonce, m.ciphertext])).toEqual([
+        ["m3", "low", "n-m3", "x-m3"],
+        ["m1", "now", "own-n", "own-x"],
+        ["m2", "next", "n-m2", "x-m2"],
+      ]);
+      expect(await new MessageRepo({ ...store, prepared: undefined }).queuedFor("s1", ["now", "next", "low"], 1_000)).toEqual(drain);
+      expect((await new MessageRepo(counted).queuedFor("s1", ["next"], 1_000)).map((m) => m.messageId)).toEqual(["m2"]);
+    });
+  });
+});
