@@ -5,6 +5,7 @@ import type { Store } from "../../src/store/db.ts";
 import { migrate } from "../../src/store/migrate.ts";
 import { systemClock } from "../../src/util/clock.ts";
 import { backends, withStore } from "../helpers/backends.ts";
+import { countPrepared } from "../helpers/prepared.ts";
 
 // A hello's one lookup (`meshAndMember`): on SQLite it runs with its statement kept prepared, and it must
 // read exactly what the general statement reads, for every combination a hello can bring.
@@ -14,18 +15,7 @@ describe.each(backends())("the hello's mesh-and-member lookup on %s", (backend) 
       await migrate(store, [meshesMigration, requestNonceMigration, presenceNodeMigration, delegationMigration]);
       const { mesh, owner } = await new MeshRepo(store, systemClock).createMesh({ slug: "lookup", ownerPubkey: "ab".repeat(32), ownerName: "alice" });
       if (!owner) throw new Error("createMesh made no owner");
-      const prepared = store.prepared;
-      let preparedReads = 0;
-      const counted: Store = {
-        ...store,
-        prepared:
-          prepared &&
-          ((text, params) => {
-            const rows = prepared(text, params);
-            if (rows) preparedReads++;
-            return rows;
-          }),
-      };
+      const { store: counted, reads: preparedReads } = countPrepared(store);
       const fast = new MeshRepo(counted, systemClock);
       const general = new MeshRepo({ ...store, prepared: undefined }, systemClock);
       const cases: [string, string][] = [
@@ -47,7 +37,7 @@ describe.each(backends())("the hello's mesh-and-member lookup on %s", (backend) 
         [null, null],
       ]);
       expect(await fast.meshAndMember(mesh.id, owner.id)).toEqual({ mesh, member: owner });
-      expect(preparedReads).toBe(backend === "sqlite" ? cases.length + 1 : 0);
+      expect(preparedReads()).toBe(backend === "sqlite" ? cases.length + 1 : 0);
     });
   });
 });

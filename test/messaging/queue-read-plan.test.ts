@@ -5,6 +5,7 @@ import { inboxIndexMigration, messageQuotaMigration, messagingMigration, queuedI
 import type { Store } from "../../src/store/db.ts";
 import { migrate } from "../../src/store/migrate.ts";
 import { backends, withStore } from "../helpers/backends.ts";
+import { countPrepared } from "../helpers/prepared.ts";
 
 const MIGRATIONS = [meshesMigration, messagingMigration, messageQuotaMigration, inboxIndexMigration, queuedIndexMigration, queueReadIndexMigration];
 type Row = Record<string, unknown>;
@@ -61,21 +62,10 @@ describe.each(backends())("queue reads with statistics from an empty queue on %s
         expect(detail).toMatch(/r USING INDEX message_recipient_queued_idx \(session_pubkey=\? AND expires_at>\?\)/);
       }
       // and it reads the right rows, on SQLite with its statement kept prepared, as the general way does
-      const prepared = store.prepared;
-      let preparedReads = 0;
-      const counted: Store = {
-        ...store,
-        prepared:
-          prepared &&
-          ((text, params) => {
-            const rows = prepared(text, params);
-            if (rows) preparedReads++;
-            return rows;
-          }),
-      };
+      const { store: counted, reads: preparedReads } = countPrepared(store);
       const readQueues = (s: Store) => new MessageRepo(s).queues(sessions, ["now", "next"], 1_000);
       const queues = await readQueues(counted);
-      expect(preparedReads).toBe(backend === "sqlite" ? 1 : 0);
+      expect(preparedReads()).toBe(backend === "sqlite" ? 1 : 0);
       expect(queues.get("new-7")?.messages.map((m) => m.messageId)).toEqual(["m1"]);
       expect([...queues.values()].reduce((n, q) => n + q.messages.length, 0)).toBe(1);
       expect(await readQueues({ ...store, prepared: undefined })).toEqual(queues);
@@ -126,20 +116,9 @@ describe.each(backends())("a drain (check_messages) on %s", (backend) => {
         await sql`INSERT INTO message_recipient (message_id, mesh_id, session_pubkey, member_id, name, nonce, ciphertext, status, queued_at, expires_at)
           VALUES (${id}, 'mesh_1', ${session}, 'mbr_b', 'bob', ${nonce}, ${nonce && "own-x"}, ${status}, 10, 10000000)`;
       }
-      let preparedReads = 0;
-      const prepared = store.prepared;
-      const counted: Store = {
-        ...store,
-        prepared:
-          prepared &&
-          ((text, params) => {
-            const rows = prepared(text, params);
-            if (rows) preparedReads++;
-            return rows;
-          }),
-      };
+      const { store: counted, reads: preparedReads } = countPrepared(store);
       const drain = await new MessageRepo(counted).queuedFor("s1", ["now", "next", "low"], 1_000);
-      expect(preparedReads).toBe(backend === "sqlite" ? 1 : 0);
+      expect(preparedReads()).toBe(backend === "sqlite" ? 1 : 0);
       expect(drain.map((m) => [m.messageId, m.priority, m.nonce, m.ciphertext])).toEqual([
         ["m3", "low", "n-m3", "x-m3"],
         ["m1", "now", "own-n", "own-x"],
