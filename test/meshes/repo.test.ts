@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { MeshRepo } from "../../src/meshes/repo.ts";
 import { delegationMigration, meshesMigration, presenceNodeMigration, requestNonceMigration } from "../../src/meshes/schema.ts";
-import type { Store } from "../../src/store/db.ts";
 import { migrate } from "../../src/store/migrate.ts";
 import { systemClock } from "../../src/util/clock.ts";
 import { backends, withStore } from "../helpers/backends.ts";
