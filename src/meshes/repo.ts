@@ -44,6 +44,8 @@ const toInvite = (r: Row): Invite => ({
 const MESH_AND_MEMBER = `SELECT m.id AS mesh_row_id, m.slug, m.owner_pubkey, m.created_at,
     b.id AS member_row_id, b.mesh_id, b.pubkey, b.display_name, b.role, b.joined_at, b.revoked_at, b.invite_id
   FROM (SELECT 1 AS one) o`;
+/** …whole, for SQLite's prepared read: its `?` the mesh id, then the member id */
+const MESH_AND_MEMBER_SQLITE = `${MESH_AND_MEMBER} LEFT JOIN mesh m ON m.id = ? LEFT JOIN member b ON b.id = ?`;
 
 export class MeshRepo {
   constructor(
@@ -193,7 +195,7 @@ export class MeshRepo {
   async meshAndMember(meshId: string, memberId: string): Promise<{ mesh: Mesh | null; member: Member | null }> {
     // one per connect: on SQLite with its statement kept prepared (`Store.prepared`)
     const [r] =
-      this.store.prepared?.(`${MESH_AND_MEMBER} LEFT JOIN mesh m ON m.id = ? LEFT JOIN member b ON b.id = ?`, [meshId, memberId]) ??
+      this.store.prepared?.(MESH_AND_MEMBER_SQLITE, [meshId, memberId]) ??
       (await this.sql`${this.sql.unsafe(MESH_AND_MEMBER)} LEFT JOIN mesh m ON m.id = ${meshId} LEFT JOIN member b ON b.id = ${memberId}`);
     if (!r) return { mesh: null, member: null };
     return {

@@ -145,17 +145,18 @@ const RECIPIENT_FIELDS = [
 
 const USAGE_FIELDS = ["meshId", "memberId", ["messages", "bigint"], ["bytes", "bigint"]] as const;
 
-/** The queue read's columns and joins, before its WHERE (`queueRead`); a `low` message's payload stays behind. */
-const QUEUE_COLUMNS = `SELECT r.seq, r.session_pubkey, r.message_id, m.priority,
-         CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.nonce, m.nonce) END AS nonce,
-         CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.ciphertext, m.ciphertext) END AS ciphertext,
-         m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.kind, m.target_spec, m.created_at
+/** What a push carries besides its payload, and the joins that find it: both queue reads' (`toPush`). */
+const PUSH_COLUMNS = `r.message_id, m.priority, m.mesh_id, m.sender_name, sm.display_name AS sender_member_name,
+         m.sender_session_pubkey, m.sender_member_id, m.kind, m.target_spec, m.created_at
   FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id`;
 
+/** The queue read's columns and joins, before its WHERE (`queueRead`); a `low` message's payload stays behind. */
+const QUEUE_COLUMNS = `SELECT r.seq, r.session_pubkey,
+         CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.nonce, m.nonce) END AS nonce,
+         CASE WHEN m.priority = 'low' THEN NULL ELSE COALESCE(r.ciphertext, m.ciphertext) END AS ciphertext, ${PUSH_COLUMNS}`;
+
 /** A drain's columns and joins (`MessageRepo.queuedFor`): every priority's payload, `low` ones too. */
-const DRAIN_COLUMNS = `SELECT r.message_id, COALESCE(r.nonce, m.nonce) AS nonce, COALESCE(r.ciphertext, m.ciphertext) AS ciphertext,
-         m.mesh_id, m.sender_name, sm.display_name AS sender_member_name, m.sender_session_pubkey, m.sender_member_id, m.priority, m.kind, m.target_spec, m.created_at
-  FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN member sm ON sm.id = m.sender_member_id`;
+const DRAIN_COLUMNS = `SELECT COALESCE(r.nonce, m.nonce) AS nonce, COALESCE(r.ciphertext, m.ciphertext) AS ciphertext, ${PUSH_COLUMNS}`;
 
 /**
  * SQLite's hot statements, as text: kept prepared on the writer's fast connection (`store/fast-writer.ts`),
