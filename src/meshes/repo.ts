@@ -44,8 +44,12 @@ const toInvite = (r: Row): Invite => ({
 const MESH_AND_MEMBER = `SELECT m.id AS mesh_row_id, m.slug, m.owner_pubkey, m.created_at,
     b.id AS member_row_id, b.mesh_id, b.pubkey, b.display_name, b.role, b.joined_at, b.revoked_at, b.invite_id
   FROM (SELECT 1 AS one) o`;
-/** …whole, for SQLite's prepared read: its `?` the mesh id, then the member id */
-const MESH_AND_MEMBER_SQLITE = `${MESH_AND_MEMBER} LEFT JOIN mesh m ON m.id = ? LEFT JOIN member b ON b.id = ?`;
+/**
+ * …on SQLite, two lookups by primary key, kept prepared: SQLite runs the joined form ~3× slower than the
+ * two (~15 against ~3.7 µs each, measured alone; ~66 µs a hello in the broker).
+ */
+const MESH_BY_ID_SQLITE = "SELECT * FROM mesh WHERE id = ?";
+const MEMBER_BY_ID_SQLITE = "SELECT * FROM member WHERE id = ?";
 
 export class MeshRepo {
   constructor(
@@ -193,10 +197,16 @@ export class MeshRepo {
    * when there is no such row. Which mesh the member belongs to is the caller's check.
    */
   async meshAndMember(meshId: string, memberId: string): Promise<{ mesh: Mesh | null; member: Member | null }> {
-    // one per connect: on SQLite with its statement kept prepared (`Store.prepared`)
-    const [r] =
-      this.store.prepared?.(MESH_AND_MEMBER_SQLITE, [meshId, memberId]) ??
-      (await this.sql`${this.sql.unsafe(MESH_AND_MEMBER)} LEFT JOIN mesh m ON m.id = ${meshId} LEFT JOIN member b ON b.id = ${memberId}`);
+    // one per connect: on SQLite with its statements kept prepared (`Store.prepared`); both run in one turn
+    // of the event loop, so no write of this process falls between them
+    const meshes = this.store.prepared?.(MESH_BY_ID_SQLITE, [meshId]);
+    const members = meshes && this.store.prepared?.(MEMBER_BY_ID_SQLITE, [memberId]);
+    if (meshes && members) {
+      const [mesh] = meshes;
+      const [member] = members;
+      return { mesh: mesh ? toMesh(mesh) : null, member: member ? toMember(member) : null };
+    }
+    const [r] = await this.sql`${this.sql.unsafe(MESH_AND_MEMBER)} LEFT JOIN mesh m ON m.id = ${meshId} LEFT JOIN member b ON b.id = ${memberId}`;
     if (!r) return { mesh: null, member: null };
     return {
       mesh: r.mesh_row_id == null ? null : toMesh({ ...r, id: r.mesh_row_id }),
