@@ -1,6 +1,6 @@
 import type { Store } from "../store/db.ts";
 import type { Clock } from "../util/clock.ts";
-import { inList, jsonRows, num, numOrNull } from "../store/db.ts";
+import { inList, jsonRows, num, numOrNull, rowsJson, sqliteJsonRows } from "../store/db.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { newId, newSecret, sha256Hex } from "../util/ids.ts";
 import type { Invite, Member, MemberRole, Mesh } from "./model.ts";
@@ -50,6 +50,15 @@ const MESH_AND_MEMBER = `SELECT m.id AS mesh_row_id, m.slug, m.owner_pubkey, m.c
  */
 const MESH_BY_ID_SQLITE = "SELECT * FROM mesh WHERE id = ?";
 const MEMBER_BY_ID_SQLITE = "SELECT * FROM member WHERE id = ?";
+
+const PRESENCE_FIELDS = ["id", "meshId", "memberId", "sessionPubkey", "displayName", ["connectedAt", "bigint"], "nodeId"] as const;
+const PRESENCE_TABLE = "presence (id, mesh_id, member_id, session_pubkey, display_name, connected_at, node_id)";
+/** `writePresence`'s statements on the writer's fast connection (SQLite): its rows, its ids as JSON */
+const PRESENCE_SQLITE = {
+  opens: `INSERT INTO ${PRESENCE_TABLE} ${sqliteJsonRows(PRESENCE_FIELDS.length)}`,
+  // its `?`: the time, then the ids as a JSON array
+  closes: "UPDATE presence SET disconnected_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND disconnected_at IS NULL",
+};
 
 export class MeshRepo {
   constructor(
@@ -266,12 +275,13 @@ export class MeshRepo {
   }
 
   /**
-   * Opens and closes many presence rows in one transaction (a connect or disconnect storm costs one
-   * commit per batch, not one per session). Opens go first: a session that came and went within one
-   * batch is inserted before it is closed. The rows and ids travel as one JSON parameter: one statement
-   * shape whatever the batch's size (`inList` says why).
+   * Opens and closes many presence rows in one job of the store's shared writer (a connect or disconnect
+   * storm costs one commit per batch, not one per session, and on SQLite its sync is off the event loop:
+   * on the broker's own connection each batch's commit held the loop for its fsync). Opens go first: a
+   * session that came and went within one batch is inserted before it is closed. The rows and ids travel
+   * as one JSON parameter: one statement shape whatever the batch's size (`inList` says why).
    */
-  async writePresence(ops: PresenceOp[]): Promise<void> {
+  writePresence(ops: PresenceOp[]): Promise<void> {
     // the row's own fields only: an open's row is often the live session object itself
     const opens = ops.flatMap((o) =>
       o.kind === "open"
@@ -288,21 +298,28 @@ export class MeshRepo {
           ]
         : [],
     );
-    const closes = ops.flatMap((o) => (o.kind === "close" ? [o] : []));
-    await this.sql.begin(async (tx) => {
-      if (opens.length > 0) {
-        await tx`INSERT INTO presence (id, mesh_id, member_id, session_pubkey, display_name, connected_at, node_id)
-          ${jsonRows(tx, this.store.dialect, opens, ["id", "meshId", "memberId", "sessionPubkey", "displayName", ["connectedAt", "bigint"], "nodeId"])}`;
-      }
-      // a storm's disconnects share a few clock readings: one statement per reading
-      for (const [at, group] of Map.groupBy(closes, (c) => c.at)) {
-        await tx`UPDATE presence SET disconnected_at = ${at} WHERE id ${inList(
-          tx,
-          this.store.dialect,
-          group.map((c) => c.id),
-        )} AND disconnected_at IS NULL`;
-      }
-    });
+    // a storm's disconnects share a few clock readings: one statement per reading
+    const closes = [
+      ...Map.groupBy(
+        ops.flatMap((o) => (o.kind === "close" ? [o] : [])),
+        (c) => c.at,
+      ),
+    ].map(([at, group]) => ({ at, ids: group.map((c) => c.id) }));
+    const dialect = this.store.dialect;
+    return this.store.writer.write(
+      async (tx) => {
+        if (opens.length > 0) await tx`INSERT INTO ${tx.unsafe(PRESENCE_TABLE)} ${jsonRows(tx, dialect, opens, PRESENCE_FIELDS)}`;
+        for (const { at, ids } of closes) {
+          await tx`UPDATE presence SET disconnected_at = ${at} WHERE id ${inList(tx, dialect, ids)} AND disconnected_at IS NULL`;
+        }
+        return { ok: true, value: undefined };
+      },
+      (db) => {
+        if (opens.length > 0) db.run(PRESENCE_SQLITE.opens, [rowsJson(opens, PRESENCE_FIELDS)]);
+        for (const { at, ids } of closes) db.run(PRESENCE_SQLITE.closes, [at, JSON.stringify(ids)]);
+        return { ok: true, value: undefined };
+      },
+    );
   }
 
   /** Forgets sessions that ended before `before`. */
