@@ -383,7 +383,9 @@ class Messaging implements Feature {
     }
     const { targets, recipients, rows } = routed;
 
-    const messageId = newSortableId("msg", this.host.clock.now());
+    // the id and the time it carries are one instant: messages sort the same by either
+    const createdAt = this.host.clock.now();
+    const messageId = newSortableId("msg", createdAt);
     const job: InsertJob = {
       message: {
         id: messageId,
@@ -397,7 +399,7 @@ class Messaging implements Feature {
         kind: f.kind,
         nonce: f.kind === "group" ? (f.group?.nonce ?? null) : null,
         ciphertext: f.kind === "group" ? (f.group?.ciphertext ?? null) : null,
-        createdAt: this.host.clock.now(),
+        createdAt,
       },
       recipients: rows,
       ttlMs: this.host.limits.messageTtlMs,

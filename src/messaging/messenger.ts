@@ -169,7 +169,8 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
   async drain(): Promise<InboundMessage[]> {
     const res = await this.client.request({ type: "fetch_queued" }, "queued_messages");
     this.accept(res.messages);
-    return [...this.unsurfaced.values()].sort((a, b) => a.createdAt - b.createdAt);
+    // Several messages share a millisecond; a broker's ids count up within one, so they break the tie.
+    return [...this.unsurfaced.values()].sort((a, b) => a.createdAt - b.createdAt || (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0));
   }
 
   /** Reports messages as shown to Claude; they are never handed out again. */

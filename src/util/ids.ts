@@ -15,7 +15,25 @@ export function newId(prefix: string, length = 16): string {
  * (message, session) key, which a broadcast writes a thousand of at once.
  */
 export function newSortableId(prefix: string, now = Date.now()): string {
-  return `${prefix}_${Math.max(0, Math.floor(now)).toString(36).padStart(9, "0")}${base36(12)}`;
+  const ms = Math.max(0, Math.floor(now));
+  // Within one millisecond the random part counts up from the first one (as ULID's monotonic mode does):
+  // ids of a prefix made later by this process sort later even then, so a queue lists in the order it was
+  // sent. Per prefix: a client's ids (its own clock) made between a broker's must not restart its count.
+  let last = lastByPrefix.get(prefix);
+  if (!last) lastByPrefix.set(prefix, (last = { ms: -1, tail: 0n }));
+  const tail = ms === last.ms && last.tail < TAIL_MAX ? last.tail + 1n : fromBase36(base36(12));
+  last.ms = ms;
+  last.tail = tail;
+  return `${prefix}_${ms.toString(36).padStart(9, "0")}${tail.toString(36).padStart(12, "0")}`;
+}
+
+const TAIL_MAX = 36n ** 12n - 1n;
+const lastByPrefix = new Map<string, { ms: number; tail: bigint }>();
+
+function fromBase36(s: string): bigint {
+  let n = 0n;
+  for (const c of s) n = n * 36n + BigInt(Number.parseInt(c, 36));
+  return n;
 }
 
 /** Opaque secret (invite tokens, bearer tokens, admin token): 32 random bytes, base64url. */

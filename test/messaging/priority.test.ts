@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Status } from "../../src/protocol/common.ts";
+import { ManualClock } from "../../src/util/clock.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, closeClients, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
 import { suiteFixture } from "../helpers/fixture.ts";
@@ -88,6 +89,20 @@ describe.each(backends())("priority × status on %s", (backend) => {
     await alice.messenger.send(bobName, "low 3", "low");
     await alice.messenger.send(bobName, "now 1", "now");
     expect(await bob.next()).toMatchObject({ text: "now 1", lowPending: 1 });
+  });
+
+  test("messages stored within one millisecond drain in the order they were sent, pushed or held", async () => {
+    // the broker's clock stands still: every message carries the same time, only the ids can order them
+    await using still = await startTestBroker(backend, {}, undefined, { clock: new ManualClock() });
+    const m = await createMesh(still, "still");
+    const alice = await messagingPeer(await addMember(still, m, "Alice"));
+    const bob = await messagingPeer(await addMember(still, m, "Bob"));
+    const sent = ["low 1", "next 1", "low 2", "now 1", "low 3", "next 2"];
+    for (const text of sent) await alice.messenger.send("Bob", text, text.split(" ")[0] as "low" | "next" | "now");
+    await flush(alice, bob);
+    const drained = (await bob.messenger.drain()).filter((x) => x.text !== "marker");
+    expect(new Set(drained.map((x) => x.createdAt)).size).toBe(1);
+    expect(drained.map((x) => x.text)).toEqual(sent);
   });
 
   test("a push sent from memory right after the store reads no queue", async () => {
