@@ -30,10 +30,10 @@ test("sortable ids: the time first, fixed width, so later ids sort later; unique
   // within one millisecond they count up: later still sorts later
   expect([...same].sort()).toEqual(same);
   for (const id of same) expect(id).toMatch(/^m_[0-9a-z]{21}$/);
-  // a new millisecond starts from a fresh random draw, not from where the last one stopped
+  // the next millisecond's ids sort after all of them, and count up again among themselves
   const next = [newSortableId("m", 1_800_000_000_001), newSortableId("m", 1_800_000_000_001)];
-  expect(next[1]).not.toBe(next[0]);
   expect([...same, ...next].sort()).toEqual([...same, ...next]);
+  expect(next[0]).not.toBe(next[1]);
   const before = Date.now();
   const at = Number.parseInt(newSortableId("m").slice(2, 11), 36);
   expect(at).toBeGreaterThanOrEqual(before);
