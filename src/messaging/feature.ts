@@ -92,6 +92,8 @@ class Messaging implements Feature {
   private connectScheduled = false;
   /** counts the expiry sweeps that expired something: a session's known `low` ids are as of one of them */
   private expiries = 0;
+  /** the latest fan-out of several turns still pushing (`route`), which receipts wait for */
+  private fanout: Promise<void> | null = null;
   /** with other nodes live, this node's sessions' queues are read every CATCH_UP_MS anyway */
   private catchUp: ReturnType<typeof setInterval> | undefined;
 
@@ -102,7 +104,7 @@ class Messaging implements Feature {
     this.retention = new MessageRetention(host.store);
     this.routes = usageRoutes(host, this.retention);
     const m = host.metrics;
-    this.receipts = new ReceiptBatcher((batch) => this.repo.markDelivered(batch, this.host.clock.now()));
+    this.receipts = new ReceiptBatcher((batch) => this.repo.markDelivered(batch, this.host.clock.now()), { gate: () => this.fanout });
     m.gauge("claudemesh_queue_depth", async () => [{ value: await this.repo.queueDepth(this.host.clock.now()) }]);
     // Another node stored messages for sessions of this one: the queue is the truth, the wake-up only says when.
     host.cluster.subscribe(WAKE, (payload, from) => {
@@ -169,7 +171,15 @@ class Messaging implements Feature {
       const d = this.delivery(p);
       steps.push(this.enqueue(p, { queue, complete: false, statuses: d.statuses, receipts: d.receipts, epoch }, turn));
     }
-    return Promise.all(steps).then(() => {});
+    const all = Promise.all(steps).then(() => {});
+    if (turn) {
+      // a fan-out of several turns: receipts wait for its last push (ReceiptBatcher)
+      const current = all.finally(() => {
+        if (this.fanout === current) this.fanout = null;
+      });
+      this.fanout = current;
+    }
+    return all;
   }
 
   private delivery(peer: PeerState): Delivery {

@@ -1,5 +1,10 @@
 type Receipt = { sessionPubkey: string; ids: string[] };
 
+/** the longest a batch waits for a fan-out: broadcasts one after another never keep receipts from the store longer */
+const MAX_HOLD_MS = 20;
+/** the most receipts one write takes */
+const MAX_BATCH = 256;
+
 /**
  * Coalesces delivery receipts from many connections into one write. A broadcast's recipients all
  * acknowledge within a few milliseconds; written one by one, each would be its own statement (the store's
@@ -11,7 +16,21 @@ export class ReceiptBatcher {
   private waiters: { resolve(): void; reject(e: unknown): void }[] = [];
   private scheduled = false;
 
-  constructor(private readonly write: (batch: Receipt[]) => Promise<void>) {}
+  private readonly gate: () => Promise<void> | null;
+  private readonly maxHoldMs: number;
+
+  /**
+   * `gate`: while it gives a promise (a broadcast still pushing its later slices), the batch waits for
+   * it, at most `maxHoldMs`, and gathers the receipts that come meanwhile. Its first recipients' receipts
+   * arrive between its slices; written there, each batch's statement and commit held up the next slice.
+   */
+  constructor(
+    private readonly write: (batch: Receipt[]) => Promise<void>,
+    opts: { gate?: () => Promise<void> | null; maxHoldMs?: number } = {},
+  ) {
+    this.gate = opts.gate ?? (() => null);
+    this.maxHoldMs = opts.maxHoldMs ?? MAX_HOLD_MS;
+  }
 
   add(sessionPubkey: string, ids: string[]): Promise<void> {
     this.pending.push({ sessionPubkey, ids });
@@ -24,12 +43,19 @@ export class ReceiptBatcher {
     return done;
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.pending;
-    const waiters = this.waiters;
-    this.pending = [];
-    this.waiters = [];
-    this.scheduled = false;
+  private async flush(wait = true): Promise<void> {
+    const held = wait ? this.gate() : null;
+    if (held) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([held, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.maxHoldMs)))]);
+      clearTimeout(timer);
+    }
+    // one receipt, one waiter: a batch of the first MAX_BATCH, the rest in the next turn (a broadcast's
+    // thousand, held for its fan-out, would hold the event loop for their one statement)
+    const batch = this.pending.splice(0, MAX_BATCH);
+    const waiters = this.waiters.splice(0, MAX_BATCH);
+    if (this.pending.length > 0) setImmediate(() => void this.flush(false));
+    else this.scheduled = false;
     try {
       await this.write(batch);
       for (const w of waiters) w.resolve();
