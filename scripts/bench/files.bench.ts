@@ -16,7 +16,7 @@ import { brokerRequest } from "../../src/client/http.ts";
 import { FileToken } from "../../src/files/api.ts";
 import { FilesClient } from "../../src/files/client.ts";
 import { WireError } from "../../src/protocol/wire-error.ts";
-import { addBenchMember, createBenchMesh } from "./harness.ts";
+import { addBenchMember, createBenchMesh, spawnReady } from "./harness.ts";
 
 const MB = 1024 * 1024;
 const SIZE_MB = Number(process.env.BENCH_FILE_MB ?? 500);
@@ -61,23 +61,6 @@ async function writeTestFile(path: string, mb: number): Promise<void> {
 const rate = (bytes: number, ms: number) => `${(bytes / MB / (ms / 1000)).toFixed(0).padStart(5)} MB/s`;
 const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
 
-/** A child that prints one JSON line once ready: that line, and the process. */
-async function spawnReady(args: string[], env: Record<string, string>, ready: (text: string) => boolean) {
-  const proc = Bun.spawn([process.execPath, ...args], { env, stdout: "pipe", stderr: "inherit" });
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let text = "";
-  while (!ready(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${args.join(" ")} exited: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  // the rest of its output is drained, never read
-  void (async () => {
-    while (!(await reader.read()).done);
-  })();
-  return { proc, text };
-}
-
 const freePort = () => {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const p = s.port;
@@ -97,8 +80,8 @@ async function throughBroker(store: Store, dir: string, src: string, bytes: numb
   const env = { ...process.env, ...store.env } as Record<string, string>;
   const { proc } = await spawnReady(
     [join(import.meta.dir, "../../src/cli/main.ts"), "broker", "--port", String(port), "--data-dir", dataDir, "--max-file-size", `${SIZE_MB + 1}M`],
-    env,
     (t) => t.includes("listening on"),
+    { env },
   );
   try {
     const url = `http://127.0.0.1:${port}`;
@@ -182,7 +165,7 @@ export async function run(): Promise<void> {
     if (pg) await throughBroker({ label: "Postgres, local disk", env: { ...none, DATABASE_URL: pg, CLAUDEMESH_DB_SCHEMA: schema } }, dir, src, bytes);
     else console.log("  Postgres skipped (set CLAUDEMESH_TEST_DATABASE_URL)");
 
-    const s3 = await spawnReady([join(import.meta.dir, "files/s3-proc.ts")], process.env as Record<string, string>, (t) => t.includes("\n"));
+    const s3 = await spawnReady([join(import.meta.dir, "files/s3-proc.ts")], (t) => t.includes("\n"));
     s3proc = s3.proc;
     const config = { ...(JSON.parse(s3.text) as Omit<S3Config, "publicUrl">), publicUrl: null };
     await straightToS3(config, dir, src, bytes);

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import type { BrokerLimits } from "../../src/broker/config.ts";
 import { type RunningBroker, startBroker } from "../../src/server/app.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
@@ -94,4 +95,28 @@ function pct(sorted: number[], p: number): number {
 export function percentiles(xs: number[], widths: [p50: number, p99: number] = [0, 0]): string {
   const s = [...xs].sort((a, b) => a - b);
   return `p50 ${pct(s, 50).toFixed(2).padStart(widths[0])} ms  p99 ${pct(s, 99).toFixed(2).padStart(widths[1])} ms`;
+}
+
+/**
+ * A child (`bun …args`) whose stdout says when it is ready: what it printed until `ready` held, and the
+ * process; the rest of its output is drained, so a chatty child never blocks on a full pipe.
+ */
+export async function spawnReady(
+  args: string[],
+  ready: (text: string) => boolean,
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<{ proc: Subprocess<"ignore", "pipe", "inherit">; text: string }> {
+  const proc = Bun.spawn([process.execPath, ...args], { stdin: "ignore", stdout: "pipe", stderr: "inherit", env: opts.env, cwd: opts.cwd });
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!ready(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${args.join(" ")} exited before it was ready: ${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  void (async () => {
+    while (!(await reader.read()).done);
+  })();
+  return { proc, text };
 }

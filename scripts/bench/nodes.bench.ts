@@ -10,7 +10,7 @@ import { BrokerClient } from "../../src/client/broker-client.ts";
 import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
 import { type InboundMessage, Messenger } from "../../src/messaging/messenger.ts";
 import type { RunningBroker } from "../../src/server/app.ts";
-import { addBenchMember, createBenchMesh, percentiles } from "./harness.ts";
+import { addBenchMember, createBenchMesh, percentiles, spawnReady } from "./harness.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const N = Number(process.env.BENCH_MESSAGES ?? (process.env.BENCH_SMOKE ? 100 : 1000));
@@ -24,15 +24,7 @@ interface Node {
 
 async function startNode(pg: string, schema?: string): Promise<Node> {
   const args = [join(import.meta.dir, "scale/broker-proc.ts"), pg, "", ...(schema ? [schema] : [])];
-  const proc = Bun.spawn([process.execPath, ...args], { stdin: "ignore", stdout: "pipe", stderr: "inherit", cwd: ROOT });
-  const reader = proc.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("a broker node exited before it was ready");
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
+  const { proc, text } = await spawnReady(args, (t) => t.includes("\n"), { cwd: ROOT });
   const info = JSON.parse(text.slice(0, text.indexOf("\n"))) as { url: string; adminToken: string; schema: string };
   return { proc, broker: { url: info.url, adminToken: info.adminToken }, schema: info.schema };
 }
