@@ -53,6 +53,8 @@ describe("claudemesh dashboard: the browser's delegated session", () => {
     expect(f.get("pk")).toBe(alice.pubkey);
     expect(d.expiresAt).toBeGreaterThanOrEqual(before + 2 * 3600_000);
     expect(d.expiresAt).toBeLessThanOrEqual(Date.now() + 2 * 3600_000);
+    // the delegation's end as `invite` prints times: ISO, not the machine's locale
+    expect(out).toContain(`as you until ${new Date(d.expiresAt).toISOString()} (`);
     // Neither the session secret nor the root key is in the part of the URL a browser sends.
     expect(path).not.toContain(encodeURIComponent(d.session.secretKey));
     expect(path).not.toContain(d.session.secretKey);

@@ -65,7 +65,7 @@ export default withExamples(
       const url = `${mesh.brokerUrl.replace(/\/+$/, "")}${res.path}#${fragment}`;
       if (args.open) openBrowser(url);
       print(`Dashboard of ${mesh.slug} as ${mesh.displayName}: a one-time login link, valid for 5 minutes;`);
-      print(`the page may talk to the mesh as you until ${new Date(d.expiresAt).toLocaleString()} (end it early with \`claudemesh dashboard --revoke\`):`);
+      print(`the page may talk to the mesh as you until ${new Date(d.expiresAt).toISOString()} (end it early with \`claudemesh dashboard --revoke\`):`);
       print(url);
     },
   }),
