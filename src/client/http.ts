@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { requestSigningString, sign } from "../crypto/keys.ts";
-import { ErrorCode } from "../protocol/errors.ts";
+import { parseWire } from "../protocol/codec.ts";
+import { HttpErrorBody } from "../protocol/errors.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { SIGNED_HEADERS } from "../protocol/http-headers.ts";
 import { BrokerUnreachable, UnexpectedAnswer } from "../util/errors.ts";
@@ -44,13 +45,13 @@ export async function brokerRequest<S extends z.ZodType>(
   } catch (err) {
     throw new BrokerUnreachable(`cannot reach the broker at ${brokerUrl}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const json = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  const json: unknown = await res.json().catch(() => null);
   if (!res.ok) {
-    const code = ErrorCode.safeParse(json?.error?.code);
-    if (!code.success) throw new UnexpectedAnswer(`broker answered HTTP ${res.status} for ${method} ${path}`);
-    throw new WireError(code.data, json?.error?.message ?? `broker answered HTTP ${res.status}`, res.status);
+    const body = parseWire(HttpErrorBody, json);
+    if (!body.ok) throw new UnexpectedAnswer(`broker answered HTTP ${res.status} for ${method} ${path}`);
+    throw new WireError(body.data.error.code, body.data.error.message ?? `broker answered HTTP ${res.status}`, res.status);
   }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new UnexpectedAnswer(`unexpected answer from the broker for ${method} ${path}`);
+  const parsed = parseWire(schema, json);
+  if (!parsed.ok) throw new UnexpectedAnswer(`unexpected answer from the broker for ${method} ${path}`);
   return parsed.data;
 }

@@ -4,7 +4,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeWebStream } from "node:stream/web";
 import type { z } from "zod";
-import { ErrorCode } from "../protocol/errors.ts";
+import { parseWire } from "../protocol/codec.ts";
+import { HttpErrorBody } from "../protocol/errors.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { BrokerUnreachable, InvalidArgument, UnexpectedAnswer } from "../util/errors.ts";
 import type { MeshConfig } from "../client/config.ts";
@@ -16,9 +17,8 @@ import { DownloadTicket, FileDeleted, FileInfo, FileList, FileStatus, FileToken 
 export type Progress = (done: number, total: number) => void;
 
 async function failure(res: Response, what: string): Promise<Error> {
-  const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
-  const code = ErrorCode.safeParse(body?.error?.code);
-  if (code.success) return new WireError(code.data, body?.error?.message ?? what, res.status);
+  const body = parseWire(HttpErrorBody, await res.json().catch(() => null));
+  if (body.ok) return new WireError(body.data.error.code, body.data.error.message ?? what, res.status);
   // Bun's own refusal of a body past the server's limit carries no JSON
   if (res.status === 413) return new WireError("file_too_large", `the broker refused ${what}: the file is larger than its limit`, 413);
   return new UnexpectedAnswer(`the broker answered HTTP ${res.status} to ${what}`);
@@ -81,8 +81,8 @@ export class FilesClient {
       throw new BrokerUnreachable(`cannot reach the broker at ${this.brokerUrl}: ${err instanceof Error ? err.message : String(err)}`);
     });
     if (!res.ok) throw await failure(res, `${method} ${path.split("?")[0]}`);
-    const parsed = schema.safeParse(await res.json().catch(() => null));
-    if (!parsed.success) throw new UnexpectedAnswer(`unexpected answer from the broker for ${method} ${path.split("?")[0]}`);
+    const parsed = parseWire(schema, await res.json().catch(() => null));
+    if (!parsed.ok) throw new UnexpectedAnswer(`unexpected answer from the broker for ${method} ${path.split("?")[0]}`);
     return parsed.data;
   }
 
@@ -111,8 +111,8 @@ export class FilesClient {
       throw new BrokerUnreachable(`upload to ${this.brokerUrl} failed: ${err instanceof Error ? err.message : String(err)}`);
     });
     if (!res.ok) throw await failure(res, "the upload");
-    const parsed = FileInfo.safeParse(await res.json().catch(() => null));
-    if (!parsed.success) throw new UnexpectedAnswer("unexpected answer from the broker to the upload");
+    const parsed = parseWire(FileInfo, await res.json().catch(() => null));
+    if (!parsed.ok) throw new UnexpectedAnswer("unexpected answer from the broker to the upload");
     return parsed.data;
   }
 

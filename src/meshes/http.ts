@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { FeatureHost, Routes } from "../broker/host.ts";
 import { isAdminToken, parseJson, readText, reply } from "../broker/http.ts";
-import { describeIssues } from "../protocol/codec.ts";
+import { parseWire } from "../protocol/codec.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import {
   AdminMeshResponse,
@@ -37,8 +37,8 @@ type Req = Request & { params: Record<string, string> };
 const MAX_BODY = 64 * 1024;
 
 export function parse<S extends z.ZodType>(text: string, schema: S): z.infer<S> {
-  const parsed = schema.safeParse(parseJson(text));
-  if (!parsed.success) throw new WireError("invalid_frame", `invalid request: ${describeIssues(parsed.error)}`);
+  const parsed = parseWire(schema, parseJson(text));
+  if (!parsed.ok) throw new WireError("invalid_frame", `invalid request: ${parsed.issues}`);
   return parsed.data;
 }
 

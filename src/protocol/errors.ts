@@ -56,3 +56,6 @@ export const ErrorCode = z.enum([
   "internal",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** The body of every HTTP error the broker answers (`src/broker/http.ts`), as a client reads it. */
+export const HttpErrorBody = z.object({ error: z.object({ code: ErrorCode, message: z.string().optional() }) });

@@ -5,11 +5,11 @@ import { addMember, createMesh, helloFrame, rawSocket, startTestBroker, type Tes
 import { suiteFixture } from "../helpers/fixture.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
-import { clientFrames } from "../protocol/arbitraries.ts";
+import { clientFrames, poisoned } from "../protocol/arbitraries.ts";
 
 /** Mutations of a valid frame: drop a field, retype a field, change the type, nest junk. */
 const mutated = fc
-  .tuple(fc.oneof(...Object.values(clientFrames)), fc.nat(), fc.anything({ maxDepth: 3 }), fc.string({ maxLength: 20 }), fc.nat(4))
+  .tuple(fc.oneof(...Object.values(clientFrames)), fc.nat(), fc.oneof(fc.anything({ maxDepth: 3 }), poisoned.value), fc.string({ maxLength: 20 }), fc.nat(4))
   .map(([frame, pick, junk, str, how]) => {
     const f: Record<string, unknown> = { ...frame };
     const keys = Object.keys(f);
@@ -26,6 +26,8 @@ const junk = fc.oneof(
   fc.uint8Array({ maxLength: 300 }),
   fc.string({ maxLength: 300 }),
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+  poisoned.object.map((v) => JSON.stringify(v)),
+  fc.constantFrom('{"type":{"toString":1}}', '{"type":[{"valueOf":1}]}', '{"type":"send","to":{"toString":1},"id":{"toString":1}}'),
   fc.constantFrom("", "{", "null", "[]", '{"type":null}', '{"type":"__proto__"}', '{"__proto__":{"type":"hello"}}', '{"type":"send","to":[]}', "\u0000\uffff"),
   mutated,
   mutated,
@@ -85,6 +87,8 @@ describe("fuzzing a live broker", () => {
           for (const a of answers) {
             expect(ServerFrame.safeParse(a).success).toBe(true);
             if (a.type === "error") expect(typeof a.code === "string" && typeof a.message === "string").toBe(true);
+            // junk is the client's fault, and the answer says so: never the broker's own failure
+            if (a.type === "error") expect(a.code).not.toBe("internal");
           }
           if (reply === null) {
             // only a hello attempt may end an unauthenticated socket, and it must have said why first

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { addMember, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { suiteFixture } from "../helpers/fixture.ts";
+import { poisoned } from "../protocol/arbitraries.ts";
 import { tempDir } from "../helpers/backends.ts";
 import { sessionFiles } from "../helpers/files.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
@@ -46,6 +47,7 @@ const request = fc.record({
     fc.constant(undefined),
     fc.string({ maxLength: 200 }),
     fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+    poisoned.object.map((v) => JSON.stringify(v)),
   ),
   cookie: fc.oneof(
     fc.constant("valid"),

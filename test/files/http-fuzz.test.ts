@@ -8,6 +8,7 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
 import { addMember, connect, createMesh, type TestBroker } from "../helpers/broker.ts";
 import { suiteFixture } from "../helpers/fixture.ts";
+import { poisoned } from "../protocol/arbitraries.ts";
 import { sessionFiles, startFilesBroker } from "../helpers/files.ts";
 
 const ROUTES = ["/upload", "/files", "/files/token", "/files/ID", "/files/ID/status", "/files/ID/content"];
@@ -41,7 +42,12 @@ describe.each(backends())("file routes under fuzzed requests on %s", (backend) =
         fc.string({ maxLength: 300 }),
       ),
       token,
-      body: fc.oneof(fc.constant(null), fc.uint8Array({ maxLength: 6000 }), fc.string({ maxLength: 500 })),
+      body: fc.oneof(
+        fc.constant(null),
+        fc.uint8Array({ maxLength: 6000 }),
+        fc.string({ maxLength: 500 }),
+        poisoned.object.map((v) => JSON.stringify(v)),
+      ),
     });
     await fc.assert(
       fc.asyncProperty(request, async (r) => {

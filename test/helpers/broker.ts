@@ -227,9 +227,12 @@ export async function rawSocket(b: Pick<RunningBroker, "wsUrl">): Promise<RawSoc
     ws.onopen = () => resolve();
     ws.onerror = () => reject(new Error("ws error"));
   });
+  // every frame before `start` is consumed: a long fuzz run that takes frames in order stays linear
+  let start = 0;
   const next = (pred: (f: any) => boolean = () => true): Promise<any> => {
-    const idx = frames.findIndex((f, i) => !consumed.has(i) && pred(f));
-    if (idx >= 0) {
+    while (consumed.has(start)) start++;
+    for (let idx = start; idx < frames.length; idx++) {
+      if (consumed.has(idx) || !pred(frames[idx])) continue;
       consumed.add(idx);
       return Promise.resolve(frames[idx]);
     }
@@ -239,6 +242,7 @@ export async function rawSocket(b: Pick<RunningBroker, "wsUrl">): Promise<RawSoc
   const first = await Promise.race([next(), closed.then(() => null)]);
   if (first?.type === "challenge") return { ws, frames, closed, challenge: first.challenge, next };
   consumed.clear();
+  start = 0;
   return { ws, frames, closed, challenge: "", next };
 }
 

@@ -196,6 +196,10 @@ describe("HTTP bodies", () => {
     const bad = await fetch(`${b.url}/join`, { method: "POST", body: "{nope" });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ error: { code: "bad_json", message: "body is not valid JSON" } });
+    // valid JSON that makes zod's own length check throw: still the client's mistake, a 400
+    const hostile = await fetch(`${b.url}/join`, { method: "POST", body: '{"token":{"length":{"toString":1}},"pubkey":"x","displayName":"x"}' });
+    expect(hostile.status).toBe(400);
+    expect((await hostile.json()).error.code).toBe("invalid_frame");
     const missing = await fetch(`${b.url}/nope`);
     expect(missing.status).toBe(404);
     expect((await missing.json()).error.code).toBe("not_found");

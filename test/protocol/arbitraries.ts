@@ -229,3 +229,21 @@ export const serverFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
   memory_stored: withId(fc.record({ type: fc.constant("memory_stored"), memoryId: text(20) })),
   memory_results: withId(fc.record({ type: fc.constant("memory_results"), memories: fc.array(memory, { maxLength: 4 }) })),
 };
+
+/** Keys a JSON value can carry that change how JavaScript converts or copies the object holding them. */
+const POISON = ["toString", "valueOf", "toJSON", "__proto__", "constructor", "then", "length", "type"];
+/**
+ * Hostile JSON: objects whose keys are chosen to break `String()`, template literals, spreads and
+ * thenables (`{"toString":1}` makes `String(o)` throw), at any depth; `.object` always an object.
+ */
+export const poisoned = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: "small" },
+    fc.jsonValue({ maxDepth: 1 }),
+    // the shapes that broke a conversion before: zod compares any `length` with a number
+    fc.constantFrom({ toString: 1 }, { valueOf: [] }, { length: { toString: 1 } }, { length: { valueOf: {} } }, [{ toString: 1 }]),
+    tie("object"),
+    fc.array(tie("value"), { maxLength: 3 }),
+  ),
+  object: fc.dictionary(fc.oneof(fc.constantFrom(...POISON), fc.string({ maxLength: 8 })), tie("value"), { maxKeys: 4 }),
+}));

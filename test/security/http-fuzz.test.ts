@@ -6,6 +6,7 @@ import { newSecret, sha256Hex } from "../../src/util/ids.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
 import { suiteFixture } from "../helpers/fixture.ts";
+import { poisoned } from "../protocol/arbitraries.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 
 /**
@@ -110,6 +111,10 @@ const body = fc.oneof(
       { sessionPubkey: fc.oneof(fc.string(), key), expiresAt: fc.oneof(fc.anything(), fc.integer()), signature: fc.oneof(fc.string(), sig) },
       { requiredKeys: [] },
     )
+    .map((v) => JSON.stringify(v)),
+  poisoned.object.map((v) => JSON.stringify(v)),
+  fc
+    .record({ token: poisoned.value, role: poisoned.value, slug: poisoned.value, sessionPubkey: poisoned.value }, { requiredKeys: [] })
     .map((v) => JSON.stringify(v)),
   fc.constantFrom("{", "null", "[]", '{"__proto__":{"admin":true}}', "\u0000", "\ud800"),
 );
