@@ -1,6 +1,7 @@
 import type { Store } from "../store/db.ts";
 import { num, numOrNull } from "../store/db.ts";
 import { newId } from "../util/ids.ts";
+import { textProblem } from "../util/text.ts";
 
 type Row = Record<string, unknown>;
 
@@ -58,6 +59,8 @@ export class FileRepo {
 
   /** The row, deleted or expired ones included (so callers can say which). */
   async get(meshId: string, id: string): Promise<FileRow | null> {
+    // ids come from URLs: one no row could hold is no file (Postgres would refuse the query over a NUL)
+    if (textProblem(id) !== null) return null;
     const [row]: Row[] = await this.store.sql`SELECT * FROM file WHERE mesh_id = ${meshId} AND id = ${id}`;
     return row ? toFile(row) : null;
   }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Base64Key, optId } from "../protocol/common.ts";
+import { Base64Key, optId, storable } from "../protocol/common.ts";
 
 export const Priority = z.enum(["now", "next", "low"]);
 export type Priority = z.infer<typeof Priority>;
@@ -9,8 +9,17 @@ export const Nonce = z.string().regex(/^[A-Za-z0-9+/]{32}$/, "must be a base64 2
 export const EnvelopeSchema = z.object({ nonce: Nonce, ciphertext: B64.min(1) });
 
 /** One target: a display name, `@group`, `@all` or `*`. */
-export const Target = z.string().trim().min(1).max(128);
-export const MessageId = z.string().min(1).max(128);
+export const Target = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .refine(...storable);
+export const MessageId = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine(...storable);
 
 /** direct: one envelope per recipient session; group: one envelope under the mesh key for everyone. */
 export const MessageKind = z.enum(["direct", "group"]);
@@ -20,7 +29,11 @@ export const SendFrame = z.object({
   type: z.literal("send"),
   ...optId,
   /** The client's own id for this message: resending it never creates a second message. */
-  clientId: z.string().min(1).max(128),
+  clientId: z
+    .string()
+    .min(1)
+    .max(128)
+    .refine(...storable),
   to: z.union([Target, z.array(Target).min(1).max(64)]),
   priority: Priority.default("next"),
   kind: MessageKind,

@@ -1,5 +1,9 @@
 import { z } from "zod";
 import { hasUnprintable } from "../util/printable.ts";
+import { textProblem } from "../util/text.ts";
+
+/** For text a frame carries into the store or its queries: Postgres refuses NUL, and both backends refuse alike (`textProblem`). */
+export const storable = [(s: string) => textProblem(s) === null, "must not contain NUL or an unpaired UTF-16 surrogate"] as const;
 
 /** Client-chosen correlation id; echoed on the response. */
 export const ReqId = z.string().min(1).max(128);

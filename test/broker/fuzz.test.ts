@@ -2,14 +2,21 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { ClientFrame, ServerFrame } from "../../src/protocol/frames.ts";
 import { addMember, createMesh, helloFrame, rawSocket, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
+import { backends } from "../helpers/backends.ts";
 import { suiteFixture } from "../helpers/fixture.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
-import { clientFrames, poisoned } from "../protocol/arbitraries.ts";
+import { anyUnits, clientFrames, poisoned } from "../protocol/arbitraries.ts";
 
 /** Mutations of a valid frame: drop a field, retype a field, change the type, nest junk. */
 const mutated = fc
-  .tuple(fc.oneof(...Object.values(clientFrames)), fc.nat(), fc.oneof(fc.anything({ maxDepth: 3 }), poisoned.value), fc.string({ maxLength: 20 }), fc.nat(4))
+  .tuple(
+    fc.oneof(...Object.values(clientFrames)),
+    fc.nat(),
+    fc.oneof(fc.anything({ maxDepth: 3 }), poisoned.value, anyUnits),
+    fc.string({ maxLength: 20 }),
+    fc.nat(4),
+  )
   .map(([frame, pick, junk, str, how]) => {
     const f: Record<string, unknown> = { ...frame };
     const keys = Object.keys(f);
@@ -43,7 +50,7 @@ function isSilentReceipt(payload: unknown): boolean {
   }
 }
 
-describe("fuzzing a live broker", () => {
+describe.each(backends())("fuzzing a live broker on %s", (backend) => {
   let b: TestBroker;
   let mesh: TestMesh;
   let fuzzMember: MeshConfig;
@@ -52,7 +59,7 @@ describe("fuzzing a live broker", () => {
 
   suiteFixture(async (stack) => {
     b = stack.use(
-      await startTestBroker("sqlite", { frameRatePerSec: 100_000, memberFrameRatePerSec: 100_000, sendRatePerSec: 100_000, maxFrameBytes: 64 * 1024 }),
+      await startTestBroker(backend, { frameRatePerSec: 100_000, memberFrameRatePerSec: 100_000, sendRatePerSec: 100_000, maxFrameBytes: 64 * 1024 }),
     );
     mesh = await createMesh(b, "fuzz");
     fuzzMember = await addMember(b, mesh, "Fuzzer");

@@ -5,8 +5,8 @@ import fc from "fast-check";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { addMember, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { suiteFixture } from "../helpers/fixture.ts";
-import { poisoned } from "../protocol/arbitraries.ts";
-import { tempDir } from "../helpers/backends.ts";
+import { anyUnits, poisoned } from "../protocol/arbitraries.ts";
+import { backends, tempDir } from "../helpers/backends.ts";
 import { sessionFiles } from "../helpers/files.ts";
 import { messagingPeer, type TestPeer } from "../helpers/messaging.ts";
 import { dashFetch, dashJson, login } from "./helpers.ts";
@@ -48,6 +48,12 @@ const request = fc.record({
     fc.string({ maxLength: 200 }),
     fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
     poisoned.object.map((v) => JSON.stringify(v)),
+    fc
+      .record(
+        { key: anyUnits, value: anyUnits, content: anyUnits, tags: fc.array(anyUnits, { maxLength: 3 }), to: anyUnits, text: anyUnits },
+        { requiredKeys: [] },
+      )
+      .map((v) => JSON.stringify(v)),
   ),
   cookie: fc.oneof(
     fc.constant("valid"),
@@ -57,7 +63,7 @@ const request = fc.record({
   origin: fc.oneof(fc.constant(undefined), fc.constantFrom("https://evil.example", "null")),
 });
 
-describe("fuzzing the dashboard's HTTP routes", () => {
+describe.each(backends())("fuzzing the dashboard's HTTP routes on %s", (backend) => {
   let b: TestBroker;
   let alice: MeshConfig;
   let outsider: TestPeer;
@@ -67,7 +73,7 @@ describe("fuzzing the dashboard's HTTP routes", () => {
 
   suiteFixture(async (stack) => {
     stack.use(dir);
-    b = stack.use(await startTestBroker("sqlite"));
+    b = stack.use(await startTestBroker(backend));
     const mesh = await createMesh(b, "dfuzz");
     const other = await createMesh(b, "dfuzz-other");
     alice = await addMember(b, mesh, "alice");

@@ -8,7 +8,7 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import { backends, tempDir } from "../helpers/backends.ts";
 import { addMember, connect, createMesh, type TestBroker } from "../helpers/broker.ts";
 import { suiteFixture } from "../helpers/fixture.ts";
-import { poisoned } from "../protocol/arbitraries.ts";
+import { anyUnits, poisoned } from "../protocol/arbitraries.ts";
 import { sessionFiles, startFilesBroker } from "../helpers/files.ts";
 
 const ROUTES = ["/upload", "/files", "/files/token", "/files/ID", "/files/ID/status", "/files/ID/content"];
@@ -36,10 +36,16 @@ describe.each(backends())("file routes under fuzzed requests on %s", (backend) =
     const request = fc.record({
       method: fc.constantFrom("GET", "POST", "DELETE", "PUT", "PATCH"),
       route: fc.constantFrom(...ROUTES),
-      id: fc.oneof(fc.constant("OTHER"), fc.string({ maxLength: 40 }), fc.constant("../../etc/passwd")),
+      id: fc.oneof(
+        fc.constant("OTHER"),
+        fc.string({ maxLength: 40 }),
+        fc.constant("../../etc/passwd"),
+        // NUL, which Postgres refuses (a lone surrogate cannot be percent-encoded: encodeURIComponent throws)
+        anyUnits.filter((s) => s.isWellFormed()),
+      ),
       query: fc.dictionary(
         fc.constantFrom("name", "tags", "to", "query", "from", "exp", "sig", "mesh", "member", "session", "__proto__"),
-        fc.string({ maxLength: 300 }),
+        fc.oneof(fc.string({ maxLength: 300 }), anyUnits),
       ),
       token,
       body: fc.oneof(

@@ -247,3 +247,6 @@ export const poisoned = fc.letrec((tie) => ({
   ),
   object: fc.dictionary(fc.oneof(fc.constantFrom(...POISON), fc.string({ maxLength: 8 })), tie("value"), { maxKeys: 4 }),
 }));
+
+/** Text of any UTF-16 code units: NUL (which Postgres refuses in text) and lone surrogates among them. */
+export const anyUnits = fc.string({ unit: "binary", maxLength: 12 }).map((s) => (s.length % 3 === 0 ? `${s}\u0000` : s.length % 3 === 1 ? `\ud800${s}` : s));

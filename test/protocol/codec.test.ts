@@ -27,6 +27,17 @@ describe("decodeClientFrame on hostile JSON", () => {
     expect(codeOf('{"type":"send","to":{"length":{"valueOf":1}},"message":"x"}')).toBe("invalid_frame");
   });
 
+  test("ids and targets that no store could hold (NUL, a lone surrogate) are invalid frames, on either backend alike", () => {
+    expect(codeOf('{"type":"message_status","messageId":"a\\u0000"}')).toBe("invalid_frame");
+    expect(codeOf('{"type":"received","messageIds":["ok","\\ud800"]}')).toBe("invalid_frame");
+    const send = (clientId: string, to: string) =>
+      codeOf(JSON.stringify({ type: "send", clientId, to, kind: "group", group: { nonce: "A".repeat(32), ciphertext: "QQ==" } }));
+    expect(send("c1", "Bob")).toBe("ok");
+    expect(send("c\u0000", "Bob")).toBe("invalid_frame");
+    expect(send("c1", "Bob\ud800")).toBe("invalid_frame");
+    expect(codeOf('{"type":"received","messageIds":["msg_1","\\ud83d\\ude00"]}')).toBe("ok");
+  });
+
   test("any JSON object, its keys chosen to poison conversions, decodes or fails with a WireError", () => {
     fc.assert(
       fc.property(poisoned.object, fc.oneof(fc.constant(undefined), fc.constantFrom(...CLIENT_FRAME_TYPES), poisoned.value), (frame, type) => {

@@ -6,7 +6,7 @@ import { newSecret, sha256Hex } from "../../src/util/ids.ts";
 import { backends } from "../helpers/backends.ts";
 import { addMember, createMesh, startTestBroker, type TestBroker, type TestMesh } from "../helpers/broker.ts";
 import { suiteFixture } from "../helpers/fixture.ts";
-import { poisoned } from "../protocol/arbitraries.ts";
+import { anyUnits, poisoned } from "../protocol/arbitraries.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
 
 /**
@@ -97,6 +97,9 @@ const body = fc.oneof(
   fc.string({ maxLength: 200 }),
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
   fc.record({ token: fc.string(), pubkey: fc.string(), displayName: fc.string() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc
+    .record({ token: anyUnits, pubkey: anyUnits, displayName: anyUnits, slug: anyUnits, ownerName: anyUnits, role: anyUnits }, { requiredKeys: [] })
+    .map((v) => JSON.stringify(v)),
   fc
     .record(
       { role: fc.oneof(fc.string(), fc.constantFrom("member", "admin", "owner")), maxUses: fc.anything(), expiresInSeconds: fc.anything() },
