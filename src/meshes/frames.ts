@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Base64Key, Base64Sig, BrokerUrl, DisplayName, GroupRole, GroupsField, optId, Status } from "../protocol/common.ts";
+import { Base64Key, Base64Sig, BrokerUrl, DisplayName, GroupRole, GroupsField, optId, Status, StoredId } from "../protocol/common.ts";
 
 /** The broker's first frame on every socket: the hello must sign this challenge. */
 export const ChallengeFrame = z.object({ type: z.literal("challenge"), challenge: Base64Key });
@@ -15,8 +15,8 @@ export const HelloFrame = z.object({
   ...optId,
   /** the challenge this connection received; signed, so a captured hello is useless on another socket */
   challenge: Base64Key,
-  meshId: z.string().min(1).max(128),
-  memberId: z.string().min(1).max(128),
+  meshId: StoredId,
+  memberId: StoredId,
   pubkey: Base64Key,
   sessionPubkey: Base64Key,
   displayName: DisplayName.optional(),

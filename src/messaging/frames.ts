@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Base64Key, optId, storable } from "../protocol/common.ts";
+import { Base64Key, optId, StoredId, storable } from "../protocol/common.ts";
 
 export const Priority = z.enum(["now", "next", "low"]);
 export type Priority = z.infer<typeof Priority>;
@@ -15,11 +15,7 @@ export const Target = z
   .min(1)
   .max(128)
   .refine(...storable);
-export const MessageId = z
-  .string()
-  .min(1)
-  .max(128)
-  .refine(...storable);
+export const MessageId = StoredId;
 
 /** direct: one envelope per recipient session; group: one envelope under the mesh key for everyone. */
 export const MessageKind = z.enum(["direct", "group"]);
@@ -29,11 +25,7 @@ export const SendFrame = z.object({
   type: z.literal("send"),
   ...optId,
   /** The client's own id for this message: resending it never creates a second message. */
-  clientId: z
-    .string()
-    .min(1)
-    .max(128)
-    .refine(...storable),
+  clientId: StoredId,
   to: z.union([Target, z.array(Target).min(1).max(64)]),
   priority: Priority.default("next"),
   kind: MessageKind,

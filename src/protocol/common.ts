@@ -4,6 +4,12 @@ import { textProblem } from "../util/text.ts";
 
 /** For text a frame carries into the store or its queries: Postgres refuses NUL, and both backends refuse alike (`textProblem`). */
 export const storable = [(s: string) => textProblem(s) === null, "must not contain NUL or an unpaired UTF-16 surrogate"] as const;
+/** An id a client names a row by (a mesh, a member, a message, its own client id). */
+export const StoredId = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine(...storable);
 
 /** Client-chosen correlation id; echoed on the response. */
 export const ReqId = z.string().min(1).max(128);
