@@ -4,6 +4,7 @@ import type { GroupMembership, Status } from "../protocol/common.ts";
 import type { ClientFrame, ServerFrame, ServerFrameOf, ServerFrameType } from "../protocol/frames.ts";
 import { ServerFrame as ServerFrameSchema } from "../protocol/frames.ts";
 import { CLOSE } from "../protocol/close-codes.ts";
+import { parseWire } from "../protocol/codec.ts";
 import { WireError } from "../protocol/wire-error.ts";
 import { BrokerUnreachable, ConnectionLost, UnexpectedAnswer } from "../util/errors.ts";
 import type { Timers } from "../util/clock.ts";
@@ -317,8 +318,8 @@ export class BrokerClient extends Emitter<ClientEvents> {
 
   private parse(data: unknown): ServerFrame | null {
     try {
-      const parsed = ServerFrameSchema.safeParse(JSON.parse(String(data)));
-      return parsed.success ? parsed.data : null;
+      const parsed = parseWire(ServerFrameSchema, JSON.parse(String(data)));
+      return parsed.ok ? parsed.data : null;
     } catch {
       return null;
     }
