@@ -41,7 +41,7 @@ const request = fc.record({
   query: fc.oneof(
     fc.constant(""),
     fc.string({ maxLength: 60 }).map((s) => `?q=${encodeURIComponent(s)}`),
-    fc.constantFrom("?tag=&tag=%00", "?q=" + "a".repeat(5000), "?q=%FF%FE"),
+    fc.constantFrom("?tag=&tag=%00", "?q=%00", "?q=a%00b&tag=x", "?q=" + "a".repeat(5000), "?q=%FF%FE"),
   ),
   body: fc.oneof(
     fc.constant(undefined),
