@@ -290,7 +290,10 @@ export class Broker implements PeerRegistry {
     let frame: ClientFrame | undefined;
     let opening = false;
     try {
-      if (!conn.frameRate.take()) throw new WireError("rate_limited", "too many frames on this connection; slow down", 429, conn.frameRate.retryAfterMs());
+      if (!conn.frameRate.take()) {
+        const wait = Math.max(1, conn.frameRate.retryAfterMs());
+        throw new WireError("rate_limited", `too many frames on this connection; retry in ${wait} ms`, 429, wait);
+      }
       try {
         frame = decodeClientFrame(raw, this.limits.maxFrameBytes);
       } finally {

@@ -57,4 +57,10 @@ export const ListQuery = z.object({ query: z.string().max(256).optional(), from:
  * The line a recipient sees for each attachment, inside the (encrypted) message text: the sender's
  * send_message writes it, the recipient's model reads the id off it for get_file.
  */
+/** A local file path as a tool receives it: the OS refuses a NUL in a path, so the schema says why first. */
+export const LocalPath = z
+  .string()
+  .min(1)
+  .refine((s) => !s.includes("\u0000"), "a local path cannot contain a NUL character");
+
 export const attachmentLine = (f: Pick<FileInfo, "id" | "name" | "size">) => `📎 ${f.name} (${humanSize(f.size)}) — use get_file("${f.id}")`;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { defineTool, type McpTool, type ToolContext } from "../client/tool.ts";
-import type { FileInfo } from "./api.ts";
+import { StoredId } from "../protocol/common.ts";
+import { type FileInfo, LocalPath } from "./api.ts";
 import type { FilesClient } from "./client.ts";
 import { humanSize } from "../util/size.ts";
 
@@ -29,7 +30,8 @@ function fileLine(f: FileInfo): string {
   return `- ${parts.filter(Boolean).join(" · ")}`;
 }
 
-const fileId = z.string().min(1).max(128).describe("The file id (f_…), from share_file, list_files or a 📎 line");
+// an id no row can hold is refused here: a lone surrogate could not even go into the URL
+const fileId = StoredId.describe("The file id (f_…), from share_file, list_files or a 📎 line");
 
 const shareFile = defineTool({
   name: "share_file",
@@ -37,7 +39,7 @@ const shareFile = defineTool({
     "Share a local file with the whole mesh, persistently: every current and future member can find it with list_files and download it with get_file. " +
     "For a file meant only for the recipients of one message (a screenshot, a log), attach it to send_message instead. Files are stored on the broker, not end-to-end encrypted.",
   input: {
-    path: z.string().min(1).describe("Local path of the file to share"),
+    path: LocalPath.describe("Local path of the file to share"),
     tags: z.array(z.string().min(1).max(64)).max(16).optional().describe('Tags to find it by, e.g. ["api", "auth"]'),
     name: z.string().min(1).max(255).optional().describe('Display name (default: the file name), e.g. "Auth v2 Contract"'),
   },
@@ -53,7 +55,7 @@ const getFile = defineTool({
     "Download a shared file or a message attachment sent to you. save_to ending in / (or naming an existing directory) receives the file under its own name; anything else is the file path. An existing file is kept unless overwrite is true.",
   input: {
     id: fileId,
-    save_to: z.string().min(1).describe('Where to save it: "/tmp/" or "/tmp/spec.yaml"'),
+    save_to: LocalPath.describe('Where to save it: "/tmp/" or "/tmp/spec.yaml"'),
     overwrite: z.boolean().optional().describe("Replace an existing file at that path (default false)"),
   },
   async run(ctx: FilesContext, args) {

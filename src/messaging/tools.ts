@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { attachmentLine } from "../files/api.ts";
+import { attachmentLine, LocalPath } from "../files/api.ts";
 import { defineTool, type McpTool, type ToolContext } from "../client/tool.ts";
 import { MessageId, Priority } from "./frames.ts";
 import type { InboundMessage, Messenger } from "./messenger.ts";
@@ -71,8 +71,8 @@ const sendMessage = defineTool({
     to: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(64)]).describe('"Alice", "@frontend", "*", or ["Alice", "@backend"]'),
     message: z.string().min(1).max(100_000),
     priority: Priority.optional().describe('"now" | "next" (default) | "low"'),
-    file: z.string().min(1).optional().describe('Attach one local file, e.g. "/tmp/screenshot.png"'),
-    files: z.array(z.string().min(1)).max(16).optional().describe('Attach several local files, e.g. ["/tmp/api.ts", "/tmp/test.ts"]'),
+    file: LocalPath.optional().describe('Attach one local file, e.g. "/tmp/screenshot.png"'),
+    files: z.array(LocalPath).max(16).optional().describe('Attach several local files, e.g. ["/tmp/api.ts", "/tmp/test.ts"]'),
   },
   async run(ctx: MessagingContext & FilesContext, args) {
     const to = parseTargets(args.to);
