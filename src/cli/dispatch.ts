@@ -8,7 +8,8 @@ const resolve = async <T>(v: Resolvable<T> | undefined): Promise<T | undefined> 
 export type Resolved = { cmd: AnyCommand; path: string[]; rest: string[]; help: boolean; hint: string };
 
 const isHelp = (t: string) => t === "--help" || t === "-h";
-const isFlag = (t: string) => t.startsWith("-") && t !== "-" && !/^-\d/.test(t);
+// as citty parses them: "-1" is short flags, not a number, so a word starting with - is a flag to us too
+const isFlag = (t: string) => t.startsWith("-") && t !== "-";
 
 /** "did you mean …?" for a close enough candidate, else "". */
 export function suggest(word: string, candidates: string[], render = (c: string) => c): string {
@@ -135,7 +136,8 @@ export async function checkArgs(r: Resolved): Promise<void> {
   const declared = entries.filter(([, d]) => d.type === "positional");
   if (positionals.length > declared.length) await fail(`unexpected argument "${positionals[declared.length]}"`);
   for (const [i, [name, d]] of declared.entries()) {
-    if (positionals[i] === undefined && d.required !== false && d.default === undefined) {
+    // an empty word is what `claudemesh share "$FILE"` passes with FILE unset: as missing as no word
+    if ((positionals[i] ?? "") === "" && d.required !== false && d.default === undefined) {
       await fail(`missing <${name.toUpperCase()}>${d.description ? ` (${d.description})` : ""}`);
     }
   }

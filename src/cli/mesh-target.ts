@@ -1,4 +1,4 @@
-import { loadConfig } from "../client/config.ts";
+import { brokerPin, loadConfig } from "../client/config.ts";
 import { type Auth, brokerRequest } from "../client/http.ts";
 import { AdminMeshResponse } from "../meshes/api.ts";
 import { InvalidArgument, NotFoundError } from "../util/errors.ts";
@@ -25,7 +25,7 @@ export interface MeshTarget {
  */
 export async function meshTarget(slug: string, args: { "admin-token"?: string; broker?: string }): Promise<MeshTarget> {
   const token = args["admin-token"] || readEnv().CLAUDEMESH_ADMIN_TOKEN || undefined;
-  const brokerArg = args.broker?.replace(/\/+$/, "");
+  const brokerArg = args.broker === undefined ? undefined : brokerPin(args.broker);
   const { meshes } = loadConfig();
   const member = meshes.find((m) => (m.slug === slug || m.meshId === slug) && (brokerArg === undefined || m.brokerUrl === brokerArg));
   if (!token) {

@@ -24,6 +24,15 @@ async function failure(res: Response, what: string): Promise<Error> {
   return new UnexpectedAnswer(`the broker answered HTTP ${res.status} to ${what}`);
 }
 
+/** What a person or a model reads for the usual reasons a local file cannot be read. */
+const UNREADABLE: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  ENOTDIR: "a part of the path is not a directory",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "the path is too long",
+};
+
 function counted(stream: ReadableStream<Uint8Array>, total: number, progress?: Progress): ReadableStream<Uint8Array> {
   if (!progress) return stream;
   let done = 0;
@@ -96,7 +105,8 @@ export class FilesClient {
       size = st.size;
     } catch (err) {
       if (err instanceof InvalidArgument) throw err;
-      throw new InvalidArgument(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new InvalidArgument(`cannot read ${path}: ${(code && UNREADABLE[code]) ?? code ?? String(err)}`);
     }
     const q = new URLSearchParams({ name: opts.name ?? basename(abs) });
     if (opts.tags?.length) q.set("tags", opts.tags.join(","));

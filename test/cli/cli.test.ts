@@ -131,6 +131,8 @@ describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) =>
       ["invite", "nope"],
       ["invite", "dev-team", "--expires", "soon"],
       ["broker", "--port", "99999"],
+      ["nodes", "--broker", "not a url", "--admin-token", "t"],
+      ["invite", "dev-team", "--broker", "ftp://x", "--admin-token", "t"],
     ]) {
       const r = await cli(owner.path, ...args);
       expect(r.code).toBe(1);

@@ -131,6 +131,9 @@ describe("command-line mistakes: one line, the usage line, exit 2", () => {
       "claudemesh invite revoke [OPTIONS] <SLUG> <INVITE>",
     );
     usageError(await cli(["leave"]), "claudemesh leave: missing <SLUG> (Mesh slug)", "claudemesh leave [OPTIONS] <SLUG>");
+    // an empty word, as `claudemesh share "$FILE"` passes with FILE unset, is as missing as none
+    usageError(await cli(["share", ""]), "claudemesh share: missing <PATH> (The file to share)", "claudemesh share [OPTIONS] <PATH>");
+    usageError(await cli(["join", ""]), "claudemesh join: missing <URL> (Invite URL, including the part after #)", "claudemesh join [OPTIONS] <URL>");
     usageError(
       await cli(["mesh", "create"]),
       "claudemesh mesh create: missing <SLUG> (Short name, e.g. dev-team)",
@@ -166,6 +169,9 @@ describe("command-line mistakes: one line, the usage line, exit 2", () => {
     usageError(await cli(["launch", "-q"]), "claudemesh launch: unknown flag -q", "claudemesh launch [OPTIONS]");
     usageError(await cli(["invite", "t1", "--uses"]), "claudemesh invite create: --uses needs a value", "claudemesh invite create [OPTIONS] <SLUG>");
     usageError(await cli(["list", "extra"]), 'claudemesh list: unexpected argument "extra"', "claudemesh list [OPTIONS]");
+    // citty reads "-1" as short flags, so it is one here too (never a positional citty would then miss)
+    usageError(await cli(["share", "-5"]), "claudemesh share: unknown flag -5", "claudemesh share [OPTIONS] <PATH>");
+    usageError(await cli(["members", "-1"]), "claudemesh members list: unknown flag -1", "claudemesh members list [OPTIONS] <SLUG>");
     // known flags in all their spellings pass the check (and then fail for the right reason: no such mesh)
     for (const args of [
       ["invite", "t1", "--uses=3", "--expires", "1h", "--no-json"],

@@ -72,7 +72,7 @@ describe("file commands (compiled binary)", () => {
   test("errors are one line; with --json also a JSON document", async () => {
     const missing = await cli(alice.path, "share", "no-such-file.txt");
     expect(missing.code).toBe(1);
-    expect(missing.err.trim()).toBe("claudemesh: cannot read no-such-file.txt: ENOENT");
+    expect(missing.err.trim()).toBe("claudemesh: cannot read no-such-file.txt: no such file");
     const unknown = await cli(bob.path, "get", "f_doesnotexist", "--json");
     expect(unknown.code).toBe(1);
     expect(unknown.err.trim()).toBe("claudemesh: no file f_doesnotexist in this mesh");

@@ -2,7 +2,7 @@ import { userInfo } from "node:os";
 import { defineCommand } from "citty";
 import { inviteUrl } from "../../protocol/invite-url.ts";
 import { readEnv } from "../../util/env.ts";
-import { loadConfig, saveConfig, upsertMesh } from "../../client/config.ts";
+import { brokerPin, loadConfig, saveConfig, upsertMesh } from "../../client/config.ts";
 import { brokerRequest } from "../../client/http.ts";
 import { b64url } from "../../crypto/encoding.ts";
 import { generateRootKey, generateSigningKeyPair } from "../../crypto/keys.ts";
@@ -28,7 +28,7 @@ const create = withExamples(
       const owner = generateSigningKeyPair();
       const rootKey = b64url.encode(generateRootKey());
       const displayName = args.name ?? userInfo().username;
-      const brokerUrl = args.broker.replace(/\/+$/, "");
+      const brokerUrl = brokerPin(args.broker);
       const inviteMaxUses = args.uses === undefined ? 1 : Number(args.uses);
       if (!Number.isInteger(inviteMaxUses) || inviteMaxUses < 1) throw new InvalidArgument("--uses must be a positive whole number");
       const res = await brokerRequest(brokerUrl, "POST", "/admin/meshes", CreateMeshResponse, {

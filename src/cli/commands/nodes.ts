@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { brokerPin } from "../../client/config.ts";
 import { brokerRequest } from "../../client/http.ts";
 import { NodesResponse } from "../../nodes/api.ts";
 import { readEnv } from "../../util/env.ts";
@@ -19,7 +20,7 @@ export default withExamples(
     async run({ args }) {
       const token = args["admin-token"] || readEnv().CLAUDEMESH_ADMIN_TOKEN;
       if (!token) throw new InvalidArgument("listing nodes needs the broker's admin token: --admin-token T (or CLAUDEMESH_ADMIN_TOKEN)");
-      const res = await brokerRequest(args.broker.replace(/\/+$/, ""), "GET", "/admin/nodes", NodesResponse, { auth: { kind: "admin", token } });
+      const res = await brokerRequest(brokerPin(args.broker), "GET", "/admin/nodes", NodesResponse, { auth: { kind: "admin", token } });
       if (args.json) return printJson(res.nodes);
       const now = Date.now();
       const rows = [["NODE", "URL", "STATE", "HEARTBEAT", "SESSIONS"]];
