@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
+import fc from "fast-check";
+import { anyUnits, poisoned } from "../protocol/arbitraries.ts";
 import { hookSocketPath } from "../../src/session/paths.ts";
 import { addMember, createMesh } from "../helpers/broker.ts";
 import { messagingPeer } from "../helpers/messaging.ts";
@@ -102,5 +104,68 @@ describe("claudemesh mcp over raw stdio", () => {
     await out.next((m) => m.id === 1);
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
+  });
+
+  test("any line on stdin, JSON-RPC or not, leaves it serving: stdout stays JSON-RPC and the next call is answered", async () => {
+    const mesh = await createMesh(suite.broker, "garbage");
+    const member = await addMember(suite.broker, mesh, "garbage-member");
+    const env = baseEnv({ CLAUDEMESH_HOME: configHome([member]), CLAUDEMESH_SESSION_DIR: sessionDir("garbage", "Alice", null, "") });
+    const proc = Bun.spawn([suite.bin, "mcp"], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const out = lineReader(proc.stdout);
+    const send = (line: string) => {
+      proc.stdin.write(`${line}\n`);
+      proc.stdin.flush();
+    };
+    const METHODS = [
+      "initialize",
+      "tools/list",
+      "tools/call",
+      "ping",
+      "notifications/initialized",
+      "notifications/cancelled",
+      "resources/list",
+      "prompts/get",
+      "logging/setLevel",
+    ];
+    const id = fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.constant(null), poisoned.value);
+    const line = fc.oneof(
+      fc.string({ maxLength: 40 }).filter((l) => !l.includes("\n")),
+      anyUnits.filter((l) => !l.includes("\n")),
+      poisoned.value.map((v) => JSON.stringify(v)),
+      fc
+        .record(
+          {
+            jsonrpc: fc.oneof(fc.constant("2.0"), poisoned.value),
+            id,
+            method: fc.oneof(fc.constantFrom(...METHODS), fc.string({ maxLength: 12 })),
+            params: poisoned.value,
+          },
+          { requiredKeys: [] },
+        )
+        .map((m) => JSON.stringify(m)),
+      fc
+        .record({ name: fc.constantFrom("list_peers", "send_message", "set_state", "nope"), arguments: poisoned.value })
+        .map((params) => JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params })),
+    );
+    send(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: "init",
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+      }),
+    );
+    await out.next((m) => m.id === "init");
+    send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
+    // a fresh sample each run; a failure names its seed, to replay with fc.sample(line, { numRuns: 400, seed })
+    const seed = Date.now() | 0;
+    for (const l of fc.sample(line, { numRuns: 400, seed })) send(l);
+    send(JSON.stringify({ jsonrpc: "2.0", id: "last", method: "tools/call", params: { name: "list_peers", arguments: {} } }));
+    const last = await out.next((m) => m.id === "last");
+    expect({ seed, text: last.result.content[0].text }).toEqual({ seed, text: expect.stringContaining("Alice") });
+    proc.stdin.end();
+    expect({ seed, code: await proc.exited }).toEqual({ seed, code: 0 });
+    await out.done;
+    for (const l of out.lines.filter((x) => x.length > 0)) expect(JSON.parse(l).jsonrpc).toBe("2.0");
   });
 });
