@@ -51,16 +51,17 @@ export const UploadQuery = z.object({
   /** attachments: the message's targets, JSON list or one target; absent = a shared file for the whole mesh */
   to: z.string().max(8192).optional(),
 });
-export const ListQuery = z.object({ query: z.string().max(256).optional(), from: z.string().max(128).optional() });
 
-/**
- * The line a recipient sees for each attachment, inside the (encrypted) message text: the sender's
- * send_message writes it, the recipient's model reads the id off it for get_file.
- */
 /** A local file path as a tool receives it: the OS refuses a NUL in a path, so the schema says why first. */
 export const LocalPath = z
   .string()
   .min(1)
   .refine((s) => !s.includes("\u0000"), "a local path cannot contain a NUL character");
 
+export const ListQuery = z.object({ query: z.string().max(256).optional(), from: z.string().max(128).optional() });
+
+/**
+ * The line a recipient sees for each attachment, inside the (encrypted) message text: the sender's
+ * send_message writes it, the recipient's model reads the id off it for get_file.
+ */
 export const attachmentLine = (f: Pick<FileInfo, "id" | "name" | "size">) => `📎 ${f.name} (${humanSize(f.size)}) — use get_file("${f.id}")`;

@@ -87,11 +87,12 @@ export interface McpHandle {
 
 /**
  * Spawns `claudemesh mcp` (the compiled binary) and connects an MCP SDK client to it over stdio. `argv`
- * replaces the command when something else (fake-claude.ts) starts the mcp process with its own stdio.
+ * replaces the command when something else (fake-claude.ts) starts the mcp process with its own stdio;
+ * `cwd` is where relative paths given to its file tools land.
  */
-export async function startMcp(bin: string, env: Record<string, string>, argv: string[] = [bin, "mcp"]): Promise<McpHandle> {
+export async function startMcp(bin: string, env: Record<string, string>, argv: string[] = [bin, "mcp"], cwd?: string): Promise<McpHandle> {
   const [command, ...args] = argv as [string, ...string[]];
-  const transport = new StdioClientTransport({ command, args, env, stderr: "pipe" });
+  const transport = new StdioClientTransport({ command, args, env, stderr: "pipe", ...(cwd ? { cwd } : {}) });
   let stderr = "";
   const stderrWaiters: { pattern: RegExp; resolve(): void }[] = [];
   transport.stderr?.on("data", (c: Buffer) => {

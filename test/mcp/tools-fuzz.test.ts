@@ -36,9 +36,12 @@ describe("claudemesh mcp: any tool arguments a model could send", () => {
     const dir = tempDir("cm-tool-fuzz-");
     files = dir.path;
     writeFileSync(join(files, "real.txt"), "a real file\n");
+    // relative paths (any string may be one) land in the temp dir, never in the tree the tests run from
     alice = await startMcp(
       suite.bin,
       baseEnv({ CLAUDEMESH_HOME: configHome([aliceM]), CLAUDEMESH_SESSION_DIR: sessionDir("fuzz", "Alice", "dev", "frontend") }),
+      undefined,
+      files,
     );
     expect((await alice.call("list_peers")).isError).toBe(false);
     const listed = await alice.client.listTools();
@@ -54,6 +57,12 @@ describe("claudemesh mcp: any tool arguments a model could send", () => {
       fc.string({ maxLength: 20 }).map((s) => join(files, `x-${s.replaceAll(".", "_")}`)),
       anyUnits.map((s) => join(files, `y-${s.replaceAll(".", "_")}`)),
     );
+
+  /** Whatever text a path argument got, it names something inside the temp dir (no "/etc", no ".."). */
+  const PATH_KEYS = new Set(["path", "save_to", "file", "files"]);
+  const confine = (v: unknown): unknown =>
+    typeof v === "string" ? (v.startsWith(`${files}/`) ? v : join(files, `z-${v.replace(/[/.]/g, "_")}`)) : Array.isArray(v) ? v.map(confine) : v;
+  const confinePaths = (args: Record<string, unknown>) => Object.fromEntries(Object.entries(args).map(([k, v]) => [k, PATH_KEYS.has(k) ? confine(v) : v]));
 
   test("every call is answered with a tool result; the session and its broker connection survive", async () => {
     // ids from earlier answers, so the tools that take one also reach their success paths
@@ -100,7 +109,7 @@ describe("claudemesh mcp: any tool arguments a model could send", () => {
             ),
             fc.dictionary(fc.oneof(fc.constantFrom("__proto__", "constructor", "toString"), fc.string({ maxLength: 6 })), plausible, { maxKeys: 1 }),
           )
-          .map(([fit, extra]) => ({ ...extra, ...fit })),
+          .map(([fit, extra]) => confinePaths({ ...extra, ...fit })),
       }),
     );
     await fc.assert(
