@@ -50,14 +50,19 @@ export class Inbox {
       });
   }
 
-  /** Everything not yet shown to Claude (pushed or not), marked surfaced; nothing is ever returned twice. */
-  async check(): Promise<InboundMessage[]> {
+  /**
+   * What has not been shown to Claude yet (pushed or not), oldest first, marked surfaced; nothing is ever
+   * returned twice. `take` says how many of them to hand out now (at least one is); the rest wait for the
+   * next call, so a tool result can stay within what Claude Code shows whole.
+   */
+  async check(take: (fresh: InboundMessage[]) => number = (f) => f.length): Promise<{ messages: InboundMessage[]; left: number }> {
     const fresh = (await this.source.drain()).filter((m) => !this.inflight.has(m.messageId));
-    if (fresh.length === 0) return fresh;
-    const ids = new Set(fresh.map((m) => m.messageId));
+    if (fresh.length === 0) return { messages: fresh, left: 0 };
+    const messages = fresh.slice(0, Math.max(1, take(fresh)));
+    const ids = new Set(messages.map((m) => m.messageId));
     this.source.markSurfaced([...ids]);
     // Not yet pushed because the client was still initializing: it has been shown now.
     for (let i = this.early.length - 1; i >= 0; i--) if (ids.has((this.early[i] as InboundMessage).messageId)) this.early.splice(i, 1);
-    return fresh;
+    return { messages, left: fresh.length - messages.length };
   }
 }

@@ -49,6 +49,18 @@ export function toCallResult(r: ToolResult): CallToolResult {
   return { content, structuredContent: { text, ...data } };
 }
 
+/**
+ * How many characters of a tool result Claude Code shows whole. 2.1.332 estimates a result at a token per
+ * 4 characters, cuts one over its limit (MAX_MCP_OUTPUT_TOKENS, default 25,000 tokens) and never looks
+ * closer at one estimated at half the limit or less: so 2 × limit characters always arrive uncut,
+ * whatever the script. A fifth is kept in hand for what the estimate of a result and its text differ by.
+ */
+export function resultChars(env: Record<string, string | undefined> = process.env): number {
+  const set = env.MAX_MCP_OUTPUT_TOKENS;
+  const limit = set !== undefined && /^\d{1,9}$/.test(set) && Number(set) > 0 ? Number(set) : 25_000;
+  return Math.floor(limit * 2 * 0.8);
+}
+
 /** Errors become results the model can read and act on, never protocol failures. */
 export function errorResult(err: unknown): CallToolResult {
   const text = printable(errorText(err), { keepLines: true });

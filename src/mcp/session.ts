@@ -15,7 +15,7 @@ import type { HookEventName } from "./hook-protocol.ts";
 import { type HookServer, startHookServer } from "./hook-server.ts";
 import type { McpIdentity } from "./identity.ts";
 import { Inbox } from "./inbox.ts";
-import { type McpContext, SESSION_TRACKERS } from "./registry.ts";
+import { type McpContext, resultChars, SESSION_TRACKERS } from "./registry.ts";
 
 /** Hello refusals that no retry can fix. */
 const FATAL_HELLO = new Set([
@@ -71,6 +71,7 @@ export class McpSession {
       client: this.client,
       messenger: this.messenger,
       inbox: this.inbox,
+      resultChars: resultChars(),
       files: new FilesClient(() => this.client.url, sessionTokenProvider(this.client, identity.mesh), identity.mesh.caFile),
     };
     this.client.on("frame", (f) => this.onFrame(f));

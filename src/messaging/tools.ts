@@ -4,12 +4,15 @@ import { defineTool, type McpTool, type ToolContext } from "../client/tool.ts";
 import { MessageId, Priority } from "./frames.ts";
 import type { InboundMessage, Messenger } from "./messenger.ts";
 import { messageText } from "./text.ts";
+import { printable } from "../util/printable.ts";
 
 /** What the messaging tools need beyond the connection: the Messenger and the MCP server's inbox. */
 export interface MessagingContext extends ToolContext {
   messenger: Pick<Messenger, "send" | "status">;
-  /** Messages not yet shown to Claude, each returned once (src/mcp/inbox.ts). */
-  inbox: { check(): Promise<InboundMessage[]> };
+  /** Messages not yet shown to Claude, each returned once, as many as `take` says (src/mcp/inbox.ts). */
+  inbox: { check(take?: (fresh: InboundMessage[]) => number): Promise<{ messages: InboundMessage[]; left: number }> };
+  /** How many characters of a tool result the MCP client shows whole (src/mcp/registry.ts). */
+  resultChars: number;
 }
 
 /**
@@ -103,30 +106,48 @@ function messageBlock(m: InboundMessage): string {
   return `--- ${head.join(" · ")}\n${messageText(m)}`;
 }
 
+const checkedItem = (m: InboundMessage) => ({
+  messageId: m.messageId,
+  fromName: m.fromName,
+  fromMemberName: m.fromMemberName,
+  fromSession: m.fromSession,
+  kind: m.kind,
+  to: m.to,
+  priority: m.priority,
+  createdAt: iso(m.createdAt),
+  authenticated: m.authenticated,
+});
+
+/** What one message adds to check_messages' result as the client sees it: its block, and its item as JSON. */
+const checkedSize = (m: InboundMessage) => JSON.stringify(printable(messageBlock(m), { keepLines: true })).length + JSON.stringify(checkedItem(m)).length + 2;
+
+/** Room for the result's own lines ("N new messages:", "N more waiting …") and its JSON around the messages. */
+const CHECK_OVERHEAD_CHARS = 200;
+
 const checkMessages = defineTool({
   name: "check_messages",
   description:
-    "Fetch every peer message not yet shown to you, including low-priority ones that never interrupt. Messages already shown (pushed into the conversation or returned here before) are never returned again.",
+    "Fetch every peer message not yet shown to you, including low-priority ones that never interrupt. Messages already shown (pushed into the conversation or returned here before) are never returned again. " +
+    "A long backlog comes in parts: when the result says more are waiting, call it again.",
   input: {},
   async run(ctx: MessagingContext) {
-    const messages = await ctx.inbox.check();
-    const data = {
-      messages: messages.map((m) => ({
-        messageId: m.messageId,
-        fromName: m.fromName,
-        fromMemberName: m.fromMemberName,
-        fromSession: m.fromSession,
-        kind: m.kind,
-        to: m.to,
-        priority: m.priority,
-        createdAt: iso(m.createdAt),
-        text: m.text,
-        authenticated: m.authenticated,
-      })),
-    };
+    // Oldest first, as many as the client shows whole: a result it cut would hide messages marked shown.
+    const { messages, left } = await ctx.inbox.check((fresh) => {
+      let room = ctx.resultChars - CHECK_OVERHEAD_CHARS;
+      let n = 0;
+      for (const m of fresh) {
+        room -= checkedSize(m);
+        if (room < 0) break;
+        n++;
+      }
+      return n;
+    });
+    // Each message's text is in its block only: the items carry what a block says in words, as fields.
+    const data = { messages: messages.map(checkedItem), more: left };
     if (messages.length === 0) return { text: "No new messages.", data };
     const n = messages.length;
-    return { text: `${n} new message${n === 1 ? "" : "s"}:\n${messages.map(messageBlock).join("\n")}`, data };
+    const more = left ? `\n(${left} more message${left === 1 ? "" : "s"} waiting: call check_messages again to read them)` : "";
+    return { text: `${n} new message${n === 1 ? "" : "s"}:\n${messages.map(messageBlock).join("\n")}${more}`, data };
   },
 });
 

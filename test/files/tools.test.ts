@@ -21,7 +21,8 @@ function context(b: TestBroker, m: MeshConfig, p: TestPeer): Ctx {
   return {
     client: p.client,
     messenger: p.messenger,
-    inbox: { check: async () => [] },
+    inbox: { check: async () => ({ messages: [], left: 0 }) },
+    resultChars: 40_000,
     files: new FilesClient(b.url, sessionTokenProvider(p.client, m)),
   };
 }

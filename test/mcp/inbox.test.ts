@@ -47,13 +47,13 @@ describe("Inbox: every message reaches Claude exactly once", () => {
     const sent = await bob.messenger.send(aliceName, "racing", "next");
     const call = await ctl.next();
     expect(call.m.messageId).toBe(sent.messageId);
-    expect(await inbox.check()).toEqual([]);
+    expect((await inbox.check()).messages).toEqual([]);
     call.settle(true);
     // Let the settled push's continuation run (microtasks only), then a round trip on Alice's own
     // connection: frames of one connection are handled in order, so her surfaced receipt is in.
     await new Promise((r) => setImmediate(r));
     await alice.client.request({ type: "list_peers" }, "peers_list");
-    expect(await inbox.check()).toEqual([]);
+    expect((await inbox.check()).messages).toEqual([]);
     const status = await bob.messenger.status(sent.messageId);
     expect(status.recipients[0]?.status).toBe("surfaced");
   });
@@ -63,9 +63,9 @@ describe("Inbox: every message reaches Claude exactly once", () => {
     inbox.start();
     const sent = await bob.messenger.send(aliceName, "lost push", "now");
     (await ctl.next()).settle(false);
-    const got = await inbox.check();
+    const got = (await inbox.check()).messages;
     expect(got.map((m) => m.messageId)).toEqual([sent.messageId]);
-    expect(await inbox.check()).toEqual([]);
+    expect((await inbox.check()).messages).toEqual([]);
   });
 
   test("before the MCP client is initialized nothing is pushed; what check_messages took is not pushed later", async () => {
@@ -75,11 +75,37 @@ describe("Inbox: every message reaches Claude exactly once", () => {
     while (alice.inbox.length < 2) await alice.next();
     expect(ctl.calls).toEqual([]);
     // check_messages takes both; nothing is left to push at start.
-    expect((await inbox.check()).map((m) => m.messageId)).toEqual([first.messageId, second.messageId]);
+    expect((await inbox.check()).messages.map((m) => m.messageId)).toEqual([first.messageId, second.messageId]);
     inbox.start();
     const third = await bob.messenger.send(aliceName, "after start", "next");
     expect((await ctl.next()).m.messageId).toBe(third.messageId);
     expect(ctl.calls.map((c) => c.m.text)).toEqual(["after start"]);
+  });
+
+  test("a backlog is handed out in parts, oldest first: each message once, the rest left for the next call", async () => {
+    const { alice, bob, ctl, inbox, aliceName } = await pair();
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i++) sent.push((await bob.messenger.send(aliceName, `low ${i}`, "low")).messageId);
+    // before initialization, so two `next` ones wait to be pushed at start: what a check takes is not
+    for (let i = 0; i < 2; i++) sent.push((await bob.messenger.send(aliceName, `next ${i}`, "next")).messageId);
+    // the broker pushes the `next` ones; the `low` ones it holds until a check fetches them
+    while (alice.inbox.length < 2) await alice.next();
+    const parts: string[][] = [];
+    for (;;) {
+      const { messages, left } = await inbox.check(() => 2);
+      parts.push(messages.map((m) => m.messageId));
+      if (left === 0) break;
+      expect(left).toBe(7 - parts.flat().length);
+    }
+    expect(parts.map((p) => p.length)).toEqual([2, 2, 2, 1]);
+    expect(parts.flat()).toEqual(sent);
+    // at least one is handed out, whatever `take` says: a message too big for any part still arrives
+    const big = await bob.messenger.send(aliceName, "x".repeat(1000), "low");
+    expect((await inbox.check(() => 0)).messages.map((m) => m.messageId)).toEqual([big.messageId]);
+    inbox.start();
+    await alice.client.request({ type: "list_peers" }, "peers_list");
+    expect(ctl.calls).toEqual([]);
+    expect((await inbox.check()).messages).toEqual([]);
   });
 
   test("messages that arrive before initialization are pushed once it completes", async () => {

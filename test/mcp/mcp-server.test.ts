@@ -178,8 +178,9 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     expect(note.content).toContain("1 low-priority message waiting");
     expect(alice.channel.some((n) => n.meta.message_id === low.messageId)).toBe(false);
     const first = await alice.call("check_messages");
-    expect(first.data.messages.map((m: { text: string }) => m.text)).toEqual(["fyi: lunch is at noon"]);
+    expect(first.data.messages.map((m: { messageId: string }) => m.messageId)).toEqual([low.messageId]);
     expect(first.text).toContain("from Bob");
+    expect(first.text).toContain("fyi: lunch is at noon");
     expect(first.data.messages[0]).toMatchObject({ messageId: low.messageId, priority: "low", fromName: "Bob", authenticated: true });
     expect((await alice.call("check_messages")).data.messages).toEqual([]);
     await runHook(suite.bin, "idle", env);
@@ -246,6 +247,29 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     expect(found.data.memories.map((m: { id: string }) => m.id)).toContain(id);
     expect((await alice.call("forget", { id })).isError).toBe(false);
     expect((await alice.call("recall", { query: "payments rate limit" })).data.memories.map((m: { id: string }) => m.id)).not.toContain(id);
+  });
+
+  test("a backlog bigger than Claude Code shows whole comes in parts: each within its limit, every message once, oldest first", async () => {
+    // Claude Code never cuts a result of 2 × MAX_MCP_OUTPUT_TOKENS characters or fewer (registry.ts)
+    const limit = 1500;
+    const small = await startMcp(suite.bin, { ...env, MAX_MCP_OUTPUT_TOKENS: String(limit), CLAUDEMESH_SESSION_DIR: sessionDir("team", "Paged", null, "") });
+    expect((await small.call("list_peers")).isError).toBe(false);
+    const sent: string[] = [];
+    for (let i = 0; i < 24; i++) sent.push((await bob.messenger.send("Paged", `backlog ${i} ${"·".repeat(200)}`, "low")).messageId);
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    for (;;) {
+      const r = await small.call("check_messages");
+      sizes.push(JSON.stringify(r.data).length);
+      seen.push(...r.data.messages.map((m: { messageId: string }) => m.messageId));
+      for (const m of r.data.messages) expect(r.text).toContain(m.messageId);
+      if (r.data.more === 0) break;
+      expect(r.text).toEndWith(`(${r.data.more} more messages waiting: call check_messages again to read them)`.replace(/\b1 more messages/, "1 more message"));
+    }
+    expect(seen).toEqual(sent);
+    expect(sizes.length).toBeGreaterThan(3);
+    for (const n of sizes) expect(n).toBeLessThanOrEqual(2 * limit);
+    expect((await small.call("check_messages")).data.messages).toEqual([]);
   });
 
   test("nothing but JSON-RPC ever reached the client on stdout", () => {
