@@ -47,6 +47,8 @@ export interface FakeOptions {
   handler?: MainHandler;
   /** which /v1/messages requests belong to the agent loop; default `isMainRequest` */
   isMain?: (body: Json) => boolean;
+  /** answers /v1/messages/count_tokens; default 100, whatever was sent */
+  countTokens?: (body: Json) => number;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -360,7 +362,7 @@ export class FakeAnthropic {
     };
     this.record(rec);
 
-    if (kind === "count_tokens") return this.respond(rec, Response.json({ input_tokens: 100 }));
+    if (kind === "count_tokens") return this.respond(rec, Response.json({ input_tokens: this.opts.countTokens?.(body) ?? 100 }));
     if (kind === "other") return this.respond(rec, Response.json({}));
 
     let reply: Reply;
