@@ -8,7 +8,8 @@
  * does (a token per 4 characters of what it is sent). One result holding the whole backlog would reach
  * the model as "Error: result (144,409 characters) exceeds maximum allowed tokens. Output has been saved
  * to <file>" (seen with the paging turned off), its messages already marked surfaced. Proves that the
- * backlog arrives in parts Claude Code passes whole: every message exactly once, in order.
+ * backlog arrives in parts Claude Code passes whole: every message exactly once, in order. And that a push
+ * has no such limit: the longest message a send takes, 100,000 characters, reaches the model whole.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { tempDir } from "../helpers/backends.ts";
@@ -16,7 +17,17 @@ import { ensureBinary } from "../helpers/binary.ts";
 import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { messagingPeer, waitForPeer } from "../helpers/messaging.ts";
 import { describeRealClaude, markE2ERan, reportClaudeRuns, waitForText } from "./claude-env.ts";
-import { FakeAnthropic, identifyMeshSession, lastPrompt, lastToolResult, type RecordedRequest, type Reply, text, toolUse } from "./fake-anthropic.ts";
+import {
+  FakeAnthropic,
+  identifyMeshSession,
+  lastPrompt,
+  lastToolResult,
+  newChannelBlocks,
+  type RecordedRequest,
+  type Reply,
+  text,
+  toolUse,
+} from "./fake-anthropic.ts";
 import { launch, type LaunchedSession, launchedSession } from "./launched.ts";
 
 const KICKOFF = "I was away: read the messages waiting for me.";
@@ -26,6 +37,8 @@ const COUNT = 60;
 const NOT_WHOLE = /exceeds maximum allowed tokens|The tool output was truncated/;
 const marker = (i: number) => `backlog-item-${String(i).padStart(2, "0")}`;
 const CHECK = toolUse("mcp__claudemesh__check_messages", {});
+const LONG_HEAD = "the-longest-message:";
+const GOT_LONG = "Alice: got the long one.";
 
 describeRealClaude("e2e: a long backlog through check_messages in the real claude", () => {
   let root: ReturnType<typeof tempDir>;
@@ -43,6 +56,7 @@ describeRealClaude("e2e: a long backlog through check_messages in the real claud
       return text("(unscripted)");
     }
     if (lastPrompt(req.body)?.includes(KICKOFF)) return CHECK;
+    if (newChannelBlocks(req.body).some((c) => c.text.startsWith(LONG_HEAD))) return text(GOT_LONG);
     const r = lastToolResult(req.body);
     if (r) {
       results.push(r.text);
@@ -68,7 +82,7 @@ describeRealClaude("e2e: a long backlog through check_messages in the real claud
     root?.cleanup();
   });
 
-  test("60 low-priority messages, ~125,000 characters: every one reaches the model once, in order, in parts never cut", async () => {
+  test("60 low-priority messages, ~125,000 characters: every one reaches the model once, in order, in parts never cut; the longest message is pushed whole", async () => {
     const bin = await ensureBinary();
     const mesh = await createMesh(broker, "backlog-e2e");
     alice = launchedSession(root.path, "Alice", await addMember(broker, mesh, "Alice"));
@@ -94,7 +108,20 @@ describeRealClaude("e2e: a long backlog through check_messages in the real claud
     expect(results.length).toBeGreaterThanOrEqual(3);
     expect(results.at(-1)).not.toMatch(/more messages? waiting/);
     expect(unscripted).toEqual([]);
-    passed = true;
     markE2ERan("claude-backlog.e2e: a 60-message backlog through check_messages, in parts never cut");
+
+    // The longest message a send takes (100,000 characters) is pushed into the conversation whole.
+    const long = `${LONG_HEAD} ${"0123456789".repeat(10_000)}`.slice(0, 100_000);
+    await bob.messenger.send("Alice", long, "now");
+    const woken = await fake.waitFor(
+      "Alice's turn with the long message",
+      (r) => r.session === "Alice" && newChannelBlocks(r.body).some((c) => c.text.startsWith(LONG_HEAD)),
+    );
+    const block = newChannelBlocks(woken.body).find((c) => c.text.startsWith(LONG_HEAD));
+    expect(block?.text.startsWith(long)).toBe(true);
+    await alice.pane?.waitFor(GOT_LONG, 60_000);
+    expect(unscripted).toEqual([]);
+    passed = true;
+    markE2ERan("claude-backlog.e2e: a 100,000-character message pushed whole");
   }, 180_000);
 });
