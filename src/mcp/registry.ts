@@ -51,9 +51,10 @@ export function toCallResult(r: ToolResult): CallToolResult {
 
 /**
  * How many characters of a tool result Claude Code shows whole. 2.1.332 estimates a result at a token per
- * 4 characters, cuts one over its limit (MAX_MCP_OUTPUT_TOKENS, default 25,000 tokens) and never looks
- * closer at one estimated at half the limit or less: so 2 × limit characters always arrive uncut,
- * whatever the script. A fifth is kept in hand for what the estimate of a result and its text differ by.
+ * 4 characters, keeps one over its limit (MAX_MCP_OUTPUT_TOKENS, default 25,000 tokens) from the model
+ * (saved to a file instead) and never looks closer at one estimated at half the limit or less: so
+ * 2 × limit characters always arrive whole, whatever the script. A fifth is kept in hand for what the
+ * estimate of a result and its text differ by (docs/CLAUDE-CODE.md).
  */
 export function resultChars(env: Record<string, string | undefined> = process.env): number {
   const set = env.MAX_MCP_OUTPUT_TOKENS;
