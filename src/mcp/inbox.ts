@@ -52,17 +52,19 @@ export class Inbox {
 
   /**
    * What has not been shown to Claude yet (pushed or not), oldest first, marked surfaced; nothing is ever
-   * returned twice. `take` says how many of them to hand out now (at least one is); the rest wait for the
-   * next call, so a tool result can stay within what Claude Code shows whole.
+   * returned twice. `page.maxChars` asks the broker for about that much of its queue (all without it);
+   * `page.take` says how many of the messages to hand out now (at least one is). The rest wait for the
+   * next call, so a tool result can stay within what Claude Code shows whole; `left` counts them.
    */
-  async check(take: (fresh: InboundMessage[]) => number = (f) => f.length): Promise<{ messages: InboundMessage[]; left: number }> {
-    const fresh = (await this.source.drain()).filter((m) => !this.inflight.has(m.messageId));
-    if (fresh.length === 0) return { messages: fresh, left: 0 };
-    const messages = fresh.slice(0, Math.max(1, take(fresh)));
+  async check(page: { maxChars?: number; take?: (fresh: InboundMessage[]) => number } = {}): Promise<{ messages: InboundMessage[]; left: number }> {
+    const drained = await this.source.drain(page.maxChars);
+    const fresh = drained.messages.filter((m) => !this.inflight.has(m.messageId));
+    if (fresh.length === 0) return { messages: fresh, left: drained.more };
+    const messages = fresh.slice(0, Math.max(1, page.take?.(fresh) ?? fresh.length));
     const ids = new Set(messages.map((m) => m.messageId));
     this.source.markSurfaced([...ids]);
     // Not yet pushed because the client was still initializing: it has been shown now.
     for (let i = this.early.length - 1; i >= 0; i--) if (ids.has((this.early[i] as InboundMessage).messageId)) this.early.splice(i, 1);
-    return { messages, left: fresh.length - messages.length };
+    return { messages, left: fresh.length - messages.length + drained.more };
   }
 }

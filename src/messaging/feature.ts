@@ -29,6 +29,21 @@ const ACKED_KEPT = 1_024;
  */
 const FANOUT_SLICE = 128;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** The most rows a paged drain reads, and so the most messages it hands out. */
+const DRAIN_PAGE_ROWS = 1_000;
+
+/** The oldest messages whose JSON fits in `maxChars` characters (at least one, so a big message still goes out); all without it. */
+function pageOf(messages: PushBody[], maxChars: number | undefined): PushBody[] {
+  if (maxChars === undefined) return messages;
+  let room = maxChars;
+  let n = 0;
+  for (const m of messages) {
+    room -= JSON.stringify(m).length + 1;
+    if (room < 0 && n > 0) break;
+    n++;
+  }
+  return messages.slice(0, n);
+}
 
 /** Which queued priorities a session may be pushed in its current status (DESIGN.md "Priority"). */
 export function pushablePriorities(status: PeerState["status"]): Priority[] {
@@ -339,18 +354,27 @@ class Messaging implements Feature {
       await this.retention.purge(now, f.messageIds);
       if (f.id) ctx.reply({ type: "ok" });
     },
-    fetch_queued: async (ctx: HandlerContext) => {
+    fetch_queued: async (ctx: HandlerContext, f: ClientFrameOf<"fetch_queued">) => {
       const d = this.delivery(ctx.peer);
       // Run inside the delivery chain so a concurrent push cannot hand the same message out twice.
       let messages: PushBody[] = [];
+      let more = 0;
       await this.step(d, async () => {
+        const now = this.host.clock.now();
+        const session = ctx.peer.sessionPubkey;
+        const read = await this.repo.queuedFor(session, ["now", "next", "low"], now, f.maxChars === undefined ? undefined : DRAIN_PAGE_ROWS);
         // a drain hands out the low messages themselves: none is left "waiting"
-        messages = (await this.repo.queuedFor(ctx.peer.sessionPubkey, ["now", "next", "low"], this.host.clock.now())).map((m) => ({ ...m, lowPending: 0 }));
+        messages = pageOf(
+          read.map((m) => ({ ...m, lowPending: 0 })),
+          f.maxChars,
+        );
+        // a page that was cut, or that read all it may, can have more behind it: those are counted
+        if (messages.length < read.length || read.length === DRAIN_PAGE_ROWS) more = (await this.repo.countQueued(session, now)) - messages.length;
         if (messages.length === 0) return;
         const inflight = (d.inflight ??= new Set());
         for (const m of messages) inflight.add(m.messageId);
       });
-      ctx.reply({ type: "queued_messages", messages });
+      ctx.reply({ type: "queued_messages", messages, ...(f.maxChars === undefined ? {} : { more }) });
     },
     message_status: async (ctx: HandlerContext, f: ClientFrameOf<"message_status">) => {
       const recipients = await this.repo.statusFor(ctx.peer.meshId, ctx.peer.memberId, f.messageId);

@@ -38,12 +38,19 @@ export const SendFrame = z.object({
   group: EnvelopeSchema.optional(),
 });
 
-/** Recipient receipt: these pushes reached the session's client. */
-export const ReceivedFrame = z.object({ type: z.literal("received"), ...optId, messageIds: z.array(MessageId).min(1).max(1000) });
+/** The most message ids one receipt carries. */
+export const RECEIPT_IDS = 1000;
+/** Recipient receipt: these pushes reached the session's client (drained ones: once they are shown). */
+export const ReceivedFrame = z.object({ type: z.literal("received"), ...optId, messageIds: z.array(MessageId).min(1).max(RECEIPT_IDS) });
 /** These messages were shown to Claude (pushed into the conversation or drained by check_messages). */
-export const SurfacedFrame = z.object({ type: z.literal("surfaced"), ...optId, messageIds: z.array(MessageId).min(1).max(1000) });
-/** Everything still queued for this session, whatever its priority (check_messages). */
-export const FetchQueuedFrame = z.object({ type: z.literal("fetch_queued"), ...optId });
+export const SurfacedFrame = z.object({ type: z.literal("surfaced"), ...optId, messageIds: z.array(MessageId).min(1).max(RECEIPT_IDS) });
+/** The largest page a drain may ask for (a frame's worth, and then some). */
+const MAX_DRAIN_PAGE_CHARS = 16 * 1024 * 1024;
+/**
+ * What is still queued for this session, whatever its priority (check_messages), oldest first: with
+ * `maxChars`, the messages that fit in that many characters of JSON (at least one), else all of them.
+ */
+export const FetchQueuedFrame = z.object({ type: z.literal("fetch_queued"), ...optId, maxChars: z.number().int().min(1).max(MAX_DRAIN_PAGE_CHARS).optional() });
 export const MessageStatusFrame = z.object({ type: z.literal("message_status"), ...optId, messageId: MessageId });
 
 export const AckFrame = z.object({
@@ -77,7 +84,13 @@ export const PushBody = z.object({
 });
 export type PushBody = z.infer<typeof PushBody>;
 export const PushFrame = PushBody.extend({ type: z.literal("push") });
-export const QueuedMessagesFrame = z.object({ type: z.literal("queued_messages"), ...optId, messages: z.array(PushBody) });
+/** `more`: how many are still queued after these (a page asked for with `maxChars`). */
+export const QueuedMessagesFrame = z.object({
+  type: z.literal("queued_messages"),
+  ...optId,
+  messages: z.array(PushBody),
+  more: z.number().int().nonnegative().optional(),
+});
 
 export const DeliveryStatus = z.enum(["queued", "delivered", "surfaced", "expired"]);
 export const MessageStatusResultFrame = z.object({

@@ -6,7 +6,7 @@ import { ConfigError, ConnectionLost, InvalidArgument } from "../util/errors.ts"
 import { newSortableId } from "../util/ids.ts";
 import { retry } from "../util/retry.ts";
 import { Emitter } from "../client/emitter.ts";
-import type { MessageKind, Priority, PushBody } from "./frames.ts";
+import { type MessageKind, type Priority, type PushBody, RECEIPT_IDS } from "./frames.ts";
 import { PeerCache } from "./peer-cache.ts";
 import { isGroupTarget } from "./targets.ts";
 
@@ -44,6 +44,11 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
   private readonly seen = new Set<string>();
   /** handed out but not yet surfaced to Claude */
   private readonly unsurfaced = new Map<string, InboundMessage>();
+  /**
+   * Drained but not yet shown: not reported received either, so they stay queued on the broker (a new
+   * mcp process of this session gets them again) until they are shown.
+   */
+  private readonly unreported = new Set<string>();
   private readonly surfacedIds = new Set<string>();
 
   constructor(
@@ -133,9 +138,10 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
   }
 
   /** Accepts messages from the broker; returns only those never seen before. Receipts go out for all. */
-  private accept(bodies: PushBody[]): InboundMessage[] {
+  /** `report`: tell the broker at once that these reached the session (a push); a drain reports when it shows them. */
+  private accept(bodies: PushBody[], report = true): InboundMessage[] {
     if (bodies.length === 0) return [];
-    this.client.notify({ type: "received", messageIds: bodies.map((b) => b.messageId) });
+    if (report) this.client.notify({ type: "received", messageIds: bodies.map((b) => b.messageId) });
     // A redelivery of something already surfaced means our earlier report was lost: report it again.
     const again = bodies.filter((b) => this.surfacedIds.has(b.messageId)).map((b) => b.messageId);
     if (again.length) this.client.notify({ type: "surfaced", messageIds: again });
@@ -145,6 +151,7 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
       this.remember(b.messageId);
       const m = this.toInbound(b);
       this.unsurfaced.set(m.messageId, m);
+      if (!report) this.unreported.add(m.messageId);
       fresh.push(m);
     }
     return fresh;
@@ -164,21 +171,27 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
 
   /**
    * Everything not yet surfaced: pushed but not yet shown, plus what the broker is holding (low priority,
-   * `next` held while busy). The caller surfaces what it shows with markSurfaced.
+   * `next` held while busy), or with `maxChars` its oldest page of about that size; `more` says how many
+   * the broker still holds after it. The caller surfaces what it shows with markSurfaced.
    */
-  async drain(): Promise<InboundMessage[]> {
-    const res = await this.client.request({ type: "fetch_queued" }, "queued_messages");
-    this.accept(res.messages);
+  async drain(maxChars?: number): Promise<{ messages: InboundMessage[]; more: number }> {
+    const res = await this.client.request({ type: "fetch_queued", ...(maxChars === undefined ? {} : { maxChars }) }, "queued_messages");
+    this.accept(res.messages, false);
     // Several messages share a millisecond; a broker's ids count up within one, so they break the tie.
-    return [...this.unsurfaced.values()].sort((a, b) => a.createdAt - b.createdAt || (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0));
+    const messages = [...this.unsurfaced.values()].sort(
+      (a, b) => a.createdAt - b.createdAt || (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0),
+    );
+    return { messages, more: res.more ?? 0 };
   }
 
   /** Reports messages as shown to Claude; they are never handed out again. */
   markSurfaced(ids: string[]): void {
+    const drained = ids.filter((id) => this.unreported.delete(id));
     const fresh = ids.filter((id) => this.unsurfaced.delete(id) || !this.surfacedIds.has(id));
     for (const id of ids) this.surfacedIds.add(id);
     if (this.surfacedIds.size > SEEN_LIMIT) this.surfacedIds.delete(this.surfacedIds.values().next().value as string);
-    if (fresh.length) this.client.notify({ type: "surfaced", messageIds: fresh });
+    for (let i = 0; i < drained.length; i += RECEIPT_IDS) this.client.notify({ type: "received", messageIds: drained.slice(i, i + RECEIPT_IDS) });
+    for (let i = 0; i < fresh.length; i += RECEIPT_IDS) this.client.notify({ type: "surfaced", messageIds: fresh.slice(i, i + RECEIPT_IDS) });
   }
 
   status(messageId: string): Promise<ServerFrameOf<"message_status_result">> {

@@ -179,9 +179,10 @@ const SQLITE = {
     WHERE r.session_pubkey IN (SELECT value FROM json_each(?)) AND r.status = 'queued' AND r.expires_at > ?
       AND m.priority IN (SELECT value FROM json_each(?))`,
   // its `?`: the session, the time, the priorities as a JSON array
+  // …then the most rows to read (-1: all)
   drain: `${DRAIN_COLUMNS}
     WHERE r.session_pubkey = ? AND r.status = 'queued' AND r.expires_at > ? AND m.priority IN (SELECT value FROM json_each(?))
-    ORDER BY r.seq`,
+    ORDER BY r.seq LIMIT ?`,
   receipts: `UPDATE message_recipient SET status = 'delivered', delivered_at = ?
     WHERE (message_id, session_pubkey) IN (SELECT j.value ->> 0, j.value ->> 1 FROM jsonb_each(?) j) AND status = 'queued'`,
 };
@@ -521,21 +522,28 @@ export class MessageRepo {
     return new Promise<boolean>((resolve, reject) => pending.push({ job, resolve, reject }));
   }
 
-  /** Everything queued for one session in queue order, payloads included (a drain: `low` ones too). */
-  async queuedFor(sessionPubkey: string, priorities: Priority[], now: number): Promise<PushBody[]> {
+  /** What is queued for one session in queue order (the first `limit`, else all), payloads included (a drain: `low` ones too). */
+  async queuedFor(sessionPubkey: string, priorities: Priority[], now: number, limit?: number): Promise<PushBody[]> {
     if (priorities.length === 0) return [];
     // what a queue read finds is pushed: only once it is on disk
     await this.store.writer.durable();
     const sql = this.store.planned;
-    const params = [sessionPubkey, now, JSON.stringify(priorities)];
+    const params = [sessionPubkey, now, JSON.stringify(priorities), limit ?? -1];
     const rows =
       this.store.dialect === "sqlite"
         ? (this.store.prepared?.(SQLITE.drain, params) ?? (await sql.unsafe(SQLITE.drain, params)))
         : await sql`${sql.unsafe(DRAIN_COLUMNS)}
       WHERE r.session_pubkey = ${sessionPubkey} AND r.status = 'queued' AND r.expires_at > ${now}
         AND m.priority IN ${sql(priorities)}
-      ORDER BY r.seq`;
+      ORDER BY r.seq LIMIT ${limit ?? null}`;
     return (rows as Row[]).map(toPush);
+  }
+
+  /** How many messages, of any priority, are queued for one session (a drain's "more"). */
+  async countQueued(sessionPubkey: string, now: number): Promise<number> {
+    const [row] = await this.store.planned`SELECT count(*) AS n FROM message_recipient
+      WHERE session_pubkey = ${sessionPubkey} AND status = 'queued' AND expires_at > ${now}`;
+    return num((row as Row | undefined)?.n ?? 0);
   }
 
   /**

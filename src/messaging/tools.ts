@@ -10,7 +10,7 @@ import { printable } from "../util/printable.ts";
 export interface MessagingContext extends ToolContext {
   messenger: Pick<Messenger, "send" | "status">;
   /** Messages not yet shown to Claude, each returned once, as many as `take` says (src/mcp/inbox.ts). */
-  inbox: { check(take?: (fresh: InboundMessage[]) => number): Promise<{ messages: InboundMessage[]; left: number }> };
+  inbox: { check(page?: { maxChars?: number; take?: (fresh: InboundMessage[]) => number }): Promise<{ messages: InboundMessage[]; left: number }> };
   /** How many characters of a tool result the MCP client shows whole (src/mcp/registry.ts). */
   resultChars: number;
 }
@@ -132,15 +132,20 @@ const checkMessages = defineTool({
   input: {},
   async run(ctx: MessagingContext) {
     // Oldest first, as many as the client shows whole: a result it cut would hide messages marked shown.
-    const { messages, left } = await ctx.inbox.check((fresh) => {
-      let room = ctx.resultChars - CHECK_OVERHEAD_CHARS;
-      let n = 0;
-      for (const m of fresh) {
-        room -= checkedSize(m);
-        if (room < 0) break;
-        n++;
-      }
-      return n;
+    // The broker's page is counted in its own JSON, which is close in size to ours (a ciphertext is a third
+    // longer than its text; our blocks and fields carry more words around it): what does not fit waits.
+    const { messages, left } = await ctx.inbox.check({
+      maxChars: ctx.resultChars,
+      take: (fresh) => {
+        let room = ctx.resultChars - CHECK_OVERHEAD_CHARS;
+        let n = 0;
+        for (const m of fresh) {
+          room -= checkedSize(m);
+          if (room < 0) break;
+          n++;
+        }
+        return n;
+      },
     });
     // Each message's text is in its block only: the items carry what a block says in words, as fields.
     const data = { messages: messages.map(checkedItem), more: left };

@@ -1,11 +1,14 @@
 import type { BrokerClient, BrokerClientOptions } from "../../src/client/broker-client.ts";
 import type { MeshConfig } from "../../src/client/config.ts";
-import { generateSigningKeyPair } from "../../src/crypto/keys.ts";
+import { generateSigningKeyPair, type KeyPair } from "../../src/crypto/keys.ts";
 import { type InboundMessage, Messenger } from "../../src/messaging/messenger.ts";
 import { connect } from "./broker.ts";
 
 export interface TestPeer {
   client: BrokerClient;
+  /** the membership and session key it connected with: another process of the same session reuses both */
+  member: MeshConfig;
+  session: KeyPair;
   messenger: Messenger;
   /** every message event, in order */
   inbox: InboundMessage[];
@@ -31,6 +34,8 @@ export async function messagingPeer(member: MeshConfig, opts: Partial<BrokerClie
   });
   return {
     client,
+    member,
+    session,
     messenger,
     inbox,
     next() {

@@ -92,7 +92,7 @@ describe("Inbox: every message reaches Claude exactly once", () => {
     while (alice.inbox.length < 2) await alice.next();
     const parts: string[][] = [];
     for (;;) {
-      const { messages, left } = await inbox.check(() => 2);
+      const { messages, left } = await inbox.check({ take: () => 2 });
       parts.push(messages.map((m) => m.messageId));
       if (left === 0) break;
       expect(left).toBe(7 - parts.flat().length);
@@ -101,7 +101,7 @@ describe("Inbox: every message reaches Claude exactly once", () => {
     expect(parts.flat()).toEqual(sent);
     // at least one is handed out, whatever `take` says: a message too big for any part still arrives
     const big = await bob.messenger.send(aliceName, "x".repeat(1000), "low");
-    expect((await inbox.check(() => 0)).messages.map((m) => m.messageId)).toEqual([big.messageId]);
+    expect((await inbox.check({ take: () => 0 })).messages.map((m) => m.messageId)).toEqual([big.messageId]);
     inbox.start();
     await alice.client.request({ type: "list_peers" }, "peers_list");
     expect(ctl.calls).toEqual([]);

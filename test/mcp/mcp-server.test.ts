@@ -249,27 +249,33 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     expect((await alice.call("recall", { query: "payments rate limit" })).data.memories.map((m: { id: string }) => m.id)).not.toContain(id);
   });
 
-  test("a backlog bigger than Claude Code shows whole comes in parts: each within its limit, every message once, oldest first", async () => {
-    // Claude Code never cuts a result of 2 × MAX_MCP_OUTPUT_TOKENS characters or fewer (registry.ts)
+  test("a backlog bigger than Claude Code shows whole comes in parts: each within its limit, every message once, oldest first, across a restart", async () => {
+    // Claude Code never holds back a result of 2 × MAX_MCP_OUTPUT_TOKENS characters or fewer (registry.ts)
     const limit = 1500;
-    const small = await startMcp(suite.bin, { ...env, MAX_MCP_OUTPUT_TOKENS: String(limit), CLAUDEMESH_SESSION_DIR: sessionDir("team", "Paged", null, "") });
-    expect((await small.call("list_peers")).isError).toBe(false);
+    const pagedEnv = { ...env, MAX_MCP_OUTPUT_TOKENS: String(limit), CLAUDEMESH_SESSION_DIR: sessionDir("team", "Paged", null, "") };
+    let paged = await startMcp(suite.bin, pagedEnv);
+    expect((await paged.call("list_peers")).isError).toBe(false);
     const sent: string[] = [];
     for (let i = 0; i < 24; i++) sent.push((await bob.messenger.send("Paged", `backlog ${i} ${"·".repeat(200)}`, "low")).messageId);
     const seen: string[] = [];
     const sizes: number[] = [];
     for (;;) {
-      const r = await small.call("check_messages");
+      const r = await paged.call("check_messages");
       sizes.push(JSON.stringify(r.data).length);
       seen.push(...r.data.messages.map((m: { messageId: string }) => m.messageId));
       for (const m of r.data.messages) expect(r.text).toContain(m.messageId);
       if (r.data.more === 0) break;
       expect(r.text).toEndWith(`(${r.data.more} more messages waiting: call check_messages again to read them)`.replace(/\b1 more messages/, "1 more message"));
+      // Claude Code restarts (its mcp process with it) after two parts: what was not shown yet is not lost
+      if (sizes.length === 2) {
+        await paged.client.close();
+        paged = await startMcp(suite.bin, pagedEnv);
+      }
     }
     expect(seen).toEqual(sent);
     expect(sizes.length).toBeGreaterThan(3);
     for (const n of sizes) expect(n).toBeLessThanOrEqual(2 * limit);
-    expect((await small.call("check_messages")).data.messages).toEqual([]);
+    expect((await paged.call("check_messages")).data.messages).toEqual([]);
   });
 
   test("nothing but JSON-RPC ever reached the client on stdout", () => {

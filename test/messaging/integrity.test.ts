@@ -153,7 +153,7 @@ describe.each(backends())("message integrity, status and limits on %s", (backend
     expect(limited.length).toBeGreaterThan(0);
     expect((limited[0] as PromiseRejectedResult).reason).toMatchObject({ code: "rate_limited" });
     // Accepted sends were all stored; rejected ones were not.
-    const drained = await bob.messenger.drain();
+    const { messages: drained } = await bob.messenger.drain();
     expect(drained.length).toBe(results.length - limited.length);
   });
 
@@ -170,7 +170,7 @@ describe.each(backends())("message integrity, status and limits on %s", (backend
     expect(st.recipients[0]).toMatchObject({ status: "expired" });
     expect(st.recipients[0]?.expiredAt).toBeNumber();
     await bob.client.request({ type: "set_status", status: "idle" });
-    expect(await bob.messenger.drain()).toEqual([]);
+    expect(await bob.messenger.drain()).toEqual({ messages: [], more: 0 });
   });
 
   test("a low message that expired is no longer counted in the pushes that follow", async () => {

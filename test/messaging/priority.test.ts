@@ -33,7 +33,7 @@ describe.each(backends())("priority × status on %s", (backend) => {
     const first = await bob.next();
     expect(first).toMatchObject({ text: "next one", priority: "next", lowPending: 1 });
     expect(await bob.next()).toMatchObject({ text: "now one", priority: "now", lowPending: 1 });
-    const drained = await bob.messenger.drain();
+    const { messages: drained } = await bob.messenger.drain();
     expect(drained.map((m) => m.text)).toEqual(["low one", "next one", "now one"]);
   });
 
@@ -54,15 +54,41 @@ describe.each(backends())("priority × status on %s", (backend) => {
   test("low is drained by check_messages exactly once and then surfaced", async () => {
     const { alice, bob, bobName } = await pair("idle");
     const sent = await alice.messenger.send(bobName, "fyi", "low");
-    const first = await bob.messenger.drain();
+    const { messages: first } = await bob.messenger.drain();
     expect(first.map((m) => m.text)).toEqual(["fyi"]);
     bob.messenger.markSurfaced(first.map((m) => m.messageId));
-    expect(await bob.messenger.drain()).toEqual([]);
+    expect(await bob.messenger.drain()).toEqual({ messages: [], more: 0 });
     await flush(alice, bob);
     expect(texts(bob)).toEqual([]);
     const status = await alice.messenger.status(sent.messageId);
     expect(status.recipients[0]).toMatchObject({ name: bobName, status: "surfaced" });
     expect(status.recipients[0]?.surfacedAt).toBeNumber();
+  });
+
+  test("a paged drain: the oldest that fit and how many more; what is not shown stays queued, for the next page and for a new process of the session", async () => {
+    const { alice, bob, bobName } = await pair("idle");
+    const sent: string[] = [];
+    for (let i = 0; i < 6; i++) sent.push((await alice.messenger.send(bobName, `low ${i} ${"·".repeat(300)}`, "low")).messageId);
+    // one message's worth of room: a page holds one (at least one, whatever the room)
+    const first = await bob.messenger.drain(1);
+    expect({ ids: first.messages.map((m) => m.messageId), more: first.more }).toEqual({ ids: sent.slice(0, 1), more: 5 });
+    bob.messenger.markSurfaced([sent[0] as string]);
+    // room for a few (each is ~1.3 KB of JSON on the wire): the second page starts after the one shown
+    const second = await bob.messenger.drain(4_000);
+    const k = second.messages.length;
+    expect(k).toBeGreaterThanOrEqual(2);
+    expect({ ids: second.messages.map((m) => m.messageId), more: second.more }).toEqual({ ids: sent.slice(1, 1 + k), more: 5 - k });
+    bob.messenger.markSurfaced([sent[1] as string]);
+    // sent[2] (and any after it in that page) was handed out but never shown: the broker still holds it
+    await bob.client.request({ type: "list_peers" }, "peers_list");
+    const status = async (id: string) => (await alice.messenger.status(id)).recipients[0]?.status;
+    expect([await status(sent[1] as string), await status(sent[2] as string)]).toEqual(["surfaced", "queued"]);
+    // the session's next mcp process (same session key) gets every message not yet shown, and no other
+    bob.client.close();
+    const again = await messagingPeer(bob.member, { session: bob.session });
+    const rest = await again.messenger.drain();
+    expect(rest.messages.map((m) => m.messageId)).toEqual(sent.slice(2));
+    expect(rest.more).toBe(0);
   });
 
   test("a held next message is counted as low-pending nowhere and flushed in order with others", async () => {
@@ -81,8 +107,10 @@ describe.each(backends())("priority × status on %s", (backend) => {
     await alice.messenger.send(bobName, "low 2", "low");
     await alice.messenger.send(bobName, "next 1", "next");
     expect(await bob.next()).toMatchObject({ text: "next 1", lowPending: 2 });
-    // the drain hands the lows out and Bob acknowledges them: none is waiting any more
-    expect((await bob.messenger.drain()).map((m) => m.text)).toEqual(["low 1", "low 2", "next 1"]);
+    // the drain hands the lows out and Bob shows them, which acknowledges them: none is waiting any more
+    const { messages: drained } = await bob.messenger.drain();
+    expect(drained.map((m) => m.text)).toEqual(["low 1", "low 2", "next 1"]);
+    bob.messenger.markSurfaced(drained.map((m) => m.messageId));
     await bob.client.request({ type: "list_peers" }); // Bob's frames are handled in order: his receipts are stored
     await alice.messenger.send(bobName, "next 2", "next");
     expect(await bob.next()).toMatchObject({ text: "next 2", lowPending: 0 });
@@ -100,7 +128,7 @@ describe.each(backends())("priority × status on %s", (backend) => {
     const sent = ["low 1", "next 1", "low 2", "now 1", "low 3", "next 2"];
     for (const text of sent) await alice.messenger.send("Bob", text, text.split(" ")[0] as "low" | "next" | "now");
     await flush(alice, bob);
-    const drained = (await bob.messenger.drain()).filter((x) => x.text !== "marker");
+    const drained = (await bob.messenger.drain()).messages.filter((x) => x.text !== "marker");
     expect(new Set(drained.map((x) => x.createdAt)).size).toBe(1);
     expect(drained.map((x) => x.text)).toEqual(sent);
   });

@@ -126,6 +126,15 @@ describe.each(backends())("a drain (check_messages) on %s", (backend) => {
       ]);
       expect(await new MessageRepo({ ...store, prepared: undefined }).queuedFor("s1", ["now", "next", "low"], 1_000)).toEqual(drain);
       expect((await new MessageRepo(counted).queuedFor("s1", ["next"], 1_000)).map((m) => m.messageId)).toEqual(["m2"]);
+      // a page: the first rows in queue order, on both ways; the count is of every queued row of the session
+      expect((await new MessageRepo(counted).queuedFor("s1", ["now", "next", "low"], 1_000, 2)).map((m) => m.messageId)).toEqual(["m3", "m1"]);
+      expect((await new MessageRepo({ ...store, prepared: undefined }).queuedFor("s1", ["now", "next", "low"], 1_000, 2)).map((m) => m.messageId)).toEqual([
+        "m3",
+        "m1",
+      ]);
+      expect(await new MessageRepo(store).countQueued("s1", 1_000)).toBe(3);
+      expect(await new MessageRepo(store).countQueued("s2", 1_000)).toBe(1);
+      expect(await new MessageRepo(store).countQueued("s1", 20_000_000)).toBe(0);
     });
   });
 });

@@ -229,7 +229,7 @@ describe.if(PG_URL !== undefined && PG_URL !== "")("failover between broker node
     await s.s.applyHook("idle");
     const pushed = await s.pushOf(held.messageId);
     expect(pushed.content).toContain("held while you were busy");
-    const drained = await s.s.messenger.drain();
+    const { messages: drained } = await s.s.messenger.drain();
     expect(drained.map((m) => m.text)).toContain("whenever you look");
     expect(drained.find((m) => m.messageId === low.messageId)?.fromName).toBe("Tess");
     // the session's HTTP side follows it: its file routes answer on B with B's token

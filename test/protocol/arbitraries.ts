@@ -122,7 +122,7 @@ export const clientFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
       ),
     }),
   ),
-  fetch_queued: withId(fc.record({ type: fc.constant("fetch_queued") })),
+  fetch_queued: withId(fc.record({ type: fc.constant("fetch_queued"), maxChars: fc.integer({ min: 1, max: 1 << 24 }) }, { requiredKeys: ["type"] })),
   message_status: withId(fc.record({ type: fc.constant("message_status"), messageId: text(20).filter((s) => s.length > 0) })),
   set_state: withId(fc.record({ type: fc.constant("set_state"), key: text(40).filter((s) => s.length > 0), value: json })),
   get_state: withId(fc.record({ type: fc.constant("get_state"), key: text(40).filter((s) => s.length > 0) })),
@@ -194,7 +194,9 @@ export const serverFrames: Record<string, fc.Arbitrary<Record<string, unknown>>>
     }),
   ),
   push: push.map((p) => ({ type: "push", ...p })),
-  queued_messages: withId(fc.record({ type: fc.constant("queued_messages"), messages: fc.array(push, { maxLength: 3 }) })),
+  queued_messages: withId(
+    fc.record({ type: fc.constant("queued_messages"), messages: fc.array(push, { maxLength: 3 }), more: fc.nat(1000) }, { requiredKeys: ["type", "messages"] }),
+  ),
   message_status_result: withId(
     fc.record({
       type: fc.constant("message_status_result"),
