@@ -14,9 +14,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
-import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { messagingPeer, waitForPeer } from "../helpers/messaging.ts";
-import { describeRealClaude, markE2ERan, reportClaudeRuns, waitForText } from "./claude-env.ts";
+import { describeRealClaude, markE2ERan, reportClaudeRuns, stopClaudeRuns, waitForText } from "./claude-env.ts";
 import {
   FakeAnthropic,
   identifyMeshSession,
@@ -75,11 +75,7 @@ describeRealClaude("e2e: a long backlog through check_messages in the real claud
 
   afterAll(async () => {
     reportClaudeRuns({ failed: !passed, runs: alice ? [alice] : [], fake, unscripted });
-    await alice?.pane?.stop();
-    closeClients();
-    fake?.stop();
-    await broker?.destroy();
-    root?.cleanup();
+    await stopClaudeRuns(alice ? [alice] : [], { fake, broker, root });
   });
 
   test("60 low-priority messages, ~125,000 characters: every one reaches the model once, in order, in parts never cut; the longest message is pushed whole", async () => {

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from
 import { join, resolve } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { writeSecretFile } from "../../src/util/fs.ts";
+import { closeClients, type TestBroker } from "../helpers/broker.ts";
 import { hasTmux, type TmuxSession } from "../helpers/tmux.ts";
 import type { FakeAnthropic, Json, RecordedRequest } from "./fake-anthropic.ts";
 
@@ -244,6 +245,15 @@ export interface ClaudeRun {
   name: string;
   pane: TmuxSession | null;
   debugFile: string;
+}
+
+/** For afterAll, after reportClaudeRuns: the claude panes, the test clients, the fake API, the broker, the temp dir. */
+export async function stopClaudeRuns(runs: ClaudeRun[], rest: { fake?: FakeAnthropic; broker?: TestBroker; root?: { cleanup(): void } }): Promise<void> {
+  await Promise.all(runs.map((r) => r.pane?.stop()));
+  closeClients();
+  rest.fake?.stop();
+  await rest.broker?.destroy();
+  rest.root?.cleanup();
 }
 
 /**

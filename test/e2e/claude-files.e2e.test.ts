@@ -19,11 +19,11 @@ import { join } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
-import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { sessionFiles } from "../helpers/files.ts";
 import { messagingPeer, type TestPeer, waitForPeer } from "../helpers/messaging.ts";
 import { waitUntil } from "../helpers/wait.ts";
-import { describeRealClaude, markE2ERan, reportClaudeRuns, waitForText } from "./claude-env.ts";
+import { describeRealClaude, markE2ERan, reportClaudeRuns, stopClaudeRuns, waitForText } from "./claude-env.ts";
 import { launch, type LaunchedSession, launchedSession } from "./launched.ts";
 import {
   FakeAnthropic,
@@ -132,11 +132,7 @@ describeRealClaude("e2e: files through two real Claude Code sessions", () => {
       fake,
       unscripted,
     });
-    await Promise.all(sessions.map((s) => s.pane?.stop()));
-    closeClients();
-    fake?.stop();
-    await broker?.destroy();
-    root?.cleanup();
+    await stopClaudeRuns(sessions, { fake, broker, root });
   });
 
   test("Alice shares, Bob lists and gets, file_status names Bob; an attachment reaches Bob and not Carol", async () => {

@@ -17,10 +17,20 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { MeshConfig } from "../../src/client/config.ts";
 import { tempDir } from "../helpers/backends.ts";
 import { ensureBinary } from "../helpers/binary.ts";
-import { addMember, closeClients, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, createMesh, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { messagingPeer, type TestPeer, waitForPeer } from "../helpers/messaging.ts";
 import { deferred, waitUntil } from "../helpers/wait.ts";
-import { claudeAtLeast, describeRealClaude, expectToolSearch, GUIDE, markE2ERan, reportClaudeRuns, toolSearchOn, waitForText } from "./claude-env.ts";
+import {
+  claudeAtLeast,
+  describeRealClaude,
+  expectToolSearch,
+  GUIDE,
+  markE2ERan,
+  reportClaudeRuns,
+  stopClaudeRuns,
+  toolSearchOn,
+  waitForText,
+} from "./claude-env.ts";
 import {
   FakeAnthropic,
   identifyMeshSession,
@@ -106,11 +116,7 @@ describeRealClaude("e2e: two real Claude Code sessions talk through claudemesh",
       unscripted,
     });
     bobThinking.resolve();
-    await Promise.all(sessions.map((s) => s.pane?.stop()));
-    closeClients();
-    fake?.stop();
-    await broker?.destroy();
-    root?.cleanup();
+    await stopClaudeRuns(sessions, { fake, broker, root });
   });
 
   test("guide reaches the model; Alice → Bob → Alice by channel push; `next` waits for Bob's Stop", async () => {
