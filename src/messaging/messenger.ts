@@ -137,8 +137,10 @@ export class Messenger extends Emitter<{ message: [InboundMessage] }> {
     };
   }
 
-  /** Accepts messages from the broker; returns only those never seen before. Receipts go out for all. */
-  /** `report`: tell the broker at once that these reached the session (a push); a drain reports when it shows them. */
+  /**
+   * Accepts messages from the broker; returns only those never seen before. A push (`report`) is reported
+   * received at once; a drain's messages only as they are shown (markSurfaced).
+   */
   private accept(bodies: PushBody[], report = true): InboundMessage[] {
     if (bodies.length === 0) return [];
     if (report) this.client.notify({ type: "received", messageIds: bodies.map((b) => b.messageId) });

@@ -178,8 +178,7 @@ const SQLITE = {
   queue: `${QUEUE_COLUMNS}
     WHERE r.session_pubkey IN (SELECT value FROM json_each(?)) AND r.status = 'queued' AND r.expires_at > ?
       AND m.priority IN (SELECT value FROM json_each(?))`,
-  // its `?`: the session, the time, the priorities as a JSON array
-  // …then the most rows to read (-1: all)
+  // its `?`: the session, the time, the priorities as a JSON array, the most rows to read (-1: all)
   drain: `${DRAIN_COLUMNS}
     WHERE r.session_pubkey = ? AND r.status = 'queued' AND r.expires_at > ? AND m.priority IN (SELECT value FROM json_each(?))
     ORDER BY r.seq LIMIT ?`,
