@@ -36,9 +36,11 @@ export function allTools(): AnyTool[] {
 
 /**
  * Claude Code shows the model only `structuredContent` when a result has it (the text block is dropped),
- * so the readable text travels inside it as `text`, followed by the structured fields.
+ * so the readable text travels inside it as `text`, followed by the structured fields. A result longer
+ * than `maxChars` (what Claude Code shows whole, `resultChars`) keeps its text only: the fields repeat
+ * what the text says, and without them twice as much fits (list_peers in a big mesh, say).
  */
-export function toCallResult(r: ToolResult): CallToolResult {
+export function toCallResult(r: ToolResult, maxChars = Number.POSITIVE_INFINITY): CallToolResult {
   // Names and texts come from other members; escape sequences and bidi tricks are shown, never performed.
   const text = printable(r.text, { keepLines: true });
   const content: CallToolResult["content"] = [{ type: "text", text }];
@@ -46,7 +48,8 @@ export function toCallResult(r: ToolResult): CallToolResult {
   if (r.data === undefined) return { content };
   const safe = printableDeep(r.data, { keepLines: true });
   const data = safe !== null && typeof safe === "object" && !Array.isArray(safe) ? (safe as Record<string, unknown>) : { result: safe };
-  return { content, structuredContent: { text, ...data } };
+  const structured = { text, ...data };
+  return { content, structuredContent: JSON.stringify(structured).length > maxChars ? { text } : structured };
 }
 
 /**
@@ -84,7 +87,8 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], cont
     const meta = ALWAYS_LOADED.has(tool.name) ? { _meta: { [ALWAYS_LOAD_META]: true } } : {};
     server.registerTool(tool.name, { description: tool.description, inputSchema: tool.input, ...meta }, async (args: unknown) => {
       try {
-        return toCallResult(await tool.run(context(), args as never));
+        const ctx = context();
+        return toCallResult(await tool.run(ctx, args as never), ctx.resultChars);
       } catch (err) {
         return errorResult(err);
       }

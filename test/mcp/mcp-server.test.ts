@@ -278,6 +278,16 @@ describe("claudemesh mcp (compiled binary) in a launched session", () => {
     expect((await paged.call("check_messages")).data.messages).toEqual([]);
   });
 
+  test("a result too long for Claude Code with its fields keeps its text only", async () => {
+    const tiny = await startMcp(suite.bin, { ...env, MAX_MCP_OUTPUT_TOKENS: "100", CLAUDEMESH_SESSION_DIR: sessionDir("team", "Tiny", null, "") });
+    const r = await tiny.call("list_peers");
+    expect(r.isError).toBe(false);
+    expect(Object.keys(r.data)).toEqual(["text"]);
+    expect(r.data.text).toContain("- Bob");
+    // within the room, the fields stay (alice's mcp has the default room)
+    expect(Object.keys((await alice.call("list_peers")).data)).toEqual(["text", "peers"]);
+  });
+
   test("nothing but JSON-RPC ever reached the client on stdout", () => {
     expect(alice.errors).toEqual([]);
   });
