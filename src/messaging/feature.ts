@@ -12,6 +12,7 @@ import { usageRoutes } from "./http.ts";
 import { MessageRetention } from "./retention.ts";
 import { inboxIndexMigration, messageQuotaMigration, messagingMigration, queuedIndexMigration, queueReadIndexMigration } from "./schema.ts";
 import { isGroupTarget, resolveTargets } from "./targets.ts";
+import { fitCount } from "../util/size.ts";
 
 /** The cluster topic that wakes a recipient's node: its sessions have new messages queued. */
 const WAKE = "messaging.wake";
@@ -35,14 +36,13 @@ const DRAIN_PAGE_ROWS = 1_000;
 /** The oldest messages whose JSON fits in `maxChars` characters (at least one, so a big message still goes out); all without it. */
 function pageOf(messages: PushBody[], maxChars: number | undefined): PushBody[] {
   if (maxChars === undefined) return messages;
-  let room = maxChars;
-  let n = 0;
-  for (const m of messages) {
-    room -= JSON.stringify(m).length + 1;
-    if (room < 0 && n > 0) break;
-    n++;
-  }
-  return messages.slice(0, n);
+  return messages.slice(
+    0,
+    Math.max(
+      1,
+      fitCount(messages, maxChars, (m) => JSON.stringify(m).length + 1),
+    ),
+  );
 }
 
 /** Which queued priorities a session may be pushed in its current status (DESIGN.md "Priority"). */

@@ -5,6 +5,7 @@ import { MessageId, Priority } from "./frames.ts";
 import type { InboundMessage, Messenger } from "./messenger.ts";
 import { messageText } from "./text.ts";
 import { printable } from "../util/printable.ts";
+import { fitCount } from "../util/size.ts";
 
 /** What the messaging tools need beyond the connection: the Messenger and the MCP server's inbox. */
 export interface MessagingContext extends ToolContext {
@@ -136,16 +137,7 @@ const checkMessages = defineTool({
     // longer than its text; our blocks and fields carry more words around it): what does not fit waits.
     const { messages, left } = await ctx.inbox.check({
       maxChars: ctx.resultChars,
-      take: (fresh) => {
-        let room = ctx.resultChars - CHECK_OVERHEAD_CHARS;
-        let n = 0;
-        for (const m of fresh) {
-          room -= checkedSize(m);
-          if (room < 0) break;
-          n++;
-        }
-        return n;
-      },
+      take: (fresh) => fitCount(fresh, ctx.resultChars - CHECK_OVERHEAD_CHARS, checkedSize),
     });
     // Each message's text is in its block only: the items carry what a block says in words, as fields.
     const data = { messages: messages.map(checkedItem), more: left };

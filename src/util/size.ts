@@ -10,3 +10,15 @@ export function humanSize(n: number): string {
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
+
+/** How many of `items`, from the first, fit together in `room` when each takes `size(item)`. */
+export function fitCount<T>(items: readonly T[], room: number, size: (item: T) => number): number {
+  let left = room;
+  let n = 0;
+  for (const item of items) {
+    left -= size(item);
+    if (left < 0) break;
+    n++;
+  }
+  return n;
+}
