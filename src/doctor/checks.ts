@@ -7,7 +7,7 @@ import { isObject, readJsonDoc } from "../install/json-file.ts";
 import { claudeJsonPath, claudeSettingsPath } from "../install/paths.ts";
 import { claudemeshHome, tildify } from "../util/home.ts";
 import { HOOK_EVENTS, MCP_SERVER_NAME } from "../launch/claude-config.ts";
-import { CLAUDE_BIN_ENV, resolveClaudeBin } from "../launch/run-claude.ts";
+import { autonomousRootFix, CLAUDE_BIN_ENV, refusesAutonomousRoot, resolveClaudeBin } from "../launch/run-claude.ts";
 
 /**
  * The oldest Claude Code verified end to end (channels, the dialogs, flags and hooks `launch` relies on):
@@ -74,6 +74,17 @@ export async function checkClaude(env: NodeJS.ProcessEnv = process.env): Promise
       ? `${version} at ${path}: newer than the newest verified (${NEWEST_VERIFIED_CLAUDE_VERSION}); should work, not yet proven (${range})`
       : `${version} at ${path} (${range})`,
   );
+}
+
+/**
+ * `launch` runs Claude Code in autonomous mode, which Claude Code refuses as root outside a sandbox it is
+ * told of: said here rather than by a session that exits at once. Only as root is there anything to say.
+ */
+export function checkRootLaunch(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.()): CheckResult | null {
+  if (uid !== 0) return null;
+  const name = "launch as root";
+  if (!refusesAutonomousRoot(env, uid)) return pass(name, "Claude Code allows autonomous mode here (IS_SANDBOX=1 or CLAUDE_CODE_BUBBLEWRAP)");
+  return fail(name, "Claude Code refuses `launch`'s autonomous mode (--dangerously-skip-permissions) as root", autonomousRootFix(env));
 }
 
 const PER_SESSION = "fine: `claudemesh launch` wires it per session; `claudemesh install` adds it for plain `claude`";

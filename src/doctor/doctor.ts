@@ -7,6 +7,7 @@ import {
   checkMeshesJoined,
   checkMeshKey,
   checkPermissions,
+  checkRootLaunch,
   type CheckResult,
 } from "./checks.ts";
 import { checkRoundTrip } from "./round-trip.ts";
@@ -20,6 +21,8 @@ export async function runChecks(onResult: (r: CheckResult) => void = () => {}): 
     return r;
   };
   add(await checkClaude());
+  const root = checkRootLaunch();
+  if (root) add(root);
   add(checkMcpRegistration());
   add(checkHooksRegistration());
   checkPermissions().forEach(add);

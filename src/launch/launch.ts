@@ -10,7 +10,7 @@ import { selfCommand } from "../util/self.ts";
 import { VERSION } from "../version.ts";
 import { buildClaudeArgv, stripDangerousFlags } from "./argv.ts";
 import { PromptCancelled } from "./prompts.ts";
-import { CLAUDE_BIN_ENV, resolveClaudeBin, runClaude } from "./run-claude.ts";
+import { autonomousRootFix, CLAUDE_BIN_ENV, refusesAutonomousRoot, resolveClaudeBin, runClaude } from "./run-claude.ts";
 import { cleanOrphanSessions, createSession, removeSession } from "./session.ts";
 import { loadSettingsArg } from "./user-settings.ts";
 import { groupSpec, type LaunchFlags, runWizard } from "./wizard.ts";
@@ -18,14 +18,16 @@ import { groupSpec, type LaunchFlags, runWizard } from "./wizard.ts";
 /** Exit code for Ctrl-C in the wizard, as a shell reports a SIGINT death. */
 export const EXIT_CANCELLED = 130;
 
-/** Claude Code's own refusal to skip permission prompts as root (it allows it with IS_SANDBOX=1). */
+/** Claude Code's own refusal to skip permission prompts as root (`refusesAutonomousRoot`). */
 const ROOT_REFUSAL = /--dangerously-skip-permissions cannot be used with root\/sudo privileges/;
-export const ROOT_HINT =
-  "claudemesh: Claude Code refuses autonomous mode as root. Run `claudemesh launch` as a normal user, or, inside a container or VM that is yours to lose, set IS_SANDBOX=1.";
+export const rootHint = (env: NodeJS.ProcessEnv = process.env) => `claudemesh: Claude Code refuses autonomous mode as root: ${autonomousRootFix(env)}.`;
 /** A claude that fails sooner than this never got to a conversation. */
 const QUICK_EXIT_MS = 5000;
-export const quickExitHint = (code: number) =>
-  `claudemesh: Claude Code exited at once (exit code ${code}). Check that \`claude\` alone starts here: network, API key or login.`;
+export const quickExitHint = (code: number, terminal = true) =>
+  terminal
+    ? `claudemesh: Claude Code exited at once (exit code ${code}). Check that \`claude\` alone starts here: network, API key or login.`
+    : // without a terminal on stdin Claude Code does not start its UI: it answers one prompt (--print) and wants it on stdin
+      `claudemesh: Claude Code exited at once (exit code ${code}): stdin is not a terminal, so Claude Code does not start a session. Run \`claudemesh launch\` in a terminal.`;
 
 export interface LaunchIo {
   /** wizard and banner text (stderr would do too, but the wizard is a conversation on the terminal) */
@@ -97,12 +99,12 @@ export async function launch(flags: LaunchFlags, passthrough: string[], io: Laun
     // As root, Claude Code refuses --dangerously-skip-permissions and exits; its stderr is read to tell.
     // Only then: a pipe instead of the terminal is harmless for a claude that never starts its UI.
     let refusedRoot = false;
-    const watch = process.getuid?.() === 0 && !process.env.IS_SANDBOX ? (text: string) => void (refusedRoot ||= ROOT_REFUSAL.test(text)) : undefined;
+    const watch = refusesAutonomousRoot() ? (text: string) => void (refusedRoot ||= ROOT_REFUSAL.test(text)) : undefined;
     const started = Date.now();
     // Written before claude can run its first hook (SessionStart comes after its own start-up).
     const code = await runClaude(claude.path, argv, env, (pid) => writeFileSync(join(session.dir, CLAUDE_PID_FILE), `${pid}\n`, { mode: 0o600 }), watch);
-    if (refusedRoot) process.stderr.write(`${ROOT_HINT}\n`);
-    else if (code !== 0 && code < 128 && Date.now() - started < QUICK_EXIT_MS) process.stderr.write(`${quickExitHint(code)}\n`);
+    if (refusedRoot) process.stderr.write(`${rootHint()}\n`);
+    else if (code !== 0 && code < 128 && Date.now() - started < QUICK_EXIT_MS) process.stderr.write(`${quickExitHint(code, process.stdin.isTTY === true)}\n`);
     return code;
   } finally {
     removeSession(session.dir);

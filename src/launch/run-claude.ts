@@ -9,6 +9,21 @@ export function resolveClaudeBin(env: NodeJS.ProcessEnv = process.env): { wanted
   return { wanted, path: Bun.which(wanted, { PATH: env.PATH ?? "" }) };
 }
 
+/**
+ * Whether Claude Code refuses `--dangerously-skip-permissions` (what `launch` runs it with) here: as root,
+ * unless it is told it runs in a sandbox. Both verified versions (2.1.197, 2.1.332) take only
+ * `IS_SANDBOX=1` for that (`IS_SANDBOX=yes` or `true` is refused), or `CLAUDE_CODE_BUBBLEWRAP`.
+ */
+export function refusesAutonomousRoot(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.()): boolean {
+  return uid === 0 && env.IS_SANDBOX !== "1" && !env.CLAUDE_CODE_BUBBLEWRAP;
+}
+
+/** What to do about `refusesAutonomousRoot`, for `launch` after the refusal and for `doctor` before it. */
+export function autonomousRootFix(env: NodeJS.ProcessEnv = process.env): string {
+  const set = env.IS_SANDBOX !== undefined ? ` (IS_SANDBOX=${env.IS_SANDBOX} is not enough: Claude Code wants exactly 1)` : "";
+  return `run \`claudemesh launch\` as a normal user, or, inside a container or VM that is yours to lose, set IS_SANDBOX=1${set}`;
+}
+
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { ROOT_HINT, quickExitHint } from "../../src/launch/launch.ts";
+import { quickExitHint, rootHint } from "../../src/launch/launch.ts";
 import { ensureBinary } from "../helpers/binary.ts";
+import { TmuxSession } from "../helpers/tmux.ts";
 import { type LaunchEnv, launchSuite } from "../launch/helpers.ts";
 
 /** `launch` says in one line of its own why Claude Code did not start, through the compiled binary. */
@@ -26,18 +27,47 @@ describe("launch hints", () => {
     expect(r.code).toBe(1);
     // claude's own words still reach the user, then one line of ours
     expect(r.stderr).toStartWith(`${REFUSAL}\n`);
-    if (isRoot) expect(r.stderr).toEndWith(`${ROOT_HINT}\n`);
-    else expect(r.stderr).toEndWith(`${quickExitHint(1)}\n`); // not root: the refusal cannot be Claude's
+    if (isRoot) expect(r.stderr).toEndWith(`${rootHint({})}\n`);
+    else expect(r.stderr).toEndWith(`${quickExitHint(1, false)}\n`); // not root: the refusal cannot be Claude's
     expect(r.stderr.trim().split("\n")).toHaveLength(2);
-    expect(ROOT_HINT).toContain("IS_SANDBOX=1");
+    expect(rootHint({})).toContain("set IS_SANDBOX=1.");
+  });
+
+  test("IS_SANDBOX set to anything but 1 does not count, as in Claude Code: the hint says so", async () => {
+    const e = suite.setup([suite.devTeam], { FAKE_CLAUDE_STDERR: REFUSAL, FAKE_CLAUDE_EXIT: "1" });
+    const r = await launch(e, { IS_SANDBOX: "yes" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toStartWith(`${REFUSAL}\n`);
+    if (isRoot) expect(r.stderr).toEndWith(`${rootHint({ IS_SANDBOX: "yes" })}\n`);
+    else expect(r.stderr).toEndWith(`${quickExitHint(1, false)}\n`);
+    expect(rootHint({ IS_SANDBOX: "yes" })).toContain("IS_SANDBOX=yes is not enough: Claude Code wants exactly 1");
   });
 
   test("with IS_SANDBOX=1 there is no root hint; a claude that fails at once gets the generic line", async () => {
     const e = suite.setup([suite.devTeam], { FAKE_CLAUDE_EXIT: "1" });
     const r = await launch(e, { IS_SANDBOX: "1" });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`${quickExitHint(1)}\n`);
-    expect(r.stderr).toContain("network, API key or login");
+    expect(r.stderr).toBe(`${quickExitHint(1, false)}\n`);
+    // stdin is not a terminal here, which is what the line then blames
+    expect(r.stderr).toContain("stdin is not a terminal");
+    expect(quickExitHint(1)).toContain("network, API key or login");
+  });
+
+  test("on a terminal, a claude that fails at once is pointed at network, API key or login", async () => {
+    const e = suite.setup([suite.devTeam], { FAKE_CLAUDE_EXIT: "1", IS_SANDBOX: "1" });
+    const s = TmuxSession.start("hint", [bin, "launch", "--name", "Root", "-y", "--quiet"], {
+      env: e.env,
+      cwd: e.root,
+      dir: e.root,
+      cols: 400,
+      rows: 20,
+      run: "exit-file",
+    });
+    suite.defer(() => s.stop());
+    expect(await s.exitCode()).toBe(1);
+    const shown = s.history().replace(/\n/g, "");
+    expect(shown).toContain(quickExitHint(1, true));
+    expect(shown).not.toContain("stdin is not a terminal");
   });
 
   test("a claude that ends well gets no hint at all", async () => {

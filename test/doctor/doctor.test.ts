@@ -5,6 +5,7 @@ import type { MeshConfig } from "../../src/client/config.ts";
 import {
   checkBroker,
   checkClaude,
+  checkRootLaunch,
   checkHooksRegistration,
   checkMcpRegistration,
   checkPermissions,
@@ -62,7 +63,8 @@ function fakeClaude(versionLine: string): string {
 async function doctor(env: Record<string, string> = {}) {
   const p = Bun.spawn([BUN, MAIN, "doctor"], {
     cwd: REPO,
-    env: { PATH: process.env.PATH ?? "", HOME: home, CLAUDEMESH_HOME: cmHome, CLAUDEMESH_CLAUDE_BIN: REAL_CLAUDE, ...env },
+    // IS_SANDBOX=1: as root (CI's containers), `launch` could not run Claude Code without it (checkRootLaunch)
+    env: { PATH: process.env.PATH ?? "", HOME: home, CLAUDEMESH_HOME: cmHome, CLAUDEMESH_CLAUDE_BIN: REAL_CLAUDE, IS_SANDBOX: "1", ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -81,6 +83,9 @@ describe("doctor (CLI)", () => {
     expect(find("ok    hooks (user scope): not registered")).toBeDefined();
     expect(find("ok    config dir permissions")).toBeDefined();
     expect(find("ok    config file permissions")).toBeDefined();
+    // only a root user has something to be told about `launch`
+    if (process.getuid?.() === 0) expect(find("ok    launch as root")).toContain("IS_SANDBOX=1");
+    else expect(r.stdout).not.toContain("launch as root");
     expect(find("ok    meshes joined: dev-team")).toBeDefined();
     expect(find("ok    broker for dev-team")).toMatch(/rtt \d+ms, clock skew [+-]\d+ms/);
     expect(find("ok    round trip in dev-team")).toMatch(/pushed back and decrypted in \d+ms/);
@@ -105,9 +110,10 @@ describe("doctor (CLI)", () => {
     writeConfig([mesh.owner, goneMesh.owner]);
     chmodSync(join(cmHome, "config.json"), 0o644);
     chmodSync(cmHome, 0o755);
-    const r = await doctor({ CLAUDEMESH_CLAUDE_BIN: fakeClaude("2.0.14 (Claude Code)") });
+    const r = await doctor({ CLAUDEMESH_CLAUDE_BIN: fakeClaude("2.0.14 (Claude Code)"), IS_SANDBOX: "yes" });
     expect(r.code).toBe(1);
     const line = (prefix: string) => r.lines.find((l) => l.startsWith(prefix)) ?? `(no line starting "${prefix}")\n${r.stdout}`;
+    if (process.getuid?.() === 0) expect(line("FAIL  launch as root")).toContain("→ run `claudemesh launch` as a normal user");
     expect(line("FAIL  claude binary")).toContain("2.0.14");
     expect(line("FAIL  claude binary")).toContain("→ update Claude Code");
     expect(line("FAIL  config dir permissions")).toContain(`→ chmod 700 ${cmHome}`);
@@ -130,6 +136,21 @@ describe("doctor (CLI)", () => {
 });
 
 describe("doctor checks (functions)", () => {
+  test("launch as root: only IS_SANDBOX=1 or CLAUDE_CODE_BUBBLEWRAP lets Claude Code run autonomously, as Claude Code itself decides", () => {
+    expect(checkRootLaunch({}, 1000)).toBeNull();
+    expect(checkRootLaunch({ IS_SANDBOX: "yes" }, 1000)).toBeNull();
+    expect(checkRootLaunch({ IS_SANDBOX: "1" }, 0)?.ok).toBe(true);
+    expect(checkRootLaunch({ CLAUDE_CODE_BUBBLEWRAP: "1" }, 0)?.ok).toBe(true);
+    const none = checkRootLaunch({}, 0);
+    expect(none).toMatchObject({ ok: false, name: "launch as root" });
+    expect(none?.hint).toEndWith("set IS_SANDBOX=1");
+    for (const v of ["yes", "true", "0", ""]) {
+      const r = checkRootLaunch({ IS_SANDBOX: v }, 0);
+      expect(r?.ok).toBe(false);
+      expect(r?.hint).toContain(`IS_SANDBOX=${v} is not enough: Claude Code wants exactly 1`);
+    }
+  });
+
   test("version parsing and the channels threshold", () => {
     expect(parseVersion("2.1.197 (Claude Code)")).toEqual([2, 1, 197]);
     expect(parseVersion("no version")).toBeNull();
