@@ -84,7 +84,7 @@ const MESH_ID = /^[\x21-\x7e]{1,128}$/;
 /**
  * A route parameter that must be a mesh id, checked for a request by the operator (admin token) or by an
  * owner/admin of that mesh (member-signed, empty body). Authentication comes before anything reads the
- * store for the mesh. `what` finishes "only mesh owners and admins may …".
+ * store for the mesh. `what` finishes "only mesh owners and admins … may …".
  */
 export async function meshAdminRequest(auth: MeshAccess, req: Request & { params: Record<string, string> }, what: string): Promise<string> {
   const meshId = req.params.meshId ?? "";
@@ -94,7 +94,7 @@ export async function meshAdminRequest(auth: MeshAccess, req: Request & { params
     const member = await auth.signedMember(req, "");
     if (!member) throw new WireError("unauthorized", "sign the request with your member key or pass the admin token", 401);
     if (member.meshId !== meshId) throw new WireError("wrong_mesh", "you are not a member of this mesh", 403);
-    if (member.role !== "owner" && member.role !== "admin") throw new WireError("forbidden", `only mesh owners and admins may ${what}`, 403);
+    if (member.role !== "owner" && member.role !== "admin") throw new WireError("forbidden", `only mesh owners and admins, or the broker's operator with its admin token, may ${what}`, 403);
   }
   return meshId;
 }

@@ -187,6 +187,10 @@ describe.each(backends())("usage per mesh on %s", (backend) => {
     expect(asOperator.stored).toEqual(asOwner.stored);
     const member = await addMember(b, mesh, "Plain");
     expect(await outcome(brokerRequest(b.url, "GET", path, UsageResponse, { auth: { kind: "member", mesh: member } }))).toBe("forbidden");
+    // a member is told who may, the operator included (the quick start's user holds the admin token)
+    await expect(brokerRequest(b.url, "GET", path, UsageResponse, { auth: { kind: "member", mesh: member } })).rejects.toThrow(
+      "only mesh owners and admins, or the broker's operator with its admin token, may see its usage",
+    );
     const other = await createMesh(b, `usage-other-${backend}`);
     expect(await outcome(brokerRequest(b.url, "GET", path, UsageResponse, { auth: { kind: "member", mesh: other.owner } }))).toBe("wrong_mesh");
     expect(await outcome(brokerRequest(b.url, "GET", path, UsageResponse))).toBe("unauthorized");
