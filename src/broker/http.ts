@@ -94,7 +94,8 @@ export async function meshAdminRequest(auth: MeshAccess, req: Request & { params
     const member = await auth.signedMember(req, "");
     if (!member) throw new WireError("unauthorized", "sign the request with your member key or pass the admin token", 401);
     if (member.meshId !== meshId) throw new WireError("wrong_mesh", "you are not a member of this mesh", 403);
-    if (member.role !== "owner" && member.role !== "admin") throw new WireError("forbidden", `only mesh owners and admins, or the broker's operator with its admin token, may ${what}`, 403);
+    if (member.role !== "owner" && member.role !== "admin")
+      throw new WireError("forbidden", `only mesh owners and admins, or the broker's operator with its admin token, may ${what}`, 403);
   }
   return meshId;
 }

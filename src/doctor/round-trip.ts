@@ -1,13 +1,16 @@
 import { BrokerClient } from "../client/broker-client.ts";
 import type { MeshConfig } from "../client/config.ts";
 import { generateSigningKeyPair } from "../crypto/keys.ts";
-import { Messenger } from "../messaging/messenger.ts";
+import { type InboundMessage, Messenger } from "../messaging/messenger.ts";
 import { newId } from "../util/ids.ts";
 import type { CheckResult } from "./checks.ts";
 
 /**
  * The whole message path, end to end: one throwaway session with a unique name sends an encrypted
  * `now` message to that very name and waits for the broker to push it back and for it to decrypt.
+ * It then reports the message surfaced, as a session does once its model saw it, and waits for the
+ * broker's answer: the broker frees it at once, so a doctor run leaves nothing stored against the
+ * member's quota (a message to a session that is gone would wait there until it expired).
  */
 export async function checkRoundTrip(mesh: MeshConfig, timeoutMs = 10_000): Promise<CheckResult> {
   const name = `round trip in ${mesh.slug}`;
@@ -20,7 +23,7 @@ export async function checkRoundTrip(mesh: MeshConfig, timeoutMs = 10_000): Prom
   try {
     await client.connect();
     const t0 = Date.now();
-    const received = new Promise<{ authenticated: boolean }>((resolve, reject) => {
+    const received = new Promise<InboundMessage>((resolve, reject) => {
       messenger.on("message", (m) => {
         if (m.text === text) resolve(m);
       });
@@ -28,9 +31,11 @@ export async function checkRoundTrip(mesh: MeshConfig, timeoutMs = 10_000): Prom
     });
     await messenger.send(displayName, text, "now");
     const m = await received;
+    const ms = Date.now() - t0;
+    await client.request({ type: "surfaced", messageIds: [m.messageId] }, "ok");
     if (!m.authenticated)
       return { name, ok: false, detail: "the message came back but did not decrypt", hint: "report this: session keys or envelopes disagree" };
-    return { name, ok: true, detail: `sent to itself as ${displayName}, pushed back and decrypted in ${Date.now() - t0}ms` };
+    return { name, ok: true, detail: `sent to itself as ${displayName}, pushed back and decrypted in ${ms}ms` };
   } catch (e) {
     return {
       name,

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MeshConfig } from "../../src/client/config.ts";
+import { brokerRequest } from "../../src/client/http.ts";
+import { UsageResponse } from "../../src/messaging/api.ts";
 import {
   checkBroker,
   checkClaude,
@@ -212,7 +214,11 @@ describe("doctor checks (functions)", () => {
 
   test("broker and round trip against a live broker; an unreachable broker fails", async () => {
     expect((await checkBroker(mesh.owner)).ok).toBe(true);
+    const usage = () => brokerRequest(broker.url, "GET", `/meshes/${mesh.meshId}/usage`, UsageResponse, { auth: { kind: "admin", token: broker.adminToken } });
+    const before = (await usage()).stored.messages;
     expect((await checkRoundTrip(mesh.owner)).ok).toBe(true);
+    // its message was surfaced and freed before the check answered: nothing is left waiting for a session that is gone
+    expect((await usage()).stored.messages).toBe(before);
     const nowhere = { ...mesh.owner, slug: "nowhere", brokerUrl: "http://127.0.0.1:9" };
     const r = await checkBroker(nowhere, 2000);
     expect(r).toMatchObject({ ok: false, name: "broker for nowhere" });
