@@ -1,8 +1,7 @@
-import { userInfo } from "node:os";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { brokerPin, loadConfig } from "../client/config.ts";
-import { claudemeshHome } from "../util/home.ts";
+import { claudemeshHome, loginName } from "../util/home.ts";
 import { joinMesh } from "../client/join.ts";
 import { CLAUDE_PID_FILE, LAUNCHER_ENV, SESSION_ENV } from "../session/paths.ts";
 import { NotFoundError } from "../util/errors.ts";
@@ -56,7 +55,7 @@ export async function launch(flags: LaunchFlags, passthrough: string[], io: Laun
 
   let joined;
   if (flags.join) {
-    const res = await joinMesh(flags.join, flags.name?.trim() || userInfo().username);
+    const res = await joinMesh(flags.join, flags.name?.trim() || loginName());
     joined = res.mesh;
     if (!flags.quiet) io.print(res.created ? `Joined mesh ${joined.slug} as ${joined.displayName}.` : `Already a member of ${joined.slug}.`);
   }

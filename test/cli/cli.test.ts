@@ -120,6 +120,17 @@ describe.each(backends())("claudemesh CLI (compiled binary) on %s", (backend) =>
     expect((await cli(fourth.path, "join", spare.inviteUrl, "--name", "Nope")).err.trim()).toBe("claudemesh: this invite has been revoked");
     fourth.cleanup();
 
+    // no --name and no USER, as under cron or in a container: the login name the system knows, not Bun's "unknown"
+    const unnamed = JSON.parse((await cli(owner.path, "invite", "dev-team", "--json")).out);
+    const fifth = tempDir("cm-home-fifth-");
+    const { USER: _u, LOGNAME: _l, USERNAME: _n, ...bare } = process.env;
+    const j = Bun.spawnSync([bin, "join", unnamed.inviteUrl, "--json"], { env: { ...bare, CLAUDEMESH_HOME: fifth.path }, stdout: "pipe", stderr: "pipe" });
+    expect(j.exitCode).toBe(0);
+    const login = Bun.spawnSync(["id", "-un"]).stdout.toString().trim();
+    expect(login).not.toBe("");
+    expect(JSON.parse(j.stdout.toString()).displayName).toBe(login);
+    fifth.cleanup();
+
     const left = await cli(joiner.path, "leave", "default");
     expect(left.code).toBe(0);
     expect((await cli(joiner.path, "list")).out).not.toContain("default ");

@@ -1,4 +1,4 @@
-import { userInfo } from "node:os";
+import { loginName } from "../../util/home.ts";
 import { defineCommand } from "citty";
 import { joinMesh } from "../../client/join.ts";
 import { print, printJson } from "../output.ts";
@@ -14,7 +14,7 @@ export default withExamples(
       json: { type: "boolean", description: "Print JSON" },
     },
     async run({ args }) {
-      const { mesh, created } = await joinMesh(args.url, args.name ?? userInfo().username, { caFile: args.ca });
+      const { mesh, created } = await joinMesh(args.url, args.name ?? loginName(), { caFile: args.ca });
       if (args.json) return printJson({ slug: mesh.slug, meshId: mesh.meshId, memberId: mesh.memberId, displayName: mesh.displayName, created });
       print(
         created

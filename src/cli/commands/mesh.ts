@@ -1,4 +1,4 @@
-import { userInfo } from "node:os";
+import { loginName } from "../../util/home.ts";
 import { defineCommand } from "citty";
 import { inviteUrl } from "../../protocol/invite-url.ts";
 import { readEnv } from "../../util/env.ts";
@@ -27,7 +27,7 @@ const create = withExamples(
       // The owner key and the root key are born here; the broker only ever sees the public key.
       const owner = generateSigningKeyPair();
       const rootKey = b64url.encode(generateRootKey());
-      const displayName = args.name ?? userInfo().username;
+      const displayName = args.name ?? loginName();
       const brokerUrl = brokerPin(args.broker);
       const inviteMaxUses = args.uses === undefined ? 1 : Number(args.uses);
       if (!Number.isInteger(inviteMaxUses) || inviteMaxUses < 1) throw new InvalidArgument("--uses must be a positive whole number");
