@@ -28,6 +28,9 @@ async function screenshots(
     await page.locator(`h2`).first().waitFor();
     for (const size of sizes) {
       await page.setViewportSize(SIZES[size]);
+      // every view's tab in sight, the current one's bold label included: no tab bar to scroll sideways
+      const bar = await page.locator(".tabs").evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+      expect(bar.scroll, `the tab bar overflows at ${size} width on ${view}`).toBeLessThanOrEqual(bar.client);
       for (const scheme of schemes) {
         await page.emulateMedia({ colorScheme: scheme });
         await page.screenshot({ path: join(ARTIFACTS, `${prefix}-${view.toLowerCase()}-${size}-${scheme}.png`), fullPage: true });
