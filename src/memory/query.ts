@@ -35,12 +35,14 @@ export const MAX_QUERY_WORDS = 32;
 /** Longer "words" are hashes or junk; they are dropped rather than sent to a tsquery (which caps lexemes). */
 const MAX_WORD_CHARS = 128;
 const WORD = /[\p{L}\p{N}\p{Co}]+/gu;
+const NOT_WORD = /[^\p{L}\p{N}\p{Co}]/gu;
 
 export function searchWords(query: string): string[] {
   const out = new Set<string>();
   for (const [raw] of query.matchAll(WORD)) {
-    const w = raw.toLowerCase();
-    if (w.length > MAX_WORD_CHARS || STOP_WORDS.has(w)) continue;
+    // lower-casing can add a combining mark ("İ" → "i" + U+0307), which no engine may see
+    const w = raw.toLowerCase().replace(NOT_WORD, "");
+    if (!w || w.length > MAX_WORD_CHARS || STOP_WORDS.has(w)) continue;
     out.add(w);
     if (out.size >= MAX_QUERY_WORDS) break;
   }

@@ -8,6 +8,7 @@ describe("recall query words", () => {
     expect(searchWords('"NEAR(a b)" AND OR NOT * ^ -x')).toEqual(["near", "b", "x"]);
     expect(searchWords("Ünïcödé 東京 café2")).toEqual(["ünïcödé", "東京", "café2"]);
     expect(searchWords("the THE a an")).toEqual([]);
+    expect(searchWords("İstanbul İ")).toEqual(["istanbul"]);
     expect(searchWords("x".repeat(129) + " ok")).toEqual(["ok"]);
     expect(searchWords(Array.from({ length: 100 }, (_, i) => `w${i}`).join(" ")).length).toBe(MAX_QUERY_WORDS);
   });
