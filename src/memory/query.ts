@@ -42,7 +42,7 @@ export function searchWords(query: string): string[] {
   for (const [raw] of query.matchAll(WORD)) {
     // lower-casing can add a combining mark ("İ" → "i" + U+0307), which no engine may see
     const w = raw.toLowerCase().replace(NOT_WORD, "");
-    if (!w || w.length > MAX_WORD_CHARS || STOP_WORDS.has(w)) continue;
+    if (w.length > MAX_WORD_CHARS || STOP_WORDS.has(w)) continue;
     out.add(w);
     if (out.size >= MAX_QUERY_WORDS) break;
   }
